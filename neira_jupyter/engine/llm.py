@@ -1,0 +1,264 @@
+"""One resident GGUF model through llama-cpp-python: load, stream tokens, cancel, close.
+
+``LlamaModel`` owns one ``llama_cpp.Llama``. The object is not thread-safe, so
+exactly one worker thread (see ``schedule``) may call ``generate`` at a time;
+``load`` and ``close`` are called by the same owner.
+
+Usage and timings are exact: a thin ``Llama`` subclass wraps the low-level
+token generator, so prompt tokens, completion tokens and the moment of the
+first sampled token are counted where llama.cpp produces them, not guessed
+from the text chunks (which llama-cpp-python may merge while it holds back a
+possible stop sequence or an incomplete UTF-8 character).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .types import (
+    CancelToken,
+    ChatMessage,
+    EngineError,
+    FinishReason,
+    GenerationOptions,
+    GenerationResult,
+    ModelState,
+    Timings,
+    Usage,
+)
+
+log = logging.getLogger("neira_jupyter")
+
+
+@dataclass(frozen=True)
+class LLMSpec:
+    """How to load one GGUF model.
+
+    ``n_gpu_layers`` is passed to llama.cpp as is (-1: all layers); it only has
+    an effect when llama-cpp-python was built with CUDA (or another GPU backend).
+    ``chat_format`` of ``None`` uses the chat template in the GGUF metadata.
+    """
+
+    name: str
+    path: Path
+    n_ctx: int = 2048
+    n_gpu_layers: int = 0
+    chat_format: str | None = None
+    n_threads: int | None = None
+
+
+@dataclass
+class TokenChunk:
+    """A piece of generated text, as it streams."""
+
+    text: str
+
+
+def llama_supports_gpu() -> bool:
+    """Whether the installed llama-cpp-python was built with a GPU backend."""
+    try:
+        import llama_cpp
+    except ImportError:
+        return False
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+def _default_threads() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def _counting_llama_class() -> type:
+    """Build (once) a ``Llama`` subclass that counts tokens at the source."""
+    global _COUNTING_LLAMA
+    if _COUNTING_LLAMA is not None:
+        return _COUNTING_LLAMA
+    try:
+        from llama_cpp import Llama
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise EngineError(
+            "llama-cpp-python is not installed; install it with the portable build "
+            "flags from the README (pip install 'neira-jupyter[llm]')"
+        ) from exc
+
+    class CountingLlama(Llama):  # type: ignore[misc]
+        """``Llama`` that records prompt/completion token counts and first-token time."""
+
+        prompt_tokens: int = 0
+        completion_tokens: int = 0
+        first_token_at: float | None = None
+
+        def generate(self, tokens: Sequence[int], *args: Any, **kwargs: Any) -> Iterator[int]:
+            self.prompt_tokens = len(tokens)
+            self.completion_tokens = 0
+            self.first_token_at = None
+            for token in super().generate(tokens, *args, **kwargs):
+                if self.first_token_at is None:
+                    self.first_token_at = time.perf_counter()
+                if not self._is_end_of_generation(token):
+                    self.completion_tokens += 1
+                yield token
+
+        def _is_end_of_generation(self, token: int) -> bool:
+            import llama_cpp
+
+            return bool(llama_cpp.llama_token_is_eog(self._model.vocab, token))
+
+    _COUNTING_LLAMA = CountingLlama
+    return CountingLlama
+
+
+_COUNTING_LLAMA: type | None = None
+
+
+class LlamaModel:
+    """One resident GGUF model. Not thread-safe: one owner thread calls it."""
+
+    def __init__(self, spec: LLMSpec) -> None:
+        self.spec = spec
+        self.state = ModelState.UNLOADED
+        self.error: str | None = None
+        self._llama: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def device(self) -> str:
+        return "cuda" if self.spec.n_gpu_layers != 0 and llama_supports_gpu() else "cpu"
+
+    def describe(self) -> dict[str, Any]:
+        """The model's part of the status document."""
+        size: int | None
+        try:
+            size = self.spec.path.stat().st_size
+        except OSError:
+            size = None
+        return {
+            "name": self.name,
+            "kind": "llm",
+            "file": self.spec.path.name,
+            "state": self.state.value,
+            "error": self.error,
+            "device": self.device,
+            "memory_bytes": size if self.state is ModelState.READY else 0,
+            "n_ctx": self.spec.n_ctx,
+        }
+
+    def load(self) -> None:
+        """Load the GGUF file. Raises ``EngineError`` (and records it) on failure."""
+        with self._lock:
+            if self.state is ModelState.READY:
+                return
+            self.state = ModelState.LOADING
+            self.error = None
+            started = time.perf_counter()
+            try:
+                if not self.spec.path.is_file():
+                    raise FileNotFoundError(f"model file not found: {self.spec.path}")
+                cls = _counting_llama_class()
+                self._llama = cls(
+                    model_path=str(self.spec.path),
+                    n_ctx=self.spec.n_ctx,
+                    n_gpu_layers=self.spec.n_gpu_layers,
+                    chat_format=self.spec.chat_format,
+                    n_threads=self.spec.n_threads or _default_threads(),
+                    verbose=False,
+                )
+            except Exception as exc:
+                self.state = ModelState.FAILED
+                self.error = f"{type(exc).__name__}: {exc}"
+                log.error("neira: loading %s failed: %s", self.name, self.error)
+                raise EngineError(f"cannot load model {self.name!r}: {self.error}") from exc
+            self.state = ModelState.READY
+            log.info(
+                "neira: loaded %s (%s) in %.2fs on %s",
+                self.name,
+                self.spec.path.name,
+                time.perf_counter() - started,
+                self.device,
+            )
+
+    def close(self) -> None:
+        """Free the model's memory. Safe to call twice."""
+        with self._lock:
+            if self._llama is not None:
+                self._llama.close()
+                self._llama = None
+            if self.state is not ModelState.FAILED:
+                self.state = ModelState.UNLOADED
+
+    def count_tokens(self, text: str) -> int:
+        """Number of tokens of ``text`` in this model's vocabulary."""
+        self._require_ready()
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def generate(
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[TokenChunk | GenerationResult]:
+        """Stream a chat completion.
+
+        Yields ``TokenChunk`` objects as text is produced and, last, one
+        ``GenerationResult``. If ``cancel`` is set, decoding stops before the
+        next token and the result has ``finish_reason == "cancelled"``.
+        """
+        self._require_ready()
+        llama = self._llama
+        started = time.perf_counter()
+        pieces: list[str] = []
+        finish: FinishReason = "stop"
+        stream = llama.create_chat_completion(
+            messages=[m.to_dict() for m in messages],
+            max_tokens=options.max_tokens,
+            temperature=options.temperature,
+            top_p=options.top_p,
+            stop=list(options.stop) or None,
+            seed=options.seed,
+            stream=True,
+        )
+        try:
+            for chunk in stream:
+                if cancel is not None and cancel.cancelled:
+                    finish = "cancelled"
+                    break
+                choice = chunk["choices"][0]
+                text = choice.get("delta", {}).get("content")
+                if text:
+                    pieces.append(text)
+                    yield TokenChunk(text)
+                if choice.get("finish_reason") == "length":
+                    finish = "length"
+        finally:
+            stream.close()
+        ended = time.perf_counter()
+        first = llama.first_token_at
+        completion = llama.completion_tokens
+        decode_s = ended - first if first is not None else 0.0
+        yield GenerationResult(
+            text="".join(pieces),
+            model=self.name,
+            finish_reason=finish,
+            usage=Usage(prompt_tokens=llama.prompt_tokens, completion_tokens=completion),
+            timings=Timings(
+                first_token_ms=(first - started) * 1000 if first is not None else None,
+                total_ms=(ended - started) * 1000,
+                tokens_per_second=(completion - 1) / decode_s
+                if completion > 1 and decode_s > 0
+                else None,
+            ),
+        )
+
+    def _require_ready(self) -> None:
+        if self.state is not ModelState.READY or self._llama is None:
+            raise EngineError(f"model {self.name!r} is {self.state.value}, not ready")

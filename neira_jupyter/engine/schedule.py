@@ -1,0 +1,306 @@
+"""The scheduler: bounded admission, round-robin fairness by user, one worker per model.
+
+llama-cpp-python's ``Llama`` is not thread-safe and does not batch requests,
+so every model gets its own ``ModelWorker`` thread(s) that alone call it. Work
+reaches a worker through a ``FairQueue``: jobs are kept per user and the worker
+takes one job from each waiting user in turn, so one user's burst cannot starve
+the others. Admission is bounded over all workers: when ``capacity`` jobs are
+already waiting, ``submit`` raises ``QueueFull`` (the server answers 429 with
+``Retry-After``) instead of letting the wait grow without end.
+
+Results travel back to asyncio with ``loop.call_soon_threadsafe``: the event
+loop never blocks on a model call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from .types import CancelToken, QueueFull
+
+log = logging.getLogger("neira_jupyter")
+
+Emit = Callable[[Any], None]
+Work = Callable[[CancelToken, Emit], Any]
+
+_DONE = object()
+
+
+class JobCancelled(Exception):
+    """Raised by ``Job.wait`` for a job cancelled before a worker started it."""
+
+
+class Job:
+    """One unit of work for a model worker, observed from asyncio."""
+
+    def __init__(
+        self,
+        user: str,
+        lane: str,
+        work: Work,
+        loop: asyncio.AbstractEventLoop,
+        job_id: str | None = None,
+    ) -> None:
+        self.id = job_id or uuid.uuid4().hex
+        self.user = user
+        self.lane = lane
+        self.work = work
+        self.cancel_token = CancelToken()
+        self.created = time.perf_counter()
+        self.started: float | None = None
+        self.finished = False
+        self._loop = loop
+        self._events: asyncio.Queue[Any] = asyncio.Queue()
+        self._result: Any = None
+        self._error: BaseException | None = None
+
+    @property
+    def queue_ms(self) -> float:
+        """How long the job waited before a worker took it."""
+        end = self.started if self.started is not None else time.perf_counter()
+        return (end - self.created) * 1000
+
+    def cancel(self) -> None:
+        """Ask the job to stop; a queued job is dropped by the scheduler."""
+        self.cancel_token.cancel()
+
+    # -- called from the worker thread -------------------------------------
+    def _emit(self, item: Any) -> None:
+        self._loop.call_soon_threadsafe(self._events.put_nowait, item)
+
+    def _finish(self, result: Any = None, error: BaseException | None = None) -> None:
+        def settle() -> None:
+            self._result = result
+            self._error = error
+            self.finished = True
+            self._events.put_nowait(_DONE)
+
+        try:
+            self._loop.call_soon_threadsafe(settle)
+        except RuntimeError:  # the loop is closed: nobody is listening any more
+            pass
+
+    # -- called from asyncio ---------------------------------------------------
+    async def stream(self) -> AsyncIterator[Any]:
+        """Yield what the work emits, then end (or raise the work's error)."""
+        while True:
+            item = await self._events.get()
+            if item is _DONE:
+                if self._error is not None:
+                    raise self._error
+                return
+            yield item
+
+    async def wait(self) -> Any:
+        """Wait for the job's result, ignoring what it emitted."""
+        async for _ in self.stream():
+            pass
+        return self._result
+
+    @property
+    def result(self) -> Any:
+        return self._result
+
+
+class FairQueue:
+    """Jobs grouped by user and served round-robin. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._by_user: OrderedDict[str, deque[Job]] = OrderedDict()
+        self._cond = threading.Condition()
+        self._closed = False
+
+    def __len__(self) -> int:
+        with self._cond:
+            return sum(len(q) for q in self._by_user.values())
+
+    def put(self, job: Job) -> None:
+        with self._cond:
+            self._by_user.setdefault(job.user, deque()).append(job)
+            self._cond.notify()
+
+    def remove(self, job: Job) -> bool:
+        """Take a queued job out; False if a worker already took it."""
+        with self._cond:
+            jobs = self._by_user.get(job.user)
+            if jobs is None or job not in jobs:
+                return False
+            jobs.remove(job)
+            if not jobs:
+                del self._by_user[job.user]
+            return True
+
+    def get(self) -> Job | None:
+        """Block until a job is ready; None once the queue is closed."""
+        with self._cond:
+            while not self._by_user and not self._closed:
+                self._cond.wait()
+            if self._closed:
+                return None
+            user, jobs = next(iter(self._by_user.items()))
+            job = jobs.popleft()
+            del self._by_user[user]
+            if jobs:  # the user goes to the back of the rotation
+                self._by_user[user] = jobs
+            return job
+
+    def jobs(self) -> list[Job]:
+        with self._cond:
+            return [job for q in self._by_user.values() for job in q]
+
+    def close(self) -> list[Job]:
+        """Stop handing out jobs; returns the ones still waiting."""
+        with self._cond:
+            self._closed = True
+            left = [job for q in self._by_user.values() for job in q]
+            self._by_user.clear()
+            self._cond.notify_all()
+            return left
+
+
+class ModelWorker:
+    """Thread(s) that alone run the work of one lane (one model)."""
+
+    def __init__(self, lane: str, threads: int = 1) -> None:
+        self.lane = lane
+        self.queue = FairQueue()
+        self.running: dict[str, Job] = {}
+        self._running_lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"neira-{lane}-{i}", daemon=True)
+            for i in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self.queue.get()
+            if job is None:
+                return
+            if job.cancel_token.cancelled:
+                job._finish(error=JobCancelled(job.id))
+                continue
+            job.started = time.perf_counter()
+            with self._running_lock:
+                self.running[job.id] = job
+            try:
+                result = job.work(job.cancel_token, job._emit)
+            except BaseException as exc:  # delivered to the awaiting coroutine
+                job._finish(error=exc)
+            else:
+                job._finish(result=result)
+            finally:
+                with self._running_lock:
+                    self.running.pop(job.id, None)
+
+    def running_jobs(self) -> list[Job]:
+        with self._running_lock:
+            return list(self.running.values())
+
+    def stop(self, timeout: float = 5.0) -> None:
+        for job in self.queue.close():
+            job._finish(error=JobCancelled(job.id))
+        for job in self.running_jobs():
+            job.cancel()
+        for thread in self._threads:
+            thread.join(timeout)
+
+
+class Scheduler:
+    """Admission and fair dispatch of jobs to per-lane workers."""
+
+    def __init__(self, capacity: int = 16, retry_after: int = 2) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self.capacity = capacity
+        self.retry_after = retry_after
+        self._workers: dict[str, ModelWorker] = {}
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+
+    def add_lane(self, lane: str, threads: int = 1) -> None:
+        """Create the worker for a lane (a model); idempotent."""
+        with self._lock:
+            if lane not in self._workers:
+                self._workers[lane] = ModelWorker(lane, threads)
+
+    def has_lane(self, lane: str) -> bool:
+        return lane in self._workers
+
+    def submit(
+        self,
+        user: str,
+        lane: str,
+        work: Work,
+        job_id: str | None = None,
+    ) -> Job:
+        """Queue ``work`` on ``lane``'s worker for ``user``. Raises ``QueueFull``."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            worker = self._workers[lane]
+            waiting = sum(len(w.queue) for w in self._workers.values())
+            if waiting >= self.capacity:
+                raise QueueFull(
+                    f"the queue is full ({waiting} requests waiting); "
+                    f"try again in {self.retry_after} s",
+                    retry_after=self.retry_after,
+                )
+            if job_id is not None and job_id in self._jobs:
+                raise ValueError(f"request_id {job_id!r} is already in use")
+            job = Job(user, lane, work, loop, job_id)
+            self._jobs[job.id] = job
+        worker.queue.put(job)
+        loop.create_task(self._forget_when_done(job))
+        return job
+
+    async def _forget_when_done(self, job: Job) -> None:
+        try:
+            await job.wait()
+        except BaseException:
+            pass
+        finally:
+            with self._lock:
+                self._jobs.pop(job.id, None)
+
+    def find(self, job_id: str, user: str | None = None) -> Job | None:
+        """The live job with this id (of this user, when given)."""
+        job = self._jobs.get(job_id)
+        if job is None or (user is not None and job.user != user):
+            return None
+        return job
+
+    def cancel(self, job: Job) -> None:
+        """Cancel a job: drop it if queued, stop it at the next token if running."""
+        job.cancel()
+        worker = self._workers.get(job.lane)
+        if worker is not None and worker.queue.remove(job):
+            job._finish(error=JobCancelled(job.id))
+
+    def status(self) -> dict[str, Any]:
+        queued = [job for w in self._workers.values() for job in w.queue.jobs()]
+        running = [job for w in self._workers.values() for job in w.running_jobs()]
+        return {
+            "depth": len(queued),
+            "running": len(running),
+            "capacity": self.capacity,
+            "running_ids": [job.id for job in running],
+            "lanes": {
+                lane: {"queued": len(w.queue), "running": len(w.running_jobs())}
+                for lane, w in self._workers.items()
+            },
+        }
+
+    def jobs_of(self, user: str) -> list[Job]:
+        return [job for job in list(self._jobs.values()) if job.user == user]
+
+    def stop(self) -> None:
+        for worker in self._workers.values():
+            worker.stop()

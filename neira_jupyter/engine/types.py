@@ -1,0 +1,143 @@
+"""Value types shared by the engine's modules: options, messages, results, model states."""
+
+from __future__ import annotations
+
+import enum
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Role = Literal["system", "user", "assistant"]
+ROLES: frozenset[str] = frozenset({"system", "user", "assistant"})
+
+
+class ModelState(str, enum.Enum):
+    """Lifecycle of a resident model."""
+
+    UNLOADED = "unloaded"
+    LOADING = "loading"
+    READY = "ready"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One message of a chat conversation."""
+
+    role: Role
+    content: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    """Sampling options for one generation."""
+
+    max_tokens: int = 256
+    temperature: float = 0.7
+    top_p: float = 0.95
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+
+
+@dataclass
+class Usage:
+    """Token counts of one generation."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+
+@dataclass
+class Timings:
+    """Where the time of one generation went, in milliseconds."""
+
+    queue_ms: float = 0.0
+    first_token_ms: float | None = None
+    total_ms: float = 0.0
+    tokens_per_second: float | None = None
+
+    def to_dict(self) -> dict[str, float | None]:
+        return asdict(self)
+
+
+FinishReason = Literal["stop", "length", "cancelled"]
+
+
+@dataclass
+class GenerationResult:
+    """The outcome of one generation: the text plus usage, timings and who served it."""
+
+    text: str
+    model: str
+    finish_reason: FinishReason
+    usage: Usage = field(default_factory=Usage)
+    timings: Timings = field(default_factory=Timings)
+    route: str = "primary"
+    route_reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "model": self.model,
+            "finish_reason": self.finish_reason,
+            "usage": self.usage.to_dict(),
+            "timings": self.timings.to_dict(),
+            "route": self.route,
+            "route_reason": self.route_reason,
+        }
+
+
+class CancelToken:
+    """A thread-safe flag that a model worker polls between tokens."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+class EngineError(Exception):
+    """Base class of engine errors; ``status`` is the HTTP status a server should answer."""
+
+    status: int = 500
+
+
+class BadRequest(EngineError):
+    """The caller sent something the engine cannot use (bad audio, bad field)."""
+
+    status = 400
+
+
+class QueueFull(EngineError):
+    """The scheduler's bounded queue is full; try again after ``retry_after`` seconds."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NoModelAvailable(EngineError):
+    """No backend can serve the request (degraded mode)."""
+
+    status = 503

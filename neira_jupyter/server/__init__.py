@@ -1,0 +1,1 @@
+"""The jupyter-server extension: the app (traits, lifecycle) and the HTTP/WebSocket handlers."""
