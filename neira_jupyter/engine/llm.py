@@ -108,7 +108,7 @@ def _counting_llama_class() -> type:
         def _is_end_of_generation(self, token: int) -> bool:
             import llama_cpp
 
-            return bool(llama_cpp.llama_token_is_eog(self._model.vocab, token))
+            return bool(llama_cpp.llama_vocab_is_eog(self._model.vocab, token))
 
     _COUNTING_LLAMA = CountingLlama
     return CountingLlama

@@ -58,6 +58,7 @@ class Job:
         self.finished = False
         self._loop = loop
         self._events: asyncio.Queue[Any] = asyncio.Queue()
+        self._settled = asyncio.Event()
         self._result: Any = None
         self._error: BaseException | None = None
 
@@ -81,6 +82,7 @@ class Job:
             self._error = error
             self.finished = True
             self._events.put_nowait(_DONE)
+            self._settled.set()
 
         try:
             self._loop.call_soon_threadsafe(settle)
@@ -98,8 +100,12 @@ class Job:
                 return
             yield item
 
+    async def settled(self) -> None:
+        """Wait until the job ends, without consuming its events."""
+        await self._settled.wait()
+
     async def wait(self) -> Any:
-        """Wait for the job's result, ignoring what it emitted."""
+        """Wait for the job's result, ignoring what it emitted (the job's only reader)."""
         async for _ in self.stream():
             pass
         return self._result
@@ -261,11 +267,15 @@ class Scheduler:
         loop.create_task(self._forget_when_done(job))
         return job
 
+    def submit_internal(self, lane: str, work: Work) -> Job:
+        """Queue the engine's own work (a model load) on ``lane``, outside admission."""
+        job = Job("neira-internal", lane, work, asyncio.get_running_loop())
+        self._workers[lane].queue.put(job)
+        return job
+
     async def _forget_when_done(self, job: Job) -> None:
         try:
-            await job.wait()
-        except BaseException:
-            pass
+            await job.settled()
         finally:
             with self._lock:
                 self._jobs.pop(job.id, None)

@@ -1,0 +1,282 @@
+"""Transcript -> corrected text with the LLM, guarded so a bad answer never replaces the raw text.
+
+The pipeline of the original design: the seed's Russian prompt (or its English
+twin, chosen by the declared language or, for ``"auto"``, by the share of
+Cyrillic letters), greedy decoding with a token budget scaled to the input,
+stop sequences against a model that continues the ``Text:`` pattern,
+``clean_output`` for labels and quotes, then ``CorrectionGuard``: the answer
+is used only if it is non-empty, does not echo the prompt, keeps a sane length
+and stays close to the input (character edit distance over case- and
+punctuation-folded text). Anything else -- no model, an error, a timeout, a
+cut-off answer, a rejection -- gives a *degraded* ``Correction`` whose
+``corrected`` is the raw text and whose ``reason`` says why.
+
+The module does no I/O of its own: the caller passes the awaited ``generate``
+callable (the engine routes it to the primary, fallback or remote model). On a
+timeout ``generate`` is cancelled; it should then stop its model work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import re
+import time
+import unicodedata
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .types import ChatMessage, GenerationOptions, GenerationResult
+
+Generate = Callable[[list[ChatMessage], GenerationOptions], Awaitable[GenerationResult]]
+
+PROMPTS: dict[str, str] = {
+    "ru": (
+        "Ты - помощник, который исправляет ошибки распознавания речи. "
+        "Исправь ошибки, расставь знаки препинания и улучши читаемость следующего текста:"
+        "\n\nТекст: {text}\n\nИсправленный текст:"
+    ),
+    "en": (
+        "You are an assistant that fixes speech recognition errors. "
+        "Fix the errors, add punctuation and improve the readability of the following text:"
+        "\n\nText: {text}\n\nCorrected text:"
+    ),
+}
+
+STOP_SEQUENCES: tuple[str, ...] = ("\n\nТекст:", "\n\nText:")
+
+# Prompt text that has no business in a corrected transcript (unless the transcript had it).
+_ECHO_MARKERS: tuple[str, ...] = (
+    "исправляет ошибки распознавания речи",
+    "fixes speech recognition errors",
+    "исправленный текст:",
+    "corrected text:",
+)
+_LABEL = r"(?:Исправленный текст|Corrected text|Текст|Text)\s*:"
+_LEADING_LABEL = re.compile(rf"^\s*{_LABEL}\s*", re.IGNORECASE)
+_CONTINUATION = re.compile(rf"\n\s*\n\s*{_LABEL}", re.IGNORECASE)
+_QUOTES = {'"': '"', "'": "'", "«": "»", "“": "”", "„": "“", "`": "`"}
+
+
+def detect_language(text: str) -> str:
+    """``"ru"`` when at least half of the letters are Cyrillic, else ``"en"``."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return "en"
+    cyrillic = sum(1 for ch in letters if "CYRILLIC" in unicodedata.name(ch, ""))
+    return "ru" if cyrillic * 2 >= len(letters) else "en"
+
+
+def prompt_language(language: str, text: str) -> str:
+    """The prompt to use: ``"ru"``/``"en"`` as declared; anything else (``"auto"``) by script."""
+    return language if language in PROMPTS else detect_language(text)
+
+
+def build_prompt(text: str, language: str) -> str:
+    """The seed's correction prompt for ``text`` (``language`` is ``"ru"`` or ``"en"``)."""
+    return PROMPTS[language].format(text=text)
+
+
+def _normalise(text: str) -> str:
+    """Casefolded, punctuation dropped, whitespace collapsed."""
+    kept = "".join(
+        " " if unicodedata.category(ch).startswith("P") else ch for ch in text.casefold()
+    )
+    return " ".join(kept.split())
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance in characters (one numpy row per character of the shorter string)."""
+    if len(a) > len(b):
+        a, b = b, a
+    if not a:
+        return len(b)
+    target = np.frombuffer(b.encode("utf-32-le"), dtype=np.uint32)
+    offsets = np.arange(len(b) + 1)
+    row = offsets.copy()
+    for i, ch in enumerate(a, start=1):
+        best = np.empty_like(row)
+        best[0] = i
+        np.minimum(row[1:] + 1, row[:-1] + (target != ord(ch)), out=best[1:])
+        # insertions chain along the row: row[j] = min over k <= j of best[k] + (j - k)
+        row = np.minimum.accumulate(best - offsets) + offsets
+    return int(row[-1])
+
+
+def normalised_distance(a: str, b: str) -> float:
+    """Edit distance of the normalised strings over the longer one's length (0: same)."""
+    na, nb = _normalise(a), _normalise(b)
+    longest = max(len(na), len(nb))
+    return edit_distance(na, nb) / longest if longest else 0.0
+
+
+@dataclass(frozen=True)
+class CorrectionGuard:
+    """Decides whether a model's answer may replace the raw transcript.
+
+    ``max_distance``: the largest normalised character edit distance allowed
+    (a correction fixes words, it does not rewrite the text). The length
+    ratios bound ``len(candidate) / len(raw)``: a runaway continuation or a
+    truncated answer is rejected with a clearer reason than the distance.
+    """
+
+    max_distance: float = 0.5
+    max_length_ratio: float = 2.0
+    min_length_ratio: float = 0.5
+
+    def check(self, raw: str, candidate: str) -> str | None:
+        """The reason to reject ``candidate``, or None when it is acceptable."""
+        raw, candidate = raw.strip(), candidate.strip()
+        if not candidate:
+            return "the model returned an empty answer"
+        folded_raw, folded = raw.casefold(), candidate.casefold()
+        for marker in _ECHO_MARKERS:
+            if marker in folded and marker not in folded_raw:
+                return "the model echoed the prompt instead of correcting the text"
+        ratio = len(candidate) / max(len(raw), 1)
+        if ratio > self.max_length_ratio:
+            return (
+                f"the answer is {ratio:.1f} times as long as the text "
+                f"(the limit is {self.max_length_ratio:g})"
+            )
+        if ratio < self.min_length_ratio:
+            return (
+                f"the answer is {ratio:.1f} times as long as the text "
+                f"(at least {self.min_length_ratio:g} is expected)"
+            )
+        distance = normalised_distance(raw, candidate)
+        if distance > self.max_distance:
+            return (
+                f"the answer differs too much from the text "
+                f"(edit distance {distance:.2f}, the limit is {self.max_distance:g})"
+            )
+        return None
+
+
+def clean_output(text: str) -> str:
+    """Strip a leading label, a continuation of the prompt's pattern, and surrounding quotes."""
+    text = _LEADING_LABEL.sub("", text.strip(), count=1)
+    match = _CONTINUATION.search(text)
+    if match:
+        text = text[: match.start()]
+    text = text.strip()
+    if len(text) >= 2 and _QUOTES.get(text[0]) == text[-1]:
+        inner = text[1:-1]
+        if text[0] not in inner and text[-1] not in inner:  # not '"a" and "b"'
+            text = inner.strip()
+    return text
+
+
+def word_diff(raw: str, corrected: str) -> list[dict[str, str]]:
+    """Every opcode turning ``raw``'s words into ``corrected``'s (punctuation stays on words).
+
+    Each item is ``{"op": "equal"|"replace"|"insert"|"delete", "raw": ..., "corrected": ...}``
+    with the words of each side joined by spaces.
+    """
+    a, b = raw.split(), corrected.split()
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    return [
+        {"op": op, "raw": " ".join(a[i1:i2]), "corrected": " ".join(b[j1:j2])}
+        for op, i1, i2, j1, j2 in matcher.get_opcodes()
+    ]
+
+
+@dataclass
+class Correction:
+    """The outcome of one correction; ``raw`` is always the input, untouched.
+
+    ``model`` and ``route`` name who answered, and are None when no answer
+    came back (no model, an error, a timeout).
+    """
+
+    raw: str
+    corrected: str
+    degraded: bool
+    reason: str | None
+    language: str
+    model: str | None = None
+    route: str | None = None
+    changes: list[dict[str, str]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``POST api/correct`` response."""
+        return asdict(self)
+
+
+class TranscriptCorrector:
+    """Runs the correction prompt through an awaited ``generate`` and guards the answer."""
+
+    def __init__(self, guard: CorrectionGuard | None = None, max_tokens_cap: int = 2048) -> None:
+        self.guard = guard or CorrectionGuard()
+        self.max_tokens_cap = max_tokens_cap
+
+    def request(self, text: str, language: str) -> tuple[list[ChatMessage], GenerationOptions]:
+        """The messages and options for correcting ``text`` (already resolved to "ru"/"en")."""
+        words = len(text.split())
+        options = GenerationOptions(
+            max_tokens=min(2 * words + 16, self.max_tokens_cap),
+            temperature=0.0,
+            top_p=1.0,
+            stop=STOP_SEQUENCES,
+        )
+        return [ChatMessage("user", build_prompt(text, language))], options
+
+    async def correct(
+        self,
+        text: str,
+        language: str,
+        generate: Generate | None,
+        timeout_s: float,
+    ) -> Correction:
+        """Correct ``text``; never raises for a model failure, it degrades instead."""
+        started = time.perf_counter()
+        lang = prompt_language(language, text)
+        stripped = text.strip()
+        result: GenerationResult | None = None
+        corrected = text
+        reason: str | None = None
+        # whitespace needs no model: it comes back as it is, not degraded
+        if stripped and generate is None:
+            reason = "no language model is loaded"
+        elif stripped and generate is not None:
+            messages, options = self.request(stripped, lang)
+            try:
+                result = await asyncio.wait_for(generate(messages, options), timeout_s)
+            except asyncio.TimeoutError:
+                reason = f"correction timed out after {timeout_s:g} s"
+            except Exception as exc:
+                reason = f"the language model failed: {type(exc).__name__}: {exc}"
+            else:
+                # the edit distance is O(n*m): keep it off the event loop
+                corrected, reason = await asyncio.to_thread(self._judge, stripped, result)
+        if reason is not None:
+            corrected = text
+        return Correction(
+            raw=text,
+            corrected=corrected,
+            degraded=reason is not None,
+            reason=reason,
+            language=lang,
+            model=result.model if result else None,
+            route=result.route if result else None,
+            changes=word_diff(text, corrected) if stripped else [],
+            timings={"total_ms": (time.perf_counter() - started) * 1000},
+        )
+
+    def _judge(self, raw: str, result: GenerationResult) -> tuple[str, str | None]:
+        """The cleaned answer and the reason to reject it (None when accepted)."""
+        if result.finish_reason == "cancelled":
+            return raw, "the correction was cancelled"
+        candidate = clean_output(result.text)
+        reason = self.guard.check(raw, candidate)
+        finished = result.finish_reason == "stop" or _CONTINUATION.search(result.text)
+        if reason is None and not finished:
+            reason = (
+                f"the answer was cut off at {result.usage.completion_tokens} tokens "
+                "before the text ended"
+            )
+        return candidate, reason

@@ -1,0 +1,409 @@
+"""``ModelRouter``: which backend serves the next request -- primary, fallback, remote, degraded.
+
+The order is fixed: local primary, local fallback, remote OpenAI-compatible
+API (only with ``allow_external_api``), then degraded (nothing can serve:
+generation answers 503, correction returns the raw text). A backend is
+skipped, and the reason kept for the response and the status, when
+
+* it failed to load (missing file, corrupt GGUF, out of memory; sticky, the
+  error is shown in status until the server restarts);
+* memory pressure is ``high`` (the primary only) or ``critical`` (every local
+  model), as ``MemoryWatch`` reports it, hysteresis included;
+* it is not loaded and its estimate (file + KV cache, see
+  ``memory.estimate_model_memory``) does not fit in free memory (plus what
+  unloading a pressured model gives back);
+* it failed ``max_local_attempts`` times in a row -- errors, or a quick
+  request (``max_tokens <= quick_max_tokens``) whose first token missed
+  ``local_timeout_ms`` -- and ``failure_cooldown_s`` has not passed yet.
+
+Switching back is automatic: every reading, load and finished request
+re-evaluates the route. Going back up (fallback -> primary) is
+make-before-break: the fallback keeps serving while the primary loads.
+Going down under pressure is break-before-make: new requests queue behind
+the fallback's load, the primary is unloaded to give the memory back.
+
+Requests in flight are never moved: the router counts them per backend
+(``acquire``/``release``) and unloads a model only when none is left; a
+request carries the backend it was routed to until it ends. Every change
+of route is a ``Switch`` (time, from, to, why), kept in the status history
+and logged on the ``neira_jupyter`` logger.
+
+The router decides; the engine acts. Loads and unloads are requested through
+``RouterActions`` (the engine queues them on the model's own worker lane),
+and their completion is reported back with ``refresh()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .memory import MIB, MemoryEstimate, MemoryWatch, PressureLevel
+from .types import BadRequest, ChatMessage, GenerationOptions, ModelState, NoModelAvailable
+
+log = logging.getLogger("neira_jupyter")
+
+ROLES = ("primary", "fallback", "remote")
+
+
+class LanguageModel(Protocol):
+    """What the router and the engine need of a model (``LlamaModel``, ``RemoteModel``)."""
+
+    state: ModelState
+    error: str | None
+
+    @property
+    def name(self) -> str: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+    def load(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def generate(
+        self, messages: Sequence[ChatMessage], options: GenerationOptions, cancel: Any = None
+    ) -> Iterator[Any]: ...
+
+
+@dataclass
+class Backend:
+    """One place a request can go, and what the router knows about it."""
+
+    role: str  # primary | fallback | remote
+    model: LanguageModel
+    local: bool = True
+    estimate: MemoryEstimate | None = None
+    inflight: int = 0
+    failures: int = 0  # consecutive
+    last_failure: str | None = None
+    tripped_at: float | None = None
+    pending: str | None = None  # "load" / "unload" while the engine carries it out
+    released_at: int | None = None  # MemoryWatch.reading_count when it was unloaded
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+
+@dataclass
+class Route:
+    """Which backend serves a request, and why it is not the first choice."""
+
+    backend: str  # primary | fallback | remote | degraded
+    model: LanguageModel | None
+    reason: str
+    target: Backend | None = None
+
+
+@dataclass(frozen=True)
+class Switch:
+    """One change of route."""
+
+    time: float
+    from_: str
+    to: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"time": self.time, "from": self.from_, "to": self.to, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class RouterConfig:
+    """The seed's ``[fallback_rules]`` plus this router's own knobs."""
+
+    max_local_attempts: int = 2
+    local_timeout_ms: int = 180  # 0: no first-token budget
+    quick_max_tokens: int = 64
+    failure_cooldown_s: float = 60.0
+    allow_external_api: bool = False
+    unload_on_pressure: bool = True
+    preload: bool = True  # load the route's model before the first request needs it
+    history: int = 100
+
+
+class RouterActions(Protocol):
+    """How the router gets a model loaded or unloaded (on the model's own worker)."""
+
+    def load(self, backend: Backend) -> None: ...
+
+    def unload(self, backend: Backend) -> None: ...
+
+
+@dataclass
+class _Decision:
+    backend: Backend | None
+    reason: str
+    loading_first: Backend | None = None  # the better backend being loaded meanwhile
+
+
+@dataclass
+class ModelRouter:
+    """Routes requests across backends; see the module docstring for the rules."""
+
+    backends: list[Backend]
+    actions: RouterActions
+    watch: MemoryWatch | None = None
+    config: RouterConfig = field(default_factory=RouterConfig)
+    clock: Callable[[], float] = time.monotonic
+    enabled: bool = True
+    disabled_reason: str = "the language model is disabled (LLM_ENABLED=false)"
+
+    def __post_init__(self) -> None:
+        self.backends = sorted(self.backends, key=lambda b: ROLES.index(b.role))
+        self.history: deque[Switch] = deque(maxlen=self.config.history)
+        self._current: str | None = None
+        self._reason = ""
+        self._since = time.time()
+        self._epoch = 0
+
+    # -- queries -----------------------------------------------------------------
+    def backend(self, role: str) -> Backend | None:
+        return next((b for b in self.backends if b.role == role), None)
+
+    def by_name(self, name: str) -> Backend | None:
+        return next((b for b in self.backends if b.name == name), None)
+
+    @property
+    def level(self) -> PressureLevel:
+        return self.watch.level if self.watch is not None else PressureLevel.OK
+
+    def _free_bytes(self) -> int | None:
+        return self.watch.free_bytes() if self.watch is not None else None
+
+    def _pressure_blocks(self, b: Backend, level: PressureLevel) -> bool:
+        if not b.local:
+            return False
+        return level is PressureLevel.CRITICAL or (
+            level is PressureLevel.HIGH and b.role == "primary"
+        )
+
+    def _unusable(self, b: Backend, level: PressureLevel) -> str | None:
+        """Why ``b`` cannot take new requests now (None: it can)."""
+        label = f"{b.role} {b.name!r}"
+        if not b.local and not self.config.allow_external_api:
+            return f"{label}: external APIs are not allowed (allow_external_api)"
+        if b.model.state is ModelState.FAILED:
+            return f"{label} failed to load: {b.model.error}"
+        if self._pressure_blocks(b, level):
+            why = self.watch.reason if self.watch is not None else ""
+            return f"{label} not used: memory pressure {level.value} ({why})"
+        if b.tripped_at is not None:
+            left = self.config.failure_cooldown_s - (self.clock() - b.tripped_at)
+            if left > 0:
+                return (
+                    f"{label} failed {b.failures} times in a row (last: {b.last_failure}); "
+                    f"retried in {left:.0f} s"
+                )
+            b.tripped_at = None  # cooldown over: give it another chance
+            b.failures = 0
+        if b.local and b.model.state is ModelState.UNLOADED and b.estimate is not None:
+            free = self._free_bytes()
+            if free is not None:
+                reclaim = sum(
+                    o.estimate.total_bytes
+                    for o in self.backends
+                    if o is not b and o.estimate is not None and self._gives_back(o, level)
+                )
+                if b.estimate.total_bytes > free + reclaim:
+                    return (
+                        f"{label} needs ~{b.estimate.total_bytes / MIB:.0f} MiB, "
+                        f"only {(free + reclaim) / MIB:.0f} MiB free"
+                    )
+        return None
+
+    def _gives_back(self, o: Backend, level: PressureLevel) -> bool:
+        """Whether ``o``'s memory is about to come back, or came back after the last reading."""
+        if o.model.state is ModelState.READY:
+            return self._pressure_blocks(o, level) and self.config.unload_on_pressure
+        count = self.watch.reading_count if self.watch is not None else 0
+        return o.released_at is not None and o.released_at == count
+
+    def _decide(self) -> _Decision:
+        if not self.enabled:
+            return _Decision(None, self.disabled_reason)
+        level = self.level
+        reasons: list[str] = []
+        usable: list[Backend] = []
+        for role in ("primary", "fallback"):
+            if self.backend(role) is None:
+                reasons.append(f"no {role} model configured")
+        for b in self.backends:
+            if not b.local and not self.config.allow_external_api:
+                continue
+            why = self._unusable(b, level)
+            if why is None:
+                usable.append(b)
+            elif not usable:
+                reasons.append(why)
+        if not usable:
+            return _Decision(None, "no language model can serve: " + "; ".join(reasons))
+        first = usable[0]
+        if first.local and first.model.state is not ModelState.READY:
+            ready = next(
+                (b for b in usable[1:] if b.local and b.model.state is ModelState.READY), None
+            )
+            if ready is not None:  # make-before-break: serve from it while `first` loads
+                reasons.append(f"{first.role} {first.name!r} is loading")
+                return _Decision(ready, "; ".join(reasons), loading_first=first)
+        reason = "; ".join(r for r in reasons if not r.startswith("no fallback"))
+        return _Decision(first, reason or f"{first.role} {first.name!r} available")
+
+    # -- the route -------------------------------------------------------------------
+    def refresh(self) -> Route:
+        """Re-evaluate the route, record a switch, and start the loads/unloads it needs."""
+        decision = self._decide()
+        to = decision.backend.role if decision.backend is not None else "degraded"
+        if to != self._current:
+            if self._current is not None:
+                switch = Switch(time.time(), self._current, to, decision.reason)
+                self.history.append(switch)
+                log.warning("neira: route %s -> %s: %s", switch.from_, switch.to, switch.reason)
+            else:
+                log.info("neira: route %s: %s", to, decision.reason)
+            self._current = to
+            self._since = time.time()
+        self._reason = decision.reason
+        epoch = self._epoch
+        self._maintain(decision)
+        if self._epoch != epoch:  # an action finished synchronously: decide again
+            return self.refresh()
+        model = decision.backend.model if decision.backend is not None else None
+        return Route(to, model, decision.reason, decision.backend)
+
+    def route(self, model: str = "auto") -> Route:
+        """The route for a new request. Raises ``NoModelAvailable`` or ``BadRequest``."""
+        current = self.refresh()
+        if model != "auto":
+            named = self.by_name(model)
+            if named is None:
+                known = ", ".join(["auto", *(b.name for b in self.backends)])
+                raise BadRequest(f"unknown model {model!r}; configured models: {known}")
+            if not self.enabled:
+                raise NoModelAvailable(self.disabled_reason)
+            why = self._unusable(named, self.level)
+            if why is None:
+                return Route(named.role, named.model, f"requested by name: {model}", named)
+            if named.model.state is ModelState.FAILED or current.target is None:
+                raise NoModelAvailable(f"no language model can serve: {why}")
+            return Route(
+                current.backend,
+                current.model,
+                f"{why}; served by {current.backend} instead",
+                current.target,
+            )
+        if current.target is None:
+            raise NoModelAvailable(current.reason)
+        return current
+
+    def _maintain(self, decision: _Decision) -> None:
+        """Load what the route needs; unload idle local models it no longer needs."""
+        active = decision.backend
+        wanted = {b.role for b in (active, decision.loading_first) if b is not None}
+        epoch = self._epoch
+        for b in self.backends:
+            if self._epoch != epoch:
+                return  # an action finished synchronously and refreshed with a newer decision
+            if not b.local or b.pending is not None:
+                continue
+            state = b.model.state
+            if b.role in wanted:
+                first_choice = b is decision.loading_first
+                if state is ModelState.UNLOADED and (self.config.preload or first_choice):
+                    b.pending = "load"
+                    self.actions.load(b)
+            elif state is ModelState.READY and b.inflight == 0 and self._unneeded(b, active):
+                b.pending = "unload"
+                log.info("neira: unloading %s %r (%s)", b.role, b.name, self._reason)
+                self.actions.unload(b)
+
+    def _unneeded(self, b: Backend, active: Backend | None) -> bool:
+        if self._pressure_blocks(b, self.level):
+            return self.config.unload_on_pressure
+        if active is None or not active.local:
+            return False
+        # ranks below the active local backend: only explicit requests use it
+        return ROLES.index(b.role) > ROLES.index(active.role)
+
+    def action_done(self, backend: Backend) -> None:
+        """The engine finished a load/unload of ``backend``: re-evaluate."""
+        if backend.pending == "unload" and self.watch is not None:
+            backend.released_at = self.watch.reading_count
+        backend.pending = None
+        self._epoch += 1
+        self.refresh()
+
+    # -- outcomes --------------------------------------------------------------------
+    def acquire(self, backend: Backend) -> None:
+        """A request was routed to ``backend``; it stays there until ``release``."""
+        backend.inflight += 1
+
+    def release(
+        self,
+        backend: Backend,
+        error: BaseException | None = None,
+        first_token_ms: float | None = None,
+        quick: bool = False,
+    ) -> None:
+        """A request on ``backend`` ended: count failures and slow starts, re-evaluate."""
+        backend.inflight = max(0, backend.inflight - 1)
+        budget = self.config.local_timeout_ms
+        if error is not None:
+            self.record_failure(backend, f"{type(error).__name__}: {error}")
+        elif quick and budget > 0 and first_token_ms is not None and first_token_ms > budget:
+            self.record_failure(
+                backend, f"first token after {first_token_ms:.0f} ms > budget {budget} ms"
+            )
+        elif first_token_ms is not None:
+            backend.failures = 0
+        self.refresh()
+
+    def record_failure(self, backend: Backend, message: str) -> None:
+        backend.failures += 1
+        backend.last_failure = message
+        log.warning(
+            "neira: %s %r failure %d/%d: %s",
+            backend.role,
+            backend.name,
+            backend.failures,
+            self.config.max_local_attempts,
+            message,
+        )
+        if backend.failures >= self.config.max_local_attempts and backend.tripped_at is None:
+            backend.tripped_at = self.clock()
+
+    def is_quick(self, options: GenerationOptions) -> bool:
+        """Whether a request falls under the first-token budget (``local_timeout_ms``)."""
+        return options.max_tokens <= self.config.quick_max_tokens
+
+    # -- status --------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """``route`` (current backend, model, reason, since), per-backend state, history."""
+        route = self.refresh()
+        return {
+            "route": {
+                "backend": route.backend,
+                "model": route.model.name if route.model is not None else None,
+                "reason": route.reason,
+                "since": self._since,
+                "pressure": self.level.value,
+            },
+            "backends": {
+                b.role: {
+                    "model": b.name,
+                    "state": b.model.state.value,
+                    "inflight": b.inflight,
+                    "failures": b.failures,
+                    "last_failure": b.last_failure,
+                    "pending": b.pending,
+                    "estimate": b.estimate.to_dict() if b.estimate is not None else None,
+                }
+                for b in self.backends
+            },
+            "switches": [s.to_dict() for s in self.history],
+        }

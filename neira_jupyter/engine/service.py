@@ -1,0 +1,421 @@
+"""``NeiraEngine``: the resident models, the scheduler and the correction pipeline, composed.
+
+This is the one object a server holds (the Jupyter extension now, a
+JupyterHub service later). It owns every model's lifecycle: loading happens
+on the model's own worker thread, so a request that arrives while its model
+loads simply waits in that model's queue; closing happens on shutdown.
+
+Every call is async and returns promptly: model work runs on the scheduler's
+worker threads, never on the event loop.
+
+Which LLM serves a request is the ``ModelRouter``'s decision (``router``),
+fed by ``MemoryWatch`` readings (``memory``); the engine carries out the
+loads and unloads it asks for, each on the model's own worker lane, so an
+unload queues behind the requests still running on that model. A generation
+that fails before its first token (say, its model failed to load meanwhile)
+is tried again on the route the router gives next, once per backend; its
+result then names the backend that really served it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._version import __version__
+from .config import EngineConfig
+from .correct import Correction, TranscriptCorrector
+from .llm import LlamaModel, TokenChunk
+from .memory import MemoryWatch, estimate_model_memory, make_source
+from .remote import RemoteModel
+from .router import Backend, ModelRouter, Route, RouterConfig
+from .schedule import Job, JobCancelled, Scheduler
+from .speech import Transcript, WhisperTranscriber
+from .types import (
+    CancelToken,
+    ChatMessage,
+    EngineError,
+    GenerationOptions,
+    GenerationResult,
+    ModelState,
+    NoModelAvailable,
+)
+
+log = logging.getLogger("neira_jupyter")
+
+SPEECH_LANE = "speech"
+
+
+__all__ = ["GenerationStart", "NeiraEngine", "Route"]
+
+
+@dataclass
+class GenerationStart:
+    """First event of a generation stream: who serves it."""
+
+    request_id: str
+    model: str
+    route: str
+    route_reason: str
+
+
+class NeiraEngine:
+    """The resident models behind one server process."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.scheduler = Scheduler(config.queue_capacity, config.retry_after)
+        self.primary = LlamaModel(config.primary) if config.primary else None
+        self.fallback = LlamaModel(config.fallback) if config.fallback else None
+        self.remote = RemoteModel(config.remote) if config.remote else None
+        self.speech = WhisperTranscriber(config.speech) if config.speech else None
+        self.corrector = TranscriptCorrector()
+        self._started = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        use_gpu = any(m.spec.n_gpu_layers != 0 for m in self.llms)
+        self.memory = MemoryWatch(
+            make_source(config.memory_source, use_gpu=use_gpu),
+            config.memory_thresholds,
+            config.memory_interval_s,
+        )
+        backends = [
+            Backend(role, model, estimate=self._estimate(model))
+            for role, model in (("primary", self.primary), ("fallback", self.fallback))
+            if model is not None
+        ]
+        if self.remote is not None:
+            backends.append(Backend("remote", self.remote, local=False))
+        self.router = ModelRouter(
+            backends,
+            actions=self,
+            watch=self.memory,
+            config=RouterConfig(
+                max_local_attempts=config.max_local_attempts,
+                local_timeout_ms=config.local_timeout_ms,
+                quick_max_tokens=config.quick_max_tokens,
+                failure_cooldown_s=config.failure_cooldown_s,
+                allow_external_api=config.allow_external_api,
+                unload_on_pressure=config.unload_on_pressure,
+                preload=config.eager,
+            ),
+            enabled=config.llm_enabled,
+        )
+        self.memory.add_listener(self._on_pressure)
+
+    def _on_pressure(self, _old: Any, _new: Any, _why: str) -> None:
+        self.router.refresh()
+
+    @staticmethod
+    def _estimate(model: LlamaModel) -> Any:
+        try:
+            return estimate_model_memory(model.spec.path, model.spec.n_ctx)
+        except OSError:
+            return None  # a missing file: loading it will say so
+
+    # -- lifecycle -------------------------------------------------------------
+    @property
+    def llms(self) -> list[LlamaModel]:
+        return [m for m in (self.primary, self.fallback) if m is not None]
+
+    def start(self) -> None:
+        """Create the workers and, when eager, start loading in the background."""
+        if self._started:
+            return
+        self._started = True
+        if self.config.llm_enabled:
+            for model in self.llms:
+                self.scheduler.add_lane(model.name)
+            if self.remote is not None:
+                self.scheduler.add_lane(self.remote.name, threads=4)
+        if self.speech is not None:
+            self.scheduler.add_lane(SPEECH_LANE, threads=self.config.speech.num_workers)
+        self.memory.poll()  # the first reading decides whether the primary fits at all
+        self.memory.start()
+        self.router.refresh()  # loads the route's model now when eager
+        if self.config.eager and self.speech is not None:
+            self._load_in_lane(self.speech, SPEECH_LANE)
+
+    def _load_in_lane(self, model: LlamaModel | WhisperTranscriber, lane: str | None = None) -> None:
+        """Queue the model's load on its own worker; later jobs wait behind it."""
+        if model.state is not ModelState.UNLOADED:
+            return
+        model.state = ModelState.LOADING
+
+        def load(_cancel: CancelToken, _emit: Any) -> None:
+            try:
+                model.load()
+            except EngineError:
+                pass  # recorded in model.state / model.error and logged
+
+        self.scheduler.submit_internal(lane or model.name, load)
+
+    # -- RouterActions: the router's loads and unloads, on the model's own lane -------
+    def load(self, backend: Backend) -> None:
+        model = backend.model
+        if model.state is ModelState.UNLOADED:
+            model.state = ModelState.LOADING
+
+        def work(_cancel: CancelToken, _emit: Any) -> None:
+            with contextlib.suppress(EngineError):  # recorded in model.state / .error, logged
+                model.load()
+
+        self._carry_out(backend, work)
+
+    def unload(self, backend: Backend) -> None:
+        self._carry_out(backend, lambda _cancel, _emit: backend.model.close())
+
+    def _carry_out(self, backend: Backend, work: Any) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a synchronous caller): the next refresh retries
+            backend.pending = None
+            return
+        job = self.scheduler.submit_internal(backend.name, work)
+
+        async def report() -> None:
+            await job.settled()
+            self.router.action_done(backend)
+
+        task = loop.create_task(report())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        """Cancel all work and free the models."""
+        await self.memory.stop()
+        await asyncio.to_thread(self.scheduler.stop)
+        for model in (*self.llms, self.speech):
+            if model is not None:
+                await asyncio.to_thread(model.close)
+
+    # -- routing -----------------------------------------------------------------
+    def route(self, model: str = "auto") -> Route:
+        """Choose the backend for a generation. Raises ``NoModelAvailable``/``BadRequest``."""
+        return self.router.route(model)
+
+    # -- generation --------------------------------------------------------------
+    async def generate(
+        self,
+        user: str,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions,
+        model: str = "auto",
+        request_id: str | None = None,
+    ) -> AsyncIterator[GenerationStart | TokenChunk | GenerationResult]:
+        """Stream a generation: one ``GenerationStart``, ``TokenChunk``s, one result.
+
+        Leaving the iteration early (``aclose``) cancels the job on the server.
+        """
+        route = self.route(model)
+        tried: list[str] = []
+        quick = self.router.is_quick(options)
+        job, backend = self._submit(user, route, messages, options, request_id)
+        llm = backend.model
+        yield GenerationStart(job.id, llm.name, route.backend, route.reason)
+        result: GenerationResult | None = None
+        streamed = False
+        while True:
+            error: BaseException | None = None
+            try:
+                async for chunk in job.stream():
+                    streamed = True
+                    yield chunk
+                result = job.result
+            except JobCancelled:
+                result = None
+            except Exception as exc:
+                error = exc
+            finally:
+                if not job.finished:
+                    self.scheduler.cancel(job)
+                first_ms = result.timings.first_token_ms if result is not None else None
+                self.router.release(backend, error, first_ms, quick)
+            if error is None:
+                break
+            # Failed before any token: try the next route (a switch must not lose it).
+            tried.append(f"{route.backend} {llm.name!r} failed: {error}")
+            retry = self._next_route(route, tried) if not streamed else None
+            if retry is None:
+                raise error
+            route = retry
+            await self._free_request_id(request_id)
+            job, backend = self._submit(user, route, messages, options, request_id)
+            llm = backend.model
+        if result is None:  # cancelled before a worker took it
+            result = GenerationResult(text="", model=llm.name, finish_reason="cancelled")
+        result.timings.queue_ms = job.queue_ms
+        result.route = route.backend
+        result.route_reason = route.reason
+        yield result
+
+    def _submit(
+        self,
+        user: str,
+        route: Route,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions,
+        request_id: str | None,
+    ) -> tuple[Job, Backend]:
+        """Queue a generation on the route's lane; the router counts it until release."""
+        backend = route.target
+        assert backend is not None  # route() raises instead of returning degraded
+        llm = backend.model
+
+        def work(cancel: CancelToken, emit: Any) -> GenerationResult | None:
+            if llm.state is ModelState.FAILED:
+                raise NoModelAvailable(f"model {llm.name!r} failed to load: {llm.error}")
+            if llm.state is not ModelState.READY:
+                llm.load()  # on first use, or after an unload: this lane owns the model
+            result = None
+            for item in llm.generate(messages, options, cancel):
+                if isinstance(item, TokenChunk):
+                    emit(item)
+                else:
+                    result = item
+            return result
+
+        self.router.acquire(backend)
+        try:
+            job = self.scheduler.submit(user, llm.name, work, job_id=request_id)
+        except BaseException:
+            self.router.release(backend)
+            raise
+        return job, backend
+
+    def _next_route(self, failed: Route, tried: list[str]) -> Route | None:
+        """The route after ``failed`` for a retry, or None when there is no other."""
+        try:
+            route = self.router.route()
+        except EngineError:
+            return None
+        if route.target is None or route.target is failed.target or len(tried) > 3:
+            return None
+        route.reason = "; ".join([*tried, route.reason])
+        return route
+
+    async def _free_request_id(self, request_id: str | None) -> None:
+        """Wait (a few loop turns) until the scheduler forgot the failed job's id."""
+        for _ in range(100):
+            if request_id is None or self.scheduler.find(request_id) is None:
+                return
+            await asyncio.sleep(0)
+
+    async def complete(
+        self,
+        user: str,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions,
+        model: str = "auto",
+    ) -> GenerationResult:
+        """Run a generation to the end and return its result."""
+        result: GenerationResult | None = None
+        stream = self.generate(user, messages, options, model)
+        try:
+            async for event in stream:
+                if isinstance(event, GenerationResult):
+                    result = event
+        finally:
+            await stream.aclose()
+        assert result is not None
+        return result
+
+    def cancel(self, request_id: str, user: str) -> bool:
+        """Cancel a queued or running request of ``user``; False if there is none."""
+        job = self.scheduler.find(request_id, user)
+        if job is None:
+            return False
+        self.scheduler.cancel(job)
+        return True
+
+    # -- speech and correction -----------------------------------------------------
+    async def transcribe(
+        self,
+        user: str,
+        audio: np.ndarray,
+        language: str = "auto",
+        vad: bool = False,
+    ) -> Transcript:
+        """Transcribe 16 kHz mono float32 audio on the speech worker(s)."""
+        speech = self.speech
+        if speech is None:
+            raise NoModelAvailable("no speech model is configured")
+        if speech.state is ModelState.UNLOADED:
+            self._load_in_lane(speech, SPEECH_LANE)
+
+        def work(cancel: CancelToken, _emit: Any) -> Transcript:
+            if speech.state is not ModelState.READY:
+                raise NoModelAvailable(
+                    f"speech model {speech.name!r} is {speech.state.value}: {speech.error}"
+                )
+            return speech.transcribe(audio, language=language, vad=vad, cancel=cancel)
+
+        job = self.scheduler.submit(user, SPEECH_LANE, work)
+        return await self._wait(job)
+
+    async def correct(self, user: str, text: str, language: str = "auto") -> Correction:
+        """Correct a transcript with the LLM; degrades to the raw text, never loses it."""
+        generate = None
+        reason_prefix = ""
+        try:
+            self.route()
+        except EngineError as exc:
+            reason_prefix = str(exc)
+        else:
+
+            async def generate_via_engine(
+                messages: list[ChatMessage], options: GenerationOptions
+            ) -> GenerationResult:
+                return await self.complete(user, messages, options, "auto")
+
+            generate = generate_via_engine
+        correction = await self.corrector.correct(
+            text, language, generate, timeout_s=self.config.correction_timeout_s
+        )
+        if generate is None and reason_prefix:
+            correction.reason = reason_prefix
+        return correction
+
+    async def _wait(self, job: Job) -> Any:
+        try:
+            return await job.wait()
+        except JobCancelled:
+            raise EngineError("the request was cancelled") from None
+        finally:
+            if not job.finished:
+                self.scheduler.cancel(job)
+
+    # -- status -----------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """The document behind ``GET api/status``."""
+        models: list[dict[str, Any]] = []
+        for role, model in (
+            ("primary", self.primary),
+            ("fallback", self.fallback),
+            ("remote", self.remote),
+        ):
+            if model is not None:
+                models.append({**model.describe(), "role": role})
+        if self.speech is not None:
+            models.append({**self.speech.describe(), "role": "speech"})
+        router = self.router.status()
+        return {
+            "version": __version__,
+            "demo": self.config.demo,
+            "notes": list(self.config.demo_notes),
+            "llm_enabled": self.config.llm_enabled,
+            "route": router["route"],
+            "models": models,
+            "memory": self.memory.status(),
+            "switches": router["switches"],
+            "backends": router["backends"],
+            "queue": self.scheduler.status(),
+            "time": time.time(),
+        }
+

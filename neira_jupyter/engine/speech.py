@@ -1,0 +1,286 @@
+"""One resident Whisper model through faster-whisper: load, transcribe, stream segments, close.
+
+``WhisperTranscriber`` mirrors ``llm.LlamaModel``: it owns one
+``faster_whisper.WhisperModel``, records load failures in ``state``/``error``
+for the status document, and frees the model in ``close()``.
+
+``transcribe_iter`` yields ``Segment`` objects as faster-whisper decodes them
+(it decodes lazily, one 30 s window at a time) and, last, the whole
+``Transcript`` -- the same shape as ``LlamaModel.generate`` (chunks, then the
+result), ready for a WebSocket that streams partials. A ``CancelToken`` is
+checked before each segment; a cancelled transcription ends early with
+``Transcript.cancelled`` set. ``transcribe`` returns just the ``Transcript``.
+
+faster-whisper may be called from several threads at once (``num_workers``
+CTranslate2 workers run in parallel); ``load`` and ``close`` belong to the
+owner, as with the LLM.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .types import BadRequest, CancelToken, EngineError, ModelState
+
+log = logging.getLogger("neira_jupyter")
+
+
+@dataclass(frozen=True)
+class SpeechSpec:
+    """How to load one CTranslate2 Whisper model folder (``model.bin``, ``config.json``, ...).
+
+    ``device`` is ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when CTranslate2 sees
+    a GPU). ``compute_type`` ``"default"`` means int8 on CPU and float16 on CUDA.
+    ``cpu_threads`` 0 means one per core, at most 4.
+    """
+
+    name: str
+    path: Path
+    device: str = "auto"
+    compute_type: str = "default"
+    num_workers: int = 1
+    cpu_threads: int = 0
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of speech and its text; times in seconds from the start of the audio."""
+
+    start: float
+    end: float
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Transcript:
+    """The result of one transcription.
+
+    ``timings`` holds ``transcribe_ms``; whoever decoded the audio adds
+    ``decode_ms``. ``cancelled`` is true when a ``CancelToken`` stopped it early:
+    the segments are then the ones decoded so far.
+    """
+
+    text: str
+    segments: list[Segment]
+    language: str
+    language_probability: float
+    duration: float
+    timings: dict[str, float] = field(default_factory=dict)
+    cancelled: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "language": self.language,
+            "language_probability": self.language_probability,
+            "duration": self.duration,
+            "segments": [segment.to_dict() for segment in self.segments],
+            "timings": dict(self.timings),
+            "cancelled": self.cancelled,
+        }
+
+
+def _cuda_available() -> bool:
+    import ctranslate2
+
+    return bool(ctranslate2.get_cuda_device_count() > 0)
+
+
+def _import_faster_whisper() -> Any:
+    try:
+        import faster_whisper
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise EngineError(
+            "faster-whisper is not installed; install it with: pip install faster-whisper"
+        ) from exc
+    return faster_whisper
+
+
+class WhisperTranscriber:
+    """One resident Whisper model."""
+
+    def __init__(self, spec: SpeechSpec) -> None:
+        self.spec = spec
+        self.state = ModelState.UNLOADED
+        self.error: str | None = None
+        self._model: Any = None
+        self._device: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def device(self) -> str:
+        """The device the model runs on (resolved from ``"auto"`` once loaded)."""
+        return self._device or self.spec.device
+
+    @property
+    def multilingual(self) -> bool:
+        """Whether the loaded model knows languages besides English (``tiny.en`` does not)."""
+        return bool(self._require_ready().model.is_multilingual)
+
+    def describe(self) -> dict[str, Any]:
+        """The model's part of the status document."""
+        ready = self.state is ModelState.READY
+        size: int | None
+        try:
+            size = (self.spec.path / "model.bin").stat().st_size
+        except OSError:
+            size = None
+        return {
+            "name": self.name,
+            "kind": "speech",
+            "file": self.spec.path.name,
+            "state": self.state.value,
+            "error": self.error,
+            "device": self.device,
+            "memory_bytes": size if ready else 0,
+            "multilingual": self.multilingual if ready else None,
+        }
+
+    def load(self) -> None:
+        """Load the model folder. Raises ``EngineError`` (and records it) on failure."""
+        with self._lock:
+            if self.state is ModelState.READY:
+                return
+            self.state = ModelState.LOADING
+            self.error = None
+            started = time.perf_counter()
+            try:
+                if not (self.spec.path / "model.bin").is_file():
+                    raise FileNotFoundError(f"no Whisper model.bin in {self.spec.path}")
+                faster_whisper = _import_faster_whisper()
+                device = self.spec.device
+                if device == "auto":
+                    device = "cuda" if _cuda_available() else "cpu"
+                compute_type = self.spec.compute_type
+                if compute_type == "default":
+                    compute_type = "float16" if device == "cuda" else "int8"
+                self._model = faster_whisper.WhisperModel(
+                    str(self.spec.path),
+                    device=device,
+                    compute_type=compute_type,
+                    cpu_threads=self.spec.cpu_threads or min(4, os.cpu_count() or 1),
+                    num_workers=self.spec.num_workers,
+                    local_files_only=True,
+                )
+                self._device = device
+            except Exception as exc:
+                self.state = ModelState.FAILED
+                self.error = f"{type(exc).__name__}: {exc}"
+                log.error("neira: loading %s failed: %s", self.name, self.error)
+                raise EngineError(f"cannot load model {self.name!r}: {self.error}") from exc
+            self.state = ModelState.READY
+            log.info(
+                "neira: loaded %s (%s, %s) in %.2fs",
+                self.name,
+                self.spec.path.name,
+                compute_type,
+                time.perf_counter() - started,
+            )
+
+    def close(self) -> None:
+        """Free the model's memory. Safe to call twice."""
+        with self._lock:
+            self._model = None
+            self._device = None
+            if self.state is not ModelState.FAILED:
+                self.state = ModelState.UNLOADED
+
+    def transcribe(
+        self,
+        audio: np.ndarray,
+        language: str = "auto",
+        vad: bool = False,
+        cancel: CancelToken | None = None,
+        beam_size: int = 1,
+    ) -> Transcript:
+        """Transcribe float32 mono 16 kHz samples (see ``audio.decode_audio``)."""
+        for item in self.transcribe_iter(audio, language, vad, cancel, beam_size):
+            if isinstance(item, Transcript):
+                return item
+        raise AssertionError("transcribe_iter ended without a Transcript")  # pragma: no cover
+
+    def transcribe_iter(
+        self,
+        audio: np.ndarray,
+        language: str = "auto",
+        vad: bool = False,
+        cancel: CancelToken | None = None,
+        beam_size: int = 1,
+    ) -> Iterator[Segment | Transcript]:
+        """Yield each ``Segment`` as it is decoded, then the ``Transcript``.
+
+        ``language`` is ``"auto"`` (detect) or a Whisper language code;
+        ``vad`` drops silence with Silero VAD before decoding. Raises
+        ``BadRequest`` for empty audio, an unknown language, or a language an
+        English-only model cannot transcribe.
+        """
+        model = self._require_ready()
+        samples = np.asarray(audio, dtype=np.float32).reshape(-1)
+        if samples.size == 0:
+            raise BadRequest("the audio is empty: there is nothing to transcribe")
+        code = self._language_code(model, language)
+        started = time.perf_counter()
+        pieces, info = model.transcribe(samples, language=code, vad_filter=vad, beam_size=beam_size)
+        segments: list[Segment] = []
+        cancelled = False
+        try:
+            while True:
+                if cancel is not None and cancel.cancelled:
+                    cancelled = True
+                    break
+                piece = next(pieces, None)
+                if piece is None:
+                    break
+                segment = Segment(start=piece.start, end=piece.end, text=piece.text.strip())
+                segments.append(segment)
+                yield segment
+        finally:
+            pieces.close()
+        yield Transcript(
+            text=" ".join(s.text for s in segments if s.text),
+            segments=segments,
+            language=info.language,
+            language_probability=float(info.language_probability),
+            duration=float(info.duration),
+            timings={"transcribe_ms": (time.perf_counter() - started) * 1000},
+            cancelled=cancelled,
+        )
+
+    def _language_code(self, model: Any, language: str) -> str | None:
+        """``"auto"`` -> None (faster-whisper detects); otherwise a code the model knows."""
+        if language == "auto":
+            return None
+        if language in model.supported_languages:
+            return language
+        if not model.model.is_multilingual:
+            raise BadRequest(
+                f"model {self.name!r} is English-only; it cannot transcribe language "
+                f"{language!r}. Use language 'en' or 'auto', or configure a multilingual "
+                "Whisper model"
+            )
+        raise BadRequest(
+            f"unknown language {language!r}; use 'auto' or a Whisper language code "
+            "such as 'en' or 'ru'"
+        )
+
+    def _require_ready(self) -> Any:
+        model = self._model
+        if self.state is not ModelState.READY or model is None:
+            raise EngineError(f"model {self.name!r} is {self.state.value}, not ready")
+        return model

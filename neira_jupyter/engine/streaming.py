@@ -1,0 +1,460 @@
+"""Streaming speech recognition: live PCM chunks in, stable partials and a final transcript out.
+
+A browser sends 16 kHz mono PCM while the user speaks. Whisper is not a
+streaming model, so ``StreamingRecognizer`` re-transcribes the growing audio
+of the current *segment* on the resident ``WhisperTranscriber`` (through
+``NeiraEngine.transcribe``, i.e. on the scheduler's speech lane, with its
+admission and per-user fairness) each time enough new audio has arrived, and
+turns the successive hypotheses into partials that do not flicker:
+
+* **Local agreement** (``LocalAgreement``, after Macháček et al.'s
+  whisper_streaming "LocalAgreement-2"): a word is *confirmed* once two
+  successive hypotheses agree on it (compared case- and punctuation-folded)
+  and it is not the newest hypothesis's last word (the audio may cut it);
+  confirmed words do not change while the segment lasts. The rest of the
+  newest hypothesis is *tentative* and may still change.
+* **Segments cut at silence** (``EnergyVAD``): an energy detector with an
+  adaptive noise floor marks 30 ms frames as speech or not. After
+  ``silence_s`` of silence following speech, the segment is closed: it is
+  transcribed once more, completely, and that decode's words are committed
+  (they win over the confirmed words where the two differ: a decode that
+  heard the whole segment is right more often than two that heard a prefix,
+  and a pause is the least disturbing moment to fix a word); a new, empty
+  segment starts. Committed segments never change. Buffers thus stay short
+  (Whisper's cost does not grow with the whole recording) and a pause is a
+  natural place to end a hypothesis. A segment that runs past
+  ``max_segment_s`` without a pause is cut at its quietest frame. Audio with
+  no speech at all is never decoded, which also keeps Whisper from
+  hallucinating text on silence. An energy detector was chosen over Silero
+  VAD because it costs nothing per 30 ms frame and is deterministic; Silero
+  remains available to whole-file transcription (``vad=True``).
+
+At most one decode per stream is in flight; audio that arrives meanwhile is
+simply appended, so a slow machine produces fewer, larger updates rather
+than a growing backlog. Several streams run at once; their decodes meet in
+the speech lane's fair queue. A partial decode refused with ``QueueFull`` is
+skipped (the next one will cover the audio); the closing decodes wait and
+retry.
+
+``finish()`` closes the last segment and returns the ``StreamResult``; with
+``correct`` set, the raw transcript then goes through ``NeiraEngine.correct``
+(which degrades to the raw text instead of failing).
+
+This module imports nothing from Jupyter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import difflib
+import logging
+import time
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .audio import SAMPLE_RATE
+from .types import BadRequest, EngineError, QueueFull
+
+if TYPE_CHECKING:
+    from .correct import Correction
+    from .service import NeiraEngine
+    from .speech import Transcript
+
+log = logging.getLogger("neira_jupyter")
+
+FRAME = 480
+"""Samples per VAD frame (30 ms at 16 kHz)."""
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """How one live stream is transcribed.
+
+    ``step_s``: new audio that triggers another partial decode.
+    ``silence_s``: silence after speech that closes a segment.
+    ``max_segment_s``: longest segment before a forced cut.
+    ``max_seconds``: longest stream; more audio is a ``BadRequest``.
+    ``min_level``: the lowest RMS (full scale 1.0) ever counted as speech.
+    """
+
+    language: str = "auto"
+    correct: bool = True
+    step_s: float = 0.5
+    silence_s: float = 0.6
+    max_segment_s: float = 20.0
+    max_seconds: float = 600.0
+    min_level: float = 0.006
+    final_retries: int = 20
+
+    def __post_init__(self) -> None:
+        for name in ("step_s", "silence_s", "max_segment_s", "max_seconds"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"StreamOptions.{name} must be positive")
+        if self.max_segment_s <= self.silence_s:
+            raise ValueError("StreamOptions.max_segment_s must exceed silence_s")
+
+
+@dataclass(frozen=True)
+class Partial:
+    """What to show while the user speaks: settled words, then words that may change."""
+
+    confirmed: str
+    tentative: str
+    segment: int
+    audio_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "partial",
+            "confirmed": self.confirmed,
+            "tentative": self.tentative,
+            "segment": self.segment,
+            "audio_s": round(self.audio_s, 3),
+        }
+
+
+@dataclass
+class StreamResult:
+    """The final result of a stream: raw transcript, corrected text, segments, timings."""
+
+    raw: str
+    text: str
+    language: str
+    duration: float
+    segments: list[dict[str, Any]]
+    correction: Correction | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "final",
+            "raw": self.raw,
+            "text": self.text,
+            "language": self.language,
+            "duration": round(self.duration, 3),
+            "segments": self.segments,
+            "correction": self.correction.to_dict() if self.correction else None,
+            "timings": {k: round(v, 1) for k, v in self.timings.items()},
+        }
+
+
+def fold(word: str) -> str:
+    """A word compared without case or punctuation ("Fox," == "fox")."""
+    return "".join(ch for ch in word.casefold() if not unicodedata.category(ch).startswith("P"))
+
+
+def align_end(confirmed: list[str], words: list[str]) -> int:
+    """Index in ``words`` just after the part that corresponds to ``confirmed``.
+
+    The hypotheses are re-decoded from the segment's start, so they begin with
+    (roughly) the confirmed words; the last matching block of a word diff says
+    where they end, and unmatched confirmed words after it count one for one.
+    """
+    if not confirmed:
+        return 0
+    a = [fold(w) for w in confirmed]
+    b = [fold(w) for w in words]
+    blocks = [
+        m
+        for m in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks()
+        if m.size
+    ]
+    if not blocks:
+        return min(len(confirmed), len(words))
+    last = blocks[-1]
+    return min(len(words), last.b + last.size + (len(a) - (last.a + last.size)))
+
+
+class LocalAgreement:
+    """Confirms words once two successive hypotheses agree on them.
+
+    The last word of a hypothesis is never confirmed: the audio may end in
+    the middle of it. Within a segment confirmed words are never taken back;
+    ``close`` hands over the segment's final decode, which has heard the
+    whole segment and is what the result keeps.
+    """
+
+    def __init__(self) -> None:
+        self.confirmed: list[str] = []
+        self.tentative: list[str] = []
+
+    def update(self, words: list[str]) -> None:
+        """Take the newest hypothesis of the whole segment."""
+        tail = words[align_end(self.confirmed, words) :]
+        agree = 0
+        for old, new in zip(self.tentative, tail[:-1], strict=False):
+            if fold(old) != fold(new) or not fold(new):
+                break
+            agree += 1
+        self.confirmed.extend(tail[:agree])
+        self.tentative = tail[agree:]
+
+    def close(self, words: list[str]) -> list[str]:
+        """End the segment with its final decode; returns the words to commit."""
+        self.confirmed, self.tentative = [], []
+        return words
+
+
+class EnergyVAD:
+    """Per-frame speech/non-speech by RMS against an adaptive noise floor."""
+
+    def __init__(self, min_level: float) -> None:
+        self.min_level = min_level
+        self._levels: list[float] = []
+
+    def threshold(self) -> float:
+        if len(self._levels) < 10:
+            return self.min_level
+        floor = float(np.percentile(self._levels[-1000:], 20))
+        return max(self.min_level, 4.0 * floor)
+
+    def frames(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """RMS and speech flag of each whole frame in ``samples``."""
+        count = samples.size // FRAME
+        if count == 0:
+            return np.zeros(0, np.float32), np.zeros(0, bool)
+        blocks = samples[: count * FRAME].reshape(count, FRAME).astype(np.float64)
+        rms = np.sqrt(np.mean(blocks * blocks, axis=1))
+        self._levels.extend(float(x) for x in rms)
+        return rms.astype(np.float32), rms > self.threshold()
+
+
+Listener = Callable[[Partial], None]
+
+
+class StreamingRecognizer:
+    """One live stream for one user: ``feed`` PCM, get ``Partial``s, ``finish`` for the result."""
+
+    def __init__(
+        self,
+        engine: NeiraEngine,
+        user: str,
+        options: StreamOptions | None = None,
+        on_partial: Listener | None = None,
+    ) -> None:
+        self.engine = engine
+        self.user = user
+        self.options = options or StreamOptions()
+        self.on_partial = on_partial
+        self.error: EngineError | None = None
+        self.language: str | None = None
+        self._vad = EnergyVAD(self.options.min_level)
+        self._pending = np.zeros(0, np.float32)  # samples not yet framed
+        self._segment: list[np.ndarray] = []  # whole frames of the current segment
+        self._levels: list[float] = []
+        self._speech: list[bool] = []
+        self._segment_start = 0  # frame index of the segment in the whole stream
+        self._decoded_frames = 0  # segment frames the last partial decode saw
+        self._agreement = LocalAgreement()
+        self._committed: list[str] = []
+        self._segments: list[dict[str, Any]] = []
+        self._total_frames = 0
+        self._last_partial: tuple[str, str] | None = None
+        self._wake = asyncio.Event()
+        self._finishing = False
+        self._worker = asyncio.get_running_loop().create_task(self._run())
+
+    # -- input ----------------------------------------------------------------
+    @property
+    def duration(self) -> float:
+        """Seconds of audio received so far."""
+        return (self._total_frames * FRAME + self._pending.size) / SAMPLE_RATE
+
+    def feed(self, samples: np.ndarray) -> None:
+        """Append float32 16 kHz mono samples. Raises ``BadRequest`` past ``max_seconds``."""
+        if self._finishing:
+            raise BadRequest("the stream is finishing; start a new one to send more audio")
+        if self.error is not None:
+            raise self.error
+        chunk = np.asarray(samples, dtype=np.float32).reshape(-1)
+        if self.duration + chunk.size / SAMPLE_RATE > self.options.max_seconds:
+            raise BadRequest(
+                f"the stream is longer than the limit of {self.options.max_seconds:g} s; "
+                "stop and start a new one"
+            )
+        pending = np.concatenate([self._pending, chunk]) if self._pending.size else chunk
+        whole = pending.size // FRAME * FRAME
+        self._pending = pending[whole:].copy()
+        self._add_frames(pending[:whole])
+
+    def _add_frames(self, frames: np.ndarray) -> None:
+        if not frames.size:
+            return
+        rms, speech = self._vad.frames(frames)
+        self._segment.extend(frames.reshape(-1, FRAME))
+        self._levels.extend(float(x) for x in rms)
+        self._speech.extend(bool(x) for x in speech)
+        self._total_frames += frames.size // FRAME
+        self._wake.set()
+
+    # -- output -----------------------------------------------------------------
+    async def finish(self) -> StreamResult:
+        """Close the last segment, correct when asked, and return the result."""
+        self._finishing = True
+        if self._pending.size:  # pad the last partial frame with silence
+            pad = np.zeros(FRAME - self._pending.size, np.float32)
+            self._add_frames(np.concatenate([self._pending, pad]))
+            self._pending = np.zeros(0, np.float32)
+        stop_at = time.perf_counter()
+        self._wake.set()
+        await self._worker
+        if self.error is not None:
+            raise self.error
+        raw = " ".join(self._committed)
+        transcribed_at = time.perf_counter()
+        language = self.language or (
+            self.options.language if self.options.language != "auto" else "en"
+        )
+        result = StreamResult(
+            raw=raw,
+            text=raw,
+            language=language,
+            duration=self.duration,
+            segments=self._segments,
+            timings={"finish_transcribe_ms": (transcribed_at - stop_at) * 1000},
+        )
+        if self.options.correct and raw:
+            correction = await self.engine.correct(self.user, raw, language)
+            result.correction = correction
+            result.text = correction.corrected
+            result.timings["correct_ms"] = (time.perf_counter() - transcribed_at) * 1000
+        result.timings["finish_ms"] = (time.perf_counter() - stop_at) * 1000
+        return result
+
+    async def cancel(self) -> None:
+        """Stop decoding and drop the stream."""
+        self._finishing = True
+        self._worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._worker
+
+    # -- the decode loop -----------------------------------------------------------
+    async def _run(self) -> None:
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while await self._step():
+                    pass
+                if self._finishing:
+                    await self._close_segment(len(self._segment))
+                    return
+        except EngineError as exc:
+            self.error = exc
+
+    async def _step(self) -> bool:
+        """Do the next piece of due work; False when there is none."""
+        cut = self._find_cut()
+        if cut is not None:
+            await self._close_segment(cut)
+            return True
+        if self._finishing:
+            return False
+        self._trim_leading_silence()
+        new_frames = len(self._segment) - self._decoded_frames
+        if new_frames * FRAME >= self.options.step_s * SAMPLE_RATE and any(self._speech):
+            await self._partial()
+            return True
+        return False
+
+    def _find_cut(self) -> int | None:
+        """Frame index where the current segment should end, if it should.
+
+        The first pause of ``silence_s`` after speech anywhere in the segment
+        counts, not only one at its end: audio keeps arriving while a decode
+        runs, so a pause may already lie behind the start of the next phrase.
+        """
+        speech = self._speech
+        silence_frames = int(self.options.silence_s * SAMPLE_RATE / FRAME)
+        heard = False
+        quiet = 0
+        for index, voiced in enumerate(speech):
+            if voiced:
+                heard, quiet = True, 0
+                continue
+            quiet += 1
+            if heard and quiet >= silence_frames:
+                return index + 1 - silence_frames + silence_frames // 2
+        if heard and len(speech) * FRAME >= self.options.max_segment_s * SAMPLE_RATE:
+            window = int(2.0 * SAMPLE_RATE / FRAME)
+            tail = self._levels[-window:]
+            return len(speech) - len(tail) + int(np.argmin(tail)) + 1
+        return None
+
+    def _trim_leading_silence(self) -> None:
+        """Keep at most 0.3 s of silence before speech starts in a segment."""
+        keep = int(0.3 * SAMPLE_RATE / FRAME)
+        if not any(self._speech) and len(self._speech) > keep:
+            drop = len(self._speech) - keep
+            del self._segment[:drop], self._levels[:drop], self._speech[:drop]
+            self._segment_start += drop
+            self._decoded_frames = 0
+
+    def _audio(self, frames: int) -> np.ndarray:
+        return np.concatenate(self._segment[:frames]).astype(np.float32)
+
+    async def _transcribe(self, audio: np.ndarray, retries: int) -> Transcript | None:
+        for attempt in range(retries + 1):
+            try:
+                transcript = await self.engine.transcribe(self.user, audio, self.options.language)
+            except QueueFull as exc:
+                if attempt == retries:
+                    if retries:
+                        raise
+                    return None
+                await asyncio.sleep(min(exc.retry_after, 1.0))
+                continue
+            if self.language is None and transcript.language:
+                self.language = transcript.language
+            return transcript
+        return None  # pragma: no cover - the loop returns or raises
+
+    async def _partial(self) -> None:
+        frames = len(self._segment)
+        transcript = await self._transcribe(self._audio(frames), retries=0)
+        self._decoded_frames = frames
+        if transcript is None:
+            return
+        self._agreement.update(transcript.text.split())
+        self._emit()
+
+    async def _close_segment(self, cut: int) -> None:
+        """Transcribe frames ``[0, cut)`` of the segment completely and commit their words."""
+        speech = any(self._speech[:cut])
+        audio = self._audio(cut) if speech and cut else None
+        start = self._segment_start
+        del self._segment[:cut], self._levels[:cut], self._speech[:cut]
+        self._segment_start += cut
+        self._decoded_frames = 0
+        if audio is None:
+            return
+        transcript = await self._transcribe(audio, retries=self.options.final_retries)
+        assert transcript is not None
+        words = self._agreement.close(transcript.text.split())
+        if words:
+            self._committed.extend(words)
+            self._segments.append(
+                {
+                    "start": round(start * FRAME / SAMPLE_RATE, 3),
+                    "end": round((start + cut) * FRAME / SAMPLE_RATE, 3),
+                    "text": " ".join(words),
+                }
+            )
+        self._emit()
+
+    def _emit(self) -> None:
+        confirmed = " ".join(self._committed + self._agreement.confirmed)
+        tentative = " ".join(self._agreement.tentative)
+        if (confirmed, tentative) == self._last_partial or self.on_partial is None:
+            return
+        self._last_partial = (confirmed, tentative)
+        self.on_partial(
+            Partial(
+                confirmed, tentative, len(self._segments), self._total_frames * FRAME / SAMPLE_RATE
+            )
+        )

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Everything the browser tests (tests/browser) need; safe to run again.
+#   - Debian's chromium (playwright cannot download browsers here), espeak-ng + sox for the clips
+#   - playwright-core from npm into tests/browser/node_modules
+#   - the lab extension's npm dependencies and build (labextension/ -> neira_jupyter/labextension)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+command -v sox >/dev/null 2>&1 || need+=(sox)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  (cd tests/browser && npm install --no-audit --no-fund)
+fi
+
+if [ ! -f neira_jupyter/labextension/static/style.js ]; then
+  (cd labextension && npm install --no-audit --no-fund && npm run build)
+fi
+echo "browser test setup: ok"

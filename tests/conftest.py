@@ -1,0 +1,73 @@
+"""Shared fixtures: a real jupyter server with the extension and the real demo models.
+
+``neira_config`` holds ``NeiraApp`` options; a test module overrides that
+fixture to start the server differently (LLM disabled, a tiny queue, ...).
+Authentication stays on (``allow_unauthenticated_access=False``): ``jp_fetch``
+sends the server's token, and tests of the 403 path send none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# pytest-jupyter points HOME at a temporary folder; keep the assembled demo GGUF
+# in the real cache so it is joined once, not once per test.
+os.environ.setdefault("NEIRA_CACHE_DIR", str(Path.home() / ".cache" / "neira-jupyter"))
+os.environ.pop("LLM_ENABLED", None)
+os.environ.pop("LLM_MODEL_PATH", None)
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+Fetch = Callable[..., Awaitable[Any]]
+
+
+@pytest.fixture
+def neira_config() -> dict[str, Any]:
+    """``NeiraApp`` options for the server under test."""
+    return {}
+
+
+@pytest.fixture
+def jp_server_config(neira_config: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"neira_jupyter": True},
+            "allow_unauthenticated_access": False,
+            "terminals_enabled": False,
+        },
+        "NeiraApp": neira_config,
+    }
+
+
+@pytest.fixture(scope="session")
+def audio_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder for generated speech clips, shared by the session."""
+    return tmp_path_factory.mktemp("audio")
+
+
+async def get_status(jp_fetch: Fetch) -> dict[str, Any]:
+    response = await jp_fetch("neira", "api", "status", method="GET")
+    status: dict[str, Any] = json.loads(response.body)
+    return status
+
+
+async def wait_ready(jp_fetch: Fetch, timeout: float = 120.0) -> dict[str, Any]:
+    """Poll ``api/status`` until no model is loading; return the last status."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        status = await get_status(jp_fetch)
+        states = [m["state"] for m in status["models"] if m["role"] != "fallback"]
+        loading = any(m["state"] == "loading" for m in status["models"])
+        if not loading and "unloaded" not in states:
+            return status
+        if loop.time() > deadline:
+            raise TimeoutError(f"models still loading after {timeout} s: {status['models']}")
+        await asyncio.sleep(0.1)
