@@ -12,7 +12,16 @@ from typing import Any
 
 from ._version import __version__
 
-__all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = ["Recorder", "__version__", "load_ipython_extension", "unload_ipython_extension"]
+
+
+def __getattr__(name: str) -> Any:
+    """``neira_jupyter.Recorder`` without importing the widget code at package import."""
+    if name == "Recorder":
+        from .kernel.widget import Recorder
+
+        return Recorder
+    raise AttributeError(f"module 'neira_jupyter' has no attribute {name!r}")
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:

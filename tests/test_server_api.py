@@ -101,7 +101,7 @@ async def test_cancel_stops_generation_early(
             )
 
     body = {"prompt": PROMPT, "max_tokens": 400, "temperature": 1.0, "request_id": "cancel-me-1"}
-    response, stream = await stream_generate(
+    _, stream = await stream_generate(
         jp_http_port, jp_base_url, jp_auth_header, body, on_event
     )
     assert (await cancelled[0]).code == 204

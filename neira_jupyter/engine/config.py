@@ -10,12 +10,11 @@ models (the ``demo`` extra) are used and ``EngineConfig.demo`` says so.
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from .llm import LLMSpec
 from .memory import PressureThresholds

@@ -246,7 +246,7 @@ class TranscriptCorrector:
             messages, options = self.request(stripped, lang)
             try:
                 result = await asyncio.wait_for(generate(messages, options), timeout_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 reason = f"correction timed out after {timeout_s:g} s"
             except Exception as exc:
                 reason = f"the language model failed: {type(exc).__name__}: {exc}"

@@ -87,14 +87,16 @@ def _counting_llama_class() -> type:
             "flags from the README (pip install 'neira-jupyter[llm]')"
         ) from exc
 
-    class CountingLlama(Llama):  # type: ignore[misc]
+    class CountingLlama(Llama):
         """``Llama`` that records prompt/completion token counts and first-token time."""
 
         prompt_tokens: int = 0
         completion_tokens: int = 0
         first_token_at: float | None = None
 
-        def generate(self, tokens: Sequence[int], *args: Any, **kwargs: Any) -> Iterator[int]:
+        def generate(  # type: ignore[override]
+            self, tokens: Sequence[int], *args: Any, **kwargs: Any
+        ) -> Iterator[int]:
             self.prompt_tokens = len(tokens)
             self.completion_tokens = 0
             self.first_token_at = None

@@ -15,6 +15,7 @@ loop never blocks on a model call.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -84,10 +85,9 @@ class Job:
             self._events.put_nowait(_DONE)
             self._settled.set()
 
-        try:
+        # a closed loop means nobody is listening any more
+        with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(settle)
-        except RuntimeError:  # the loop is closed: nobody is listening any more
-            pass
 
     # -- called from asyncio ---------------------------------------------------
     async def stream(self) -> AsyncIterator[Any]:
@@ -230,6 +230,7 @@ class Scheduler:
         self.retry_after = retry_after
         self._workers: dict[str, ModelWorker] = {}
         self._jobs: dict[str, Job] = {}
+        self._watchers: set[asyncio.Task[None]] = set()
         self._lock = threading.Lock()
 
     def add_lane(self, lane: str, threads: int = 1) -> None:
@@ -264,7 +265,9 @@ class Scheduler:
             job = Job(user, lane, work, loop, job_id)
             self._jobs[job.id] = job
         worker.queue.put(job)
-        loop.create_task(self._forget_when_done(job))
+        task = loop.create_task(self._forget_when_done(job))
+        self._watchers.add(task)
+        task.add_done_callback(self._watchers.discard)
         return job
 
     def submit_internal(self, lane: str, work: Work) -> Job:

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,24 +135,25 @@ class NeiraEngine:
             if self.remote is not None:
                 self.scheduler.add_lane(self.remote.name, threads=4)
         if self.speech is not None:
-            self.scheduler.add_lane(SPEECH_LANE, threads=self.config.speech.num_workers)
+            self.scheduler.add_lane(SPEECH_LANE, threads=self.speech.spec.num_workers)
         self.memory.poll()  # the first reading decides whether the primary fits at all
         self.memory.start()
         self.router.refresh()  # loads the route's model now when eager
         if self.config.eager and self.speech is not None:
             self._load_in_lane(self.speech, SPEECH_LANE)
 
-    def _load_in_lane(self, model: LlamaModel | WhisperTranscriber, lane: str | None = None) -> None:
+    def _load_in_lane(
+        self, model: LlamaModel | WhisperTranscriber, lane: str | None = None
+    ) -> None:
         """Queue the model's load on its own worker; later jobs wait behind it."""
         if model.state is not ModelState.UNLOADED:
             return
         model.state = ModelState.LOADING
 
         def load(_cancel: CancelToken, _emit: Any) -> None:
-            try:
+            # a failure is recorded in model.state / model.error and logged
+            with contextlib.suppress(EngineError):
                 model.load()
-            except EngineError:
-                pass  # recorded in model.state / model.error and logged
 
         self.scheduler.submit_internal(lane or model.name, load)
 
@@ -208,7 +209,7 @@ class NeiraEngine:
         options: GenerationOptions,
         model: str = "auto",
         request_id: str | None = None,
-    ) -> AsyncIterator[GenerationStart | TokenChunk | GenerationResult]:
+    ) -> AsyncGenerator[GenerationStart | TokenChunk | GenerationResult, None]:
         """Stream a generation: one ``GenerationStart``, ``TokenChunk``s, one result.
 
         Leaving the iteration early (``aclose``) cancels the job on the server.

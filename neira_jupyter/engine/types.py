@@ -11,7 +11,7 @@ Role = Literal["system", "user", "assistant"]
 ROLES: frozenset[str] = frozenset({"system", "user", "assistant"})
 
 
-class ModelState(str, enum.Enum):
+class ModelState(enum.StrEnum):
     """Lifecycle of a resident model."""
 
     UNLOADED = "unloaded"

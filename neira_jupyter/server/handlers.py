@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -317,7 +317,7 @@ class NeiraWebSocketHandler(NeiraMixin, JupyterHandler, websocket.WebSocketHandl
 
     auth_resource = AUTH_RESOURCE
 
-    async def prepare(self, *, _redirect_to_login: bool = False) -> None:  # type: ignore[override]
+    async def prepare(self, *, _redirect_to_login: bool = False) -> None:
         # An API socket answers 403, never a redirect to the login page.
         await super().prepare(_redirect_to_login=False)
 
@@ -386,7 +386,7 @@ class GenerateWebSocket(NeiraWebSocketHandler):
 
     async def _generate(self, body: dict[str, Any]) -> None:
         engine = self.engine
-        events: AsyncIterator[Any] | None = None
+        events: AsyncGenerator[Any, None] | None = None
         try:
             request = parse_generate(body, engine.config.defaults, self.limits.max_prompt_chars)
             events = engine.generate(
@@ -410,7 +410,7 @@ class GenerateWebSocket(NeiraWebSocketHandler):
         finally:
             self._request_id = None
             if events is not None:
-                await events.aclose()  # type: ignore[attr-defined]
+                await events.aclose()
 
     def on_close(self) -> None:
         self._cancel()

