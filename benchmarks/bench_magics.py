@@ -27,22 +27,19 @@ notebook they are separate processes, which removes that contention.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import io
-import json
 import os
-import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from _server import TOKEN, free_port, start_server, stop_server, wait_for_models
+
 PROMPT = "Count from 1 to 200, separated by commas: 1, 2, 3,"
-TOKEN = "bench-token"
 
 
 @dataclass
@@ -52,75 +49,6 @@ class Sample:
     ttft_s: float
     tokens_per_s: float
     tokens: int
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(port: int, root: Path) -> tuple[Any, threading.Thread]:
-    """A Jupyter server with the neira extension, serving from a background thread."""
-    from jupyter_server.serverapp import ServerApp
-    from traitlets.config import Config
-
-    started = threading.Event()
-    holder: dict[str, Any] = {}
-
-    def serve() -> None:
-        asyncio.set_event_loop(asyncio.new_event_loop())
-        config = Config(
-            {
-                "ServerApp": {
-                    "jpserver_extensions": {"neira_jupyter": True, "jupyterlab": False},
-                    "port": port,
-                    "port_retries": 0,
-                    "ip": "127.0.0.1",
-                    "open_browser": False,
-                    "allow_root": True,
-                    "terminals_enabled": False,
-                    "root_dir": str(root),
-                    "allow_unauthenticated_access": False,
-                },
-                "IdentityProvider": {"token": TOKEN},
-            }
-        )
-        try:
-            app = ServerApp(config=config, log_level="WARN")
-            app.init_signal = lambda: None  # type: ignore[method-assign]  # not the main thread
-            app.initialize(argv=[])
-            holder["app"] = app
-            app.start_app()
-        except BaseException as exc:
-            holder["error"] = exc
-            raise
-        finally:
-            started.set()
-        app.start_ioloop()
-
-    thread = threading.Thread(target=serve, name="jupyter-server", daemon=True)
-    thread.start()
-    if not started.wait(120) or "error" in holder:
-        raise RuntimeError(f"the Jupyter server did not start: {holder.get('error')!r}")
-    return holder["app"], thread
-
-
-def stop_server(app: Any, thread: threading.Thread) -> None:
-    app.io_loop.add_callback(app.stop)
-    thread.join(timeout=30)
-
-
-def wait_for_models(client: Any, timeout: float = 300.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        status: dict[str, Any] = client.status()
-        states = {m["role"]: m["state"] for m in status["models"]}
-        if states.get("primary") == "ready":
-            return status
-        if time.monotonic() > deadline or states.get("primary") == "failed":
-            raise RuntimeError(f"the primary model is not ready: {json.dumps(status['models'])}")
-        time.sleep(0.2)
 
 
 class StampedWriter(io.TextIOBase):

@@ -17,7 +17,7 @@ PORTABLE_FLAGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -D
 
 say() { printf '\n== %s\n' "$*"; }
 
-# 1 + 4: system packages, playwright-core, the lab extension's npm build
+# 1 + 4: system packages and playwright-core
 say "system packages and browser tooling"
 bash scripts/setup_browser.sh
 
@@ -34,7 +34,15 @@ if ! "$VENV/bin/python" -c "import llama_cpp" >/dev/null 2>&1; then
   "$VENV/bin/python" -m pip install -q "llama-cpp-python>=0.3,<0.4"  # its pure-Python deps
 fi
 
-# 3: the package (re-installed when pyproject.toml changes)
+# 3a: the JupyterLab extension (its build script asks Python's jupyterlab for the staging files)
+if [ ! -f neira_jupyter/labextension/static/style.js ]; then
+  say "building the JupyterLab extension"
+  "$VENV/bin/python" -c "import jupyterlab" 2>/dev/null || "$VENV/bin/python" -m pip install -q "jupyterlab>=4.1,<5"
+  (cd labextension && PATH="$PWD/../$VENV/bin:$PATH" npm install --no-audit --no-fund \
+     && PATH="$PWD/../$VENV/bin:$PATH" npm run build)
+fi
+
+# 3b: the package (re-installed when pyproject.toml changes)
 stamp="$VENV/.neira-installed"
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then

@@ -2,7 +2,6 @@
 # Everything the browser tests (tests/browser) need; safe to run again.
 #   - Debian's chromium (playwright cannot download browsers here), espeak-ng + sox for the clips
 #   - playwright-core from npm into tests/browser/node_modules
-#   - the lab extension's npm dependencies and build (labextension/ -> neira_jupyter/labextension)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +20,4 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
   (cd tests/browser && npm install --no-audit --no-fund)
 fi
 
-if [ ! -f neira_jupyter/labextension/static/style.js ]; then
-  (cd labextension && npm install --no-audit --no-fund && npm run build)
-fi
 echo "browser test setup: ok"
