@@ -78,6 +78,16 @@ def start_server(
     thread.start()
     if not started.wait(120) or "error" in holder:
         raise RuntimeError(f"the Jupyter server did not start: {holder.get('error')!r}")
+    # The server binds its port in a callback of the event loop it is starting now.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError(f"the Jupyter server does not listen on port {port}") from None
+            time.sleep(0.05)
     return holder["app"], thread
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import statistics
 import sys
 import time
@@ -145,7 +146,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--interval", type=float, default=0.05, help="seconds between readings")
+    parser.add_argument("--verbose", action="store_true", help="show the engine's switch log")
     args = parser.parse_args()
+    logging.basicConfig(format="%(asctime)s %(message)s")
+    logging.getLogger("neira_jupyter").setLevel(logging.INFO if args.verbose else logging.ERROR)
     asyncio.run(run(args.runs, args.interval))
 
 

@@ -235,7 +235,7 @@ def make_source(spec: str, use_gpu: bool = False) -> MemorySource:
     )
 
 
-class PressureLevel(str, enum.Enum):
+class PressureLevel(enum.StrEnum):
     """How tight memory is. ``high``: serve from the fallback; ``critical``: from no local model."""
 
     OK = "ok"

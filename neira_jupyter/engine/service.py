@@ -419,4 +419,3 @@ class NeiraEngine:
             "queue": self.scheduler.status(),
             "time": time.time(),
         }
-

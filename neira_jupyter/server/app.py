@@ -165,7 +165,6 @@ class NeiraApp(ExtensionApp):
         100_000, config=True, help="Longest prompt or text accepted, in characters."
     )
 
-
     # -- memory pressure, fallback, remote (the router) ---------------------------------
     memory_source = Unicode(
         "auto",
