@@ -211,11 +211,16 @@ class SpeechRuns:
     raw: dict[Path, str] = field(default_factory=dict)  # the server's transcript of each clip
 
 
+def speech_rounds(runs: int, clips: list[Path]) -> int:
+    """Rounds over every clip so that each path transcribes at least ``runs`` times."""
+    return -(-runs // len(clips))
+
+
 def bench_speech(model: Any, client: Any, clips: list[Path], runs: int) -> SpeechRuns:
     transcribe_direct(model, clips[0])  # warm-up
     transcribe_server(client, clips[0])
     result = SpeechRuns()
-    for index in range(runs):
+    for index in range(speech_rounds(runs, clips)):
         for number, clip in enumerate(clips):
             seconds = wav_seconds(clip)
             swap = (index + number) % 2 == 1
@@ -228,8 +233,10 @@ def bench_speech(model: Any, client: Any, clips: list[Path], runs: int) -> Speec
                     elapsed, texts[path], answer = transcribe_server(client, clip)
                     result.server_rtf.append(elapsed / seconds)
                     timings = answer.get("timings") or {}
-                    result.server_decode_ms.append(timings.get("decode_ms", float("nan")))
-                    result.server_transcribe_ms.append(timings.get("transcribe_ms", float("nan")))
+                    if "decode_ms" in timings:
+                        result.server_decode_ms.append(timings["decode_ms"])
+                    if "transcribe_ms" in timings:
+                        result.server_transcribe_ms.append(timings["transcribe_ms"])
                     result.raw[clip] = texts[path]
             result.same_text += texts["direct"] == texts["server"]
     return result
@@ -363,7 +370,12 @@ def med(values: list[float]) -> float:
 
 
 def print_machine(
-    gguf: Path, primary: dict[str, Any], speech_dir: Path, base: Path | None, threads: int
+    gguf: Path,
+    primary: dict[str, Any],
+    speech_dir: Path,
+    base: Path | None,
+    threads: int,
+    neira: dict[str, Any],
 ) -> None:
     print("== machine ==")
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
@@ -384,6 +396,7 @@ def print_machine(
     )
     if base is not None:
         print(f"speech (ru): {base} (model.bin {size_mb(base / 'model.bin')}), Whisper base, int8")
+    print(f"server: in this process, NeiraApp options {neira} (local_timeout_ms: see --help)")
     print()
 
 
@@ -418,27 +431,31 @@ def print_generation(gen: GenerationRuns, runs: int, max_tokens: int) -> None:
         f"server {ttfts[0]:.1f}-{ttfts[-1]:.1f}"
     )
     print(f"  identical text on both paths: {gen.same_text}/{runs} runs")
-    print()
 
 
 def print_speech(sp: SpeechRuns, runs: int, clips: list[Path]) -> None:
     total = sum(wav_seconds(c) for c in clips)
+    rounds = speech_rounds(runs, clips)
     print("== 2. transcription: direct faster-whisper vs POST api/transcribe?correct=false ==")
     print(
         f"{len(clips)} English espeak-ng clips ({total:.1f} s of audio in all), tiny.en; "
-        f"{runs} rounds, alternating; RTF = processing time / audio duration (lower is faster)"
+        f"{rounds} round(s) over every clip = {len(sp.direct_rtf)} transcriptions per path, "
+        "alternating, after 1 warm-up each; RTF = processing time / audio duration"
     )
     print(f"  {'path':8} {'RTF median':>11} {'min':>7} {'max':>7}")
     for name, values in (("direct", sp.direct_rtf), ("server", sp.server_rtf)):
         print(f"  {name:8} {med(values):11.3f} {min(values):7.3f} {max(values):7.3f}")
     d, s = med(sp.direct_rtf), med(sp.server_rtf)
     print(f"  ratio server/direct: RTF x{s / d:.2f}")
+
+    def ms(values: list[float]) -> str:
+        return f"{med(values):.1f} ms" if values else "not reported"
+
     print(
-        f"  server's own split (medians): decode {med(sp.server_decode_ms):.1f} ms, "
-        f"transcribe {med(sp.server_transcribe_ms):.1f} ms"
+        f"  server's own timings (medians): decode_ms {ms(sp.server_decode_ms)}, "
+        f"transcribe_ms {ms(sp.server_transcribe_ms)}"
     )
     print(f"  identical text on both paths: {sp.same_text}/{len(sp.direct_rtf)} transcriptions")
-    print()
 
 
 def print_correction(items: list[Corrected], skipped_ru: str) -> None:
@@ -469,6 +486,11 @@ def print_correction(items: list[Corrected], skipped_ru: str) -> None:
     print(f"  degraded: {degraded}/{len(items)} (corrected == raw); reasons:")
     for reason, count in reasons.most_common():
         print(f"    {count} x {reason}")
+    if any("echoed the prompt" in reason for reason in reasons):
+        print(
+            "  (the demo LLM is Gemma 3 270M, a base model, not instruction-tuned: it tends to "
+            "repeat the instruction instead of following it; the guard rejects that)"
+        )
     print("  per clip (WER words raw -> corrected; correction time):")
     for c in items:
         raw_w = wer([c.reference], [c.raw], True)
@@ -482,7 +504,6 @@ def print_correction(items: list[Corrected], skipped_ru: str) -> None:
             print(f"       fix: {c.answer['corrected']}")
         else:
             print(f"       why: {c.answer['reason']}")
-    print()
 
 
 # ----------------------------------------------------------------------------- main
@@ -492,6 +513,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=10, help="measured runs per path (>= 10)")
     parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument(
+        "--quick-budget-ms",
+        type=int,
+        default=60_000,
+        help="the server's NeiraApp.local_timeout_ms (its default: 180): the first-token "
+        "budget of 'quick' requests (max_tokens <= 64, which includes every correction). "
+        "On a busy machine a cold prompt misses 180 ms, and two misses in a row put the "
+        "only LLM into a 60 s cooldown (every request then gets 503 or a degraded answer)",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be positive")
@@ -518,14 +548,15 @@ def main(argv: list[str] | None = None) -> int:
         clips_en = [speak(text, "en", workdir) for text in SENTENCES["en"]]
         clips_ru = [speak(text, "ru", workdir) for text in SENTENCES["ru"]] if base else []
         port = free_port()
-        app, thread = start_server(port, workdir, {"speech_device": "cpu"})
+        neira = {"speech_device": "cpu", "local_timeout_ms": args.quick_budget_ms}
+        app, thread = start_server(port, workdir, neira)
         try:
             client = NeiraClient(f"http://127.0.0.1:{port}/", TOKEN, read_timeout=600)
             status = wait_for_models(client, ("primary", "speech"))
             primary = next(m for m in status["models"] if m["role"] == "primary")
             if primary["file"] != gguf.name:
                 raise RuntimeError(f"the server runs {primary['file']}, not {gguf.name}")
-            print_machine(gguf, primary, speech_dir, base, threads)
+            print_machine(gguf, primary, speech_dir, base, threads, neira)
 
             llama = Llama(
                 model_path=str(gguf),
@@ -534,11 +565,13 @@ def main(argv: list[str] | None = None) -> int:
                 chat_format="gemma",
                 verbose=False,
             )
+            phase = time.perf_counter()
             try:
                 gen = bench_generation(llama, port, args.runs, args.max_tokens)
             finally:
                 llama.close()
             print_generation(gen, args.runs, args.max_tokens)
+            print(f"  (part 1 took {time.perf_counter() - phase:.0f} s)\n")
 
             whisper = WhisperModel(
                 str(speech_dir),
@@ -548,16 +581,20 @@ def main(argv: list[str] | None = None) -> int:
                 num_workers=1,
                 local_files_only=True,
             )
+            phase = time.perf_counter()
             sp = bench_speech(whisper, client, clips_en, args.runs)
             del whisper
             print_speech(sp, args.runs, clips_en)
+            print(f"  (part 2 took {time.perf_counter() - phase:.0f} s)\n")
 
+            phase = time.perf_counter()
             russian: list[tuple[str, str]] = []
             if base is not None:
                 raws = transcribe_russian(base, clips_ru)
                 russian = list(zip(SENTENCES["ru"], raws, strict=True))
             english = {clip: sp.raw[clip] for clip in clips_en}
             print_correction(bench_correction(client, english, russian), skipped_ru)
+            print(f"  (part 3 took {time.perf_counter() - phase:.0f} s)\n")
         finally:
             stop_server(app, thread)
     if args.runs < 10:

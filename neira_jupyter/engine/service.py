@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,7 @@ from .correct import Correction, TranscriptCorrector
 from .llm import LlamaModel, TokenChunk
 from .memory import MemoryWatch, estimate_model_memory, make_source
 from .remote import RemoteModel
-from .router import Backend, ModelRouter, Route, RouterConfig
+from .router import Backend, LanguageModel, ModelRouter, Route, RouterConfig
 from .schedule import Job, JobCancelled, Scheduler
 from .speech import Transcript, WhisperTranscriber
 from .types import (
@@ -142,43 +142,37 @@ class NeiraEngine:
         if self.config.eager and self.speech is not None:
             self._load_in_lane(self.speech, SPEECH_LANE)
 
-    def _load_in_lane(
-        self, model: LlamaModel | WhisperTranscriber, lane: str | None = None
-    ) -> None:
+    def _load_in_lane(self, model: LanguageModel | WhisperTranscriber, lane: str) -> Job:
         """Queue the model's load on its own worker; later jobs wait behind it."""
-        if model.state is not ModelState.UNLOADED:
-            return
-        model.state = ModelState.LOADING
+        if model.state is ModelState.UNLOADED:
+            model.state = ModelState.LOADING
 
         def load(_cancel: CancelToken, _emit: Any) -> None:
             # a failure is recorded in model.state / model.error and logged
             with contextlib.suppress(EngineError):
                 model.load()
 
-        self.scheduler.submit_internal(lane or model.name, load)
+        return self.scheduler.submit_internal(lane, load)
 
     # -- RouterActions: the router's loads and unloads, on the model's own lane -------
     def load(self, backend: Backend) -> None:
-        model = backend.model
-        if model.state is ModelState.UNLOADED:
-            model.state = ModelState.LOADING
-
-        def work(_cancel: CancelToken, _emit: Any) -> None:
-            with contextlib.suppress(EngineError):  # recorded in model.state / .error, logged
-                model.load()
-
-        self._carry_out(backend, work)
+        self._carry_out(backend, lambda: self._load_in_lane(backend.model, backend.name))
 
     def unload(self, backend: Backend) -> None:
-        self._carry_out(backend, lambda _cancel, _emit: backend.model.close())
+        self._carry_out(
+            backend,
+            lambda: self.scheduler.submit_internal(
+                backend.name, lambda _cancel, _emit: backend.model.close()
+            ),
+        )
 
-    def _carry_out(self, backend: Backend, work: Any) -> None:
+    def _carry_out(self, backend: Backend, submit: Callable[[], Job]) -> None:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop (a synchronous caller): the next refresh retries
             backend.pending = None
             return
-        job = self.scheduler.submit_internal(backend.name, work)
+        job = submit()
 
         async def report() -> None:
             await job.settled()
