@@ -13,11 +13,11 @@ import pytest
 from tornado.httpclient import HTTPClientError
 from tornado.websocket import websocket_connect
 
-from tests.audio_fixtures import speak
+from tests.audio_fixtures import SENTENCES, speak
 from tests.conftest import Fetch, get_status, wait_ready
 from tests.neira_http import fetch_raw, stream_generate
 
-SENTENCE = "The quick brown fox jumps over the lazy dog near the river bank."
+SENTENCE = SENTENCES["en"][1]  # tiny.en hears the fox pangram differently run to run
 PROMPT = "List three colours of the rainbow."
 
 
@@ -178,7 +178,7 @@ async def test_transcribe_multipart_with_correction(jp_fetch: Fetch, audio_dir: 
         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
     )
     document = json.loads(response.body)
-    assert jiwer.wer(words(SENTENCE), words(document["raw"])) < 0.3
+    assert jiwer.wer(words(SENTENCE), words(document["raw"])) < 0.3, document
     correction = document["correction"]
     assert correction["raw"] == document["raw"]
     assert correction["corrected"] == document["text"]
