@@ -288,3 +288,7 @@ class NeiraApp(ExtensionApp):
     async def stop_extension(self) -> None:
         if self.engine is not None:
             await self.engine.stop()
+
+
+main = launch_new_instance = NeiraApp.launch_instance
+"""``jupyter neira``: a Jupyter server with the extension; ``jupyter neira --help-all`` lists every option."""
