@@ -290,5 +290,8 @@ class NeiraApp(ExtensionApp):
             await self.engine.stop()
 
 
+# ``jupyter neira``: a Jupyter server with the extension; ``--help-all`` lists every option.
 main = launch_new_instance = NeiraApp.launch_instance
-"""``jupyter neira``: a Jupyter server with the extension; ``jupyter neira --help-all`` lists every option."""
+
+if __name__ == "__main__":
+    main()

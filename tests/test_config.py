@@ -1,0 +1,112 @@
+"""Configuration: brain_config.toml, env overrides, precedence, and documented traits."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from neira_jupyter.engine.config import (
+    ConfigError,
+    build_engine_config,
+    env_overrides,
+    merge_options,
+    read_brain_config,
+)
+from neira_jupyter.engine.models import DEMO_LLM_NAME, demo_llm_path
+from neira_jupyter.server.app import NeiraApp
+
+BRAIN = """
+[llm]
+primary_model = "mistral"
+primary_path = "/models/mistral.gguf"
+primary_context = 4096
+default_temperature = 0.2
+default_max_tokens = 99
+gpu_layers = -1
+cuda_enabled = false
+
+[fallback_rules]
+max_local_attempts = 3
+local_timeout_ms = 250
+allow_external_api = false
+"""
+
+
+def test_brain_config_keys_map_to_options(tmp_path: Path) -> None:
+    path = tmp_path / "brain_config.toml"
+    path.write_text(BRAIN, encoding="utf-8")
+    options = read_brain_config(path)
+    assert options["primary_path"] == "/models/mistral.gguf"
+    config = build_engine_config(options)
+    assert config.primary is not None
+    assert config.primary.name == "mistral"
+    assert config.primary.n_ctx == 4096
+    assert config.primary.n_gpu_layers == 0  # cuda_enabled = false wins over gpu_layers
+    assert config.defaults.temperature == 0.2
+    assert config.defaults.max_tokens == 99
+    assert config.max_local_attempts == 3
+    assert config.local_timeout_ms == 250
+    assert not any("demo LLM" in note for note in config.demo_notes)
+
+
+def test_missing_brain_config_is_empty(tmp_path: Path) -> None:
+    assert read_brain_config(tmp_path / "nope.toml") == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[llm]\nprimary_modle = 'x'\n", "unknown key [llm].primary_modle"),
+        ("[llm\n", "not valid TOML"),
+        ("llm = 3\n", "[llm] must be a table"),
+    ],
+)
+def test_bad_brain_config_says_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "brain_config.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        read_brain_config(path)
+
+
+def test_env_overrides_win_over_traits_and_toml() -> None:
+    env = env_overrides({"LLM_ENABLED": "false", "LLM_MODEL_PATH": "/env/model.gguf"})
+    merged = merge_options(
+        {"primary_path": "/toml.gguf", "llm_enabled": True},
+        {"primary_path": "/trait.gguf", "queue_size": None},
+        env,
+    )
+    assert merged == {"primary_path": "/env/model.gguf", "llm_enabled": False}
+    with pytest.raises(ConfigError, match="LLM_ENABLED"):
+        env_overrides({"LLM_ENABLED": "maybe"})
+
+
+def test_nothing_configured_means_demo_models() -> None:
+    config = build_engine_config({})
+    assert config.demo is True
+    assert config.primary is not None and config.primary.name == DEMO_LLM_NAME
+    assert config.primary.path == demo_llm_path()
+    assert config.speech is not None
+
+
+def test_every_option_has_help() -> None:
+    traits: dict[str, Any] = NeiraApp.class_traits(config=True)
+    own = {name: t for name, t in traits.items() if t.this_class is NeiraApp}
+    assert len(own) > 30
+    assert not [name for name, trait in own.items() if not (trait.help or "").strip()]
+
+
+def test_help_all_documents_every_option() -> None:
+    output = subprocess.run(
+        [sys.executable, "-m", "neira_jupyter.server.app", "--help-all"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    own = [n for n, t in NeiraApp.class_traits(config=True).items() if t.this_class is NeiraApp]
+    missing = [name for name in own if f"--NeiraApp.{name}=" not in output]
+    assert not missing
