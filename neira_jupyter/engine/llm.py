@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .types import (
+    BadRequest,
     CancelToken,
     ChatMessage,
     EngineError,
@@ -117,6 +118,18 @@ def _counting_llama_class() -> type:
 
 
 _COUNTING_LLAMA: type | None = None
+
+
+def _context_checked(stream: Iterator[Any], n_ctx: int) -> Iterator[Any]:
+    """Re-raise llama-cpp-python's context overflow as the caller's error (400), not the model's."""
+    try:
+        yield from stream
+    except ValueError as exc:
+        if "context window" in str(exc):
+            raise BadRequest(
+                f"the prompt does not fit in the model's context of {n_ctx} tokens: {exc}"
+            ) from exc
+        raise
 
 
 class LlamaModel:
@@ -230,7 +243,7 @@ class LlamaModel:
             stream=True,
         )
         try:
-            for chunk in stream:
+            for chunk in _context_checked(stream, self.spec.n_ctx):
                 if cancel is not None and cancel.cancelled:
                     finish = "cancelled"
                     break

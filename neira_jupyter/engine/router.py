@@ -353,15 +353,28 @@ class ModelRouter:
         """A request on ``backend`` ended: count failures and slow starts, re-evaluate."""
         backend.inflight = max(0, backend.inflight - 1)
         budget = self.config.local_timeout_ms
-        if error is not None:
+        if isinstance(error, BadRequest):
+            pass  # the request's fault (e.g. longer than the context), not the model's
+        elif error is not None:
             self.record_failure(backend, f"{type(error).__name__}: {error}")
-        elif quick and budget > 0 and first_token_ms is not None and first_token_ms > budget:
+        elif (
+            quick
+            and budget > 0
+            and first_token_ms is not None
+            and first_token_ms > budget
+            and self._has_alternative(backend)
+        ):
             self.record_failure(
                 backend, f"first token after {first_token_ms:.0f} ms > budget {budget} ms"
             )
         elif first_token_ms is not None:
             backend.failures = 0
         self.refresh()
+
+    def _has_alternative(self, backend: Backend) -> bool:
+        """Whether another backend could take over; a slow start of the only one is no failure."""
+        level = self.level
+        return any(o is not backend and self._unusable(o, level) is None for o in self.backends)
 
     def record_failure(self, backend: Backend, message: str) -> None:
         backend.failures += 1

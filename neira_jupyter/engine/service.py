@@ -39,6 +39,7 @@ from .router import Backend, LanguageModel, ModelRouter, Route, RouterConfig
 from .schedule import Job, JobCancelled, Scheduler
 from .speech import Transcript, WhisperTranscriber
 from .types import (
+    BadRequest,
     CancelToken,
     ChatMessage,
     EngineError,
@@ -236,7 +237,8 @@ class NeiraEngine:
                 break
             # Failed before any token: try the next route (a switch must not lose it).
             tried.append(f"{route.backend} {llm.name!r} failed: {error}")
-            retry = self._next_route(route, tried) if not streamed else None
+            retryable = not streamed and not isinstance(error, BadRequest)
+            retry = self._next_route(route, tried) if retryable else None
             if retry is None:
                 raise error
             route = retry
