@@ -322,3 +322,18 @@ async def test_full_queue_answers_429(
         response, stream = await future
         assert response.code == 200
         assert stream.done()["finish_reason"] == "cancelled"
+
+
+async def test_prompt_longer_than_the_context_is_the_requests_fault(jp_fetch: Fetch) -> None:
+    await wait_ready(jp_fetch)
+    too_long = {"prompt": "word " * 3000, "max_tokens": 8, "stream": False}
+    for _ in range(3):  # more than max_local_attempts: must not take the model offline
+        with pytest.raises(HTTPClientError) as error:
+            await post_json(jp_fetch, "generate", too_long)
+        assert error.value.code == 400
+        assert "context" in json.loads(error.value.response.body)["message"]
+    status = await get_status(jp_fetch)
+    assert status["route"]["backend"] == "primary"
+    short = {"prompt": "hi", "max_tokens": 2, "stream": False}
+    response = await post_json(jp_fetch, "generate", short)
+    assert json.loads(response.body)["route"] == "primary"
