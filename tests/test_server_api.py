@@ -158,6 +158,7 @@ async def test_transcribe_espeak_sentence(jp_fetch: Fetch, audio_dir: Path) -> N
     assert document["segments"][0]["start"] >= 0
     assert document["language"] == "en"
     assert document["timings"]["transcribe_ms"] > 0
+    assert document["timings"]["decode_ms"] > 0
 
 
 async def test_transcribe_multipart_with_correction(jp_fetch: Fetch, audio_dir: Path) -> None:
