@@ -279,6 +279,19 @@ def test_a_quick_request_missing_the_first_token_budget_counts_as_a_failure() ->
     assert route.backend == "fallback" and "budget 100 ms" in route.reason
 
 
+def test_slow_starts_of_the_only_usable_model_and_bad_requests_do_not_trip_it() -> None:
+    router, _actions, _source, _clock = make_router(
+        fallback_state=ModelState.FAILED, max_local_attempts=2, local_timeout_ms=100
+    )
+    primary = router.backend("primary")
+    assert primary is not None
+    for _ in range(3):
+        router.release(primary, first_token_ms=500, quick=True)  # nowhere better to go
+        router.release(primary, error=BadRequest("longer than the context"))  # not the model
+    assert primary.failures == 0
+    assert router.route().backend == "primary"
+
+
 def test_requests_by_name() -> None:
     router, _actions, source, _clock = make_router(fallback_state=ModelState.READY)
     assert router.route("small").backend == "fallback"
