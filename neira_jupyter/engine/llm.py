@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .resident import loading
 from .types import (
     BadRequest,
     CancelToken,
@@ -173,10 +174,7 @@ class LlamaModel:
         with self._lock:
             if self.state is ModelState.READY:
                 return
-            self.state = ModelState.LOADING
-            self.error = None
-            started = time.perf_counter()
-            try:
+            with loading(self, f"{self.spec.path.name} on {self.device}"):
                 if not self.spec.path.is_file():
                     raise FileNotFoundError(f"model file not found: {self.spec.path}")
                 cls = _counting_llama_class()
@@ -188,19 +186,6 @@ class LlamaModel:
                     n_threads=self.spec.n_threads or _default_threads(),
                     verbose=False,
                 )
-            except Exception as exc:
-                self.state = ModelState.FAILED
-                self.error = f"{type(exc).__name__}: {exc}"
-                log.error("neira: loading %s failed: %s", self.name, self.error)
-                raise EngineError(f"cannot load model {self.name!r}: {self.error}") from exc
-            self.state = ModelState.READY
-            log.info(
-                "neira: loaded %s (%s) in %.2fs on %s",
-                self.name,
-                self.spec.path.name,
-                time.perf_counter() - started,
-                self.device,
-            )
 
     def close(self) -> None:
         """Free the model's memory. Safe to call twice."""

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .resident import loading
 from .types import BadRequest, CancelToken, EngineError, ModelState
 
 log = logging.getLogger("neira_jupyter")
@@ -157,10 +158,7 @@ class WhisperTranscriber:
         with self._lock:
             if self.state is ModelState.READY:
                 return
-            self.state = ModelState.LOADING
-            self.error = None
-            started = time.perf_counter()
-            try:
+            with loading(self, f"{self.spec.path.name}, {self.spec.compute_type}"):
                 if not (self.spec.path / "model.bin").is_file():
                     raise FileNotFoundError(f"no Whisper model.bin in {self.spec.path}")
                 faster_whisper = _import_faster_whisper()
@@ -179,19 +177,6 @@ class WhisperTranscriber:
                     local_files_only=True,
                 )
                 self._device = device
-            except Exception as exc:
-                self.state = ModelState.FAILED
-                self.error = f"{type(exc).__name__}: {exc}"
-                log.error("neira: loading %s failed: %s", self.name, self.error)
-                raise EngineError(f"cannot load model {self.name!r}: {self.error}") from exc
-            self.state = ModelState.READY
-            log.info(
-                "neira: loaded %s (%s, %s) in %.2fs",
-                self.name,
-                self.spec.path.name,
-                compute_type,
-                time.perf_counter() - started,
-            )
 
     def close(self) -> None:
         """Free the model's memory. Safe to call twice."""
