@@ -13,7 +13,6 @@ possible stop sequence or an incomplete UTF-8 character).
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -35,8 +34,6 @@ from .types import (
     Timings,
     Usage,
 )
-
-log = logging.getLogger("neira_jupyter")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ owner, as with the LLM.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -31,8 +30,6 @@ import numpy as np
 
 from .resident import loading
 from .types import BadRequest, CancelToken, EngineError, ModelState
-
-log = logging.getLogger("neira_jupyter")
 
 
 @dataclass(frozen=True)
