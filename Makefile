@@ -8,8 +8,11 @@ BIN := $(VENV)/bin
 setup:
 	bash scripts/setup.sh
 
+# jupyter refuses to run as root without --allow-root (containers, CI machines)
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: setup
-	$(BIN)/jupyter lab $(LAB_ARGS)
+	$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS)
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
