@@ -338,3 +338,29 @@ async def test_prompt_longer_than_the_context_is_the_requests_fault(jp_fetch: Fe
     short = {"prompt": "hi", "max_tokens": 2, "stream": False}
     response = await post_json(jp_fetch, "generate", short)
     assert json.loads(response.body)["route"] == "primary"
+
+
+async def test_closing_the_connection_cancels_the_generation(
+    jp_fetch: Fetch, jp_http_port: int, jp_base_url: str, jp_auth_header: dict[str, str]
+) -> None:
+    await wait_ready(jp_fetch)
+    body = json.dumps({"prompt": PROMPT, "max_tokens": 1500, "temperature": 0}).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", jp_http_port)
+    head = (
+        f"POST {jp_base_url}neira/api/generate HTTP/1.1\r\nHost: localhost\r\n"
+        f"Authorization: {jp_auth_header['Authorization']}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    writer.write(head.encode() + body)
+    await writer.drain()
+    received = b""
+    while b'"type": "token"' not in received:
+        received += await reader.read(4096)
+    assert (await get_status(jp_fetch))["queue"]["running"] == 1
+    writer.close()
+    await writer.wait_closed()
+    for _ in range(200):  # the worker notices within a token or two
+        if (await get_status(jp_fetch))["queue"]["running"] == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert (await get_status(jp_fetch))["queue"]["running"] == 0

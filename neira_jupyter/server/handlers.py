@@ -170,6 +170,8 @@ class GenerateHandler(BoundedBodyMixin):
                 request_id=request.request_id,
             )
             first = await events.__anext__()  # routing and admission errors surface here
+            if isinstance(first, GenerationStart):
+                self._request_id = first.request_id
         except EngineError as exc:
             self.send_engine_error(exc)
             return
@@ -182,6 +184,14 @@ class GenerateHandler(BoundedBodyMixin):
                 await self._whole(events)
         finally:
             await events.aclose()  # cancels the job if the client went away
+
+    _request_id: str | None = None
+
+    def on_connection_close(self) -> None:
+        """The client left: stop its generation now, queued or running."""
+        if self._request_id is not None:
+            self.engine.cancel(self._request_id, self.username)
+        super().on_connection_close()
 
     async def _whole(self, events: AsyncIterator[Any]) -> None:
         last: Any = None
