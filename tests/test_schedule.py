@@ -1,0 +1,126 @@
+"""The scheduler: round-robin by user, bounded admission, cancellation, a free event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from neira_jupyter.engine.schedule import FairQueue, Job, JobCancelled, Scheduler
+from neira_jupyter.engine.types import CancelToken, QueueFull
+
+
+def make_job(user: str, loop: asyncio.AbstractEventLoop) -> Job:
+    return Job(user, "lane", lambda _cancel, _emit: None, loop)
+
+
+async def test_fair_queue_serves_users_round_robin() -> None:
+    loop = asyncio.get_running_loop()
+    queue = FairQueue()
+    for user in ["alice"] * 4 + ["bob"] * 2 + ["carol"]:
+        queue.put(make_job(user, loop))
+    order = []
+    while len(queue):
+        job = queue.get()
+        assert job is not None
+        order.append(job.user)
+    assert order == ["alice", "bob", "carol", "alice", "bob", "alice", "alice"]
+
+
+def gate_work(gate: threading.Event, log: list[str], name: str) -> Any:
+    def work(cancel: CancelToken, emit: Any) -> str:
+        gate.wait(10)
+        log.append(name)
+        emit(name)
+        return name
+
+    return work
+
+
+async def test_worker_runs_one_job_at_a_time_fairly_and_streams_results() -> None:
+    scheduler = Scheduler(capacity=10)
+    scheduler.add_lane("llm")
+    gate = threading.Event()
+    log: list[str] = []
+    try:
+        blocker = scheduler.submit("alice", "llm", gate_work(gate, log, "a0"))
+        while not scheduler.status()["running"]:
+            await asyncio.sleep(0.01)
+        jobs = [
+            scheduler.submit(user, "llm", gate_work(gate, log, name))
+            for user, name in [("alice", "a1"), ("alice", "a2"), ("bob", "b1")]
+        ]
+        status = scheduler.status()
+        assert (status["running"], status["depth"]) == (1, 3)
+        gate.set()
+        assert [item async for item in blocker.stream()] == ["a0"]
+        assert [await job.wait() for job in jobs] == ["a1", "a2", "b1"]
+        assert log == ["a0", "a1", "b1", "a2"]  # bob's request overtakes alice's second
+    finally:
+        gate.set()
+        scheduler.stop()
+
+
+async def test_full_queue_raises_queue_full_with_retry_after() -> None:
+    scheduler = Scheduler(capacity=1, retry_after=7)
+    scheduler.add_lane("llm")
+    gate = threading.Event()
+    try:
+        scheduler.submit("u", "llm", gate_work(gate, [], "running"))
+        while not scheduler.status()["running"]:
+            await asyncio.sleep(0.01)
+        scheduler.submit("u", "llm", gate_work(gate, [], "waiting"))
+        with pytest.raises(QueueFull) as error:
+            scheduler.submit("v", "llm", gate_work(gate, [], "refused"))
+        assert error.value.retry_after == 7
+    finally:
+        gate.set()
+        scheduler.stop()
+
+
+async def test_cancel_drops_a_queued_job_and_stops_a_running_one() -> None:
+    scheduler = Scheduler(capacity=4)
+    scheduler.add_lane("llm")
+    steps: list[int] = []
+
+    def long_work(cancel: CancelToken, emit: Any) -> int:
+        for step in range(1000):
+            if cancel.cancelled:
+                return step
+            steps.append(step)
+            time.sleep(0.005)
+        return 1000
+
+    try:
+        running = scheduler.submit("u", "llm", long_work, job_id="r1")
+        queued = scheduler.submit("u", "llm", long_work, job_id="r2")
+        while not steps:
+            await asyncio.sleep(0.01)
+        assert scheduler.find("r2", "someone-else") is None  # only the owner finds it
+        scheduler.cancel(queued)
+        with pytest.raises(JobCancelled):
+            await queued.wait()
+        scheduler.cancel(running)
+        stopped_at = await running.wait()
+        assert stopped_at < 1000
+        assert scheduler.status()["running"] == 0
+    finally:
+        scheduler.stop()
+
+
+async def test_the_event_loop_keeps_running_while_a_model_works() -> None:
+    scheduler = Scheduler()
+    scheduler.add_lane("llm")
+    try:
+        job = scheduler.submit("u", "llm", lambda _c, _e: time.sleep(0.5) or "done")
+        ticks = 0
+        while not job.finished:
+            ticks += 1
+            await asyncio.sleep(0.01)
+        assert await job.wait() == "done"
+        assert ticks > 10  # the loop kept turning while the worker slept
+    finally:
+        scheduler.stop()
