@@ -26,9 +26,7 @@ def words(text: str) -> str:
 
 
 async def post_json(jp_fetch: Fetch, path: str, body: Any, **kwargs: Any) -> Any:
-    return await jp_fetch(
-        "neira", "api", path, method="POST", body=json.dumps(body), **kwargs
-    )
+    return await jp_fetch("neira", "api", path, method="POST", body=json.dumps(body), **kwargs)
 
 
 async def test_status_reports_demo_models(jp_fetch: Fetch) -> None:
@@ -102,9 +100,7 @@ async def test_cancel_stops_generation_early(
 
     # greedy decoding makes the demo model repeat itself without an end token
     body = {"prompt": PROMPT, "max_tokens": 1500, "temperature": 0, "request_id": "cancel-me-1"}
-    _, stream = await stream_generate(
-        jp_http_port, jp_base_url, jp_auth_header, body, on_event
-    )
+    _, stream = await stream_generate(jp_http_port, jp_base_url, jp_auth_header, body, on_event)
     assert (await cancelled[0]).code == 204
     done = stream.done()
     assert done["finish_reason"] == "cancelled"
@@ -166,10 +162,14 @@ async def test_transcribe_multipart_with_correction(jp_fetch: Fetch, audio_dir: 
     wav = speak(SENTENCE, "en", audio_dir)
     boundary = "neiraboundary"
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"language\"\r\n\r\nen\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"audio\"; filename=\"a.wav\"\r\n"
-        "Content-Type: audio/wav\r\n\r\n"
-    ).encode() + wav.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="language"\r\n\r\nen\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="audio"; filename="a.wav"\r\n'
+            "Content-Type: audio/wav\r\n\r\n"
+        ).encode()
+        + wav.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     response = await jp_fetch(
         "neira",
         "api",
@@ -364,3 +364,35 @@ async def test_closing_the_connection_cancels_the_generation(
             break
         await asyncio.sleep(0.05)
     assert (await get_status(jp_fetch))["queue"]["running"] == 0
+
+
+async def test_browser_posts_need_the_xsrf_token(
+    jp_fetch: Fetch, jp_http_port: int, jp_base_url: str, jp_serverapp: Any
+) -> None:
+    await get_status(jp_fetch)
+    token = jp_serverapp.identity_provider.token
+    # a browser logs in with the token once and then carries cookies, not the token
+    login = await fetch_raw(jp_http_port, jp_base_url, f"tree?token={token}")
+    set_cookies = login.headers.get_list("Set-Cookie")
+    cookie = "; ".join(c.split(";")[0] for c in set_cookies)
+    xsrf = next(c.split(";")[0].split("=", 1)[1] for c in set_cookies if c.startswith("_xsrf="))
+    body = json.dumps({"text": "hello there"}).encode()
+    status = await fetch_raw(
+        jp_http_port, jp_base_url, "neira/api/status", headers={"Cookie": cookie}
+    )
+    assert status.code == 200
+    refused = await fetch_raw(
+        jp_http_port, jp_base_url, "neira/api/correct", "POST", body, {"Cookie": cookie}
+    )
+    assert refused.code == 403
+    assert "_xsrf" in json.loads(refused.body)["message"]
+    accepted = await fetch_raw(
+        jp_http_port,
+        jp_base_url,
+        "neira/api/correct",
+        "POST",
+        body,
+        {"Cookie": cookie, "X-XSRFToken": xsrf},
+    )
+    assert accepted.code == 200
+    assert json.loads(accepted.body)["raw"] == "hello there"
