@@ -65,7 +65,7 @@ from pathlib import Path
 from typing import Any
 
 from _server import TOKEN, free_port, start_server, stop_server, wait_for_models
-from bench_magics import PROMPT, Sample, sample
+from bench_magics import PROMPT, Sample, sample, stream_direct
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -80,26 +80,6 @@ BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
 
 # ----------------------------------------------------------------------------- generation
-
-
-def generate_direct(llama: Any, max_tokens: int) -> tuple[float, list[float], str]:
-    """Stream one chat completion; (start time, token arrival times, text)."""
-    started = time.perf_counter()
-    stamps: list[float] = []
-    pieces: list[str] = []
-    for chunk in llama.create_chat_completion(
-        messages=[{"role": "user", "content": PROMPT}],
-        max_tokens=max_tokens,
-        temperature=0.0,
-        top_p=1.0,
-        seed=0,
-        stream=True,
-    ):
-        text = chunk["choices"][0].get("delta", {}).get("content")
-        if text:
-            stamps.append(time.perf_counter())
-            pieces.append(text)
-    return started, stamps, "".join(pieces)
 
 
 def generate_server(port: int, max_tokens: int) -> tuple[float, list[float], str, dict[str, Any]]:
@@ -158,7 +138,7 @@ def bench_generation(llama: Any, port: int, runs: int, max_tokens: int) -> Gener
     def count(text: str) -> int:
         return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    generate_direct(llama, max_tokens)  # warm-up: caches, page faults, the prompt prefix
+    stream_direct(llama, max_tokens)  # warm-up: caches, page faults, the prompt prefix
     generate_server(port, max_tokens)
     result = GenerationRuns()
     for index in range(runs):
@@ -166,7 +146,7 @@ def bench_generation(llama: Any, port: int, runs: int, max_tokens: int) -> Gener
         texts: dict[str, str] = {}
         for path in order:
             if path == "direct":
-                started, stamps, text = generate_direct(llama, max_tokens)
+                started, stamps, text = stream_direct(llama, max_tokens)
                 result.direct.append(sample(started, stamps, count(text)))
             else:
                 started, stamps, text, done = generate_server(port, max_tokens)

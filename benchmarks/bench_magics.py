@@ -65,7 +65,8 @@ class StampedWriter(io.TextIOBase):
         return len(s)
 
 
-def run_direct(llama: Any, max_tokens: int, count: Any) -> Sample:
+def stream_direct(llama: Any, max_tokens: int) -> tuple[float, list[float], str]:
+    """Stream one chat completion straight from llama-cpp-python: (start, token times, text)."""
     started = time.perf_counter()
     stamps: list[float] = []
     pieces: list[str] = []
@@ -73,6 +74,7 @@ def run_direct(llama: Any, max_tokens: int, count: Any) -> Sample:
         messages=[{"role": "user", "content": PROMPT}],
         max_tokens=max_tokens,
         temperature=0.0,
+        top_p=1.0,
         seed=0,
         stream=True,
     ):
@@ -80,7 +82,12 @@ def run_direct(llama: Any, max_tokens: int, count: Any) -> Sample:
         if text:
             stamps.append(time.perf_counter())
             pieces.append(text)
-    return sample(started, stamps, count("".join(pieces)))
+    return started, stamps, "".join(pieces)
+
+
+def run_direct(llama: Any, max_tokens: int, count: Any) -> Sample:
+    started, stamps, text = stream_direct(llama, max_tokens)
+    return sample(started, stamps, count(text))
 
 
 def run_magic(shell: Any, max_tokens: int, count: Any) -> Sample:
