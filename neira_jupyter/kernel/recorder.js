@@ -259,7 +259,9 @@ function formatTime(ms) {
 
 function renderDiff(container, changes) {
   container.replaceChildren();
-  for (const change of changes || []) {
+  // Nothing changed: the transcript row already says it all.
+  if (!(changes || []).some(change => change.op !== 'equal')) return;
+  for (const change of changes) {
     if (change.op === 'equal') {
       container.append(h('span', 'neira-eq', change.raw), ' ');
       continue;
@@ -424,8 +426,8 @@ function render({ model, el }) {
       },
       onFinal: msg => {
         transcription = null;
-        confirmed.textContent = msg.raw;
-        tentative.textContent = '';
+        confirmed.textContent = tentative.textContent = '';
+        partial.classList.remove('neira-visible'); // the final rows below replace it
         showResult(msg);
         if (!disposed) {
           model.set('result', msg);
