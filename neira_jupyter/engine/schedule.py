@@ -48,8 +48,10 @@ class Job:
         work: Work,
         loop: asyncio.AbstractEventLoop,
         job_id: str | None = None,
+        on_settled: Callable[[Job], None] | None = None,
     ) -> None:
         self.id = job_id or uuid.uuid4().hex
+        self._on_settled = on_settled
         self.user = user
         self.lane = lane
         self.work = work
@@ -84,6 +86,8 @@ class Job:
             self.finished = True
             self._events.put_nowait(_DONE)
             self._settled.set()
+            if self._on_settled is not None:
+                self._on_settled(self)
 
         # a closed loop means nobody is listening any more
         with contextlib.suppress(RuntimeError):
@@ -230,7 +234,6 @@ class Scheduler:
         self.retry_after = retry_after
         self._workers: dict[str, ModelWorker] = {}
         self._jobs: dict[str, Job] = {}
-        self._watchers: set[asyncio.Task[None]] = set()
         self._lock = threading.Lock()
 
     def add_lane(self, lane: str, threads: int = 1) -> None:
@@ -262,12 +265,9 @@ class Scheduler:
                 )
             if job_id is not None and job_id in self._jobs:
                 raise ValueError(f"request_id {job_id!r} is already in use")
-            job = Job(user, lane, work, loop, job_id)
+            job = Job(user, lane, work, loop, job_id, on_settled=self._forget)
             self._jobs[job.id] = job
         worker.queue.put(job)
-        task = loop.create_task(self._forget_when_done(job))
-        self._watchers.add(task)
-        task.add_done_callback(self._watchers.discard)
         return job
 
     def submit_internal(self, lane: str, work: Work) -> Job:
@@ -276,12 +276,11 @@ class Scheduler:
         self._workers[lane].queue.put(job)
         return job
 
-    async def _forget_when_done(self, job: Job) -> None:
-        try:
-            await job.settled()
-        finally:
-            with self._lock:
-                self._jobs.pop(job.id, None)
+    def _forget(self, job: Job) -> None:
+        """A job settled: its id is free again, at once (a retry may reuse it)."""
+        with self._lock:
+            if self._jobs.get(job.id) is job:
+                del self._jobs[job.id]
 
     def find(self, job_id: str, user: str | None = None) -> Job | None:
         """The live job with this id (of this user, when given)."""

@@ -242,7 +242,6 @@ class NeiraEngine:
             if retry is None:
                 raise error
             route = retry
-            await self._free_request_id(request_id)
             job, backend = self._submit(user, route, messages, options, request_id)
             llm = backend.model
         if result is None:  # cancelled before a worker took it
@@ -296,13 +295,6 @@ class NeiraEngine:
             return None
         route.reason = "; ".join([*tried, route.reason])
         return route
-
-    async def _free_request_id(self, request_id: str | None) -> None:
-        """Wait (a few loop turns) until the scheduler forgot the failed job's id."""
-        for _ in range(100):
-            if request_id is None or self.scheduler.find(request_id) is None:
-                return
-            await asyncio.sleep(0)
 
     async def complete(
         self,
