@@ -138,17 +138,22 @@ def build_engine_config(options: Mapping[str, Any]) -> EngineConfig:
     notes: list[str] = []
     demo = False
 
+    def llm_spec(name: str, path: Path, n_ctx: int, fmt: str | None) -> LLMSpec:
+        return LLMSpec(
+            name=name,
+            path=path,
+            n_ctx=n_ctx,
+            n_gpu_layers=gpu_layers,
+            chat_format=fmt,
+            n_threads=n_threads,
+        )
+
     primary_path = options.get("primary_path")
     primary_name = options.get("primary_model") or None
     if primary_path:
         path = Path(str(primary_path)).expanduser()
-        primary: LLMSpec | None = LLMSpec(
-            name=primary_name or path.stem,
-            path=path,
-            n_ctx=int(options.get("primary_context", 4096)),
-            n_gpu_layers=gpu_layers,
-            chat_format=chat_format,
-            n_threads=n_threads,
+        primary: LLMSpec | None = llm_spec(
+            primary_name or path.stem, path, int(options.get("primary_context", 4096)), chat_format
         )
     else:
         demo_path = models.demo_llm_path()
@@ -160,13 +165,11 @@ def build_engine_config(options: Mapping[str, Any]) -> EngineConfig:
             )
         else:
             demo = True
-            primary = LLMSpec(
-                name=models.DEMO_LLM_NAME,
-                path=demo_path,
-                n_ctx=int(options.get("primary_context", 2048)),
-                n_gpu_layers=gpu_layers,
-                chat_format=chat_format or "gemma",
-                n_threads=n_threads,
+            primary = llm_spec(
+                models.DEMO_LLM_NAME,
+                demo_path,
+                int(options.get("primary_context", 2048)),
+                chat_format or "gemma",
             )
             notes.append("running on the demo LLM (Gemma 3 270M, not instruction-tuned)")
 
@@ -174,13 +177,11 @@ def build_engine_config(options: Mapping[str, Any]) -> EngineConfig:
     fallback_path = options.get("fallback_path")
     if fallback_path:
         path = Path(str(fallback_path)).expanduser()
-        fallback = LLMSpec(
-            name=options.get("fallback_model") or path.stem,
-            path=path,
-            n_ctx=int(options.get("fallback_context", 2048)),
-            n_gpu_layers=gpu_layers,
-            chat_format=options.get("fallback_chat_format") or chat_format,
-            n_threads=n_threads,
+        fallback = llm_spec(
+            options.get("fallback_model") or path.stem,
+            path,
+            int(options.get("fallback_context", 2048)),
+            options.get("fallback_chat_format") or chat_format,
         )
 
     speech_path = options.get("speech_model_path")
