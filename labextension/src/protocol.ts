@@ -1,0 +1,675 @@
+/* Generated from neira_jupyter/protocol/schema.json by json-schema-to-typescript
+ * (`npm run build:protocol` in labextension/). Do not edit.
+ * schema sha256: e4eb3c5456d53f9b196690d715ae75c4777f3c46417f9537a830f17715f6537b */
+
+/**
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "GenerateClientMessage".
+ */
+export type GenerateClientMessage = GenerateMessage | CancelMessage;
+/**
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "GenerateEvent".
+ */
+export type GenerateEvent = StartEvent | TokenEvent | DoneEvent | ErrorEvent;
+/**
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "StreamControl".
+ */
+export type StreamControl = StreamStart | StreamStop | StreamCancel;
+/**
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "StreamMessage".
+ */
+export type StreamMessage = StartedMessage | PartialMessage | FinalMessage | ErrorEvent;
+
+/**
+ * Every message of the neira-jupyter API (docs/api.md).
+ */
+export interface NeiraProtocol {
+  [k: string]: unknown;
+}
+/**
+ * One route candidate as the router knows it.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "BackendInfo".
+ */
+export interface BackendInfo {
+  model: string;
+  state: "unloaded" | "loading" | "ready" | "failed";
+  inflight: number;
+  failures: number;
+  last_failure: string | null;
+  /**
+   * load or unload while it is carried out.
+   */
+  pending: string | null;
+  estimate: MemoryEstimate | null;
+}
+/**
+ * What loading a GGUF model takes.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "MemoryEstimate".
+ */
+export interface MemoryEstimate {
+  total_mib: number;
+  file_mib: number;
+  kv_cache_mib: number;
+  overhead_mib: number;
+  note: string;
+}
+/**
+ * ``WS api/generate/ws``: cancel the running generation.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "CancelMessage".
+ */
+export interface CancelMessage {
+  type: "cancel";
+}
+/**
+ * One step of the word diff from raw to corrected text.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "Change".
+ */
+export interface Change {
+  op: "equal" | "replace" | "delete" | "insert";
+  raw: string;
+  corrected: string;
+}
+/**
+ * One message of a conversation.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "ChatMessage".
+ */
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+/**
+ * The body of ``POST api/correct``.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "CorrectRequest".
+ */
+export interface CorrectRequest {
+  text: string;
+  language?: "auto" | "ru" | "en";
+}
+/**
+ * The answer of ``POST api/correct`` (and the ``correction`` of a transcript).
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "CorrectResult".
+ */
+export interface CorrectResult {
+  raw: string;
+  corrected: string;
+  /**
+   * True when the text came back uncorrected.
+   */
+  degraded: boolean;
+  /**
+   * Why it is degraded.
+   */
+  reason: string | null;
+  language: string;
+  model: string | null;
+  route: string | null;
+  changes: Change[];
+  timings: CorrectTimings;
+}
+/**
+ * Milliseconds.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "CorrectTimings".
+ */
+export interface CorrectTimings {
+  total_ms: number | null;
+}
+/**
+ * The last event of a stream; ``text`` is the whole answer.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "DoneEvent".
+ */
+export interface DoneEvent {
+  request_id: string;
+  text: string;
+  model: string;
+  finish_reason: "stop" | "length" | "cancelled";
+  usage: Usage;
+  timings: GenerateTimings;
+  route: "primary" | "fallback" | "remote" | "degraded";
+  route_reason: string;
+  type: "done";
+}
+/**
+ * Token counts.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "Usage".
+ */
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+/**
+ * Where the time went, in milliseconds.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "GenerateTimings".
+ */
+export interface GenerateTimings {
+  queue_ms: number;
+  first_token_ms: number | null;
+  total_ms: number;
+  tokens_per_second: number | null;
+}
+/**
+ * The body of every 4xx/5xx answer (jupyter_server's ``APIHandler`` shape).
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "ErrorBody".
+ */
+export interface ErrorBody {
+  /**
+   * What went wrong, for the user.
+   */
+  message: string;
+  /**
+   * A short reason, e.g. the error class.
+   */
+  reason: string | null;
+  /**
+   * Only when the server runs with debug tracebacks on.
+   */
+  traceback: string | null;
+}
+/**
+ * An error reported in-band on a stream or socket, after the answer began.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "ErrorEvent".
+ */
+export interface ErrorEvent {
+  type: "error";
+  /**
+   * The HTTP status the error would have had.
+   */
+  status: number;
+  message: string;
+  /**
+   * Seconds to wait, with status 429.
+   */
+  retry_after: number | null;
+}
+/**
+ * The result after ``stop``.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "FinalMessage".
+ */
+export interface FinalMessage {
+  type: "final";
+  raw: string;
+  text: string;
+  language: string;
+  duration: number;
+  segments: Segment[];
+  correction: CorrectResult | null;
+  timings: FinalTimings;
+}
+/**
+ * A stretch of speech; times in seconds from the start of the audio.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "Segment".
+ */
+export interface Segment {
+  start: number;
+  end: number;
+  text: string;
+}
+/**
+ * Milliseconds after ``stop``.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "FinalTimings".
+ */
+export interface FinalTimings {
+  finish_transcribe_ms: number | null;
+  correct_ms: number | null;
+  finish_ms: number | null;
+}
+/**
+ * ``WS api/generate/ws``: start a generation (the fields of ``GenerateRequest``).
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "GenerateMessage".
+ */
+export interface GenerateMessage {
+  /**
+   * The prompt; send this or messages.
+   */
+  prompt?: string | null;
+  /**
+   * A conversation.
+   */
+  messages?: ChatMessage[] | null;
+  /**
+   * Prepended as a system message.
+   */
+  system?: string | null;
+  /**
+   * A configured model name, or auto.
+   */
+  model?: string;
+  max_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  stop?:
+    | []
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string]
+    | [string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string]
+    | null;
+  seed?: number | null;
+  /**
+   * Stream events (NDJSON/SSE) or answer once.
+   */
+  stream?: boolean;
+  /**
+   * Chosen by the client so it can cancel; generated when unset.
+   */
+  request_id?: string | null;
+  type: "generate";
+}
+/**
+ * The request was accepted and a backend chosen.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "StartEvent".
+ */
+export interface StartEvent {
+  type: "start";
+  request_id: string;
+  model: string;
+  route: "primary" | "fallback" | "remote" | "degraded";
+  route_reason: string;
+}
+/**
+ * A piece of generated text.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "TokenEvent".
+ */
+export interface TokenEvent {
+  type: "token";
+  text: string;
+}
+/**
+ * The body of ``POST api/generate``; unset sampling fields take the server's defaults.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "GenerateRequest".
+ */
+export interface GenerateRequest {
+  /**
+   * The prompt; send this or messages.
+   */
+  prompt?: string | null;
+  /**
+   * A conversation.
+   */
+  messages?: ChatMessage[] | null;
+  /**
+   * Prepended as a system message.
+   */
+  system?: string | null;
+  /**
+   * A configured model name, or auto.
+   */
+  model?: string;
+  max_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  stop?:
+    | []
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string]
+    | [string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string]
+    | null;
+  seed?: number | null;
+  /**
+   * Stream events (NDJSON/SSE) or answer once.
+   */
+  stream?: boolean;
+  /**
+   * Chosen by the client so it can cancel; generated when unset.
+   */
+  request_id?: string | null;
+}
+/**
+ * The whole answer: ``stream: false``'s body, and the ``done`` event without ``type``.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "GenerateResult".
+ */
+export interface GenerateResult {
+  request_id: string;
+  text: string;
+  model: string;
+  finish_reason: "stop" | "length" | "cancelled";
+  usage: Usage;
+  timings: GenerateTimings;
+  route: "primary" | "fallback" | "remote" | "degraded";
+  route_reason: string;
+}
+/**
+ * One worker lane of the scheduler.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "LaneInfo".
+ */
+export interface LaneInfo {
+  queued: number;
+  running: number;
+}
+/**
+ * Free and total memory of one device.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "MemoryReading".
+ */
+export interface MemoryReading {
+  /**
+   * host, cuda:0, ...
+   */
+  device: string;
+  kind: "host" | "gpu";
+  name: string;
+  free_mib: number;
+  total_mib: number;
+}
+/**
+ * Memory pressure as the router sees it.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "MemoryStatus".
+ */
+export interface MemoryStatus {
+  /**
+   * Where readings come from: host, nvml, file:..., ...
+   */
+  source: string;
+  /**
+   * The pressure level.
+   */
+  level: "ok" | "high" | "critical";
+  reason: string;
+  /**
+   * Free memory of the tightest device, MiB.
+   */
+  free_mib: number | null;
+  readings: MemoryReading[];
+  /**
+   * Unix time of the last good reading.
+   */
+  updated: number | null;
+  error: string | null;
+  interval_s: number;
+  thresholds: PressureThresholds;
+}
+/**
+ * When the pressure level rises and falls (MiB, seconds).
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "PressureThresholds".
+ */
+export interface PressureThresholds {
+  low_mib: number;
+  recover_mib: number;
+  recover_s: number;
+  critical_mib: number;
+}
+/**
+ * One configured model.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "ModelInfo".
+ */
+export interface ModelInfo {
+  name: string;
+  kind: "llm" | "speech";
+  role: "primary" | "fallback" | "remote" | "speech";
+  /**
+   * The model file or folder name (None for remote).
+   */
+  file: string | null;
+  state: "unloaded" | "loading" | "ready" | "failed";
+  error: string | null;
+  /**
+   * cpu, cuda or remote.
+   */
+  device: string;
+  /**
+   * Size on disk while loaded, else 0.
+   */
+  memory_bytes: number | null;
+  /**
+   * Context size (LLMs).
+   */
+  n_ctx: number | null;
+  /**
+   * Whisper: more than English.
+   */
+  multilingual: boolean | null;
+  /**
+   * Remote: the API's base URL.
+   */
+  url: string | null;
+}
+/**
+ * What was heard so far: settled words, then words that may still change.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "PartialMessage".
+ */
+export interface PartialMessage {
+  type: "partial";
+  confirmed: string;
+  tentative: string;
+  segment: number;
+  audio_s: number;
+}
+/**
+ * The scheduler: waiting and running jobs.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "QueueStatus".
+ */
+export interface QueueStatus {
+  /**
+   * Jobs waiting.
+   */
+  depth: number;
+  running: number;
+  /**
+   * Jobs that may wait; more get 429.
+   */
+  capacity: number;
+  running_ids: string[];
+  lanes: {
+    [k: string]: LaneInfo;
+  };
+}
+/**
+ * Which backend serves new requests now, and why.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "RouteInfo".
+ */
+export interface RouteInfo {
+  backend: "primary" | "fallback" | "remote" | "degraded";
+  model: string | null;
+  reason: string;
+  /**
+   * Unix time when this route began.
+   */
+  since: number;
+  pressure: "ok" | "high" | "critical";
+}
+/**
+ * The stream is open; send PCM frames.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "StartedMessage".
+ */
+export interface StartedMessage {
+  type: "started";
+  sample_rate: number;
+  max_seconds: number;
+  max_frame_bytes: number;
+  model: string;
+}
+/**
+ * The answer of ``GET api/status``.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "StatusDocument".
+ */
+export interface StatusDocument {
+  version: string;
+  /**
+   * Running on the demo models (nothing configured).
+   */
+  demo: boolean;
+  notes: string[];
+  llm_enabled: boolean;
+  route: RouteInfo;
+  models: ModelInfo[];
+  memory: MemoryStatus;
+  switches: Switch[];
+  backends: {
+    [k: string]: BackendInfo;
+  };
+  queue: QueueStatus;
+  time: number;
+}
+/**
+ * One change of route.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "Switch".
+ */
+export interface Switch {
+  time: number;
+  from: string;
+  to: string;
+  reason: string;
+}
+/**
+ * Drop the stream without a result.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "StreamCancel".
+ */
+export interface StreamCancel {
+  type: "cancel";
+}
+/**
+ * Open a stream.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "StreamStart".
+ */
+export interface StreamStart {
+  type: "start";
+  language?: "auto" | "ru" | "en";
+  correct?: boolean;
+}
+/**
+ * End the stream and ask for the final result.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "StreamStop".
+ */
+export interface StreamStop {
+  type: "stop";
+}
+/**
+ * The options of ``POST api/transcribe`` (query arguments or multipart fields).
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "TranscribeOptions".
+ */
+export interface TranscribeOptions {
+  language?: "auto" | "ru" | "en";
+  /**
+   * Correct the transcript with the LLM.
+   */
+  correct?: boolean;
+  /**
+   * Skip silence with the voice activity detector.
+   */
+  vad?: boolean;
+  /**
+   * pcm_s16le: the body is raw 16 kHz mono 16-bit PCM.
+   */
+  format?: "pcm_s16le" | null;
+}
+/**
+ * The answer of ``POST api/transcribe``.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "TranscribeResult".
+ */
+export interface TranscribeResult {
+  /**
+   * The transcript as heard.
+   */
+  raw: string;
+  /**
+   * The corrected text (raw when correct=false).
+   */
+  text: string;
+  language: string;
+  language_probability: number;
+  /**
+   * Seconds of audio.
+   */
+  duration: number;
+  segments: Segment[];
+  correction: CorrectResult | null;
+  timings: TranscribeTimings;
+  cancelled: boolean;
+}
+/**
+ * Milliseconds.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "TranscribeTimings".
+ */
+export interface TranscribeTimings {
+  decode_ms: number | null;
+  transcribe_ms: number | null;
+  correct_ms: number | null;
+  total_ms: number | null;
+}

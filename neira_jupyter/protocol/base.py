@@ -1,0 +1,124 @@
+"""The building blocks of every wire message: the model base classes, shared types, errors.
+
+``WireModel`` forbids fields it does not define, so a message that drifts
+from its definition fails validation on whichever side reads it.
+``RequestModel`` is also strict (no "1" for 1, no 1 for true), as a JSON
+body from a client should be. ``describe_error`` turns a pydantic
+``ValidationError`` into one sentence that names the offending field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+API_PREFIX = "neira/api/"
+"""Every route lives under ``{base_url}neira/api/``."""
+
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+LANGUAGES: tuple[str, ...] = ("auto", "ru", "en")
+Language = Literal["auto", "ru", "en"]
+RequestId = Annotated[str, Field(pattern=REQUEST_ID_PATTERN)]
+
+
+class WireModel(BaseModel):
+    """A message on the wire: unknown fields are an error, names are the JSON names."""
+
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, json_schema_serialization_defaults_required=True
+    )
+
+    def to_json(self) -> str:
+        """The JSON text of this message (aliases applied, non-ASCII kept)."""
+        return self.model_dump_json(by_alias=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready dict of this message."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class RequestModel(WireModel):
+    """A request body: strict JSON types on top of ``WireModel``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        strict=True,
+        json_schema_serialization_defaults_required=True,
+    )
+
+
+class ErrorBody(WireModel):
+    """The body of every 4xx/5xx answer (jupyter_server's ``APIHandler`` shape)."""
+
+    message: str = Field(description="What went wrong, for the user.")
+    reason: str | None = Field(None, description="A short reason, e.g. the error class.")
+    traceback: str | None = Field(
+        None, description="Only when the server runs with debug tracebacks on."
+    )
+
+
+class ErrorEvent(WireModel):
+    """An error reported in-band on a stream or socket, after the answer began."""
+
+    type: Literal["error"] = "error"
+    status: int = Field(description="The HTTP status the error would have had.")
+    message: str
+    retry_after: int | None = Field(None, description="Seconds to wait, with status 429.")
+
+
+class ProtocolError(ValueError):
+    """A message that does not match its definition; the text names the field."""
+
+
+_KIND_WORDS = {
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "a string",
+    "list_type": "a list",
+    "model_type": "an object",
+    "dict_type": "an object",
+}
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """``("messages", 0, "role")`` as ``messages[0].role``."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def describe_error(error: ValidationError) -> str:
+    """One sentence about the first problem, naming the field (all unknown fields at once)."""
+    errors = error.errors(include_url=False)
+    unknown = [field_path(e["loc"]) for e in errors if e["type"] == "extra_forbidden"]
+    if unknown:
+        return f"unknown field(s): {', '.join(unknown)}"
+    first = errors[0]
+    kind, loc, ctx = first["type"], tuple(first["loc"]), first.get("ctx") or {}
+    path = field_path(loc)
+    if kind == "json_invalid":
+        return f"the request body is not valid JSON: {ctx.get('error', first['msg'])}"
+    if not loc and kind in ("model_type", "dict_type", "model_attributes_type"):
+        return "the request body must be a JSON object"
+    if kind == "missing":
+        return f"field '{path}' is required"
+    if kind == "value_error":
+        return str(ctx.get("error", first["msg"]))
+    if kind in _KIND_WORDS:
+        got = type(first.get("input")).__name__
+        got = {"NoneType": "null", "dict": "object", "list": "list"}.get(got, got)
+        return f"field '{path}' must be {_KIND_WORDS[kind]}, got {got}"
+    message = str(first["msg"])
+    message = message[0].lower() + message[1:] if message else message
+    return f"field '{path}': {message}, got {first.get('input')!r}"

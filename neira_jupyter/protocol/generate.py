@@ -1,0 +1,140 @@
+"""``POST api/generate`` and ``WS api/generate/ws``: the request and the token stream.
+
+A stream is ``start``, any number of ``token``, then ``done`` (or ``error``);
+``stream: false`` answers with ``GenerateResult`` (``done`` without ``type``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from .base import ErrorEvent, RequestId, RequestModel, WireModel
+
+MAX_TOKENS_LIMIT = 8192
+MAX_STOP_SEQUENCES = 8
+MAX_SEED = 2**31 - 1
+
+Role = Literal["system", "user", "assistant"]
+FinishReason = Literal["stop", "length", "cancelled"]
+RouteName = Literal["primary", "fallback", "remote", "degraded"]
+
+
+class ChatMessage(RequestModel):
+    """One message of a conversation."""
+
+    role: Role
+    content: str
+
+
+class GenerateRequest(RequestModel):
+    """The body of ``POST api/generate``; unset sampling fields take the server's defaults."""
+
+    prompt: str | None = Field(None, description="The prompt; send this or messages.")
+    messages: list[ChatMessage] | None = Field(None, description="A conversation.")
+    system: str | None = Field(None, description="Prepended as a system message.")
+    model: str = Field("auto", description="A configured model name, or auto.")
+    max_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS_LIMIT)
+    temperature: float | None = Field(None, ge=0.0, le=2.0)
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
+    stop: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None, max_length=MAX_STOP_SEQUENCES
+    )
+    seed: int | None = Field(None, ge=0, le=MAX_SEED)
+    stream: bool = Field(True, description="Stream events (NDJSON/SSE) or answer once.")
+    request_id: RequestId | None = Field(
+        None, description="Chosen by the client so it can cancel; generated when unset."
+    )
+
+    @model_validator(mode="after")
+    def _one_prompt(self) -> GenerateRequest:
+        if (self.prompt is None) == (self.messages is None):
+            raise ValueError("send exactly one of 'prompt' or 'messages'")
+        if self.prompt is not None and not self.prompt.strip():
+            raise ValueError("field 'prompt' is empty")
+        if self.messages is not None and not self.messages:
+            raise ValueError("field 'messages' is empty")
+        return self
+
+    def chat(self) -> list[ChatMessage]:
+        """The whole conversation: the system message, then the prompt or messages."""
+        out = [ChatMessage(role="system", content=self.system)] if self.system else []
+        if self.prompt is not None:
+            out.append(ChatMessage(role="user", content=self.prompt))
+        out.extend(self.messages or [])
+        return out
+
+
+class GenerateMessage(GenerateRequest):
+    """``WS api/generate/ws``: start a generation (the fields of ``GenerateRequest``)."""
+
+    type: Literal["generate"]
+
+
+class CancelMessage(RequestModel):
+    """``WS api/generate/ws``: cancel the running generation."""
+
+    type: Literal["cancel"]
+
+
+class StartEvent(WireModel):
+    """The request was accepted and a backend chosen."""
+
+    type: Literal["start"] = "start"
+    request_id: str
+    model: str
+    route: RouteName
+    route_reason: str = ""
+
+
+class TokenEvent(WireModel):
+    """A piece of generated text."""
+
+    type: Literal["token"] = "token"
+    text: str
+
+
+class Usage(WireModel):
+    """Token counts."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class GenerateTimings(WireModel):
+    """Where the time went, in milliseconds."""
+
+    queue_ms: float
+    first_token_ms: float | None
+    total_ms: float
+    tokens_per_second: float | None
+
+
+class GenerateResult(WireModel):
+    """The whole answer: ``stream: false``'s body, and the ``done`` event without ``type``."""
+
+    request_id: str
+    text: str
+    model: str
+    finish_reason: FinishReason
+    usage: Usage
+    timings: GenerateTimings
+    route: RouteName
+    route_reason: str = ""
+
+
+class DoneEvent(GenerateResult):
+    """The last event of a stream; ``text`` is the whole answer."""
+
+    type: Literal["done"] = "done"
+
+
+GenerateEvent = Annotated[
+    StartEvent | TokenEvent | DoneEvent | ErrorEvent, Field(discriminator="type")
+]
+"""One line of a generation stream (NDJSON, SSE ``data:`` or a WebSocket message)."""
+
+GenerateClientMessage = Annotated[GenerateMessage | CancelMessage, Field(discriminator="type")]
+"""What a client sends on ``WS api/generate/ws``."""

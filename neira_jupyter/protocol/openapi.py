@@ -1,0 +1,255 @@
+"""The OpenAPI 3.1 description of every route, and the JSON Schema of every message.
+
+Both are generated from the models in this package: ``openapi()`` is served
+at ``GET api/openapi.json``; ``json_schema()`` is checked in as
+``schema.json`` (the TypeScript types in ``labextension/src/protocol.ts`` are
+generated from it) and a test fails when either drifts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from .base import API_PREFIX, ErrorBody, ErrorEvent, RequestModel
+from .generate import (
+    CancelMessage,
+    DoneEvent,
+    GenerateClientMessage,
+    GenerateEvent,
+    GenerateMessage,
+    GenerateRequest,
+    GenerateResult,
+    StartEvent,
+    TokenEvent,
+)
+from .speech import (
+    CorrectRequest,
+    CorrectResult,
+    FinalMessage,
+    PartialMessage,
+    StartedMessage,
+    StreamCancel,
+    StreamControl,
+    StreamMessage,
+    StreamStart,
+    StreamStop,
+    TranscribeOptions,
+    TranscribeResult,
+)
+from .status import StatusDocument
+
+SCHEMA_ID = "https://github.com/neira-jupyter/neira-jupyter/protocol/schema.json"
+
+MESSAGES: tuple[type[BaseModel], ...] = (
+    ErrorBody,
+    ErrorEvent,
+    StatusDocument,
+    GenerateRequest,
+    GenerateMessage,
+    CancelMessage,
+    StartEvent,
+    TokenEvent,
+    DoneEvent,
+    GenerateResult,
+    TranscribeOptions,
+    TranscribeResult,
+    CorrectRequest,
+    CorrectResult,
+    StreamStart,
+    StreamStop,
+    StreamCancel,
+    StartedMessage,
+    PartialMessage,
+    FinalMessage,
+)
+"""Every message of the API, in the order the schema lists them."""
+
+UNIONS: dict[str, Any] = {
+    "GenerateEvent": GenerateEvent,
+    "GenerateClientMessage": GenerateClientMessage,
+    "StreamControl": StreamControl,
+    "StreamMessage": StreamMessage,
+}
+"""Tagged unions (by ``type``) of what a stream or socket carries."""
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route under ``{base_url}neira/api/``."""
+
+    method: str
+    path: str
+    summary: str
+    request: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    query: type[BaseModel] | None = None
+    stream: str | None = None
+    socket: tuple[str, str] | None = None  # (client -> server, server -> client) union names
+    errors: tuple[int, ...] = field(default=(400, 403))
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("get", "status", "Models, route, memory pressure and queue.", response=StatusDocument,
+          errors=(403,)),
+    Route("post", "generate", "Generate text: a stream of events, or one document.",
+          request=GenerateRequest, response=GenerateResult, stream="GenerateEvent",
+          errors=(400, 403, 404, 409, 413, 429, 503)),
+    Route("get", "generate/ws", "WebSocket: generate messages in, generation events out.",
+          status=101, socket=("GenerateClientMessage", "GenerateEvent"), errors=(403,)),
+    Route("delete", "requests/{request_id}", "Cancel a queued or running request of yours.",
+          status=204, errors=(403, 404)),
+    Route("post", "transcribe", "Audio in: raw transcript, corrected text, what changed.",
+          query=TranscribeOptions, response=TranscribeResult,
+          errors=(400, 403, 413, 429, 503)),
+    Route("get", "transcribe/stream",
+          "WebSocket: live 16 kHz s16le PCM in, partial and final transcripts out.",
+          status=101, socket=("StreamControl", "StreamMessage"), errors=(403,)),
+    Route("post", "correct", "Correct a transcript.", request=CorrectRequest,
+          response=CorrectResult, errors=(400, 403, 413, 429)),
+    Route("get", "openapi.json", "This description.", errors=(403,)),
+)  # fmt: skip
+
+
+def _mode(model: type[BaseModel]) -> JsonSchemaMode:
+    """Requests are described as they are validated; answers as they are sent."""
+    inputs = issubclass(model, RequestModel) or model is TranscribeOptions
+    return "validation" if inputs else "serialization"
+
+
+def _components(ref_template: str) -> dict[str, Any]:
+    """JSON Schemas of every message and union, with ``$ref``s in ``ref_template`` form."""
+    _, top = models_json_schema(
+        [(model, _mode(model)) for model in MESSAGES], ref_template=ref_template
+    )
+    schemas: dict[str, Any] = dict(top.get("$defs", {}))
+    for name, union in UNIONS.items():
+        mode: JsonSchemaMode = "validation" if name.endswith(("Message", "Control")) else "serialization"
+        if name == "StreamMessage":
+            mode = "serialization"
+        schema = TypeAdapter(union).json_schema(ref_template=ref_template, mode=mode)
+        schemas.update(schema.pop("$defs", {}))
+        schemas[name] = {"title": name, **schema}
+    return {name: _untitled(schemas[name], top=True) for name in sorted(schemas)}
+
+
+def _untitled(schema: Any, top: bool = False) -> Any:
+    """The schema without the titles pydantic gives every property (kept on definitions),
+    so generated TypeScript names each message once instead of every field."""
+    if isinstance(schema, list):
+        return [_untitled(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        if key == "title" and not top:
+            continue
+        if key == "properties":
+            out[key] = {name: _untitled(prop) for name, prop in value.items()}
+        else:
+            out[key] = _untitled(value) if key != "default" else value
+    return out
+
+
+def json_schema() -> dict[str, Any]:
+    """One JSON Schema (2020-12) whose ``$defs`` hold every message of the API."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "NeiraProtocol",
+        "description": "Every message of the neira-jupyter API (docs/api.md).",
+        "$defs": _components("#/$defs/{model}"),
+    }
+
+
+def _json(ref: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
+
+
+def _operation(route: Route) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": route.summary,
+        "operationId": f"{route.method}_{route.path}".replace("/", "_").replace(".", "_")
+        .replace("{", "").replace("}", ""),
+        "security": [{"token": []}],
+        "responses": {},
+    }  # fmt: skip
+    responses: dict[str, Any] = op["responses"]
+    if route.request is not None:
+        op["requestBody"] = {"required": True, "content": _json(route.request.__name__)}
+    if route.path == "transcribe":
+        op["requestBody"] = {
+            "required": True,
+            "content": {
+                "audio/*": {"schema": {"type": "string", "format": "binary"}},
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"audio": {"type": "string", "format": "binary"}},
+                        "required": ["audio"],
+                    }
+                },
+            },
+        }
+    if route.query is not None:
+        schema = route.query.model_json_schema()
+        op["parameters"] = [
+            {"name": name, "in": "query", "required": False, "schema": prop}
+            for name, prop in schema["properties"].items()
+        ]
+    if "{request_id}" in route.path:
+        op["parameters"] = [
+            {"name": "request_id", "in": "path", "required": True,
+             "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_-]{1,64}$"}}
+        ]  # fmt: skip
+    if route.status == 101 and route.socket is not None:
+        client, server = route.socket
+        responses["101"] = {"description": "Switching protocols to a WebSocket."}
+        op["x-websocket"] = {
+            "client": {"$ref": f"#/components/schemas/{client}"},
+            "server": {"$ref": f"#/components/schemas/{server}"},
+        }
+    elif route.status == 204:
+        responses["204"] = {"description": "Done."}
+    else:
+        content = _json(route.response.__name__) if route.response else {
+            "application/json": {"schema": {"type": "object"}}
+        }  # fmt: skip
+        if route.stream is not None:
+            ref = {"$ref": f"#/components/schemas/{route.stream}"}
+            content["application/x-ndjson"] = {"itemSchema": ref}
+            content["text/event-stream"] = {"itemSchema": ref}
+        responses["200"] = {"description": "OK", "content": content}
+    for status in route.errors:
+        responses[str(status)] = {"description": "Error", "content": _json("ErrorBody")}
+    return op
+
+
+def openapi(version: str = "0", server_url: str = "/") -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every route, relative to ``server_url`` (the base URL)."""
+    paths: dict[str, Any] = {}
+    for route in ROUTES:
+        paths.setdefault(f"/{API_PREFIX}{route.path}", {})[route.method] = _operation(route)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "neira-jupyter",
+            "version": version,
+            "description": "Local LLM and speech recognition in the Jupyter server "
+            "(docs/api.md). Every route needs Jupyter's authentication.",
+        },
+        "servers": [{"url": server_url}],
+        "paths": paths,
+        "components": {
+            "schemas": _components("#/components/schemas/{model}"),
+            "securitySchemes": {
+                "token": {"type": "apiKey", "in": "header", "name": "Authorization",
+                          "description": "token <the server's token>"}
+            },
+        },  # fmt: skip
+    }

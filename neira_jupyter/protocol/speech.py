@@ -1,0 +1,188 @@
+"""Speech routes: ``POST api/transcribe``, ``POST api/correct`` and ``WS api/transcribe/stream``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field
+
+from .base import ErrorEvent, Language, RequestModel, WireModel
+
+MAX_FRAME_BYTES = 64 * 1024
+"""Largest binary frame on the live stream: 2 s of 16 kHz s16le audio."""
+
+MAX_CONTROL_BYTES = 4096
+"""Largest text (control) frame on the live stream."""
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def _flag(value: Any) -> Any:
+    """A form or query string (true/false/1/0/yes/no/on/off) as a boolean."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    return value
+
+
+def _language(value: Any) -> Any:
+    return "auto" if value in (None, "") else value
+
+
+Flag = Annotated[bool, BeforeValidator(_flag)]
+LanguageOption = Annotated[Language, BeforeValidator(_language)]
+
+
+class TranscribeOptions(WireModel):
+    """The options of ``POST api/transcribe`` (query arguments or multipart fields)."""
+
+    language: LanguageOption = "auto"
+    correct: Flag = Field(True, description="Correct the transcript with the LLM.")
+    vad: Flag = Field(False, description="Skip silence with the voice activity detector.")
+    format: Literal["pcm_s16le"] | None = Field(
+        None, description="pcm_s16le: the body is raw 16 kHz mono 16-bit PCM."
+    )
+
+
+class Change(WireModel):
+    """One step of the word diff from raw to corrected text."""
+
+    op: Literal["equal", "replace", "delete", "insert"]
+    raw: str
+    corrected: str
+
+
+class CorrectTimings(WireModel):
+    """Milliseconds."""
+
+    total_ms: float | None = None
+
+
+class CorrectResult(WireModel):
+    """The answer of ``POST api/correct`` (and the ``correction`` of a transcript)."""
+
+    raw: str
+    corrected: str
+    degraded: bool = Field(description="True when the text came back uncorrected.")
+    reason: str | None = Field(description="Why it is degraded.")
+    language: str
+    model: str | None
+    route: str | None
+    changes: list[Change]
+    timings: CorrectTimings
+
+
+class CorrectRequest(RequestModel):
+    """The body of ``POST api/correct``."""
+
+    text: str
+    language: LanguageOption = "auto"
+
+
+class Segment(WireModel):
+    """A stretch of speech; times in seconds from the start of the audio."""
+
+    start: float
+    end: float
+    text: str
+
+
+class TranscribeTimings(WireModel):
+    """Milliseconds."""
+
+    decode_ms: float | None = None
+    transcribe_ms: float | None = None
+    correct_ms: float | None = None
+    total_ms: float | None = None
+
+
+class TranscribeResult(WireModel):
+    """The answer of ``POST api/transcribe``."""
+
+    raw: str = Field(description="The transcript as heard.")
+    text: str = Field(description="The corrected text (raw when correct=false).")
+    language: str
+    language_probability: float
+    duration: float = Field(description="Seconds of audio.")
+    segments: list[Segment]
+    correction: CorrectResult | None
+    timings: TranscribeTimings
+    cancelled: bool = False
+
+
+# -- WS api/transcribe/stream ----------------------------------------------------------
+
+
+class StreamStart(RequestModel):
+    """Open a stream."""
+
+    type: Literal["start"]
+    language: LanguageOption = "auto"
+    correct: bool = True
+
+
+class StreamStop(RequestModel):
+    """End the stream and ask for the final result."""
+
+    type: Literal["stop"]
+
+
+class StreamCancel(RequestModel):
+    """Drop the stream without a result."""
+
+    type: Literal["cancel"]
+
+
+StreamControl = Annotated[StreamStart | StreamStop | StreamCancel, Field(discriminator="type")]
+"""A text (control) frame from the client; binary frames carry the PCM."""
+
+
+class StartedMessage(WireModel):
+    """The stream is open; send PCM frames."""
+
+    type: Literal["started"] = "started"
+    sample_rate: int
+    max_seconds: float
+    max_frame_bytes: int
+    model: str
+
+
+class PartialMessage(WireModel):
+    """What was heard so far: settled words, then words that may still change."""
+
+    type: Literal["partial"] = "partial"
+    confirmed: str
+    tentative: str
+    segment: int
+    audio_s: float
+
+
+class FinalTimings(WireModel):
+    """Milliseconds after ``stop``."""
+
+    finish_transcribe_ms: float | None = None
+    correct_ms: float | None = None
+    finish_ms: float | None = None
+
+
+class FinalMessage(WireModel):
+    """The result after ``stop``."""
+
+    type: Literal["final"] = "final"
+    raw: str
+    text: str
+    language: str
+    duration: float
+    segments: list[Segment]
+    correction: CorrectResult | None
+    timings: FinalTimings
+
+
+StreamMessage = Annotated[
+    StartedMessage | PartialMessage | FinalMessage | ErrorEvent, Field(discriminator="type")
+]
+"""What the server sends on ``WS api/transcribe/stream``."""

@@ -1,0 +1,141 @@
+"""``GET api/status``: models, route, memory pressure, queue, route switches.
+
+The status bar and ``%neira status`` read ``memory.level`` (the pressure:
+ok, high or critical) and ``memory.free_mib`` (the free memory of the
+tightest device; ``readings`` has each device).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from .base import WireModel
+from .generate import RouteName
+
+ModelState = Literal["unloaded", "loading", "ready", "failed"]
+PressureLevel = Literal["ok", "high", "critical"]
+
+
+class ModelInfo(WireModel):
+    """One configured model."""
+
+    name: str
+    kind: Literal["llm", "speech"]
+    role: Literal["primary", "fallback", "remote", "speech"]
+    file: str | None = Field(description="The model file or folder name (None for remote).")
+    state: ModelState
+    error: str | None = None
+    device: str = Field(description="cpu, cuda or remote.")
+    memory_bytes: int | None = Field(description="Size on disk while loaded, else 0.")
+    n_ctx: int | None = Field(None, description="Context size (LLMs).")
+    multilingual: bool | None = Field(None, description="Whisper: more than English.")
+    url: str | None = Field(None, description="Remote: the API's base URL.")
+
+
+class RouteInfo(WireModel):
+    """Which backend serves new requests now, and why."""
+
+    backend: RouteName
+    model: str | None
+    reason: str
+    since: float = Field(description="Unix time when this route began.")
+    pressure: PressureLevel
+
+
+class MemoryReading(WireModel):
+    """Free and total memory of one device."""
+
+    device: str = Field(description="host, cuda:0, ...")
+    kind: Literal["host", "gpu"]
+    name: str
+    free_mib: float
+    total_mib: float
+
+
+class PressureThresholds(WireModel):
+    """When the pressure level rises and falls (MiB, seconds)."""
+
+    low_mib: float
+    recover_mib: float
+    recover_s: float
+    critical_mib: float
+
+
+class MemoryStatus(WireModel):
+    """Memory pressure as the router sees it."""
+
+    source: str = Field(description="Where readings come from: host, nvml, file:..., ...")
+    level: PressureLevel = Field(description="The pressure level.")
+    reason: str
+    free_mib: float | None = Field(description="Free memory of the tightest device, MiB.")
+    readings: list[MemoryReading]
+    updated: float | None = Field(description="Unix time of the last good reading.")
+    error: str | None
+    interval_s: float
+    thresholds: PressureThresholds
+
+
+class Switch(WireModel):
+    """One change of route."""
+
+    time: float
+    from_: str = Field(alias="from")
+    to: str
+    reason: str
+
+
+class MemoryEstimate(WireModel):
+    """What loading a GGUF model takes."""
+
+    total_mib: float
+    file_mib: float
+    kv_cache_mib: float
+    overhead_mib: float
+    note: str
+
+
+class BackendInfo(WireModel):
+    """One route candidate as the router knows it."""
+
+    model: str
+    state: ModelState
+    inflight: int
+    failures: int
+    last_failure: str | None
+    pending: str | None = Field(description="load or unload while it is carried out.")
+    estimate: MemoryEstimate | None
+
+
+class LaneInfo(WireModel):
+    """One worker lane of the scheduler."""
+
+    queued: int
+    running: int
+
+
+class QueueStatus(WireModel):
+    """The scheduler: waiting and running jobs."""
+
+    depth: int = Field(description="Jobs waiting.")
+    running: int
+    capacity: int = Field(description="Jobs that may wait; more get 429.")
+    running_ids: list[str]
+    lanes: dict[str, LaneInfo]
+
+
+class StatusDocument(WireModel):
+    """The answer of ``GET api/status``."""
+
+    version: str
+    demo: bool = Field(description="Running on the demo models (nothing configured).")
+    notes: list[str]
+    llm_enabled: bool
+    route: RouteInfo
+    models: list[ModelInfo]
+    memory: MemoryStatus
+    switches: list[Switch]
+    backends: dict[str, BackendInfo]
+    queue: QueueStatus
+    time: float
