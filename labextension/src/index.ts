@@ -2,7 +2,9 @@
  * neira-jupyter in JupyterLab 4 and Notebook 7.
  *
  * - A status-bar item polls `neira/api/status` and shows the live model, the
- *   route (primary / fallback / degraded), memory and the queue.
+ *   route (primary / fallback / degraded), memory (pressure level and free
+ *   memory) and the queue. The answer's type, `StatusDocument`, is generated
+ *   from the Python protocol (`./protocol.ts`, `npm run build:protocol`).
  * - The `neira:dictate` command (notebook toolbar button, Accel+Shift+D)
  *   records from the microphone, shows partial transcripts while you speak,
  *   and on the second press inserts the corrected text into the active cell.
@@ -26,11 +28,20 @@ import { Widget } from '@lumino/widgets';
 
 import {
   Capture,
-  FinalMessage,
   Transcription,
   openTranscription,
   startCapture
 } from '../../neira_jupyter/kernel/recorder.js';
+import type {
+  ErrorBody,
+  FinalMessage,
+  MemoryStatus,
+  StatusDocument,
+  StreamStart
+} from './protocol';
+
+/** A speech language the server accepts. */
+type Language = NonNullable<StreamStart['language']>;
 
 const PLUGIN_ID = 'neira-jupyter:plugin';
 const COMMAND = 'neira:dictate';
@@ -70,24 +81,22 @@ export async function requestAPI<T>(endpoint: string, init: RequestInit = {}): P
   if (!response.ok) {
     const message =
       body !== null && typeof body === 'object' && 'message' in body
-        ? String((body as { message: unknown }).message)
+        ? String((body as ErrorBody).message)
         : response.statusText;
     throw new NeiraRequestError(response.status, message);
   }
   return body as T;
 }
 
-/** The parts of `api/status` the status bar shows. */
-interface StatusDocument {
-  demo: boolean;
-  route: { backend: string; model: string | null; reason: string };
-  models: { name: string; role: string; state: string; memory_bytes: number | null }[];
-  queue: { depth: number; running: number; capacity: number };
-  memory?: { pressure?: string; gpu?: { free_bytes?: number }; host?: { available_bytes?: number } };
+/** Free memory in MiB as a short figure: "20.0 GiB", "900 MiB", or "?" before a reading. */
+export function formatMiB(mib: number | null): string {
+  if (mib === null) return '?';
+  return mib >= 1024 ? `${(mib / 1024).toFixed(1)} GiB` : `${mib.toFixed(0)} MiB`;
 }
 
-function gigabytes(bytes: number | undefined | null): string {
-  return typeof bytes === 'number' ? `${(bytes / 1e9).toFixed(1)} GB` : '?';
+/** The memory part of the status bar: free memory and the pressure level. */
+export function memoryLabel(memory: MemoryStatus): string {
+  return `${formatMiB(memory.free_mib)} free (${memory.level})`;
 }
 
 /** The status-bar item: model, route, memory, queue. */
@@ -121,14 +130,15 @@ class StatusItem extends Widget {
       const status = await requestAPI<StatusDocument>('status');
       const route = status.route.backend;
       const model = status.route.model ?? 'no model';
-      const memory = status.memory?.gpu?.free_bytes ?? status.memory?.host?.available_bytes;
+      const memory = memoryLabel(status.memory);
       const queue = `${status.queue.running} running, ${status.queue.depth}/${status.queue.capacity} queued`;
       this.node.dataset.route = route;
-      this.node.textContent = `neira: ${model} · ${route} · ${status.queue.depth} queued`;
+      this.node.dataset.pressure = status.memory.level;
+      this.node.textContent = `neira: ${model} · ${route} · ${memory} · ${status.queue.depth} queued`;
       this.node.title = [
         `model: ${model}${status.demo ? ' (demo)' : ''}`,
         `route: ${route} (${status.route.reason})`,
-        `memory free: ${gigabytes(memory)}${status.memory?.pressure ? `, ${status.memory.pressure}` : ''}`,
+        `memory: ${memory} from ${status.memory.source}; ${status.memory.reason}`,
         `queue: ${queue}`,
         ...status.models.map(m => `${m.role}: ${m.name} ${m.state}`)
       ].join('\n');
@@ -201,7 +211,7 @@ class Dictation {
     private readonly onChange: () => void
   ) {}
 
-  async start(panel: NotebookPanel, language: string, correct: boolean): Promise<void> {
+  async start(panel: NotebookPanel, language: Language, correct: boolean): Promise<void> {
     const settings = ServerConnection.makeSettings();
     const cellIndex = panel.content.activeCellIndex;
     this.state = 'recording';
@@ -298,7 +308,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     settingRegistry: ISettingRegistry | null,
     statusBar: IStatusBar | null
   ) => {
-    let language = 'auto';
+    let language: Language = 'auto';
     let correct = true;
     let interval = 5;
     const status = new StatusItem(interval);
@@ -326,7 +336,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       try {
         const settings = await settingRegistry.load(PLUGIN_ID);
         const apply = (): void => {
-          language = settings.get('language').composite as string;
+          language = settings.get('language').composite as Language;
           correct = settings.get('correct').composite as boolean;
           interval = settings.get('statusInterval').composite as number;
           status.setInterval(interval);

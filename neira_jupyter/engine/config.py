@@ -1,10 +1,12 @@
 """Engine configuration: the resolved settings, the seed's ``brain_config.toml``, env overrides.
 
-Precedence, lowest first: built-in defaults, ``brain_config.toml``, options
-set explicitly through Jupyter config (traits), then the environment
-variables ``LLM_ENABLED`` and ``LLM_MODEL_PATH``, which the original design
-lets override everything. When no primary model is named anywhere, the demo
-models (the ``demo`` extra) are used and ``EngineConfig.demo`` says so.
+Every option and its default is a trait of ``NeiraApp`` (server/app.py); this
+module restates no default: ``build_engine_config`` turns a complete set of
+option values into an ``EngineConfig``. Precedence (applied by the app),
+lowest first: trait defaults, ``brain_config.toml``, options set explicitly
+through Jupyter config, then the environment variables ``LLM_ENABLED`` and
+``LLM_MODEL_PATH``. When no primary model is named anywhere, the demo models
+(the ``demo`` extra) are used and ``EngineConfig.demo`` says so.
 """
 
 from __future__ import annotations
@@ -88,53 +90,64 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
+DEMO_CHAT_FORMAT = "gemma"
+"""The demo LLM (Gemma 3 270M) has no chat template in its GGUF metadata."""
+
+
 @dataclass
 class EngineConfig:
     """Everything the engine needs, already resolved and validated."""
 
-    llm_enabled: bool = True
-    primary: LLMSpec | None = None
-    fallback: LLMSpec | None = None
-    speech: SpeechSpec | None = None
-    defaults: GenerationOptions = field(default_factory=GenerationOptions)
-    queue_capacity: int = 16
-    retry_after: int = 2
-    correction_timeout_s: float = 30.0
-    max_local_attempts: int = 2
-    local_timeout_ms: int = 180
-    allow_external_api: bool = False
-    eager: bool = True
-    # memory pressure and the router (issue 5)
-    memory_source: str = "auto"
-    memory_interval_s: float = 1.0
-    memory_thresholds: PressureThresholds = field(default_factory=PressureThresholds)
-    unload_on_pressure: bool = True
-    failure_cooldown_s: float = 60.0
-    quick_max_tokens: int = 64
-    remote: RemoteSpec | None = None
+    llm_enabled: bool
+    primary: LLMSpec | None
+    fallback: LLMSpec | None
+    speech: SpeechSpec | None
+    defaults: GenerationOptions
+    queue_capacity: int
+    retry_after: int
+    correction_timeout_s: float
+    max_local_attempts: int
+    local_timeout_ms: int
+    allow_external_api: bool
+    eager: bool
+    memory_source: str
+    memory_interval_s: float
+    memory_thresholds: PressureThresholds
+    unload_on_pressure: bool
+    failure_cooldown_s: float
+    quick_max_tokens: int
+    remote: RemoteSpec | None
     demo: bool = False
     demo_notes: list[str] = field(default_factory=list)
 
 
-def merge_options(*layers: Mapping[str, Any]) -> dict[str, Any]:
-    """Later layers win; ``None`` values do not override."""
-    merged: dict[str, Any] = {}
-    for layer in layers:
-        merged.update({k: v for k, v in layer.items() if v is not None})
-    return merged
+class _Options:
+    """Reads of the option values; a missing one is a ``ConfigError`` naming it."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.values = values
+
+    def get(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise ConfigError(f"option {name!r} is missing (NeiraApp.{name})") from None
+
+    def path(self, name: str) -> Path | None:
+        value = self.get(name)
+        return Path(str(value)).expanduser() if value else None
 
 
-def build_engine_config(options: Mapping[str, Any]) -> EngineConfig:
-    """Turn flat, merged option values into an ``EngineConfig``.
+def build_engine_config(values: Mapping[str, Any]) -> EngineConfig:
+    """Turn every option value (keyed by ``NeiraApp``'s trait names) into an ``EngineConfig``.
 
-    Recognised names are the trait names of ``NeiraApp`` (and the brain keys,
-    which share them). Missing models fall back to the demo models.
+    Missing models fall back to the demo models.
     """
     from . import models
 
-    gpu_layers = int(options.get("gpu_layers", 0)) if options.get("cuda_enabled", True) else 0
-    chat_format = options.get("chat_format") or None
-    n_threads = options.get("n_threads") or None
+    o = _Options(values)
+    cuda = bool(o.get("cuda_enabled"))
+    chat_format = o.get("chat_format") or None
     notes: list[str] = []
     demo = False
 
@@ -142,114 +155,99 @@ def build_engine_config(options: Mapping[str, Any]) -> EngineConfig:
         return LLMSpec(
             name=name,
             path=path,
-            n_ctx=n_ctx,
-            n_gpu_layers=gpu_layers,
+            n_ctx=int(n_ctx),
+            n_gpu_layers=int(o.get("gpu_layers")) if cuda else 0,
             chat_format=fmt,
-            n_threads=n_threads,
+            n_threads=int(o.get("n_threads")) or None,
         )
 
-    primary_path = options.get("primary_path")
-    primary_name = options.get("primary_model") or None
-    if primary_path:
-        path = Path(str(primary_path)).expanduser()
-        primary: LLMSpec | None = llm_spec(
-            primary_name or path.stem, path, int(options.get("primary_context", 4096)), chat_format
+    primary: LLMSpec | None = None
+    primary_path = o.path("primary_path")
+    if primary_path is not None:
+        name = o.get("primary_model") or primary_path.stem
+        primary = llm_spec(name, primary_path, o.get("primary_context"), chat_format)
+    elif (demo_path := models.demo_llm_path()) is None:
+        notes.append(
+            "no primary model configured and the demo models are not installed "
+            "(pip install 'neira-jupyter[demo]')"
         )
     else:
-        demo_path = models.demo_llm_path()
-        if demo_path is None:
-            primary = None
-            notes.append(
-                "no primary model configured and the demo models are not installed "
-                "(pip install 'neira-jupyter[demo]')"
-            )
-        else:
-            demo = True
-            primary = llm_spec(
-                models.DEMO_LLM_NAME,
-                demo_path,
-                int(options.get("primary_context", 2048)),
-                chat_format or "gemma",
-            )
-            notes.append("running on the demo LLM (Gemma 3 270M, not instruction-tuned)")
+        demo = True
+        fmt = chat_format or DEMO_CHAT_FORMAT
+        primary = llm_spec(models.DEMO_LLM_NAME, demo_path, o.get("demo_context"), fmt)
+        notes.append("running on the demo LLM (Gemma 3 270M, not instruction-tuned)")
 
     fallback: LLMSpec | None = None
-    fallback_path = options.get("fallback_path")
-    if fallback_path:
-        path = Path(str(fallback_path)).expanduser()
+    fallback_path = o.path("fallback_path")
+    if fallback_path is not None:
         fallback = llm_spec(
-            options.get("fallback_model") or path.stem,
-            path,
-            int(options.get("fallback_context", 2048)),
-            options.get("fallback_chat_format") or chat_format,
+            o.get("fallback_model") or fallback_path.stem,
+            fallback_path,
+            o.get("fallback_context"),
+            o.get("fallback_chat_format") or chat_format,
         )
-
-    speech_path = options.get("speech_model_path")
-    speech: SpeechSpec | None
-    speech_common = {
-        "device": options.get("speech_device", "auto"),
-        "compute_type": options.get("speech_compute_type", "default"),
-        "num_workers": int(options.get("speech_workers", 1)),
-    }
-    if speech_path:
-        path = Path(str(speech_path)).expanduser()
-        speech = SpeechSpec(name=path.name, path=path, **speech_common)
-    else:
-        demo_speech = models.demo_speech_path()
-        if demo_speech is None:
-            speech = None
-            notes.append("no speech model configured and the demo models are not installed")
-        else:
-            demo = True
-            speech = SpeechSpec(name=models.DEMO_SPEECH_NAME, path=demo_speech, **speech_common)
-            notes.append("running on the demo speech model (Whisper tiny.en, English only)")
-
     if primary is not None and fallback is not None and primary.name == fallback.name:
         raise ConfigError(f"primary and fallback models are both named {primary.name!r}")
 
+    speech: SpeechSpec | None = None
+    speech_common: dict[str, Any] = {
+        "device": str(o.get("speech_device")),
+        "compute_type": str(o.get("speech_compute_type")),
+        "num_workers": int(o.get("speech_workers")),
+    }
+    speech_path = o.path("speech_model_path")
+    if speech_path is not None:
+        speech = SpeechSpec(name=speech_path.name, path=speech_path, **speech_common)
+    elif (demo_speech := models.demo_speech_path()) is None:
+        notes.append("no speech model configured and the demo models are not installed")
+    else:
+        demo = True
+        speech = SpeechSpec(name=models.DEMO_SPEECH_NAME, path=demo_speech, **speech_common)
+        notes.append("running on the demo speech model (Whisper tiny.en, English only)")
+
     try:
         thresholds = PressureThresholds(
-            low_mib=float(options.get("memory_low_mib", 1024)),
-            recover_mib=float(options.get("memory_recover_mib", 2048)),
-            recover_s=float(options.get("memory_recover_seconds", 30.0)),
-            critical_mib=float(options.get("memory_critical_mib", 0)),
+            low_mib=float(o.get("memory_low_mib")),
+            recover_mib=float(o.get("memory_recover_mib")),
+            recover_s=float(o.get("memory_recover_seconds")),
+            critical_mib=float(o.get("memory_critical_mib")),
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     remote: RemoteSpec | None = None
-    if options.get("remote_url"):
-        if not options.get("remote_model"):
+    if o.get("remote_url"):
+        if not o.get("remote_model"):
             raise ConfigError("remote_url is set but remote_model is not")
         remote = RemoteSpec(
-            base_url=str(options["remote_url"]),
-            model=str(options["remote_model"]),
-            api_key=str(options.get("remote_api_key") or ""),
-            timeout_s=float(options.get("remote_timeout", 60.0)),
+            base_url=str(o.get("remote_url")),
+            model=str(o.get("remote_model")),
+            api_key=str(o.get("remote_api_key")),
+            timeout_s=float(o.get("remote_timeout")),
         )
 
     return EngineConfig(
-        llm_enabled=bool(options.get("llm_enabled", True)),
+        llm_enabled=bool(o.get("llm_enabled")),
         primary=primary,
         fallback=fallback,
         speech=speech,
         defaults=GenerationOptions(
-            max_tokens=int(options.get("default_max_tokens", 256)),
-            temperature=float(options.get("default_temperature", 0.7)),
-            top_p=float(options.get("default_top_p", 0.95)),
+            max_tokens=int(o.get("default_max_tokens")),
+            temperature=float(o.get("default_temperature")),
+            top_p=float(o.get("default_top_p")),
         ),
-        queue_capacity=int(options.get("queue_size", 16)),
-        retry_after=int(options.get("retry_after", 2)),
-        correction_timeout_s=float(options.get("correction_timeout", 30.0)),
-        max_local_attempts=int(options.get("max_local_attempts", 2)),
-        local_timeout_ms=int(options.get("local_timeout_ms", 180)),
-        allow_external_api=bool(options.get("allow_external_api", False)),
-        eager=bool(options.get("eager_load", True)),
-        memory_source=str(options.get("memory_source", "auto")),
-        memory_interval_s=float(options.get("memory_interval", 1.0)),
+        queue_capacity=int(o.get("queue_size")),
+        retry_after=int(o.get("retry_after")),
+        correction_timeout_s=float(o.get("correction_timeout")),
+        max_local_attempts=int(o.get("max_local_attempts")),
+        local_timeout_ms=int(o.get("local_timeout_ms")),
+        allow_external_api=bool(o.get("allow_external_api")),
+        eager=bool(o.get("eager_load")),
+        memory_source=str(o.get("memory_source")),
+        memory_interval_s=float(o.get("memory_interval")),
         memory_thresholds=thresholds,
-        unload_on_pressure=bool(options.get("unload_on_pressure", True)),
-        failure_cooldown_s=float(options.get("failure_cooldown", 60.0)),
-        quick_max_tokens=int(options.get("quick_max_tokens", 64)),
+        unload_on_pressure=bool(o.get("unload_on_pressure")),
+        failure_cooldown_s=float(o.get("failure_cooldown")),
+        quick_max_tokens=int(o.get("quick_max_tokens")),
         remote=remote,
         demo=demo,
         demo_notes=notes,

@@ -1,4 +1,15 @@
 // Types of the capture helpers in recorder.js, for the lab extension (labextension/src).
+// The messages of the live-speech socket are the generated protocol types
+// (labextension/src/protocol.ts, from neira_jupyter/protocol/schema.json).
+
+import type {
+  CorrectResult,
+  FinalMessage,
+  PartialMessage,
+  StreamStart
+} from '../../labextension/src/protocol';
+
+export type { CorrectResult, FinalMessage, PartialMessage };
 
 export declare class CaptureError extends Error {
   readonly kind: 'denied' | 'nomic' | 'unsupported' | 'failed';
@@ -14,32 +25,6 @@ export declare function startCapture(options: {
   onLevel?: (rms: number) => void;
 }): Promise<Capture>;
 
-export interface PartialMessage {
-  type: 'partial';
-  confirmed: string;
-  tentative: string;
-  segment: number;
-  audio_s: number;
-}
-
-export interface CorrectionDocument {
-  raw: string;
-  corrected: string;
-  degraded: boolean;
-  reason: string | null;
-  model: string | null;
-  changes: { op: string; raw: string; corrected: string }[];
-}
-
-export interface FinalMessage {
-  type: 'final';
-  raw: string;
-  text: string;
-  language: string;
-  duration: number;
-  correction: CorrectionDocument | null;
-}
-
 export interface Transcription {
   send(pcm: ArrayBuffer): void;
   stop(): void;
@@ -50,7 +35,7 @@ export declare function openTranscription(options: {
   wsUrl: string;
   token: string;
   path?: string;
-  language?: string;
+  language?: StreamStart['language'];
   correct?: boolean;
   onPartial?: (message: PartialMessage) => void;
   onFinal?: (message: FinalMessage) => void;

@@ -19,6 +19,8 @@ from .base import (
     RequestModel,
     WireModel,
     describe_error,
+    parse,
+    parse_tagged,
 )
 from .generate import (
     MAX_TOKENS_LIMIT,
@@ -134,4 +136,6 @@ __all__ = [
     "describe_error",
     "json_schema",
     "openapi",
+    "parse",
+    "parse_tagged",
 ]

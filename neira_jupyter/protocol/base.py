@@ -9,7 +9,9 @@ body from a client should be. ``describe_error`` turns a pydantic
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import json
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -122,3 +124,28 @@ def describe_error(error: ValidationError) -> str:
     message = str(first["msg"])
     message = message[0].lower() + message[1:] if message else message
     return f"field '{path}': {message}, got {first.get('input')!r}"
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], data: str | bytes | bytearray | Mapping[str, Any]) -> M:
+    """Validate JSON text or a parsed object as ``model``; ``ProtocolError`` names the field."""
+    try:
+        if isinstance(data, Mapping):
+            return model.model_validate(data)
+        return model.model_validate_json(data)
+    except ValidationError as exc:
+        raise ProtocolError(describe_error(exc)) from None
+
+
+def parse_tagged(data: str | bytes, models: Mapping[str, type[M]]) -> M:
+    """Validate a JSON message whose ``type`` picks one of ``models``."""
+    try:
+        body = json.loads(data)
+    except ValueError as exc:
+        raise ProtocolError(f"a message must be a JSON object: {exc}") from None
+    kind = body.get("type") if isinstance(body, dict) else None
+    if not isinstance(kind, str) or kind not in models:
+        raise ProtocolError(f"field 'type' must be {' or '.join(models)}")
+    return parse(models[kind], body)

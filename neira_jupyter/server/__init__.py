@@ -1,1 +1,14 @@
-"""The jupyter-server extension: the app (traits, lifecycle) and the HTTP/WebSocket handlers."""
+"""The jupyter-server extension: ``NeiraApp`` (traits, lifecycle) and the API's handlers.
+
+Modules: ``app`` (the extension app and every option), ``base`` (what all
+handlers share), ``generate``, ``speech`` and ``status`` (the routes by
+concern), ``wire`` (engine results as protocol messages), ``routes``.
+"""
+
+from __future__ import annotations
+
+from .app import NeiraApp
+from .base import DuplicateRequest, RequestLimits
+from .routes import handlers
+
+__all__ = ["DuplicateRequest", "NeiraApp", "RequestLimits", "handlers"]

@@ -1,11 +1,11 @@
 """``NeiraApp``: the jupyter-server extension that keeps the models resident.
 
-Every option is a trait on ``NeiraApp`` (``--NeiraApp.x=...``, or
-``c.NeiraApp.x`` in ``jupyter_server_config.py``), documented by
-``jupyter server --help-all``. Options that the original design keeps in
-``brain_config.toml`` default to ``None``, meaning "take it from the TOML
-file, else the built-in default"; ``LLM_ENABLED`` and ``LLM_MODEL_PATH``
-override both (see ``engine.config``).
+Every option is a trait on ``NeiraApp`` with its real default and help
+(``--NeiraApp.x=...``, or ``c.NeiraApp.x`` in ``jupyter_server_config.py``;
+``jupyter neira --help-all`` lists them). The seed's ``brain_config.toml``
+sets the options it names unless Jupyter config set them explicitly;
+``LLM_ENABLED`` and ``LLM_MODEL_PATH`` override both. Values from either
+are checked by the traits, so a bad one is an error naming its key.
 """
 
 from __future__ import annotations
@@ -14,21 +14,25 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Float, Int, Unicode, validate
+from traitlets import Bool, Float, Int, TraitError, Unicode, validate
 
 from ..engine.config import (
+    BRAIN_KEYS,
     ConfigError,
     build_engine_config,
     environment,
-    merge_options,
     read_brain_config,
 )
 from ..engine.service import NeiraEngine
-from .handlers import ENGINE_KEY, ISOLATE_KEY, LIMITS_KEY, RequestLimits, handlers
+from .base import ENGINE_KEY, ISOLATE_KEY, LIMITS_KEY, RequestLimits
+from .routes import handlers
+
+_BRAIN_KEY_OF = {name: f"[{section}].{key}" for section, keys in BRAIN_KEYS.items()
+                 for key, name in keys.items()}  # fmt: skip
 
 
 def _positive(value: Any, name: str) -> Any:
-    if value is not None and value <= 0:
+    if value <= 0:
         raise ValueError(f"NeiraApp.{name} must be positive, got {value}")
     return value
 
@@ -48,85 +52,73 @@ class NeiraApp(ExtensionApp):
         "paths are resolved against the server's root_dir. A missing file is ignored.",
     )
     primary_model = Unicode(
-        None, allow_none=True, config=True, help="Name of the primary LLM ([llm] primary_model)."
+        "",
+        config=True,
+        help="Name of the primary LLM ([llm] primary_model; empty: the file name).",
     )
     primary_path = Unicode(
-        None,
-        allow_none=True,
+        "",
         config=True,
         help="Path of the primary GGUF ([llm] primary_path; LLM_MODEL_PATH overrides). "
-        "Unset: the demo model from the 'demo' extra.",
+        "Empty: the demo model from the 'demo' extra.",
     )
-    primary_context = Int(
-        None, allow_none=True, config=True, help="Context size of the primary LLM."
+    primary_context = Int(4096, config=True, help="Context size of the primary LLM.")
+    demo_context = Int(
+        2048, config=True, help="Context size of the demo LLM, used when no primary is set."
     )
     fallback_model = Unicode(
-        None, allow_none=True, config=True, help="Name of the smaller fallback LLM."
+        "", config=True, help="Name of the smaller fallback LLM (empty: the file name)."
     )
     fallback_path = Unicode(
-        None, allow_none=True, config=True, help="Path of the fallback GGUF ([llm] fallback_path)."
-    )
-    fallback_context = Int(
-        None, allow_none=True, config=True, help="Context size of the fallback model."
-    )
-    default_temperature = Float(
-        None, allow_none=True, config=True, help="Sampling temperature when a request sets none."
-    )
-    default_max_tokens = Int(
-        None, allow_none=True, config=True, help="max_tokens when a request sets none (256)."
-    )
-    default_top_p = Float(
-        None, allow_none=True, config=True, help="top_p when a request sets none (0.95)."
-    )
-    cuda_enabled = Bool(
-        None,
-        allow_none=True,
+        "",
         config=True,
-        help="Offload layers to the GPU (needs a CUDA build of llama-cpp-python).",
+        help="Path of the fallback GGUF ([llm] fallback_path; empty: no fallback).",
+    )
+    fallback_context = Int(2048, config=True, help="Context size of the fallback model.")
+    default_temperature = Float(
+        0.7, config=True, help="Sampling temperature when a request sets none."
+    )
+    default_max_tokens = Int(256, config=True, help="max_tokens when a request sets none.")
+    default_top_p = Float(0.95, config=True, help="top_p when a request sets none.")
+    cuda_enabled = Bool(
+        True,
+        config=True,
+        help="Offload gpu_layers layers to the GPU (needs a CUDA build of llama-cpp-python).",
     )
     gpu_layers = Int(
-        None,
-        allow_none=True,
-        config=True,
-        help="n_gpu_layers for llama.cpp (-1: all); only used when cuda_enabled.",
+        0, config=True, help="n_gpu_layers for llama.cpp (-1: all); only used when cuda_enabled."
     )
     max_local_attempts = Int(
-        None, allow_none=True, config=True, help="[fallback_rules] failures before switching."
+        2, config=True, help="[fallback_rules] failures in a row before switching models."
     )
     local_timeout_ms = Int(
-        None,
-        allow_none=True,
+        180,
         config=True,
-        help="[fallback_rules] first-token budget of a quick request, in ms.",
+        help="[fallback_rules] first-token budget of a quick request, in ms (0: none).",
     )
     allow_external_api = Bool(
-        None,
-        allow_none=True,
+        False,
         config=True,
         help="[fallback_rules] allow a remote OpenAI-compatible backend (off: offline first).",
     )
 
     # -- options of this extension -------------------------------------------------
     llm_enabled = Bool(
-        None, allow_none=True, config=True, help="Load the LLM at all (LLM_ENABLED overrides)."
+        True, config=True, help="Load the LLM at all (LLM_ENABLED overrides)."
     )
     chat_format = Unicode(
-        None,
-        allow_none=True,
+        "",
         config=True,
-        help="llama-cpp-python chat_format of the primary (unset: the GGUF's own chat template).",
+        help="llama-cpp-python chat_format of the primary (empty: the GGUF's own chat template).",
     )
     fallback_chat_format = Unicode(
-        None, allow_none=True, config=True, help="chat_format of the fallback model."
+        "", config=True, help="chat_format of the fallback model (empty: chat_format)."
     )
-    n_threads = Int(
-        None, allow_none=True, config=True, help="CPU threads for llama.cpp (unset: all cores)."
-    )
+    n_threads = Int(0, config=True, help="CPU threads for llama.cpp (0: all cores).")
     speech_model_path = Unicode(
-        None,
-        allow_none=True,
+        "",
         config=True,
-        help="Folder of a faster-whisper (CTranslate2) model. Unset: the demo Whisper tiny.en.",
+        help="Folder of a faster-whisper (CTranslate2) model. Empty: the demo Whisper tiny.en.",
     )
     speech_device = Unicode(
         "auto", config=True, help="Whisper device: auto (CUDA when present), cpu or cuda."
@@ -212,41 +204,41 @@ class NeiraApp(ExtensionApp):
         "within local_timeout_ms, or it counts as a local failure.",
     )
     remote_url = Unicode(
-        None,
-        allow_none=True,
+        "",
         config=True,
         help="Base URL of an OpenAI-compatible API (e.g. http://host:8000/v1), used after the "
         "local models only when allow_external_api is true.",
     )
-    remote_model = Unicode(
-        None, allow_none=True, config=True, help="Model name to request from remote_url."
-    )
+    remote_model = Unicode("", config=True, help="Model name to request from remote_url.")
     remote_api_key = Unicode(
-        None, allow_none=True, config=True, help="Bearer token for remote_url (never logged)."
+        "", config=True, help="Bearer token for remote_url (never logged)."
     )
     remote_timeout = Float(60.0, config=True, help="Seconds to wait for the remote API.")
 
-    @validate("queue_size", "speech_workers", "max_body_bytes", "max_audio_bytes")
-    def _validate_positive_int(self, proposal: Any) -> Any:
-        return _positive(proposal["value"], proposal["trait"].name)
-
-    @validate("memory_interval", "remote_timeout")
-    def _validate_positive_interval(self, proposal: Any) -> Any:
-        return _positive(proposal["value"], proposal["trait"].name)
-
-    @validate("max_audio_seconds", "correction_timeout")
-    def _validate_positive_float(self, proposal: Any) -> Any:
+    @validate(
+        "queue_size",
+        "speech_workers",
+        "max_body_bytes",
+        "max_audio_bytes",
+        "memory_interval",
+        "remote_timeout",
+        "max_audio_seconds",
+        "correction_timeout",
+    )
+    def _validate_positive(self, proposal: Any) -> Any:
         return _positive(proposal["value"], proposal["trait"].name)
 
     engine: NeiraEngine | None = None
 
-    def _option_values(self) -> dict[str, Any]:
-        names = [
-            name
-            for name, trait in self.traits(config=True).items()
-            if trait.this_class is NeiraApp
-        ]
-        return {name: getattr(self, name) for name in names}
+    @classmethod
+    def option_defaults(cls) -> dict[str, Any]:
+        """Every option of this app and its default value."""
+        own = cls.class_own_traits(config=True)
+        return {name: trait.default() for name, trait in own.items()}
+
+    def option_values(self) -> dict[str, Any]:
+        """Every option of this app and its current value."""
+        return {name: getattr(self, name) for name in self.class_own_traits(config=True)}
 
     def brain_config_path(self) -> Path:
         path = Path(self.brain_config).expanduser()
@@ -254,11 +246,24 @@ class NeiraApp(ExtensionApp):
             path = Path(self.serverapp.root_dir if self.serverapp else ".") / path
         return path
 
+    def apply_overrides(self, brain: dict[str, Any], env: dict[str, Any], where: str) -> None:
+        """Set options from ``brain_config.toml`` (unless configured explicitly), then the
+        environment; the traits check each value, and a bad one is a ``ConfigError``."""
+        explicit = set(self.config.get(type(self).__name__, {}))
+        layers = [(name, value, f"{where}: {_BRAIN_KEY_OF.get(name, name)}")
+                  for name, value in brain.items() if name not in explicit]  # fmt: skip
+        layers += [(name, value, f"environment ({name})") for name, value in env.items()]
+        for name, value, source in layers:
+            try:
+                setattr(self, name, value)
+            except TraitError as exc:
+                raise ConfigError(f"{source}: {exc}") from None
+
     def initialize_settings(self) -> None:
         try:
-            brain = read_brain_config(self.brain_config_path())
-            options = merge_options(brain, self._option_values(), environment())
-            config = build_engine_config(options)
+            path = self.brain_config_path()
+            self.apply_overrides(read_brain_config(path), environment(), str(path))
+            config = build_engine_config(self.option_values())
         except ConfigError as exc:
             self.log.error("neira: %s", exc)
             raise

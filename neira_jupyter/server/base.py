@@ -1,0 +1,191 @@
+"""What every neira handler shares: authentication, the engine, limits, bodies, errors.
+
+REST handlers subclass ``NeiraAPIHandler`` (``@web.authenticated`` over
+``@authorized``, ``auth_resource = "neira"``, JSON error bodies); WebSockets
+subclass ``NeiraWebSocketHandler`` (authenticated, then authorized in
+``pre_get``, before the upgrade). Bodies stream in through
+``BoundedBodyMixin``: the size is checked from Content-Length before
+anything is read, and again while chunks arrive (413 when too large).
+Requests are validated with the protocol models (``parse_body``); a
+validation problem is a 400 whose message names the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from pydantic import BaseModel
+from tornado import web, websocket
+
+from ..engine.service import NeiraEngine
+from ..engine.types import BadRequest, EngineError, QueueFull
+from ..protocol import ErrorEvent, ProtocolError, WireModel, parse
+
+ENGINE_KEY = "neira_engine"
+LIMITS_KEY = "neira_limits"
+ISOLATE_KEY = "neira_isolate_users"
+SHARED_OWNER = "owner"
+AUTH_RESOURCE = "neira"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """Size limits of incoming requests (their values are ``NeiraApp``'s traits)."""
+
+    max_body_bytes: int
+    max_audio_bytes: int
+    max_audio_seconds: float
+    max_prompt_chars: int
+
+
+class DuplicateRequest(EngineError):
+    """A ``request_id`` that names a request still queued or running."""
+
+    status = 409
+
+
+def parse_body(model: type[M], data: Any) -> M:
+    """``data`` (JSON text or a parsed object) as ``model``, or ``BadRequest`` naming the field."""
+    try:
+        return parse(model, data)
+    except ProtocolError as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def http_error(exc: EngineError) -> web.HTTPError:
+    """The HTTP error for an engine error (its message is shown to the user)."""
+    error = web.HTTPError(exc.status, str(exc), reason=type(exc).__name__)
+    if isinstance(exc, QueueFull):
+        error.retry_after = exc.retry_after  # type: ignore[attr-defined]
+    return error
+
+
+def error_event(exc: EngineError) -> ErrorEvent:
+    """The in-band error message for an engine error (streams and sockets)."""
+    retry_after = exc.retry_after if isinstance(exc, QueueFull) else None
+    return ErrorEvent(status=exc.status, message=str(exc), retry_after=retry_after)
+
+
+class NeiraMixin:
+    """Access to the engine and limits shared by every handler."""
+
+    settings: dict[str, Any]
+    current_user: Any
+
+    @property
+    def engine(self) -> NeiraEngine:
+        engine: NeiraEngine = self.settings[ENGINE_KEY]
+        engine.start()  # idempotent; the server's start hook may not have run yet
+        return engine
+
+    @property
+    def limits(self) -> RequestLimits:
+        limits: RequestLimits = self.settings[LIMITS_KEY]
+        return limits
+
+    @property
+    def username(self) -> str:
+        """Whose request this is, for fairness and for who may cancel it.
+
+        A single-user server authenticates browsers and kernels with its token,
+        which jupyter_server maps to a fresh anonymous user per request; all of
+        them are the server's owner. With ``NeiraApp.isolate_users`` (JupyterHub,
+        collaboration: stable identities) each user is kept apart.
+        """
+        if not self.settings.get(ISOLATE_KEY, False):
+            return SHARED_OWNER
+        return str(self.current_user.username)
+
+
+class NeiraAPIHandler(NeiraMixin, APIHandler):
+    """Base REST handler: JSON errors, auth resource, engine errors mapped to statuses."""
+
+    auth_resource = AUTH_RESOURCE
+
+    def send_engine_error(self, exc: EngineError) -> None:
+        raise http_error(exc) from exc
+
+    def reply(self, message: WireModel) -> None:
+        """Finish with one protocol message as the JSON body."""
+        self.set_header("Content-Type", "application/json")
+        self.finish(message.to_json())
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc_info = kwargs.get("exc_info")
+        retry_after = getattr(exc_info[1], "retry_after", None) if exc_info else None
+        if retry_after is not None:  # send_error() cleared the headers: set it here
+            self.set_header("Retry-After", str(retry_after))
+        super().write_error(status_code, **kwargs)
+
+
+class BoundedBodyMixin(NeiraAPIHandler):
+    """Streams the request body in with a size limit (413 when exceeded)."""
+
+    body_limit_name = "max_body_bytes"
+    _body: bytearray
+
+    @property
+    def body_limit(self) -> int:
+        limit: int = getattr(self.limits, self.body_limit_name)
+        return limit
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()  # authentication and XSRF happen here, before any body
+        self._body = bytearray()
+        length = self.request.headers.get("Content-Length")
+        if length is not None and length.isdigit() and int(length) > self.body_limit:
+            raise web.HTTPError(
+                413, f"request body is {int(length)} bytes; the limit is {self.body_limit} bytes"
+            )
+
+    def data_received(self, chunk: bytes) -> None:
+        self._body.extend(chunk)
+        if len(self._body) > self.body_limit:
+            raise web.HTTPError(413, f"request body exceeds the limit of {self.body_limit} bytes")
+
+    def parse_json_body(self, model: type[M]) -> M:
+        """The body as ``model``; ``BadRequest`` (400) names what is wrong."""
+        if not self._body:
+            raise BadRequest("the request body is empty; send a JSON object")
+        return parse_body(model, bytes(self._body))
+
+
+class NeiraWebSocketHandler(NeiraMixin, JupyterHandler, websocket.WebSocketHandler):
+    """Base WebSocket: authenticated and authorized before the upgrade, protocol messages out."""
+
+    auth_resource = AUTH_RESOURCE
+
+    async def prepare(self, *, _redirect_to_login: bool = False) -> None:
+        # An API socket answers 403, never a redirect to the login page.
+        await super().prepare(_redirect_to_login=False)
+
+    async def pre_get(self) -> None:
+        allowed = await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, "execute", AUTH_RESOURCE)
+        )
+        if not allowed:
+            raise web.HTTPError(403)
+
+    @ws_authenticated
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        await self.pre_get()
+        result = super().get(*args, **kwargs)
+        if result is not None:
+            await result
+
+    def send(self, message: WireModel) -> bool:
+        """Send one protocol message; False when the socket is already closed."""
+        try:
+            self.write_message(message.to_json())
+        except websocket.WebSocketClosedError:
+            return False
+        return True
+
+    def send_engine_error(self, exc: EngineError) -> None:
+        self.send(error_event(exc))

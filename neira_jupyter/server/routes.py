@@ -1,0 +1,31 @@
+"""The extension's routes: every handler under ``{base_url}neira/api/``."""
+
+from __future__ import annotations
+
+from ..protocol import API_PREFIX, ROUTES
+from .generate import CancelHandler, GenerateHandler, GenerateWebSocket
+from .speech import CorrectHandler, TranscribeHandler, TranscribeStreamWebSocket
+from .status import OpenAPIHandler, StatusHandler
+
+HANDLERS: dict[str, type] = {
+    "status": StatusHandler,
+    "openapi.json": OpenAPIHandler,
+    "generate": GenerateHandler,
+    "generate/ws": GenerateWebSocket,
+    "requests/{request_id}": CancelHandler,
+    "transcribe": TranscribeHandler,
+    "transcribe/stream": TranscribeStreamWebSocket,
+    "correct": CorrectHandler,
+}
+"""The handler of each route path of ``protocol.ROUTES``."""
+
+
+def handlers() -> list[tuple[str, type]]:
+    """The extension's routes, relative to the server's base_url (one per protocol route)."""
+    missing = {route.path for route in ROUTES} ^ set(HANDLERS)
+    if missing:
+        raise RuntimeError(f"routes without a handler or a protocol entry: {sorted(missing)}")
+    return [
+        (f"/{API_PREFIX}" + path.replace("{request_id}", "([A-Za-z0-9_-]{1,64})"), handler)
+        for path, handler in HANDLERS.items()
+    ]

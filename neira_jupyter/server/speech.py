@@ -1,0 +1,238 @@
+"""Speech routes: ``POST api/transcribe``, ``POST api/correct`` and ``WS api/transcribe/stream``.
+
+The live stream (docs/api.md has the reference): text frames carry JSON
+control messages (``start``, ``stop``, ``cancel``; ``protocol.StreamControl``),
+binary frames raw 16 kHz mono s16le PCM of at most ``MAX_FRAME_BYTES``; the
+server answers ``started``, ``partial``... and after ``stop`` one ``final``
+(or ``error``). After a ``final`` the same socket may ``start`` again;
+closing it cancels the stream. Each socket has its own
+``StreamingRecognizer``; several sockets meet in the speech lane's fair
+queue. The total duration is bounded by ``NeiraApp.max_audio_seconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+from jupyter_server.auth.decorator import authorized
+from tornado import httputil, web
+
+from ..engine.audio import SAMPLE_RATE, decode_audio, pcm16le_to_float
+from ..engine.streaming import Partial, StreamingRecognizer, StreamOptions
+from ..engine.types import BadRequest, EngineError
+from ..protocol import (
+    MAX_CONTROL_BYTES,
+    MAX_FRAME_BYTES,
+    CorrectRequest,
+    ProtocolError,
+    StartedMessage,
+    StreamCancel,
+    StreamStart,
+    StreamStop,
+    TranscribeOptions,
+    parse_tagged,
+)
+from .base import BoundedBodyMixin, NeiraWebSocketHandler, parse_body
+from .wire import correct_result, final_message, partial_message, transcribe_result
+
+
+class StreamConflict(EngineError):
+    """A ``start`` while this socket's stream is still running."""
+
+    status = 409
+
+
+@web.stream_request_body
+class TranscribeHandler(BoundedBodyMixin):
+    """``POST api/transcribe``: audio upload -> raw text, corrected text, segments, timings."""
+
+    body_limit_name = "max_audio_bytes"
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        engine = self.engine
+        try:
+            audio_bytes, fields = self._audio_and_fields()
+            options = parse_body(TranscribeOptions, fields)
+            pcm = options.format == "pcm_s16le" or self._content_type() == "audio/l16"
+            decode = pcm16le_to_float if pcm else decode_audio
+            started = time.perf_counter()
+            # decoding is CPU work: keep it off the event loop
+            audio = await asyncio.to_thread(
+                decode, audio_bytes, max_seconds=self.limits.max_audio_seconds
+            )
+            decode_ms = (time.perf_counter() - started) * 1000
+            transcript = await engine.transcribe(
+                self.username, audio, options.language, options.vad
+            )
+            correction = None
+            if options.correct:
+                correction = await engine.correct(
+                    self.username, transcript.text, transcript.language or options.language
+                )
+        except EngineError as exc:
+            self.send_engine_error(exc)
+            return
+        total_ms = (time.perf_counter() - started) * 1000
+        self.reply(transcribe_result(transcript, correction, decode_ms, total_ms))
+
+    def _content_type(self) -> str:
+        return self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+    def _audio_and_fields(self) -> tuple[bytes, dict[str, str]]:
+        fields = {k: self.get_query_argument(k) for k in self.request.query_arguments}
+        content_type = self.request.headers.get("Content-Type", "")
+        if self._content_type() == "multipart/form-data":
+            args: dict[str, list[bytes]] = {}
+            files: dict[str, list[httputil.HTTPFile]] = {}
+            httputil.parse_body_arguments(content_type, bytes(self._body), args, files)
+            for key, values in args.items():
+                fields[key] = values[0].decode("utf-8", "replace")
+            uploads = files.get("audio")
+            if not uploads:
+                raise BadRequest("multipart upload has no file field named 'audio'")
+            data = uploads[0]["body"]
+        else:
+            data = bytes(self._body)
+        if not data:
+            raise BadRequest("no audio received; upload a file as field 'audio' or as the body")
+        return data, fields
+
+
+@web.stream_request_body
+class CorrectHandler(BoundedBodyMixin):
+    """``POST api/correct``: text in, corrected text out (degraded flag and reason)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        try:
+            request = self.parse_json_body(CorrectRequest)
+            limit = self.limits.max_prompt_chars
+            if len(request.text) > limit:
+                raise BadRequest(
+                    f"field 'text' is {len(request.text)} characters long; the limit is {limit}"
+                )
+            correction = await self.engine.correct(self.username, request.text, request.language)
+        except EngineError as exc:
+            self.send_engine_error(exc)
+            return
+        self.reply(correct_result(correction))
+
+
+class TranscribeStreamWebSocket(NeiraWebSocketHandler):
+    """``WS api/transcribe/stream``: one live transcription at a time per socket."""
+
+    _recognizer: StreamingRecognizer | None = None
+    _finishing: asyncio.Task[None] | None = None
+    _cleanup: set[asyncio.Task[None]]
+
+    async def on_message(self, message: str | bytes) -> None:
+        try:
+            if isinstance(message, bytes):
+                self._audio(message)
+            else:
+                self._control(message)
+        except EngineError as exc:
+            self.send_engine_error(exc)
+
+    def _audio(self, data: bytes) -> None:
+        recognizer = self._recognizer
+        if recognizer is None or self._finishing is not None:
+            raise BadRequest('send {"type": "start"} before audio frames')
+        if len(data) > MAX_FRAME_BYTES:
+            raise BadRequest(
+                f"an audio frame is {len(data)} bytes; the limit is {MAX_FRAME_BYTES} bytes"
+            )
+        if len(data) % 2:
+            raise BadRequest("audio frames must hold whole 16-bit samples (an even byte count)")
+        if not data:
+            return
+        try:
+            recognizer.feed(np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0)
+        except EngineError:
+            self._drop()
+            raise
+
+    def _control(self, message: str) -> None:
+        if len(message) > MAX_CONTROL_BYTES:
+            raise BadRequest(f"a control frame is limited to {MAX_CONTROL_BYTES} bytes")
+        control = parse_stream_control(message)
+        if isinstance(control, StreamStart):
+            self._start(control)
+        elif isinstance(control, StreamStop):
+            if self._recognizer is None or self._finishing is not None:
+                raise BadRequest("there is no running stream to stop")
+            self._finishing = asyncio.ensure_future(self._finish(self._recognizer))
+        else:
+            self._drop()
+
+    def _start(self, control: StreamStart) -> None:
+        if self._recognizer is not None:
+            raise StreamConflict("a stream is already running on this socket; stop it first")
+        engine = self.engine
+        if engine.speech is None:
+            raise EngineError("no speech model is configured")
+        options = StreamOptions(
+            language=control.language,
+            correct=control.correct,
+            max_seconds=self.limits.max_audio_seconds,
+        )
+        self._recognizer = StreamingRecognizer(
+            engine, self.username, options, on_partial=self._on_partial
+        )
+        self.send(
+            StartedMessage(
+                sample_rate=SAMPLE_RATE,
+                max_seconds=options.max_seconds,
+                max_frame_bytes=MAX_FRAME_BYTES,
+                model=engine.speech.name,
+            )
+        )
+
+    def _on_partial(self, partial: Partial) -> None:
+        self.send(partial_message(partial))
+
+    async def _finish(self, recognizer: StreamingRecognizer) -> None:
+        try:
+            result = await recognizer.finish()
+        except EngineError as exc:
+            self.send_engine_error(exc)
+        else:
+            self.send(final_message(result))
+        finally:
+            if self._recognizer is recognizer:
+                self._recognizer = None
+                self._finishing = None
+
+    def _drop(self) -> None:
+        """Cancel the running stream, if any, without a result."""
+        recognizer, self._recognizer = self._recognizer, None
+        finishing, self._finishing = self._finishing, None
+        if finishing is not None:
+            finishing.cancel()
+        if recognizer is not None:
+            if not hasattr(self, "_cleanup"):
+                self._cleanup = set()
+            task = asyncio.ensure_future(recognizer.cancel())
+            self._cleanup.add(task)  # keep a reference until it is done
+            task.add_done_callback(self._cleanup.discard)
+
+    def on_close(self) -> None:
+        self._drop()
+
+
+def parse_stream_control(message: str) -> StreamStart | StreamStop | StreamCancel:
+    """One JSON control frame; ``BadRequest`` names the problem."""
+    models: dict[str, type[StreamStart | StreamStop | StreamCancel]] = {
+        "start": StreamStart,
+        "stop": StreamStop,
+        "cancel": StreamCancel,
+    }
+    try:
+        return parse_tagged(message, models)
+    except ProtocolError as exc:
+        raise BadRequest(str(exc)) from None
