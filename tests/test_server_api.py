@@ -13,6 +13,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 from tornado.websocket import websocket_connect
 
+from neira_jupyter.protocol import ROUTES
 from tests.audio_fixtures import SENTENCES, speak
 from tests.conftest import Fetch, get_status, wait_ready
 from tests.neira_http import fetch_raw, stream_generate
@@ -63,9 +64,11 @@ async def test_streamed_chunks_join_to_the_non_streamed_answer(
     assert done["timings"]["first_token_ms"] > 0
     assert done["timings"]["tokens_per_second"] > 0
     assert done["model"] == "gemma-3-270m-demo"
+    assert done["request_id"] == stream.events[0]["request_id"]
 
-    whole = await post_json(jp_fetch, "generate", {**body, "stream": False})
+    whole = await post_json(jp_fetch, "generate", {**body, "stream": False, "request_id": "w1"})
     document = json.loads(whole.body)
+    assert document["request_id"] == "w1"
     assert "".join(stream.tokens()) == document["text"] == done["text"]
     assert document["finish_reason"] in {"stop", "length"}
 
@@ -217,12 +220,11 @@ async def test_correct_without_llm_is_degraded(jp_fetch: Fetch) -> None:
 
 
 ENDPOINTS = [
-    ("GET", "neira/api/status"),
-    ("POST", "neira/api/generate"),
-    ("DELETE", "neira/api/requests/abc"),
-    ("POST", "neira/api/transcribe"),
-    ("POST", "neira/api/correct"),
+    (route.method.upper(), "neira/api/" + route.path.replace("{request_id}", "abc"))
+    for route in ROUTES
+    if route.status != 101
 ]
+SOCKETS = [route.path for route in ROUTES if route.status == 101]
 
 
 @pytest.mark.parametrize(("method", "path"), ENDPOINTS)
@@ -236,7 +238,7 @@ async def test_every_endpoint_refuses_unauthenticated(
     await get_status(jp_fetch)
 
 
-@pytest.mark.parametrize("path", ["generate/ws", "transcribe/stream"])
+@pytest.mark.parametrize("path", SOCKETS)
 async def test_every_websocket_refuses_unauthenticated(
     path: str, jp_fetch: Fetch, jp_http_port: int, jp_base_url: str
 ) -> None:
