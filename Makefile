@@ -1,6 +1,6 @@
 # The two commands of the README: `make lab` runs JupyterLab with the extension and
 # the demo models; `make test` runs the test suite. Both set everything up first.
-.PHONY: setup lab test lint bench
+.PHONY: setup lab test lint bench protocol
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -20,6 +20,15 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/python -m neira_jupyter.protocol | diff -u neira_jupyter/protocol/schema.json -
+	cd labextension && (test -d node_modules || npm install --no-audit --no-fund) \
+	  && npm run check:protocol
+
+# Regenerate the JSON Schema and the TypeScript types from neira_jupyter/protocol
+# (lint fails when the checked-in copies differ from what this writes).
+protocol:
+	$(BIN)/python -m neira_jupyter.protocol > neira_jupyter/protocol/schema.json
+	cd labextension && npm run build:protocol
 
 bench: setup
 	$(BIN)/python benchmarks/bench_engine.py

@@ -1,6 +1,7 @@
-// Generates src/protocol.ts from ../neira_jupyter/protocol/schema.json with json-schema-to-typescript.
+// Generates src/protocol.ts from ../neira_jupyter/protocol/schema.json with json-schema-to-typescript;
+// with --check, only compares (exit 1 when src/protocol.ts is stale; `make lint` runs it).
 // The banner carries the schema's sha256, so the Python suite sees a stale protocol.ts
-// without running node (tests/test_protocol.py); `make lint` regenerates and diffs it.
+// without running node (tests/test_protocol.py).
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { compile } from 'json-schema-to-typescript';
@@ -18,4 +19,11 @@ const ts = await compile(JSON.parse(text), 'NeiraProtocol', {
   additionalProperties: false,
   format: true
 });
-writeFileSync('src/protocol.ts', ts);
+if (process.argv.includes('--check')) {
+  if (readFileSync('src/protocol.ts', 'utf-8') !== ts) {
+    console.error('src/protocol.ts is stale: run `npm run build:protocol` in labextension/');
+    process.exit(1);
+  }
+} else {
+  writeFileSync('src/protocol.ts', ts);
+}
