@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from traitlets.config import Config
 
 from neira_jupyter.engine.config import (
@@ -37,8 +36,9 @@ allow_external_api = false
 """
 
 
-def app_with(tmp_path: Path, brain: str, env: dict[str, str] | None = None,
-             **explicit: Any) -> NeiraApp:
+def app_with(
+    tmp_path: Path, brain: str, env: dict[str, str] | None = None, **explicit: Any
+) -> NeiraApp:
     """A ``NeiraApp`` configured like the server does it: Jupyter config, TOML, environment."""
     app = NeiraApp(config=Config({"NeiraApp": explicit}))
     path = tmp_path / "brain_config.toml"

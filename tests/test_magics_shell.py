@@ -10,9 +10,6 @@ kernels are exercised in ``test_magics_e2e.py`` and ``test_contract.py``.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field

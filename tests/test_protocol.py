@@ -53,7 +53,7 @@ def test_checked_in_schema_matches_the_models() -> None:
 def test_typescript_was_generated_from_this_schema() -> None:
     sha = hashlib.sha256(SCHEMA.read_bytes()).hexdigest()
     banner = TYPESCRIPT.read_text(encoding="utf-8")[:400]
-    assert f"schema sha256: {sha}" in banner, f"labextension/src/protocol.ts is stale; run: {REGENERATE}"
+    assert f"schema sha256: {sha}" in banner, f"src/protocol.ts is stale; run: {REGENERATE}"
     for name in ("StatusDocument", "MemoryStatus", "PartialMessage", "FinalMessage", "DoneEvent"):
         assert f"export interface {name} " in TYPESCRIPT.read_text(encoding="utf-8")
 

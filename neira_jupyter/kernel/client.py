@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from ..protocol import (
     CorrectRequest,
@@ -27,12 +27,14 @@ from ..protocol import (
     DoneEvent,
     GenerateResult,
     Language,
+    ProtocolError,
     RequestId,
     StartEvent,
     StatusDocument,
     TokenEvent,
     TranscribeResult,
     WireModel,
+    parse,
 )
 from ..protocol import GenerateRequest as _WireGenerateRequest
 from .discovery import find_server, server_url_from_info
@@ -89,13 +91,27 @@ def new_request_id() -> str:
 
 
 class GenerateRequest(_WireGenerateRequest):
-    """``protocol.GenerateRequest`` with a request id chosen here, so the kernel can cancel."""
+    """``protocol.GenerateRequest`` built up field by field, with a request id chosen here
+    (so the kernel can cancel). Assignments are validated; the whole request is checked
+    against the protocol when it is sent."""
+
+    model_config = ConfigDict(validate_assignment=True)
 
     request_id: RequestId = Field(default_factory=new_request_id)
 
+    @model_validator(mode="after")
+    def _one_prompt(self) -> GenerateRequest:
+        return self  # checked by ``to_json``, once prompt or messages are set
+
     def to_json(self) -> str:
-        """The body: unset (None) fields are left to the server's defaults."""
-        return self.model_dump_json(exclude_none=True)
+        """The body (unset fields are left to the server's defaults), checked as the wire
+        ``GenerateRequest``; ``NeiraError`` says what is wrong."""
+        body = self.model_dump_json(exclude_none=True)
+        try:
+            parse(_WireGenerateRequest, body)
+        except ProtocolError as exc:
+            raise NeiraError(f"cannot send this request: {exc}") from None
+        return body
 
 
 def _parse(model: type[WireModel], response: httpx.Response, what: str) -> Any:

@@ -335,9 +335,6 @@ def _size(n: Any) -> str:
 
 def _state(model: Mapping[str, Any]) -> str:
     state = str(model.get("state", "?"))
-    progress = model.get("progress")
-    if state == "loading" and isinstance(progress, (int, float)) and not isinstance(progress, bool):
-        state += f" {progress * 100 if progress <= 1 else progress:.0f}%"
     if model.get("error"):
         state += f" ({model['error']})"
     return state

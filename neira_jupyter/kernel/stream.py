@@ -34,7 +34,9 @@ def parse_event(line: str | bytes) -> Event:
         event = _EVENT.validate_json(line)
     except ValidationError as exc:
         text = line if isinstance(line, str) else line.decode("utf-8", "replace")
-        raise NeiraHTTPError(502, f"unexpected message from the server: {text[:200]!r} ({exc})")
+        raise NeiraHTTPError(
+            502, f"unexpected message from the server: {text[:200]!r} ({exc})"
+        ) from None
     if isinstance(event, ErrorEvent):
         raise error_from_event(event)
     return event

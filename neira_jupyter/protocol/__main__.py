@@ -1,4 +1,4 @@
-"""``python -m neira_jupyter.protocol [schema|openapi]``: print the JSON Schema or OpenAPI document."""
+"""``python -m neira_jupyter.protocol [schema|openapi]``: print the JSON Schema or OpenAPI."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from . import json_schema, openapi
 
 
 def render(kind: str) -> str:
-    """The document as checked-in text (sorted keys are not used: field order matters)."""
+    """The document as checked-in text (keys in definition order)."""
     document = openapi() if kind == "openapi" else json_schema()
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 

@@ -68,13 +68,14 @@ MESSAGES: tuple[type[BaseModel], ...] = (
 )
 """Every message of the API, in the order the schema lists them."""
 
-UNIONS: dict[str, Any] = {
-    "GenerateEvent": GenerateEvent,
-    "GenerateClientMessage": GenerateClientMessage,
-    "StreamControl": StreamControl,
-    "StreamMessage": StreamMessage,
+UNIONS: dict[str, tuple[Any, JsonSchemaMode]] = {
+    "GenerateEvent": (GenerateEvent, "serialization"),
+    "GenerateClientMessage": (GenerateClientMessage, "validation"),
+    "StreamControl": (StreamControl, "validation"),
+    "StreamMessage": (StreamMessage, "serialization"),
 }
-"""Tagged unions (by ``type``) of what a stream or socket carries."""
+"""Tagged unions (by ``type``) of what a stream or socket carries: a client's messages are
+described as the server validates them, the server's as it sends them."""
 
 
 @dataclass(frozen=True)
@@ -127,10 +128,7 @@ def _components(ref_template: str) -> dict[str, Any]:
         [(model, _mode(model)) for model in MESSAGES], ref_template=ref_template
     )
     schemas: dict[str, Any] = dict(top.get("$defs", {}))
-    for name, union in UNIONS.items():
-        mode: JsonSchemaMode = "validation" if name.endswith(("Message", "Control")) else "serialization"
-        if name == "StreamMessage":
-            mode = "serialization"
+    for name, (union, mode) in UNIONS.items():
         schema = TypeAdapter(union).json_schema(ref_template=ref_template, mode=mode)
         schemas.update(schema.pop("$defs", {}))
         schemas[name] = {"title": name, **schema}
@@ -230,6 +228,14 @@ def _operation(route: Route) -> dict[str, Any]:
     return op
 
 
+TOKEN_SCHEME = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "Authorization",
+    "description": "token <the server's token> (or the browser's cookie plus XSRF)",
+}
+
+
 def openapi(version: str = "0", server_url: str = "/") -> dict[str, Any]:
     """The OpenAPI 3.1 document of every route, relative to ``server_url`` (the base URL)."""
     paths: dict[str, Any] = {}
@@ -247,9 +253,6 @@ def openapi(version: str = "0", server_url: str = "/") -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": _components("#/components/schemas/{model}"),
-            "securitySchemes": {
-                "token": {"type": "apiKey", "in": "header", "name": "Authorization",
-                          "description": "token <the server's token>"}
-            },
-        },  # fmt: skip
+            "securitySchemes": {"token": TOKEN_SCHEME},
+        },
     }

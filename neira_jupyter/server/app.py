@@ -103,9 +103,7 @@ class NeiraApp(ExtensionApp):
     )
 
     # -- options of this extension -------------------------------------------------
-    llm_enabled = Bool(
-        True, config=True, help="Load the LLM at all (LLM_ENABLED overrides)."
-    )
+    llm_enabled = Bool(True, config=True, help="Load the LLM at all (LLM_ENABLED overrides).")
     chat_format = Unicode(
         "",
         config=True,
@@ -210,9 +208,7 @@ class NeiraApp(ExtensionApp):
         "local models only when allow_external_api is true.",
     )
     remote_model = Unicode("", config=True, help="Model name to request from remote_url.")
-    remote_api_key = Unicode(
-        "", config=True, help="Bearer token for remote_url (never logged)."
-    )
+    remote_api_key = Unicode("", config=True, help="Bearer token for remote_url (never logged).")
     remote_timeout = Float(60.0, config=True, help="Seconds to wait for the remote API.")
 
     @validate(
