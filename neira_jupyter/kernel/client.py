@@ -22,6 +22,7 @@ import httpx
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from ..protocol import (
+    ChatMessage,
     CorrectRequest,
     CorrectResult,
     DoneEvent,
@@ -51,6 +52,7 @@ from .stream import Event, GenerationStream, parse_event
 from .transport import Transport
 
 __all__ = [
+    "ChatMessage",
     "DegradedError",
     "DoneEvent",
     "GenerateEvent",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 HOW_TO_CONNECT = (
@@ -58,7 +58,7 @@ class ModelLoading(DegradedError):
         self.models = models
 
 
-def describe_loading(models: list[Mapping[str, Any]]) -> str:
+def describe_loading(models: Sequence[Mapping[str, Any]]) -> str:
     """A user-facing line about models that are still loading."""
     names = ", ".join(str(model.get("name", "?")) for model in models)
     return (

@@ -38,6 +38,7 @@ from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
 from .client import (
+    ChatMessage,
     DoneEvent,
     GenerateRequest,
     GenerationStream,
@@ -378,7 +379,8 @@ class NeiraMagics(Magics, Configurable):
         )
         if args.chat:
             history = self.chats.messages(self.chat_key)
-            request.messages = [*history, {"role": "user", "content": prompt}]
+            turns = [*history, {"role": "user", "content": prompt}]
+            request.messages = [ChatMessage.model_validate(turn) for turn in turns]
         else:
             request.prompt = prompt
         result = self.ask(request, fmt=fmt, stream=not args.no_stream, out=args.out, prompt=prompt)

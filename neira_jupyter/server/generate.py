@@ -42,6 +42,12 @@ from .wire import done_event, generate_result, start_event
 
 Events = AsyncGenerator[Any, None]
 
+SOCKET_MESSAGES: dict[str, type[GenerateMessage | CancelMessage]] = {
+    "generate": GenerateMessage,
+    "cancel": CancelMessage,
+}
+"""What a client may send on ``WS api/generate/ws``, by ``type``."""
+
 
 def engine_request(
     request: GenerateRequest, defaults: GenerationOptions, max_chars: int
@@ -183,7 +189,7 @@ class GenerateWebSocket(NeiraWebSocketHandler):
             self.send(ErrorEvent(status=413, message="message too large"))
             return
         try:
-            parsed = parse_tagged(message, {"generate": GenerateMessage, "cancel": CancelMessage})
+            parsed = parse_tagged(message, SOCKET_MESSAGES)
         except ProtocolError as exc:
             self.send(ErrorEvent(status=400, message=str(exc)))
             return

@@ -37,6 +37,13 @@ from ..protocol import (
 from .base import BoundedBodyMixin, NeiraWebSocketHandler, parse_body
 from .wire import correct_result, final_message, partial_message, transcribe_result
 
+CONTROLS: dict[str, type[StreamStart | StreamStop | StreamCancel]] = {
+    "start": StreamStart,
+    "stop": StreamStop,
+    "cancel": StreamCancel,
+}
+"""The control messages of the live stream, by ``type``."""
+
 
 class StreamConflict(EngineError):
     """A ``start`` while this socket's stream is still running."""
@@ -227,12 +234,7 @@ class TranscribeStreamWebSocket(NeiraWebSocketHandler):
 
 def parse_stream_control(message: str) -> StreamStart | StreamStop | StreamCancel:
     """One JSON control frame; ``BadRequest`` names the problem."""
-    models: dict[str, type[StreamStart | StreamStop | StreamCancel]] = {
-        "start": StreamStart,
-        "stop": StreamStop,
-        "cancel": StreamCancel,
-    }
     try:
-        return parse_tagged(message, models)
+        return parse_tagged(message, CONTROLS)
     except ProtocolError as exc:
         raise BadRequest(str(exc)) from None
