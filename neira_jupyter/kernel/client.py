@@ -15,10 +15,9 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from ..protocol import (
@@ -50,6 +49,9 @@ from .errors import (
 )
 from .stream import Event, GenerationStream, parse_event
 from .transport import Transport
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "ChatMessage",

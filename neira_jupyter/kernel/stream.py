@@ -15,12 +15,15 @@ import socket
 import threading
 from collections.abc import Iterator
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-import httpx
 from pydantic import TypeAdapter, ValidationError
 
 from ..protocol import DoneEvent, ErrorEvent, GenerateEvent, StartEvent, TokenEvent
 from .errors import NeiraError, NeiraHTTPError, degraded, queue_full
+
+if TYPE_CHECKING:
+    import httpx
 
 Event = StartEvent | TokenEvent | DoneEvent
 """What iterating a stream yields; an ``error`` event is raised instead."""
@@ -72,6 +75,8 @@ class GenerationStream:
 
     def _read(self) -> None:
         """Reader thread: parse lines until ``done``, an error or the end of the body."""
+        import httpx
+
         try:
             for raw in self._response.iter_lines():
                 line = raw.strip()

@@ -4,7 +4,8 @@
 ``Connection: close`` so nothing stays open between magics; a streaming
 request keeps its connection until the stream is closed. Any failure
 becomes one of the errors in ``kernel.errors``, with a message saying
-what to do.
+what to do. httpx is imported with the first ``Transport`` (it takes most of a
+second to import), so loading the magics stays quick.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from __future__ import annotations
 import functools
 import ssl
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-import httpx
 from pydantic import ValidationError
 
 from ..protocol import API_PREFIX, ErrorBody
@@ -26,6 +26,9 @@ from .errors import (
     degraded,
     queue_full,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @functools.cache
@@ -77,6 +80,8 @@ class Transport:
         self.source = source
         self.timeout = timeout
         self.read_timeout = read_timeout
+        import httpx
+
         parts = urlsplit(self.base_url)
         if parts.scheme not in {"http", "https", "http+unix"}:
             raise ServerNotFound(f"unsupported URL scheme in {base_url!r}. {HOW_TO_CONNECT}")
@@ -92,7 +97,8 @@ class Transport:
             base_url=http_url,
             headers=headers,
             transport=transport,
-            verify=_ssl_context(),
+            # plain HTTP needs no certificates (loading them costs ~0.3 s per process)
+            verify=_ssl_context() if parts.scheme == "https" else False,
             timeout=httpx.Timeout(timeout, read=read_timeout),
             trust_env=False,
         )
@@ -113,6 +119,8 @@ class Transport:
 
         With ``stream=True`` the body is left unread; the caller closes the response.
         """
+        import httpx
+
         headers: dict[str, str] = dict(kwargs.pop("headers", None) or {})
         if not stream:
             headers.setdefault("Connection", "close")
