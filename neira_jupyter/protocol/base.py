@@ -32,8 +32,9 @@ class WireModel(BaseModel):
     )
 
     def to_json(self) -> str:
-        """The JSON text of this message (aliases applied, non-ASCII kept)."""
-        return self.model_dump_json(by_alias=True)
+        """The JSON text of this message (aliases applied, non-ASCII kept, ``json.dumps``
+        spacing, as every answer had before the protocol models)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready dict of this message."""
