@@ -32,10 +32,17 @@ import numpy as np
 from .._version import __version__
 from .config import EngineConfig
 from .correct import Correction, TranscriptCorrector
-from .llm import LlamaModel, TokenChunk
-from .memory import MemoryWatch, estimate_model_memory, make_source
-from .remote import RemoteModel
-from .router import Backend, LanguageModel, ModelRouter, Route, RouterConfig
+from .llm import LanguageModel, LlamaModel, RemoteModel, TokenChunk
+from .routing import (
+    Backend,
+    MemoryEstimate,
+    MemoryWatch,
+    ModelRouter,
+    Route,
+    RouterConfig,
+    estimate_model_memory,
+    make_source,
+)
 from .schedule import Job, JobCancelled, Scheduler
 from .speech import Transcript, WhisperTranscriber
 from .types import (
@@ -108,13 +115,11 @@ class NeiraEngine:
             ),
             enabled=config.llm_enabled,
         )
-        self.memory.add_listener(self._on_pressure)
-
-    def _on_pressure(self, _old: Any, _new: Any, _why: str) -> None:
-        self.router.refresh()
+        # every reading re-evaluates the route: free memory decides what fits
+        self.memory.add_reading_listener(self.router.refresh)
 
     @staticmethod
-    def _estimate(model: LlamaModel) -> Any:
+    def _estimate(model: LlamaModel) -> MemoryEstimate | None:
         try:
             return estimate_model_memory(model.spec.path, model.spec.n_ctx)
         except OSError:
@@ -261,7 +266,8 @@ class NeiraEngine:
     ) -> tuple[Job, Backend]:
         """Queue a generation on the route's lane; the router counts it until release."""
         backend = route.target
-        assert backend is not None  # route() raises instead of returning degraded
+        if backend is None:  # route() raises instead of returning degraded
+            raise NoModelAvailable(route.reason)
         llm = backend.model
 
         def work(cancel: CancelToken, emit: Any) -> GenerationResult | None:
@@ -312,7 +318,8 @@ class NeiraEngine:
                     result = event
         finally:
             await stream.aclose()
-        assert result is not None
+        if result is None:  # generate always ends with a result; this guards a broken stream
+            raise EngineError("the generation ended without a result")
         return result
 
     def cancel(self, request_id: str, user: str) -> bool:

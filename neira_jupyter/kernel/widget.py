@@ -39,7 +39,8 @@ from typing import Any
 import anywidget
 import traitlets
 
-LANGUAGES = ("auto", "ru", "en")
+from .options import LANGUAGES
+
 STATES = ("idle", "connecting", "recording", "finishing", "done", "error")
 STREAM_PATH = "neira/api/transcribe/stream"
 

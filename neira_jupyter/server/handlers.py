@@ -23,8 +23,8 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from tornado import httputil, web, websocket
 from tornado.iostream import StreamClosedError
 
-from ..engine.audio import decode_audio, pcm16le_to_float
 from ..engine.service import GenerationStart, NeiraEngine
+from ..engine.speech import decode_audio, pcm16le_to_float
 from ..engine.types import BadRequest, EngineError, QueueFull
 from .protocol import (
     dumps,

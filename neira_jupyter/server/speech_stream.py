@@ -33,8 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.audio import SAMPLE_RATE
-from ..engine.streaming import Partial, StreamingRecognizer, StreamOptions
+from ..engine.speech import SAMPLE_RATE, Partial, StreamingRecognizer, StreamOptions
 from ..engine.types import BadRequest, EngineError
 from .handlers import NeiraWebSocketHandler
 from .protocol import parse_flag, parse_language, require_object
