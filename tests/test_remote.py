@@ -177,24 +177,27 @@ def test_cancelling_closes_the_connection(stub: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def llama_server() -> Iterator[str]:
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     demo = models.demo_llm_path()
     assert demo is not None, "the demo models are part of the test setup"
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(demo), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "512", "--chat_format", "gemma", "--n_threads", "2"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(demo), "--host",
+             "127.0.0.1", "--port", str(port), "--n_ctx", "512", "--chat_format", "gemma",
+             "--n_threads", "2"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
     base = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 120
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited: {process.stderr.read()!r}")  # type: ignore[union-attr]
+                raise RuntimeError(f"llama_cpp.server exited: {log.read_text()[-2000:]}")
             try:
                 with urllib.request.urlopen(f"{base}/models", timeout=2):
                     break
@@ -217,7 +220,8 @@ def test_streams_from_llama_cpp_server(llama_server: str) -> None:
     assert isinstance(result, GenerationResult) and chunks
     assert result.text == "".join(c.text for c in chunks) and result.text.strip()
     assert result.finish_reason in ("stop", "length")
-    assert 0 < result.usage.completion_tokens <= 8 and result.usage.prompt_tokens > 0
+    # llama-cpp-python's server sends no usage when streaming: the chunks are counted
+    assert 0 < result.usage.completion_tokens <= 8
     assert result.timings.first_token_ms is not None
 
 
