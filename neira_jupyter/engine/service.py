@@ -20,10 +20,9 @@ result then names the backend that really served it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +31,8 @@ import numpy as np
 from .._version import __version__
 from .config import EngineConfig
 from .correct import Correction, TranscriptCorrector
-from .llm import LanguageModel, LlamaModel, RemoteModel, TokenChunk
+from .lanes import LaneActions
+from .llm import LlamaModel, RemoteModel, TokenChunk
 from .routing import (
     Backend,
     MemoryEstimate,
@@ -86,7 +86,7 @@ class NeiraEngine:
         self.speech = WhisperTranscriber(config.speech) if config.speech else None
         self.corrector = TranscriptCorrector()
         self._started = False
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.lanes = LaneActions(self.scheduler)
         use_gpu = any(m.spec.n_gpu_layers != 0 for m in self.llms)
         self.memory = MemoryWatch(
             make_source(config.memory_source, use_gpu=use_gpu),
@@ -102,7 +102,7 @@ class NeiraEngine:
             backends.append(Backend("remote", self.remote, local=False))
         self.router = ModelRouter(
             backends,
-            actions=self,
+            actions=self.lanes,
             watch=self.memory,
             config=RouterConfig(
                 max_local_attempts=config.max_local_attempts,
@@ -116,6 +116,7 @@ class NeiraEngine:
             enabled=config.llm_enabled,
         )
         # every reading re-evaluates the route: free memory decides what fits
+        self.lanes.router = self.router
         self.memory.add_reading_listener(self.router.refresh)
 
     @staticmethod
@@ -146,47 +147,7 @@ class NeiraEngine:
         self.memory.start()
         self.router.refresh()  # loads the route's model now when eager
         if self.config.eager and self.speech is not None:
-            self._load_in_lane(self.speech, SPEECH_LANE)
-
-    def _load_in_lane(self, model: LanguageModel | WhisperTranscriber, lane: str) -> Job:
-        """Queue the model's load on its own worker; later jobs wait behind it."""
-        if model.state is ModelState.UNLOADED:
-            model.state = ModelState.LOADING
-
-        def load(_cancel: CancelToken, _emit: Any) -> None:
-            # a failure is recorded in model.state / model.error and logged
-            with contextlib.suppress(EngineError):
-                model.load()
-
-        return self.scheduler.submit_internal(lane, load)
-
-    # -- RouterActions: the router's loads and unloads, on the model's own lane -------
-    def load(self, backend: Backend) -> None:
-        self._carry_out(backend, lambda: self._load_in_lane(backend.model, backend.name))
-
-    def unload(self, backend: Backend) -> None:
-        self._carry_out(
-            backend,
-            lambda: self.scheduler.submit_internal(
-                backend.name, lambda _cancel, _emit: backend.model.close()
-            ),
-        )
-
-    def _carry_out(self, backend: Backend, submit: Callable[[], Job]) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no loop (a synchronous caller): the next refresh retries
-            backend.pending = None
-            return
-        job = submit()
-
-        async def report() -> None:
-            await job.settled()
-            self.router.action_done(backend)
-
-        task = loop.create_task(report())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+            self.lanes.load_in_lane(self.speech, SPEECH_LANE)
 
     async def stop(self) -> None:
         """Cancel all work and free the models."""
@@ -343,7 +304,7 @@ class NeiraEngine:
         if speech is None:
             raise NoModelAvailable("no speech model is configured")
         if speech.state is ModelState.UNLOADED:
-            self._load_in_lane(speech, SPEECH_LANE)
+            self.lanes.load_in_lane(speech, SPEECH_LANE)
 
         def work(cancel: CancelToken, _emit: Any) -> Transcript:
             if speech.state is not ModelState.READY:

@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .render import WordChange, extract_code, transcript_bundle, word_diff
+from .diff import WordChange, word_diff
+from .render import extract_code, transcript_bundle
 
 __all__ = ["GenerationStopped", "NeiraResult", "TranscriptResult", "transcript_from_answer"]
 
