@@ -2,7 +2,8 @@
 
 Layers, lowest first: ``audio`` (bytes -> 16 kHz mono float32), ``whisper``
 (``WhisperTranscriber`` over faster-whisper), ``vad`` (speech or silence per
-frame), ``agreement`` (which words of successive hypotheses have settled),
+frame), ``segment`` (the current segment's frames and where to cut it),
+``agreement`` (which words of successive hypotheses have settled), and
 ``streaming`` (``StreamingRecognizer``: live PCM in, partials and a final out).
 """
 

@@ -59,6 +59,7 @@ from ..correct import Correction
 from ..types import BadRequest, EngineError, QueueFull
 from .agreement import LocalAgreement
 from .audio import SAMPLE_RATE
+from .segment import SegmentBuffer
 from .vad import FRAME, SpeechDetector
 from .whisper import Transcript
 
@@ -169,10 +170,7 @@ class StreamingRecognizer:
         self._vad = SpeechDetector(self.options.vad_threshold)
         self._pending = np.zeros(0, np.float32)  # samples not yet framed
         self._unscored: list[np.ndarray] = []  # whole frames the VAD has not seen yet
-        self._segment: list[np.ndarray] = []  # whole frames of the current segment
-        self._levels: list[float] = []
-        self._speech: list[bool] = []
-        self._segment_start = 0  # frame index of the segment in the whole stream
+        self._segment = SegmentBuffer()
         self._decoded_frames = 0  # segment frames the last partial decode saw
         self._agreement = LocalAgreement()
         self._committed: list[str] = []
@@ -220,9 +218,7 @@ class StreamingRecognizer:
         frames = np.concatenate(self._unscored)
         self._unscored = []
         rms, speech = await asyncio.to_thread(self._vad.frames, frames)
-        self._segment.extend(frames.reshape(-1, FRAME))
-        self._levels.extend(float(x) for x in rms)
-        self._speech.extend(bool(x) for x in speech)
+        self._segment.add(frames, rms, speech)
 
     # -- output -----------------------------------------------------------------
     async def finish(self) -> StreamResult:
@@ -282,54 +278,19 @@ class StreamingRecognizer:
 
     async def _step(self) -> bool:
         """Do the next piece of due work; False when there is none."""
-        cut = self._find_cut()
+        cut = self._segment.find_cut(self.options.silence_s, self.options.max_segment_s)
         if cut is not None:
             await self._close_segment(cut)
             return True
         if self._finishing:
             return False
-        self._trim_leading_silence()
+        if self._segment.trim_leading_silence():
+            self._decoded_frames = 0
         new_frames = len(self._segment) - self._decoded_frames
-        if new_frames * FRAME >= self.options.step_s * SAMPLE_RATE and any(self._speech):
+        if new_frames * FRAME >= self.options.step_s * SAMPLE_RATE and self._segment.heard():
             await self._partial()
             return True
         return False
-
-    def _find_cut(self) -> int | None:
-        """Frame index where the current segment should end, if it should.
-
-        The first pause of ``silence_s`` after speech anywhere in the segment
-        counts, not only one at its end: audio keeps arriving while a decode
-        runs, so a pause may already lie behind the start of the next phrase.
-        """
-        speech = self._speech
-        silence_frames = int(self.options.silence_s * SAMPLE_RATE / FRAME)
-        heard = False
-        quiet = 0
-        for index, voiced in enumerate(speech):
-            if voiced:
-                heard, quiet = True, 0
-                continue
-            quiet += 1
-            if heard and quiet >= silence_frames:
-                return index + 1 - silence_frames + silence_frames // 2
-        if heard and len(speech) * FRAME >= self.options.max_segment_s * SAMPLE_RATE:
-            window = int(2.0 * SAMPLE_RATE / FRAME)
-            tail = self._levels[-window:]
-            return len(speech) - len(tail) + int(np.argmin(tail)) + 1
-        return None
-
-    def _trim_leading_silence(self) -> None:
-        """Keep at most 0.3 s of silence before speech starts in a segment."""
-        keep = int(0.3 * SAMPLE_RATE / FRAME)
-        if not any(self._speech) and len(self._speech) > keep:
-            drop = len(self._speech) - keep
-            del self._segment[:drop], self._levels[:drop], self._speech[:drop]
-            self._segment_start += drop
-            self._decoded_frames = 0
-
-    def _audio(self, frames: int) -> np.ndarray:
-        return np.concatenate(self._segment[:frames]).astype(np.float32)
 
     async def _decode(self, audio: np.ndarray, retries: int) -> Transcript:
         """Transcribe on the speech lane; a full queue is retried ``retries`` times, then raised."""
@@ -350,7 +311,7 @@ class StreamingRecognizer:
     async def _partial(self) -> None:
         frames = len(self._segment)
         try:
-            transcript = await self._decode(self._audio(frames), retries=0)
+            transcript = await self._decode(self._segment.audio(frames), retries=0)
         except QueueFull:  # skipped: the next partial decode covers this audio
             transcript = None
         self._decoded_frames = frames
@@ -361,11 +322,8 @@ class StreamingRecognizer:
 
     async def _close_segment(self, cut: int) -> None:
         """Transcribe frames ``[0, cut)`` of the segment completely and commit their words."""
-        speech = any(self._speech[:cut])
-        audio = self._audio(cut) if speech and cut else None
-        start = self._segment_start
-        del self._segment[:cut], self._levels[:cut], self._speech[:cut]
-        self._segment_start += cut
+        audio = self._segment.audio(cut) if cut and self._segment.heard(cut) else None
+        start = self._segment.take(cut)
         self._decoded_frames = 0
         if audio is None:
             return
