@@ -1,9 +1,10 @@
 """``NeiraEngine``: the resident models, the scheduler and the correction pipeline, composed.
 
-This is the one object a server holds (the Jupyter extension now, a
-JupyterHub service later). It owns every model's lifecycle: loading happens
-on the model's own worker thread, so a request that arrives while its model
-loads simply waits in that model's queue; closing happens on shutdown.
+This is the one object a server holds (the Jupyter extension, or another
+host such as a JupyterHub service). It owns every model's lifecycle: loading
+happens on the model's own worker thread (``lanes``), so a request that
+arrives while its model loads simply waits in that model's queue; closing
+happens on shutdown.
 
 Every call is async and returns promptly: model work runs on the scheduler's
 worker threads, never on the event loop.
