@@ -313,8 +313,7 @@ def bench_correction(
 
 def transcribe_russian(path: Path, clips: list[Path]) -> list[str]:
     """Whisper base through the engine's own transcriber (language "ru")."""
-    from neira_jupyter.engine.audio import decode_audio
-    from neira_jupyter.engine.speech import SpeechSpec, WhisperTranscriber
+    from neira_jupyter.engine.speech import SpeechSpec, WhisperTranscriber, decode_audio
 
     transcriber = WhisperTranscriber(SpeechSpec(name="whisper-base", path=path, device="cpu"))
     transcriber.load()

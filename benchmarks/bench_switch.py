@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from neira_jupyter.engine import models
 from neira_jupyter.engine.config import build_engine_config
 from neira_jupyter.engine.llm import TokenChunk
-from neira_jupyter.engine.memory import ManualSource, PressureLevel
+from neira_jupyter.engine.routing import ManualSource, PressureLevel
 from neira_jupyter.engine.service import GenerationStart, NeiraEngine
 from neira_jupyter.engine.types import ChatMessage, GenerationOptions
 from neira_jupyter.server.app import NeiraApp

@@ -38,13 +38,13 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext neira_jupyter``: register the ``%%neira`` and ``%transcribe`` magics."""
-    from .kernel.magics import load_ipython_extension as _load
+    from .kernel.extension import load_ipython_extension as _load
 
     _load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     """``%unload_ext neira_jupyter``: remove what ``load_ipython_extension`` added."""
-    from .kernel.magics import unload_ipython_extension as _unload
+    from .kernel.extension import unload_ipython_extension as _unload
 
     _unload(ipython)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neira_jupyter.engine.audio import SAMPLE_RATE, decode_audio, pcm16le_to_float
+from neira_jupyter.engine.speech import SAMPLE_RATE, decode_audio, pcm16le_to_float
 from neira_jupyter.engine.types import BadRequest
 
 from .audio_fixtures import FORMATS, SENTENCES, convert, speak

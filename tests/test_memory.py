@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import struct
 from pathlib import Path
 
+import gguf
 import pytest
 
 from neira_jupyter.engine import models
-from neira_jupyter.engine.memory import (
+from neira_jupyter.engine.routing import (
     MIB,
     FileSource,
     HostSource,
@@ -23,8 +23,8 @@ from neira_jupyter.engine.memory import (
     PressureThresholds,
     estimate_model_memory,
     make_source,
-    read_gguf_metadata,
 )
+from neira_jupyter.engine.routing.gguf_header import read_gguf_metadata
 
 
 class FakeClock:
@@ -81,7 +81,7 @@ def test_make_source_names(tmp_path: Path) -> None:
     assert isinstance(make_source("nvml"), NvmlSource)
     source = make_source(f"file:{tmp_path / 'm.json'}")
     assert isinstance(source, FileSource) and source.path == tmp_path / "m.json"
-    assert isinstance(make_source("neira_jupyter.engine.memory:ManualSource"), ManualSource)
+    assert isinstance(make_source("neira_jupyter.engine.routing:ManualSource"), ManualSource)
     with pytest.raises(ValueError, match="unknown memory_source"):
         make_source("swap")
 
@@ -189,39 +189,53 @@ def test_gguf_metadata_and_estimate_of_the_demo_model() -> None:
     assert "layers" in small.note
 
 
-def _write_gguf(path: Path, pairs: list[tuple[str, int, bytes]]) -> None:
-    body = b"GGUF" + struct.pack("<IQQ", 3, 0, len(pairs))
-    for key, kind, value in pairs:
-        body += struct.pack("<Q", len(key)) + key.encode() + struct.pack("<I", kind) + value
-    path.write_bytes(body + b"\0" * 1024)
+def _write_gguf(path: Path, arch: str, **numbers: int) -> None:
+    """A tensor-less GGUF written by the ``gguf`` package, with a vocabulary array."""
+    writer = gguf.GGUFWriter(path, arch)
+    writer.add_token_list(["<a>", "<b>"])
+    for key, value in numbers.items():
+        name = getattr(gguf.Keys.LLM, key, None) or getattr(gguf.Keys.Attention, key)
+        writer.add_uint32(name.format(arch=arch), value)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
 
 
 def test_estimate_uses_head_counts_and_skips_arrays(tmp_path: Path) -> None:
-    def s(text: str) -> bytes:
-        return struct.pack("<Q", len(text)) + text.encode()
-
-    tokens = struct.pack("<IQ", 8, 2) + s("<a>") + s("<b>")
     path = tmp_path / "tiny.gguf"
     _write_gguf(
         path,
-        [
-            ("general.architecture", 8, s("llama")),
-            ("tokenizer.ggml.tokens", 9, tokens),
-            ("llama.block_count", 4, struct.pack("<I", 32)),
-            ("llama.embedding_length", 4, struct.pack("<I", 4096)),
-            ("llama.attention.head_count", 4, struct.pack("<I", 32)),
-            ("llama.attention.head_count_kv", 4, struct.pack("<I", 8)),
-        ],
+        "llama",
+        BLOCK_COUNT=32,
+        EMBEDDING_LENGTH=4096,
+        HEAD_COUNT=32,
+        HEAD_COUNT_KV=8,
     )
     estimate = estimate_model_memory(path, 4096)
     # Mistral-7B-like: 2 x 4096 ctx x 32 layers x 8 heads x 128 dims x 2 bytes = 512 MiB
     assert estimate.kv_bytes == 512 * MIB
 
 
+def test_header_reader_agrees_with_the_gguf_package(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.gguf"
+    _write_gguf(path, "qwen2", BLOCK_COUNT=24, EMBEDDING_LENGTH=896, HEAD_COUNT=14)
+    reader = gguf.GGUFReader(path, "r")
+    theirs = {
+        name: field.contents()
+        for name, field in reader.fields.items()
+        if not name.startswith("GGUF.") and field.types[0] is not gguf.GGUFValueType.ARRAY
+    }
+    assert read_gguf_metadata(path) == theirs
+    assert theirs["qwen2.block_count"] == 24 and "tokenizer.ggml.tokens" in reader.fields
+
+
 def test_estimate_of_a_corrupt_file_is_its_size(tmp_path: Path) -> None:
     path = tmp_path / "broken.gguf"
     path.write_bytes(b"this is not a model" * 100)
     estimate = estimate_model_memory(path, 2048)
-    assert estimate.kv_bytes == 0 and "not a GGUF" in estimate.note
+    assert estimate.kv_bytes == 0 and "not a GGUF file (bad magic)" in estimate.note
+    path.write_bytes(b"GGUF" + b"\x03\0\0\0" + b"\xff" * 4)  # cut inside the header
+    assert "truncated GGUF header" in estimate_model_memory(path, 2048).note
     with pytest.raises(OSError):
         estimate_model_memory(tmp_path / "missing.gguf", 2048)

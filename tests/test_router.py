@@ -7,29 +7,26 @@ The real models are exercised end to end in ``test_switch_e2e.py``.
 
 from __future__ import annotations
 
-import http.server
-import json
-import threading
 from collections.abc import Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
-from neira_jupyter.engine.memory import (
+from neira_jupyter.engine.llm import RemoteModel, RemoteSpec
+from neira_jupyter.engine.routing import (
     MIB,
+    Backend,
     ManualSource,
     MemoryEstimate,
     MemoryWatch,
+    ModelRouter,
     PressureThresholds,
+    RouterConfig,
 )
-from neira_jupyter.engine.remote import RemoteModel, RemoteSpec
-from neira_jupyter.engine.router import Backend, ModelRouter, RouterConfig
 from neira_jupyter.engine.types import (
     BadRequest,
     ChatMessage,
-    EngineError,
     GenerationOptions,
-    GenerationResult,
     ModelState,
     NoModelAvailable,
 )
@@ -310,74 +307,14 @@ def test_disabled_llm_is_degraded() -> None:
         router.route()
 
 
-# -- the remote backend, against a local stub speaking the OpenAI streaming protocol --------
-
-
-class _StubOpenAI(http.server.BaseHTTPRequestHandler):
-    """``POST /v1/chat/completions`` answering three SSE chunks, usage and ``[DONE]``."""
-
-    seen: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        _StubOpenAI.seen.append({"path": self.path, "auth": self.headers["Authorization"], **body})
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.end_headers()
-        for piece in ("Hel", "lo", "!"):
-            chunk = {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
-            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-        last = {
-            "choices": [{"index": 0, "delta": {}, "finish_reason": "length"}],
-            "usage": {"prompt_tokens": 7, "completion_tokens": 3},
-        }
-        self.wfile.write(f"data: {json.dumps(last)}\n\ndata: [DONE]\n\n".encode())
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def openai_stub() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _StubOpenAI)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def test_remote_model_streams_from_an_openai_compatible_server(openai_stub: str) -> None:
-    model = RemoteModel(RemoteSpec(openai_stub, "served-model", api_key="k"))
-    events = list(
-        model.generate([ChatMessage("user", "hi")], GenerationOptions(max_tokens=3, stop=("x",)))
-    )
-    assert [e.text for e in events[:-1]] == ["Hel", "lo", "!"]
-    result = events[-1]
-    assert isinstance(result, GenerationResult)
-    assert (result.text, result.finish_reason) == ("Hello!", "length")
-    assert result.usage.total_tokens == 10
-    sent = _StubOpenAI.seen[-1]
-    assert sent["path"] == "/v1/chat/completions" and sent["auth"] == "Bearer k"
-    assert sent["model"] == "served-model" and sent["stream"] is True and sent["stop"] == ["x"]
-
-
-def test_unreachable_remote_is_an_engine_error() -> None:
-    model = RemoteModel(RemoteSpec("http://127.0.0.1:9/v1", "m", timeout_s=2))
-    with pytest.raises(EngineError, match="remote API"):
-        list(model.generate([ChatMessage("user", "hi")], GenerationOptions()))
-
-
-def test_remote_is_used_only_when_external_apis_are_allowed(openai_stub: str) -> None:
+def test_remote_is_used_only_when_external_apis_are_allowed() -> None:
     for allowed in (False, True):
         router, _actions, _source, _clock = make_router(
             primary_state=ModelState.FAILED,
             fallback_state=ModelState.FAILED,
             allow_external_api=allowed,
         )
-        remote = RemoteModel(RemoteSpec(openai_stub, "m"))
+        remote = RemoteModel(RemoteSpec("http://127.0.0.1:9/v1", "m"))  # never called
         router.backends.append(Backend("remote", remote, local=False))
         if allowed:
             route = router.route()
@@ -386,3 +323,17 @@ def test_remote_is_used_only_when_external_apis_are_allowed(openai_stub: str) ->
         else:
             with pytest.raises(NoModelAvailable):
                 router.route()
+
+
+def test_status_reads_the_route_and_starts_nothing() -> None:
+    router, actions, source, _clock = make_router(primary_state=ModelState.UNLOADED)
+    assert router.status()["route"]["backend"] == "primary"  # what a refresh would decide
+    assert actions.done == []
+    router.refresh()
+    assert actions.done == [("load", "primary")]
+    source.set(500)
+    router.watch.poll()  # type: ignore[union-attr]  # no listener here: nothing refreshes
+    assert router.status()["route"]["backend"] == "primary"  # the last refresh's route
+    assert actions.done == [("load", "primary")]
+    assert router.refresh().backend == "fallback"
+    assert ("load", "fallback") in actions.done and ("unload", "primary") in actions.done

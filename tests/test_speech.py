@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 
 from neira_jupyter.engine import models
-from neira_jupyter.engine.audio import SAMPLE_RATE, decode_audio
 from neira_jupyter.engine.speech import (
+    SAMPLE_RATE,
     Segment,
     SpeechSpec,
     Transcript,
     WhisperTranscriber,
+    decode_audio,
 )
 from neira_jupyter.engine.types import BadRequest, CancelToken, EngineError, ModelState
 

@@ -20,7 +20,7 @@ import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
-from neira_jupyter.engine.streaming import LocalAgreement, align_end, fold
+from neira_jupyter.engine.speech import LocalAgreement, align_end, fold
 from tests.audio_fixtures import SENTENCES, speak
 from tests.conftest import Fetch, wait_ready
 

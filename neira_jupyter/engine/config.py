@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .llm import LLMSpec
-from .memory import PressureThresholds
-from .remote import RemoteSpec
+from .llm import LLMSpec, RemoteSpec
+from .routing import PressureThresholds
 from .speech import SpeechSpec
 from .types import GenerationOptions
 

@@ -1,9 +1,10 @@
 """``NeiraEngine``: the resident models, the scheduler and the correction pipeline, composed.
 
-This is the one object a server holds (the Jupyter extension now, a
-JupyterHub service later). It owns every model's lifecycle: loading happens
-on the model's own worker thread, so a request that arrives while its model
-loads simply waits in that model's queue; closing happens on shutdown.
+This is the one object a server holds (the Jupyter extension, or another
+host such as a JupyterHub service). It owns every model's lifecycle: loading
+happens on the model's own worker thread (``lanes``), so a request that
+arrives while its model loads simply waits in that model's queue; closing
+happens on shutdown.
 
 Every call is async and returns promptly: model work runs on the scheduler's
 worker threads, never on the event loop.
@@ -20,10 +21,9 @@ result then names the backend that really served it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,10 +32,18 @@ import numpy as np
 from .._version import __version__
 from .config import EngineConfig
 from .correct import Correction, TranscriptCorrector
-from .llm import LlamaModel, TokenChunk
-from .memory import MemoryWatch, estimate_model_memory, make_source
-from .remote import RemoteModel
-from .router import Backend, LanguageModel, ModelRouter, Route, RouterConfig
+from .lanes import LaneActions
+from .llm import LlamaModel, RemoteModel, TokenChunk
+from .routing import (
+    Backend,
+    MemoryEstimate,
+    MemoryWatch,
+    ModelRouter,
+    Route,
+    RouterConfig,
+    estimate_model_memory,
+    make_source,
+)
 from .schedule import Job, JobCancelled, Scheduler
 from .speech import Transcript, WhisperTranscriber
 from .types import (
@@ -79,7 +87,7 @@ class NeiraEngine:
         self.speech = WhisperTranscriber(config.speech) if config.speech else None
         self.corrector = TranscriptCorrector()
         self._started = False
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.lanes = LaneActions(self.scheduler)
         use_gpu = any(m.spec.n_gpu_layers != 0 for m in self.llms)
         self.memory = MemoryWatch(
             make_source(config.memory_source, use_gpu=use_gpu),
@@ -95,7 +103,7 @@ class NeiraEngine:
             backends.append(Backend("remote", self.remote, local=False))
         self.router = ModelRouter(
             backends,
-            actions=self,
+            actions=self.lanes,
             watch=self.memory,
             config=RouterConfig(
                 max_local_attempts=config.max_local_attempts,
@@ -108,13 +116,12 @@ class NeiraEngine:
             ),
             enabled=config.llm_enabled,
         )
-        self.memory.add_listener(self._on_pressure)
-
-    def _on_pressure(self, _old: Any, _new: Any, _why: str) -> None:
-        self.router.refresh()
+        # every reading re-evaluates the route: free memory decides what fits
+        self.lanes.router = self.router
+        self.memory.add_reading_listener(self.router.refresh)
 
     @staticmethod
-    def _estimate(model: LlamaModel) -> Any:
+    def _estimate(model: LlamaModel) -> MemoryEstimate | None:
         try:
             return estimate_model_memory(model.spec.path, model.spec.n_ctx)
         except OSError:
@@ -141,47 +148,7 @@ class NeiraEngine:
         self.memory.start()
         self.router.refresh()  # loads the route's model now when eager
         if self.config.eager and self.speech is not None:
-            self._load_in_lane(self.speech, SPEECH_LANE)
-
-    def _load_in_lane(self, model: LanguageModel | WhisperTranscriber, lane: str) -> Job:
-        """Queue the model's load on its own worker; later jobs wait behind it."""
-        if model.state is ModelState.UNLOADED:
-            model.state = ModelState.LOADING
-
-        def load(_cancel: CancelToken, _emit: Any) -> None:
-            # a failure is recorded in model.state / model.error and logged
-            with contextlib.suppress(EngineError):
-                model.load()
-
-        return self.scheduler.submit_internal(lane, load)
-
-    # -- RouterActions: the router's loads and unloads, on the model's own lane -------
-    def load(self, backend: Backend) -> None:
-        self._carry_out(backend, lambda: self._load_in_lane(backend.model, backend.name))
-
-    def unload(self, backend: Backend) -> None:
-        self._carry_out(
-            backend,
-            lambda: self.scheduler.submit_internal(
-                backend.name, lambda _cancel, _emit: backend.model.close()
-            ),
-        )
-
-    def _carry_out(self, backend: Backend, submit: Callable[[], Job]) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no loop (a synchronous caller): the next refresh retries
-            backend.pending = None
-            return
-        job = submit()
-
-        async def report() -> None:
-            await job.settled()
-            self.router.action_done(backend)
-
-        task = loop.create_task(report())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+            self.lanes.load_in_lane(self.speech, SPEECH_LANE)
 
     async def stop(self) -> None:
         """Cancel all work and free the models."""
@@ -261,7 +228,8 @@ class NeiraEngine:
     ) -> tuple[Job, Backend]:
         """Queue a generation on the route's lane; the router counts it until release."""
         backend = route.target
-        assert backend is not None  # route() raises instead of returning degraded
+        if backend is None:  # route() raises instead of returning degraded
+            raise NoModelAvailable(route.reason)
         llm = backend.model
 
         def work(cancel: CancelToken, emit: Any) -> GenerationResult | None:
@@ -312,7 +280,8 @@ class NeiraEngine:
                     result = event
         finally:
             await stream.aclose()
-        assert result is not None
+        if result is None:  # generate always ends with a result; this guards a broken stream
+            raise EngineError("the generation ended without a result")
         return result
 
     def cancel(self, request_id: str, user: str) -> bool:
@@ -336,7 +305,7 @@ class NeiraEngine:
         if speech is None:
             raise NoModelAvailable("no speech model is configured")
         if speech.state is ModelState.UNLOADED:
-            self._load_in_lane(speech, SPEECH_LANE)
+            self.lanes.load_in_lane(speech, SPEECH_LANE)
 
         def work(cancel: CancelToken, _emit: Any) -> Transcript:
             if speech.state is not ModelState.READY:

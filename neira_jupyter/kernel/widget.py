@@ -15,7 +15,7 @@ straight back; only the final result goes to the kernel, as the widget's
 that same server, so the socket reuses the page's own credentials (its
 cookie, or the token in the page config), exactly like the kernel
 WebSockets JupyterLab opens itself. The other road -- browser to kernel over
-the widget comm, kernel to server over HTTP -- was rejected: comm messages
+the widget comm, kernel to server over HTTP -- is not taken: comm messages
 are handled on the kernel's shell channel, so audio and partials would stall
 whenever a cell is running (the very moment a user may dictate), every
 100 ms frame would cross two extra hops, and the kernel would need a
@@ -39,7 +39,8 @@ from typing import Any
 import anywidget
 import traitlets
 
-LANGUAGES = ("auto", "ru", "en")
+from .options import LANGUAGES
+
 STATES = ("idle", "connecting", "recording", "finishing", "done", "error")
 STREAM_PATH = "neira/api/transcribe/stream"
 

@@ -19,8 +19,14 @@ import numpy as np
 from jupyter_server.auth.decorator import authorized
 from tornado import httputil, web
 
-from ..engine.audio import SAMPLE_RATE, decode_audio, pcm16le_to_float
-from ..engine.streaming import Partial, StreamingRecognizer, StreamOptions
+from ..engine.speech import (
+    SAMPLE_RATE,
+    Partial,
+    StreamingRecognizer,
+    StreamOptions,
+    decode_audio,
+    pcm16le_to_float,
+)
 from ..engine.types import BadRequest, EngineError
 from ..protocol import (
     MAX_CONTROL_BYTES,

@@ -11,8 +11,7 @@ from typing import Any
 
 from ..engine.correct import Correction
 from ..engine.service import GenerationStart
-from ..engine.speech import Transcript
-from ..engine.streaming import Partial, StreamResult
+from ..engine.speech import Partial, StreamResult, Transcript
 from ..engine.types import GenerationResult
 from ..protocol import (
     Change,

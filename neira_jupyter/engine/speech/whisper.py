@@ -21,15 +21,17 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from .resident import loading
-from .types import BadRequest, CancelToken, EngineError, ModelState
+from ..resident import loading
+from ..types import BadRequest, CancelToken, EngineError, ModelState
+
+__all__ = ["Segment", "SpeechSpec", "Transcript", "WhisperTranscriber"]
 
 
 @dataclass(frozen=True)
@@ -192,10 +194,12 @@ class WhisperTranscriber:
         beam_size: int = 1,
     ) -> Transcript:
         """Transcribe float32 mono 16 kHz samples (see ``audio.decode_audio``)."""
-        for item in self.transcribe_iter(audio, language, vad, cancel, beam_size):
-            if isinstance(item, Transcript):
-                return item
-        raise AssertionError("transcribe_iter ended without a Transcript")  # pragma: no cover
+        segments = self._decode(audio, language, vad, cancel, beam_size)
+        while True:
+            try:
+                next(segments)
+            except StopIteration as done:
+                return cast(Transcript, done.value)
 
     def transcribe_iter(
         self,
@@ -212,6 +216,18 @@ class WhisperTranscriber:
         ``BadRequest`` for empty audio, an unknown language, or a language an
         English-only model cannot transcribe.
         """
+        transcript = yield from self._decode(audio, language, vad, cancel, beam_size)
+        yield transcript
+
+    def _decode(
+        self,
+        audio: np.ndarray,
+        language: str,
+        vad: bool,
+        cancel: CancelToken | None,
+        beam_size: int,
+    ) -> Generator[Segment, None, Transcript]:
+        """Yield each decoded ``Segment``; return the ``Transcript``."""
         model = self._require_ready()
         samples = np.asarray(audio, dtype=np.float32).reshape(-1)
         if samples.size == 0:
@@ -234,7 +250,7 @@ class WhisperTranscriber:
                 yield segment
         finally:
             pieces.close()
-        yield Transcript(
+        return Transcript(
             text=" ".join(s.text for s in segments if s.text),
             segments=segments,
             language=info.language,

@@ -10,14 +10,14 @@ skipped, and the reason kept for the response and the status, when
 * memory pressure is ``high`` (the primary only) or ``critical`` (every local
   model), as ``MemoryWatch`` reports it, hysteresis included;
 * it is not loaded and its estimate (file + KV cache, see
-  ``memory.estimate_model_memory``) does not fit in free memory (plus what
+  ``estimate.estimate_model_memory``) does not fit in free memory (plus what
   unloading a pressured model gives back);
 * it failed ``max_local_attempts`` times in a row -- errors, or a quick
   request (``max_tokens <= quick_max_tokens``) whose first token missed
   ``local_timeout_ms`` -- and ``failure_cooldown_s`` has not passed yet.
 
-Switching back is automatic: every reading, load and finished request
-re-evaluates the route. Going back up (fallback -> primary) is
+Switching back is automatic: every memory reading, load, unload and
+request re-evaluates the route (``refresh``). Going back up (fallback -> primary) is
 make-before-break: the fallback keeps serving while the primary loads.
 Going down under pressure is break-before-make: new requests queue behind
 the fallback's load, the primary is unloaded to give the memory back.
@@ -30,7 +30,8 @@ and logged on the ``neira_jupyter`` logger.
 
 The router decides; the engine acts. Loads and unloads are requested through
 ``RouterActions`` (the engine queues them on the model's own worker lane),
-and their completion is reported back with ``refresh()``.
+and their completion is reported back with ``action_done()``. ``status()``
+only reads: it reports the route of the last ``refresh`` and starts nothing.
 """
 
 from __future__ import annotations
@@ -38,101 +39,18 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from .memory import MIB, MemoryEstimate, MemoryWatch, PressureLevel
-from .types import BadRequest, ChatMessage, GenerationOptions, ModelState, NoModelAvailable
+from ..types import BadRequest, GenerationOptions, ModelState, NoModelAvailable
+from .backend import ROLES, Backend, Route, RouterActions, RouterConfig, Switch
+from .pressure import MemoryWatch, PressureLevel
+from .readings import MIB
 
 log = logging.getLogger("neira_jupyter")
 
-ROLES = ("primary", "fallback", "remote")
-
-
-class LanguageModel(Protocol):
-    """What the router and the engine need of a model (``LlamaModel``, ``RemoteModel``)."""
-
-    state: ModelState
-    error: str | None
-
-    @property
-    def name(self) -> str: ...
-
-    def describe(self) -> dict[str, Any]: ...
-
-    def load(self) -> None: ...
-
-    def close(self) -> None: ...
-
-    def generate(
-        self, messages: Sequence[ChatMessage], options: GenerationOptions, cancel: Any = None
-    ) -> Iterator[Any]: ...
-
-
-@dataclass
-class Backend:
-    """One place a request can go, and what the router knows about it."""
-
-    role: str  # primary | fallback | remote
-    model: LanguageModel
-    local: bool = True
-    estimate: MemoryEstimate | None = None
-    inflight: int = 0
-    failures: int = 0  # consecutive
-    last_failure: str | None = None
-    tripped_at: float | None = None
-    pending: str | None = None  # "load" / "unload" while the engine carries it out
-    released_at: int | None = None  # MemoryWatch.reading_count when it was unloaded
-
-    @property
-    def name(self) -> str:
-        return self.model.name
-
-
-@dataclass
-class Route:
-    """Which backend serves a request, and why it is not the first choice."""
-
-    backend: str  # primary | fallback | remote | degraded
-    model: LanguageModel | None
-    reason: str
-    target: Backend | None = None
-
-
-@dataclass(frozen=True)
-class Switch:
-    """One change of route."""
-
-    time: float
-    from_: str
-    to: str
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"time": self.time, "from": self.from_, "to": self.to, "reason": self.reason}
-
-
-@dataclass(frozen=True)
-class RouterConfig:
-    """The seed's ``[fallback_rules]`` plus this router's own knobs."""
-
-    max_local_attempts: int = 2
-    local_timeout_ms: int = 180  # 0: no first-token budget
-    quick_max_tokens: int = 64
-    failure_cooldown_s: float = 60.0
-    allow_external_api: bool = False
-    unload_on_pressure: bool = True
-    preload: bool = True  # load the route's model before the first request needs it
-    history: int = 100
-
-
-class RouterActions(Protocol):
-    """How the router gets a model loaded or unloaded (on the model's own worker)."""
-
-    def load(self, backend: Backend) -> None: ...
-
-    def unload(self, backend: Backend) -> None: ...
+__all__ = ["ModelRouter"]
 
 
 @dataclass
@@ -140,6 +58,13 @@ class _Decision:
     backend: Backend | None
     reason: str
     loading_first: Backend | None = None  # the better backend being loaded meanwhile
+
+
+def _as_route(decision: _Decision) -> Route:
+    chosen = decision.backend
+    if chosen is None:
+        return Route("degraded", None, decision.reason)
+    return Route(chosen.role, chosen.model, decision.reason, chosen)
 
 
 @dataclass
@@ -161,6 +86,7 @@ class ModelRouter:
         self._reason = ""
         self._since = time.time()
         self._epoch = 0
+        self._route: Route | None = None  # what the last refresh decided
 
     # -- queries -----------------------------------------------------------------
     def backend(self, role: str) -> Backend | None:
@@ -193,15 +119,12 @@ class ModelRouter:
         if self._pressure_blocks(b, level):
             why = self.watch.reason if self.watch is not None else ""
             return f"{label} not used: memory pressure {level.value} ({why})"
-        if b.tripped_at is not None:
-            left = self.config.failure_cooldown_s - (self.clock() - b.tripped_at)
-            if left > 0:
-                return (
-                    f"{label} failed {b.failures} times in a row (last: {b.last_failure}); "
-                    f"retried in {left:.0f} s"
-                )
-            b.tripped_at = None  # cooldown over: give it another chance
-            b.failures = 0
+        left = self._cooldown_left(b)
+        if left > 0:
+            return (
+                f"{label} failed {b.failures} times in a row (last: {b.last_failure}); "
+                f"retried in {left:.0f} s"
+            )
         if b.local and b.model.state is ModelState.UNLOADED and b.estimate is not None:
             free = self._free_bytes()
             if free is not None:
@@ -216,6 +139,12 @@ class ModelRouter:
                         f"only {(free + reclaim) / MIB:.0f} MiB free"
                     )
         return None
+
+    def _cooldown_left(self, b: Backend) -> float:
+        """Seconds until a tripped backend gets another chance (0: it is not tripped)."""
+        if b.tripped_at is None:
+            return 0.0
+        return max(0.0, self.config.failure_cooldown_s - (self.clock() - b.tripped_at))
 
     def _gives_back(self, o: Backend, level: PressureLevel) -> bool:
         """Whether ``o``'s memory is about to come back, or came back after the last reading."""
@@ -257,6 +186,10 @@ class ModelRouter:
     # -- the route -------------------------------------------------------------------
     def refresh(self) -> Route:
         """Re-evaluate the route, record a switch, and start the loads/unloads it needs."""
+        for b in self.backends:
+            if b.tripped_at is not None and self._cooldown_left(b) == 0:
+                b.tripped_at = None  # cooldown over: give it another chance
+                b.failures = 0
         decision = self._decide()
         to = decision.backend.role if decision.backend is not None else "degraded"
         if to != self._current:
@@ -273,8 +206,8 @@ class ModelRouter:
         self._maintain(decision)
         if self._epoch != epoch:  # an action finished synchronously: decide again
             return self.refresh()
-        model = decision.backend.model if decision.backend is not None else None
-        return Route(to, model, decision.reason, decision.backend)
+        self._route = _as_route(decision)
+        return self._route
 
     def route(self, model: str = "auto") -> Route:
         """The route for a new request. Raises ``NoModelAvailable`` or ``BadRequest``."""
@@ -396,8 +329,12 @@ class ModelRouter:
 
     # -- status --------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        """``route`` (current backend, model, reason, since), per-backend state, history."""
-        route = self.refresh()
+        """``route`` (current backend, model, reason, since), per-backend state, history.
+
+        Read-only: it reports what the last ``refresh`` decided (before the first
+        one, what a refresh would decide) and starts no load or unload.
+        """
+        route = self._route if self._route is not None else _as_route(self._decide())
         return {
             "route": {
                 "backend": route.backend,

@@ -23,7 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from .types import BadRequest, EngineError
+from ..types import BadRequest, EngineError
+
+__all__ = ["SAMPLE_RATE", "decode_audio", "pcm16le_to_float"]
 
 SAMPLE_RATE = 16000
 """Samples per second of every array this module returns (what Whisper expects)."""

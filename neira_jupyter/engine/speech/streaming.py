@@ -7,14 +7,11 @@ of the current *segment* on the resident ``WhisperTranscriber`` (through
 admission and per-user fairness) each time enough new audio has arrived, and
 turns the successive hypotheses into partials that do not flicker:
 
-* **Local agreement** (``LocalAgreement``, after Macháček et al.'s
-  whisper_streaming "LocalAgreement-2"): a word is *confirmed* once two
-  successive hypotheses agree on it (compared case- and punctuation-folded)
-  and it is not the newest hypothesis's last word (the audio may cut it);
-  confirmed words do not change while the segment lasts. The rest of the
-  newest hypothesis is *tentative* and may still change.
-* **Segments cut at silence** (``EnergyVAD``): an energy detector with an
-  adaptive noise floor marks 30 ms frames as speech or not. After
+* **Local agreement** (``agreement.LocalAgreement``): a word is *confirmed*
+  once two successive hypotheses agree on it; confirmed words do not change
+  while the segment lasts. The rest of the newest hypothesis is *tentative*.
+* **Segments cut at silence** (``vad``): a voice activity detector marks
+  each frame as speech or not. After
   ``silence_s`` of silence following speech, the segment is closed: it is
   transcribed once more, completely, and that decode's words are committed
   (they win over the confirmed words where the two differ: a decode that
@@ -25,9 +22,12 @@ turns the successive hypotheses into partials that do not flicker:
   natural place to end a hypothesis. A segment that runs past
   ``max_segment_s`` without a pause is cut at its quietest frame. Audio with
   no speech at all is never decoded, which also keeps Whisper from
-  hallucinating text on silence. An energy detector was chosen over Silero
-  VAD because it costs nothing per 30 ms frame and is deterministic; Silero
-  remains available to whole-file transcription (``vad=True``).
+  hallucinating text on silence.
+
+The VAD (faster-whisper's Silero, a small ONNX model) runs in a worker thread,
+never on the event loop; ``benchmarks/bench_vad.py`` measured it at about
+3 ms per 100 ms chunk, with the same segment-close delay as an energy
+detector (about 0.6 s after the end of a sentence, ``silence_s`` included).
 
 At most one decode per stream is in flight; audio that arrives meanwhile is
 simply appended, so a slow machine produces fewer, larger updates rather
@@ -37,8 +37,9 @@ skipped (the next one will cover the audio); the closing decodes wait and
 retry.
 
 ``finish()`` closes the last segment and returns the ``StreamResult``; with
-``correct`` set, the raw transcript then goes through ``NeiraEngine.correct``
-(which degrades to the raw text instead of failing).
+``correct`` set, the raw transcript then goes through the engine's ``correct``
+(which degrades to the raw text instead of failing). The recognizer needs
+only those two calls of the engine (``SpeechEngine``).
 
 This module imports nothing from Jupyter.
 """
@@ -47,28 +48,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import difflib
-import logging
 import time
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
+from ..correct import Correction
+from ..types import BadRequest, EngineError, QueueFull
+from .agreement import LocalAgreement
 from .audio import SAMPLE_RATE
-from .types import BadRequest, EngineError, QueueFull
+from .segment import SegmentBuffer
+from .vad import FRAME, SpeechDetector
+from .whisper import Transcript
 
-if TYPE_CHECKING:
-    from .correct import Correction
-    from .service import NeiraEngine
-    from .speech import Transcript
+__all__ = ["Partial", "SpeechEngine", "StreamOptions", "StreamResult", "StreamingRecognizer"]
 
-log = logging.getLogger("neira_jupyter")
 
-FRAME = 480
-"""Samples per VAD frame (30 ms at 16 kHz)."""
+class SpeechEngine(Protocol):
+    """What a stream needs of the engine (``NeiraEngine``): decodes and the correction."""
+
+    async def transcribe(
+        self, user: str, audio: np.ndarray, language: str = "auto", vad: bool = False
+    ) -> Transcript: ...
+
+    async def correct(self, user: str, text: str, language: str = "auto") -> Correction: ...
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,7 @@ class StreamOptions:
     ``silence_s``: silence after speech that closes a segment.
     ``max_segment_s``: longest segment before a forced cut.
     ``max_seconds``: longest stream; more audio is a ``BadRequest``.
-    ``min_level``: the lowest RMS (full scale 1.0) ever counted as speech.
+    ``vad_threshold``: the Silero speech probability at which a frame counts as speech.
     """
 
     language: str = "auto"
@@ -88,7 +93,7 @@ class StreamOptions:
     silence_s: float = 0.6
     max_segment_s: float = 20.0
     max_seconds: float = 600.0
-    min_level: float = 0.006
+    vad_threshold: float = 0.5
     final_retries: int = 20
 
     def __post_init__(self) -> None:
@@ -143,87 +148,6 @@ class StreamResult:
         }
 
 
-def fold(word: str) -> str:
-    """A word compared without case or punctuation ("Fox," == "fox")."""
-    return "".join(ch for ch in word.casefold() if not unicodedata.category(ch).startswith("P"))
-
-
-def align_end(confirmed: list[str], words: list[str]) -> int:
-    """Index in ``words`` just after the part that corresponds to ``confirmed``.
-
-    The hypotheses are re-decoded from the segment's start, so they begin with
-    (roughly) the confirmed words; the last matching block of a word diff says
-    where they end, and unmatched confirmed words after it count one for one.
-    """
-    if not confirmed:
-        return 0
-    a = [fold(w) for w in confirmed]
-    b = [fold(w) for w in words]
-    blocks = [
-        m
-        for m in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks()
-        if m.size
-    ]
-    if not blocks:
-        return min(len(confirmed), len(words))
-    last = blocks[-1]
-    return min(len(words), last.b + last.size + (len(a) - (last.a + last.size)))
-
-
-class LocalAgreement:
-    """Confirms words once two successive hypotheses agree on them.
-
-    The last word of a hypothesis is never confirmed: the audio may end in
-    the middle of it. Within a segment confirmed words are never taken back;
-    ``close`` hands over the segment's final decode, which has heard the
-    whole segment and is what the result keeps.
-    """
-
-    def __init__(self) -> None:
-        self.confirmed: list[str] = []
-        self.tentative: list[str] = []
-
-    def update(self, words: list[str]) -> None:
-        """Take the newest hypothesis of the whole segment."""
-        tail = words[align_end(self.confirmed, words) :]
-        agree = 0
-        for old, new in zip(self.tentative, tail[:-1], strict=False):
-            if fold(old) != fold(new) or not fold(new):
-                break
-            agree += 1
-        self.confirmed.extend(tail[:agree])
-        self.tentative = tail[agree:]
-
-    def close(self, words: list[str]) -> list[str]:
-        """End the segment with its final decode; returns the words to commit."""
-        self.confirmed, self.tentative = [], []
-        return words
-
-
-class EnergyVAD:
-    """Per-frame speech/non-speech by RMS against an adaptive noise floor."""
-
-    def __init__(self, min_level: float) -> None:
-        self.min_level = min_level
-        self._levels: list[float] = []
-
-    def threshold(self) -> float:
-        if len(self._levels) < 10:
-            return self.min_level
-        floor = float(np.percentile(self._levels[-1000:], 20))
-        return max(self.min_level, 4.0 * floor)
-
-    def frames(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """RMS and speech flag of each whole frame in ``samples``."""
-        count = samples.size // FRAME
-        if count == 0:
-            return np.zeros(0, np.float32), np.zeros(0, bool)
-        blocks = samples[: count * FRAME].reshape(count, FRAME).astype(np.float64)
-        rms = np.sqrt(np.mean(blocks * blocks, axis=1))
-        self._levels.extend(float(x) for x in rms)
-        return rms.astype(np.float32), rms > self.threshold()
-
-
 Listener = Callable[[Partial], None]
 
 
@@ -232,7 +156,7 @@ class StreamingRecognizer:
 
     def __init__(
         self,
-        engine: NeiraEngine,
+        engine: SpeechEngine,
         user: str,
         options: StreamOptions | None = None,
         on_partial: Listener | None = None,
@@ -243,12 +167,10 @@ class StreamingRecognizer:
         self.on_partial = on_partial
         self.error: EngineError | None = None
         self.language: str | None = None
-        self._vad = EnergyVAD(self.options.min_level)
+        self._vad = SpeechDetector(self.options.vad_threshold)
         self._pending = np.zeros(0, np.float32)  # samples not yet framed
-        self._segment: list[np.ndarray] = []  # whole frames of the current segment
-        self._levels: list[float] = []
-        self._speech: list[bool] = []
-        self._segment_start = 0  # frame index of the segment in the whole stream
+        self._unscored: list[np.ndarray] = []  # whole frames the VAD has not seen yet
+        self._segment = SegmentBuffer()
         self._decoded_frames = 0  # segment frames the last partial decode saw
         self._agreement = LocalAgreement()
         self._committed: list[str] = []
@@ -285,12 +207,18 @@ class StreamingRecognizer:
     def _add_frames(self, frames: np.ndarray) -> None:
         if not frames.size:
             return
-        rms, speech = self._vad.frames(frames)
-        self._segment.extend(frames.reshape(-1, FRAME))
-        self._levels.extend(float(x) for x in rms)
-        self._speech.extend(bool(x) for x in speech)
+        self._unscored.append(frames)
         self._total_frames += frames.size // FRAME
         self._wake.set()
+
+    async def _score(self) -> None:
+        """Run the VAD over the frames that arrived, in a thread (it is a model), and keep them."""
+        if not self._unscored:
+            return
+        frames = np.concatenate(self._unscored)
+        self._unscored = []
+        rms, speech = await asyncio.to_thread(self._vad.frames, frames)
+        self._segment.add(frames, rms, speech)
 
     # -- output -----------------------------------------------------------------
     async def finish(self) -> StreamResult:
@@ -339,9 +267,10 @@ class StreamingRecognizer:
             while True:
                 await self._wake.wait()
                 self._wake.clear()
+                await self._score()
                 while await self._step():
-                    pass
-                if self._finishing:
+                    await self._score()
+                if self._finishing and not self._unscored:
                     await self._close_segment(len(self._segment))
                     return
         except EngineError as exc:
@@ -349,74 +278,42 @@ class StreamingRecognizer:
 
     async def _step(self) -> bool:
         """Do the next piece of due work; False when there is none."""
-        cut = self._find_cut()
+        cut = self._segment.find_cut(self.options.silence_s, self.options.max_segment_s)
         if cut is not None:
             await self._close_segment(cut)
             return True
         if self._finishing:
             return False
-        self._trim_leading_silence()
+        if self._segment.trim_leading_silence():
+            self._decoded_frames = 0
         new_frames = len(self._segment) - self._decoded_frames
-        if new_frames * FRAME >= self.options.step_s * SAMPLE_RATE and any(self._speech):
+        if new_frames * FRAME >= self.options.step_s * SAMPLE_RATE and self._segment.heard():
             await self._partial()
             return True
         return False
 
-    def _find_cut(self) -> int | None:
-        """Frame index where the current segment should end, if it should.
-
-        The first pause of ``silence_s`` after speech anywhere in the segment
-        counts, not only one at its end: audio keeps arriving while a decode
-        runs, so a pause may already lie behind the start of the next phrase.
-        """
-        speech = self._speech
-        silence_frames = int(self.options.silence_s * SAMPLE_RATE / FRAME)
-        heard = False
-        quiet = 0
-        for index, voiced in enumerate(speech):
-            if voiced:
-                heard, quiet = True, 0
-                continue
-            quiet += 1
-            if heard and quiet >= silence_frames:
-                return index + 1 - silence_frames + silence_frames // 2
-        if heard and len(speech) * FRAME >= self.options.max_segment_s * SAMPLE_RATE:
-            window = int(2.0 * SAMPLE_RATE / FRAME)
-            tail = self._levels[-window:]
-            return len(speech) - len(tail) + int(np.argmin(tail)) + 1
-        return None
-
-    def _trim_leading_silence(self) -> None:
-        """Keep at most 0.3 s of silence before speech starts in a segment."""
-        keep = int(0.3 * SAMPLE_RATE / FRAME)
-        if not any(self._speech) and len(self._speech) > keep:
-            drop = len(self._speech) - keep
-            del self._segment[:drop], self._levels[:drop], self._speech[:drop]
-            self._segment_start += drop
-            self._decoded_frames = 0
-
-    def _audio(self, frames: int) -> np.ndarray:
-        return np.concatenate(self._segment[:frames]).astype(np.float32)
-
-    async def _transcribe(self, audio: np.ndarray, retries: int) -> Transcript | None:
-        for attempt in range(retries + 1):
+    async def _decode(self, audio: np.ndarray, retries: int) -> Transcript:
+        """Transcribe on the speech lane; a full queue is retried ``retries`` times, then raised."""
+        attempt = 0
+        while True:
             try:
                 transcript = await self.engine.transcribe(self.user, audio, self.options.language)
             except QueueFull as exc:
-                if attempt == retries:
-                    if retries:
-                        raise
-                    return None
+                if attempt >= retries:
+                    raise
+                attempt += 1
                 await asyncio.sleep(min(exc.retry_after, 1.0))
                 continue
             if self.language is None and transcript.language:
                 self.language = transcript.language
             return transcript
-        return None  # pragma: no cover - the loop returns or raises
 
     async def _partial(self) -> None:
         frames = len(self._segment)
-        transcript = await self._transcribe(self._audio(frames), retries=0)
+        try:
+            transcript = await self._decode(self._segment.audio(frames), retries=0)
+        except QueueFull:  # skipped: the next partial decode covers this audio
+            transcript = None
         self._decoded_frames = frames
         if transcript is None:
             return
@@ -425,16 +322,12 @@ class StreamingRecognizer:
 
     async def _close_segment(self, cut: int) -> None:
         """Transcribe frames ``[0, cut)`` of the segment completely and commit their words."""
-        speech = any(self._speech[:cut])
-        audio = self._audio(cut) if speech and cut else None
-        start = self._segment_start
-        del self._segment[:cut], self._levels[:cut], self._speech[:cut]
-        self._segment_start += cut
+        audio = self._segment.audio(cut) if cut and self._segment.heard(cut) else None
+        start = self._segment.take(cut)
         self._decoded_frames = 0
         if audio is None:
             return
-        transcript = await self._transcribe(audio, retries=self.options.final_retries)
-        assert transcript is not None
+        transcript = await self._decode(audio, retries=self.options.final_retries)
         words = self._agreement.close(transcript.text.split())
         if words:
             self._committed.extend(words)

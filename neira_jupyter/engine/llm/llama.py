@@ -13,6 +13,7 @@ possible stop sequence or an incomplete UTF-8 character).
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -21,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .resident import loading
-from .types import (
+from ..resident import loading
+from ..types import (
     BadRequest,
     CancelToken,
     ChatMessage,
@@ -34,6 +35,9 @@ from .types import (
     Timings,
     Usage,
 )
+from .base import TokenChunk
+
+__all__ = ["LLMSpec", "LlamaModel", "llama_supports_gpu"]
 
 
 @dataclass(frozen=True)
@@ -53,13 +57,6 @@ class LLMSpec:
     n_threads: int | None = None
 
 
-@dataclass
-class TokenChunk:
-    """A piece of generated text, as it streams."""
-
-    text: str
-
-
 def llama_supports_gpu() -> bool:
     """Whether the installed llama-cpp-python was built with a GPU backend."""
     try:
@@ -73,11 +70,9 @@ def _default_threads() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+@functools.cache
 def _counting_llama_class() -> type:
     """Build (once) a ``Llama`` subclass that counts tokens at the source."""
-    global _COUNTING_LLAMA
-    if _COUNTING_LLAMA is not None:
-        return _COUNTING_LLAMA
     try:
         from llama_cpp import Llama
     except ImportError as exc:  # pragma: no cover - depends on the install
@@ -111,11 +106,7 @@ def _counting_llama_class() -> type:
 
             return bool(llama_cpp.llama_vocab_is_eog(self._model.vocab, token))
 
-    _COUNTING_LLAMA = CountingLlama
     return CountingLlama
-
-
-_COUNTING_LLAMA: type | None = None
 
 
 def _context_checked(stream: Iterator[Any], n_ctx: int) -> Iterator[Any]:

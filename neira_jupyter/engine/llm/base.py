@@ -1,0 +1,45 @@
+"""What every language model backend shares: the streamed chunk type and the model protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..types import CancelToken, ChatMessage, GenerationOptions, GenerationResult, ModelState
+
+__all__ = ["LanguageModel", "TokenChunk"]
+
+
+@dataclass
+class TokenChunk:
+    """A piece of generated text, as it streams."""
+
+    text: str
+
+
+class LanguageModel(Protocol):
+    """What the router and the engine need of a model (``LlamaModel``, ``RemoteModel``).
+
+    ``generate`` is blocking: it yields ``TokenChunk``s as text is produced and,
+    last, one ``GenerationResult``; it stops early once ``cancel`` is set.
+    """
+
+    state: ModelState
+    error: str | None
+
+    @property
+    def name(self) -> str: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+    def load(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def generate(
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions,
+        cancel: CancelToken | None = None,
+    ) -> Iterator[TokenChunk | GenerationResult]: ...

@@ -1,0 +1,48 @@
+"""Which model serves the next request: memory readings, pressure levels, estimates, the router.
+
+Layers, lowest first: ``readings`` (how much memory is free: NVML, psutil, a
+file, a set value), ``pressure`` (readings on an interval -> ``ok``/``high``/
+``critical`` with hysteresis), ``estimate`` (what a GGUF model will need,
+from the header ``gguf_header`` reads),
+``backend`` (the router's value types) and ``router`` (the decision).
+"""
+
+from __future__ import annotations
+
+from .backend import ROLES, Backend, Route, RouterActions, RouterConfig, Switch
+from .estimate import MemoryEstimate, estimate_model_memory
+from .pressure import MemoryWatch, PressureLevel, PressureThresholds
+from .readings import (
+    MIB,
+    FileSource,
+    HostSource,
+    ManualSource,
+    MemoryReading,
+    MemorySource,
+    NvmlSource,
+    make_source,
+)
+from .router import ModelRouter
+
+__all__ = [
+    "MIB",
+    "ROLES",
+    "Backend",
+    "FileSource",
+    "HostSource",
+    "ManualSource",
+    "MemoryEstimate",
+    "MemoryReading",
+    "MemorySource",
+    "MemoryWatch",
+    "ModelRouter",
+    "NvmlSource",
+    "PressureLevel",
+    "PressureThresholds",
+    "Route",
+    "RouterActions",
+    "RouterConfig",
+    "Switch",
+    "estimate_model_memory",
+    "make_source",
+]

@@ -1,0 +1,42 @@
+"""Speech: audio decoding, the resident Whisper model, and live streaming recognition.
+
+Layers, lowest first: ``audio`` (bytes -> 16 kHz mono float32), ``whisper``
+(``WhisperTranscriber`` over faster-whisper), ``vad`` (speech or silence per
+frame), ``segment`` (the current segment's frames and where to cut it),
+``agreement`` (which words of successive hypotheses have settled), and
+``streaming`` (``StreamingRecognizer``: live PCM in, partials and a final out).
+"""
+
+from __future__ import annotations
+
+from .agreement import LocalAgreement, align_end, fold
+from .audio import SAMPLE_RATE, decode_audio, pcm16le_to_float
+from .streaming import (
+    Partial,
+    SpeechEngine,
+    StreamingRecognizer,
+    StreamOptions,
+    StreamResult,
+)
+from .vad import FRAME, SpeechDetector
+from .whisper import Segment, SpeechSpec, Transcript, WhisperTranscriber
+
+__all__ = [
+    "FRAME",
+    "SAMPLE_RATE",
+    "LocalAgreement",
+    "Partial",
+    "Segment",
+    "SpeechDetector",
+    "SpeechEngine",
+    "SpeechSpec",
+    "StreamOptions",
+    "StreamResult",
+    "StreamingRecognizer",
+    "Transcript",
+    "WhisperTranscriber",
+    "align_end",
+    "decode_audio",
+    "fold",
+    "pcm16le_to_float",
+]
