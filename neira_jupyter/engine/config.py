@@ -169,9 +169,9 @@ def build_engine_config(options: Mapping[str, Any]) -> EngineConfig:
                 models.DEMO_LLM_NAME,
                 demo_path,
                 int(options.get("primary_context", 2048)),
-                chat_format or "gemma",
+                chat_format,
             )
-            notes.append("running on the demo LLM (Gemma 3 270M, not instruction-tuned)")
+            notes.append(models.DEMO_NOTES[models.DEMO_LLM_NAME])
 
     fallback: LLMSpec | None = None
     fallback_path = options.get("fallback_path")
@@ -183,6 +183,9 @@ def build_engine_config(options: Mapping[str, Any]) -> EngineConfig:
             int(options.get("fallback_context", 2048)),
             options.get("fallback_chat_format") or chat_format,
         )
+    elif (demo_fallback := models.demo_fallback_path()) is not None:
+        fallback = llm_spec(models.DEMO_FALLBACK_NAME, demo_fallback, 2048, None)
+        notes.append(models.DEMO_NOTES[models.DEMO_FALLBACK_NAME])
 
     speech_path = options.get("speech_model_path")
     speech: SpeechSpec | None
@@ -202,7 +205,7 @@ def build_engine_config(options: Mapping[str, Any]) -> EngineConfig:
         else:
             demo = True
             speech = SpeechSpec(name=models.DEMO_SPEECH_NAME, path=demo_speech, **speech_common)
-            notes.append("running on the demo speech model (Whisper tiny.en, English only)")
+            notes.append(models.DEMO_NOTES[models.DEMO_SPEECH_NAME])
 
     if primary is not None and fallback is not None and primary.name == fallback.name:
         raise ConfigError(f"primary and fallback models are both named {primary.name!r}")
