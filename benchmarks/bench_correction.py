@@ -29,9 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from neira_jupyter.engine import models  # noqa: E402
-from neira_jupyter.engine.llm import LlamaModel, LLMSpec  # noqa: E402
-from tests.correction_eval import (  # noqa: E402
+from neira_jupyter.engine import models
+from neira_jupyter.engine.llm import LlamaModel, LLMSpec
+from tests.correction_eval import (
     CONDITIONS,
     LANGUAGES,
     correct_all,
@@ -56,9 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     clips = transcribe_set(speech_path, audio_dir, threads=args.threads)
     print(f"transcribed {len(clips) // 2} clips in {time.perf_counter() - started:.1f} s")
-    model = LlamaModel(
-        LLMSpec(models.DEMO_LLM_NAME, llm_path, n_ctx=2048, n_threads=args.threads)
-    )
+    model = LlamaModel(LLMSpec(models.DEMO_LLM_NAME, llm_path, n_ctx=2048, n_threads=args.threads))
     model.load()
     try:
         results = correct_all(clips, llm_generate(model))

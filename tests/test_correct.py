@@ -108,10 +108,12 @@ def test_prompt_language(language: str, text: str, expected: str) -> None:
 def test_request_is_greedy_and_bounded() -> None:
     corrector = TranscriptCorrector(max_tokens_cap=40)
     messages, options = corrector.request("one two three", "en")
-    example, answer = EXAMPLES["en"]
+    (first, first_answer), (second, second_answer) = EXAMPLES["en"]
     assert messages == [
-        ChatMessage("user", build_prompt(example, "en")),
-        ChatMessage("assistant", answer),
+        ChatMessage("user", build_prompt(first, "en")),
+        ChatMessage("assistant", first_answer),
+        ChatMessage("user", build_prompt(second, "en")),
+        ChatMessage("assistant", second_answer),
         ChatMessage("user", build_prompt("one two three", "en")),
     ]
     assert options.temperature == 0.0
@@ -286,12 +288,15 @@ def test_cut_off_after_a_continuation_is_fine() -> None:
     assert result.corrected == GUARDED
 
 
-def test_close_substitutions_punctuation_and_casing_are_kept() -> None:
-    raw = "please sent the report to my manager before friday"
+def test_non_words_are_fixed_real_words_are_kept() -> None:
+    raw = "please sent the reprot to my manager before friday"
     answer = "Please send the report to my manager before Friday."
     result = correct(raw, answering(answer))
     assert not result.degraded
-    assert result.corrected == answer
+    # "reprot" is no word: fixed; "sent" is a word: the model cannot know it was misheard
+    assert result.corrected == "Please sent the report to my manager before Friday."
+    ru = correct("откройте файпл с данными", answering("Откройте файл с данными."))
+    assert ru.corrected == "Откройте файл с данными."
 
 
 def test_an_answer_without_punctuation_gets_a_sentence_shape() -> None:

@@ -10,6 +10,7 @@ from neira_jupyter.engine.correct_merge import (
     finish_sentence,
     merge_correction,
     word_key,
+    wordfreq_lexicon,
 )
 
 
@@ -44,6 +45,16 @@ def test_a_rewrite_keeps_only_style() -> None:
     assert merge_correction(raw, candidate) == "One, two, tree, four, fife, six."
     lenient = MergePolicy(min_similarity=0.5, max_changed_share=1.0)
     assert merge_correction(raw, candidate, lenient) == "One, too, tree, four, fife, six."
+
+
+def test_with_a_lexicon_only_non_words_are_replaced() -> None:
+    ru = wordfreq_lexicon("ru")
+    assert ru is not None and ru("директором") > 2 and ru("файпл") == 0
+    raw = "откроете файпл с директором"
+    candidate = "Откройте файл с директора."
+    every = MergePolicy(max_changed_share=1.0)
+    assert merge_correction(raw, candidate, every) == "Откройте файл с директора."
+    assert merge_correction(raw, candidate, every, ru) == "Откроете файл с директором."
 
 
 def test_punctuation_tokens_stay_with_their_word() -> None:

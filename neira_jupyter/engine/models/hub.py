@@ -64,6 +64,7 @@ def _expected_sha256(entry: CatalogEntry) -> str | None:
 def download(name: str) -> Downloaded:
     """Download (or resume) the catalog model ``name`` and check its SHA-256."""
     from huggingface_hub import hf_hub_download
+    from tqdm import tqdm  # plain tqdm: the bar shows in pipes and logs too, not only TTYs
 
     entry = lookup(name)
     expected = _expected_sha256(entry)
@@ -73,6 +74,7 @@ def download(name: str) -> Downloaded:
             filename=entry.filename,
             revision=entry.revision,
             local_dir=model_dir(name),
+            tqdm_class=tqdm,
         )
     )
     actual = hash_file(path)
