@@ -94,8 +94,8 @@ def with_punctuation(text: str) -> str:
 
 
 def unpunctuated(text: str) -> str:
-    """Lower case with punctuation removed, as a live partial looks."""
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+    """Lower case with punctuation removed (apostrophes kept), as a live partial looks."""
+    return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
 
 
 def wer(reference: str, hypothesis: str, punct: bool) -> float:
@@ -170,7 +170,7 @@ def correct_all(clips: Iterable[Clip], generate: Generate) -> list[Scored]:
         out: list[Scored] = []
         for clip in clips:
             started = time.perf_counter()
-            result = await corrector.correct(clip.raw, "auto", generate, timeout_s=120)
+            result = await corrector.correct(clip.raw, "auto", generate, timeout_s=300)
             elapsed = (time.perf_counter() - started) * 1000
             out.append(Scored(clip, result.corrected, result.degraded, elapsed))
         return out

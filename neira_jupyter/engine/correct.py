@@ -1,19 +1,27 @@
-"""Transcript -> corrected text with the LLM, guarded so a bad answer never replaces the raw text.
+"""Transcript -> corrected text with the LLM, guarded so a correction never makes it worse.
 
-The pipeline of the original design: the seed's Russian prompt (or its English
-twin, chosen by the declared language or, for ``"auto"``, by the share of
-Cyrillic letters), greedy decoding with a token budget scaled to the input,
-stop sequences against a model that continues the ``Text:`` pattern,
-``clean_output`` for labels and quotes, then ``CorrectionGuard``: the answer
-is used only if it is non-empty, does not echo the prompt, keeps a sane length
-and stays close to the input (character edit distance over case- and
-punctuation-folded text). Anything else -- no model, an error, a timeout, a
-cut-off answer, a rejection -- gives a *degraded* ``Correction`` whose
-``corrected`` is the raw text and whose ``reason`` says why.
+The pipeline: the seed's Russian prompt (or its English twin, chosen by the
+declared language or, for ``"auto"``, by the share of Cyrillic letters),
+preceded by two worked examples as earlier chat turns (``EXAMPLES``), greedy
+decoding with a token budget scaled to the input, stop sequences against a
+model that continues the ``Text:`` pattern, ``clean_output`` for labels and
+quotes, then two guards:
+
+1. ``CorrectionGuard`` on the whole answer: non-empty, no echo of the prompt,
+   a sane length, close to the input (character edit distance over case- and
+   punctuation-folded text). A rejected answer gives a *degraded*
+   ``Correction`` whose ``corrected`` is the raw text and whose ``reason``
+   says why -- as do no model, an error, a timeout, a cut-off answer.
+2. ``merge_correction`` word by word (``correct_merge``): the model's
+   punctuation and casing are kept; a substituted word only when it is spelled
+   close to the heard one and turns a non-word into a known word (wordfreq's
+   lexicon); inserted and dropped words are ignored. ``finish_sentence`` then
+   capitalises and ends an unpunctuated text (live partials, Dictate text).
 
 The module does no I/O of its own: the caller passes the awaited ``generate``
 callable (the engine routes it to the primary, fallback or remote model). On a
 timeout ``generate`` is cancelled; it should then stop its model work.
+Edit distances and word diffs use rapidfuzz (bit-parallel, C++).
 """
 
 from __future__ import annotations
