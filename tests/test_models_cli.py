@@ -180,3 +180,19 @@ def test_unknown_names_are_usage_errors(hub: Hub, tmp_path: Path) -> None:
     assert result.returncode == 2 and "invalid choice" in result.stderr
     result = cli(hub, tmp_path, "verify", "gpt-5")
     assert result.returncode == 2 and "unknown model 'gpt-5'" in result.stderr
+
+
+def test_other_commands_go_to_the_server_app() -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "neira_jupyter.cli", "--help-all"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--NeiraApp.primary_path" in result.stdout
