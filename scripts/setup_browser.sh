@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything the browser tests (tests/browser) need; safe to run again.
-#   - Debian's chromium (playwright cannot download browsers here), espeak-ng + sox for the clips
+#   - Debian's chromium (playwright cannot download browsers here), espeak-ng + sox for the clips,
+#     festival + festvox-ru for the Russian clips of the correction evaluation
 #   - playwright-core from npm into tests/browser/node_modules
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,8 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v sox >/dev/null 2>&1 || need+=(sox)
+command -v text2wave >/dev/null 2>&1 || need+=(festival)
+[ -d /usr/share/festival/voices/russian ] || need+=(festvox-ru)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -1,7 +1,8 @@
 """The correction pipeline: prompt, guard, cleaning, diff, and every degraded path.
 
 The degraded paths use small async ``generate`` callables (the corrector's only
-dependency); the last test runs the real Gemma 270M demo model.
+dependency); the last tests run the real demo model (Qwen2.5-Coder-0.5B-Instruct).
+The word-level guard itself is tested in ``test_correct_merge.py``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pytest
 
 from neira_jupyter.engine import models
 from neira_jupyter.engine.correct import (
+    EXAMPLES,
     PROMPTS,
     STOP_SEQUENCES,
     Correction,
@@ -37,7 +39,9 @@ from neira_jupyter.engine.types import (
 
 RAW = "the quick roundfire stump over the lazy dog"
 FIXED = "The quick brown fox jumps over the lazy dog."
-# What Gemma 270M (a base model) really answers to the English prompt.
+# What the word-level guard keeps of FIXED: the far substitution is not taken.
+GUARDED = "The quick roundfire stump over the lazy dog."
+# What Gemma 270M (a base model, the former demo) really answered to the English prompt.
 ECHO = (
     "You are an assistant that fixes speech recognition errors. Fix the errors, "
     "add punctuation and improve the readability of the following text:"
@@ -104,9 +108,16 @@ def test_prompt_language(language: str, text: str, expected: str) -> None:
 def test_request_is_greedy_and_bounded() -> None:
     corrector = TranscriptCorrector(max_tokens_cap=40)
     messages, options = corrector.request("one two three", "en")
-    assert messages == [ChatMessage("user", build_prompt("one two three", "en"))]
+    (first, first_answer), (second, second_answer) = EXAMPLES["en"]
+    assert messages == [
+        ChatMessage("user", build_prompt(first, "en")),
+        ChatMessage("assistant", first_answer),
+        ChatMessage("user", build_prompt(second, "en")),
+        ChatMessage("assistant", second_answer),
+        ChatMessage("user", build_prompt("one two three", "en")),
+    ]
     assert options.temperature == 0.0
-    assert options.max_tokens == 2 * 3 + 16
+    assert options.max_tokens == 4 * 3 + 16
     assert "\n\nТекст:" in options.stop
     assert "\n\nText:" in options.stop
     _, options = corrector.request("word " * 100, "en")
@@ -202,13 +213,13 @@ def test_correction_is_used_when_the_guard_accepts_it() -> None:
     assert not result.degraded
     assert result.reason is None
     assert result.raw == RAW
-    assert result.corrected == FIXED
+    assert result.corrected == GUARDED
     assert result.model == "scripted"
     assert result.route == "primary"
     assert result.language == "en"
     assert {c["op"] for c in result.changes} >= {"replace", "equal"}
     messages, options = calls[0]
-    assert messages == [ChatMessage("user", build_prompt(RAW, "en"))]
+    assert messages[-1] == ChatMessage("user", build_prompt(RAW, "en"))
     assert options.stop == STOP_SEQUENCES
     doc = result.to_dict()
     assert doc.keys() == {
@@ -274,7 +285,23 @@ def test_cut_off_after_a_continuation_is_fine() -> None:
     answer = FIXED + "\n\nText: the model went on with another example"
     result = correct(RAW, answering(answer, "length"))
     assert not result.degraded
-    assert result.corrected == FIXED
+    assert result.corrected == GUARDED
+
+
+def test_non_words_are_fixed_real_words_are_kept() -> None:
+    raw = "please sent the reprot to my manager before friday"
+    answer = "Please send the report to my manager before Friday."
+    result = correct(raw, answering(answer))
+    assert not result.degraded
+    # "reprot" is no word: fixed; "sent" is a word: the model cannot know it was misheard
+    assert result.corrected == "Please sent the report to my manager before Friday."
+    ru = correct("откройте файпл с данными", answering("Откройте файл с данными."))
+    assert ru.corrected == "Откройте файл с данными."
+
+
+def test_an_answer_without_punctuation_gets_a_sentence_shape() -> None:
+    result = correct("see you tomorrow", answering("see you tomorrow"))
+    assert (result.degraded, result.corrected) == (False, "See you tomorrow.")
 
 
 @pytest.mark.parametrize("text", ["", "  \n "])
@@ -291,10 +318,10 @@ def test_empty_text_needs_no_model(text: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def gemma() -> Iterator[LlamaModel]:
+def demo_llm() -> Iterator[LlamaModel]:
     path = models.demo_llm_path()  # the demo extra is part of the test setup
     assert path is not None
-    model = LlamaModel(LLMSpec(name="gemma", path=path, chat_format="gemma", n_ctx=1024))
+    model = LlamaModel(LLMSpec(name=models.DEMO_LLM_NAME, path=path, n_ctx=1024, n_threads=2))
     model.load()
     yield model
     model.close()
@@ -302,12 +329,17 @@ def gemma() -> Iterator[LlamaModel]:
 
 @pytest.mark.parametrize(
     ("text", "language"),
-    [(RAW, "en"), ("завтра утром у нас совещание а потом обед", "auto")],
+    [
+        ("please send the report to my manager before friday", "en"),
+        ("завтра утром у нас совещание а потом обед", "auto"),
+    ],
 )
-def test_real_model_keeps_the_raw_text(gemma: LlamaModel, text: str, language: str) -> None:
+def test_real_model_punctuates_without_changing_the_words(
+    demo_llm: LlamaModel, text: str, language: str
+) -> None:
     async def generate(messages: list[ChatMessage], options: GenerationOptions) -> GenerationResult:
         def run() -> GenerationResult:
-            *_, result = gemma.generate(messages, options)
+            *_, result = demo_llm.generate(messages, options)
             assert isinstance(result, GenerationResult)
             return result
 
@@ -315,11 +347,8 @@ def test_real_model_keeps_the_raw_text(gemma: LlamaModel, text: str, language: s
 
     result = correct(text, generate, language=language, timeout_s=120)
     assert result.raw == text
-    assert result.corrected.strip()
-    assert result.model == "gemma"
+    assert not result.degraded, result.reason
+    assert result.model == models.DEMO_LLM_NAME
     assert result.language == ("en" if language == "en" else "ru")
-    if result.degraded:
-        assert result.corrected == text
-        assert result.reason
-    else:
-        assert CorrectionGuard().check(text, result.corrected) is None
+    assert result.corrected[0].isupper() and result.corrected[-1] in ".!?"
+    assert normalised_distance(text, result.corrected) == 0.0  # the words were right

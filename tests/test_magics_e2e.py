@@ -23,6 +23,7 @@ from typing import Any
 import nbformat
 import pytest
 
+from neira_jupyter.engine.models import DEMO_LLM_NAME
 from tests.audio_fixtures import speak
 from tests.conftest import Fetch, get_status, wait_ready
 
@@ -224,7 +225,7 @@ async def _streaming_out_interpolation_code(kernel: ServerKernel) -> None:
     assert check.ok, check.describe()
     lines = check.stdout.splitlines()
     assert lines[0].startswith("NeiraResult ") and lines[0].split()[1] in {"stop", "length"}
-    assert lines[0].split()[2] == "gemma-3-270m-demo" and lines[0].split()[3] == "primary"
+    assert lines[0].split()[2] == DEMO_LLM_NAME and lines[0].split()[3] == "primary"
     tokens, interpolated = lines[1].split()
     assert 1 <= int(tokens) <= 24 and interpolated == "True"
     assert eval(lines[2]) == final  # the stored text is what the cell shows

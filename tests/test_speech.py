@@ -26,7 +26,7 @@ from .audio_fixtures import SENTENCES, speak
 
 
 def tiny_en_path() -> Path:
-    path = models.demo_speech_path()  # the demo extra is part of the test setup
+    path = models.demo_speech_en_path()  # the demo extra is part of the test setup
     assert path is not None
     return path
 

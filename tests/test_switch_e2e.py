@@ -1,7 +1,7 @@
 """Memory pressure, fallback and degraded mode end to end: a real server, two real GGUF models.
 
-The demo GGUF plays both models, under two names with different context
-sizes (``gemma-primary`` n_ctx 1024, ``gemma-fallback`` n_ctx 512). The only
+The demo GGUFs play both models: Qwen2.5-Coder-0.5B-Instruct as ``demo-primary``
+(n_ctx 1024) and SmolLM2-135M-Instruct as ``demo-fallback`` (n_ctx 512). The only
 thing the test controls is the memory reading: ``NeiraApp.memory_source``
 names a JSON file (``file:`` source, the same ``MemorySource`` interface as
 NVML and psutil) that the test rewrites. Everything else -- the jupyter
@@ -26,8 +26,9 @@ from tests.conftest import Fetch, get_status
 from tests.neira_http import server_url
 
 DEMO = models.demo_llm_path()  # the demo extra is part of the test setup
+DEMO_FALLBACK = models.demo_fallback_path()
 
-PRIMARY, FALLBACK = "gemma-primary", "gemma-fallback"
+PRIMARY, FALLBACK = "demo-primary", "demo-fallback"
 PLENTY, SCARCE, RECOVERED = 8000, 1000, 6000  # MiB free; thresholds 2000 / 4000 below
 PROMPT = "Name a colour."
 
@@ -52,9 +53,9 @@ def neira_config(
     request: pytest.FixtureRequest, tmp_path: Path, memory_file: Path
 ) -> dict[str, Any]:
     """Two real models and a test-controlled memory reading; ``param`` breaks files."""
-    assert DEMO is not None
+    assert DEMO is not None and DEMO_FALLBACK is not None
     broken: dict[str, str] = getattr(request, "param", {})
-    paths = {"primary": str(DEMO), "fallback": str(DEMO)}
+    paths = {"primary": str(DEMO), "fallback": str(DEMO_FALLBACK)}
     for role, how in broken.items():
         target = tmp_path / f"{role}.gguf"
         if how == "corrupt":
@@ -67,8 +68,6 @@ def neira_config(
         "fallback_path": paths["fallback"],
         "fallback_model": FALLBACK,
         "fallback_context": 512,
-        "chat_format": "gemma",
-        "fallback_chat_format": "gemma",
         "memory_source": f"file:{memory_file}",
         "memory_interval": 0.05,
         "memory_low_mib": 2000,

@@ -89,7 +89,6 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
-DEMO_CHAT_FORMAT = "gemma"
 """The demo LLM (Gemma 3 270M) has no chat template in its GGUF metadata."""
 
 
@@ -172,9 +171,8 @@ def build_engine_config(values: Mapping[str, Any]) -> EngineConfig:
         )
     else:
         demo = True
-        fmt = chat_format or DEMO_CHAT_FORMAT
-        primary = llm_spec(models.DEMO_LLM_NAME, demo_path, o.get("demo_context"), fmt)
-        notes.append("running on the demo LLM (Gemma 3 270M, not instruction-tuned)")
+        primary = llm_spec(models.DEMO_LLM_NAME, demo_path, o.get("demo_context"), chat_format)
+        notes.append(models.DEMO_NOTES[models.DEMO_LLM_NAME])
 
     fallback: LLMSpec | None = None
     fallback_path = o.path("fallback_path")
@@ -185,6 +183,11 @@ def build_engine_config(values: Mapping[str, Any]) -> EngineConfig:
             o.get("fallback_context"),
             o.get("fallback_chat_format") or chat_format,
         )
+    elif (demo_fallback := models.demo_fallback_path()) is not None:
+        fallback = llm_spec(
+            models.DEMO_FALLBACK_NAME, demo_fallback, o.get("fallback_context"), None
+        )
+        notes.append(models.DEMO_NOTES[models.DEMO_FALLBACK_NAME])
     if primary is not None and fallback is not None and primary.name == fallback.name:
         raise ConfigError(f"primary and fallback models are both named {primary.name!r}")
 
@@ -202,7 +205,7 @@ def build_engine_config(values: Mapping[str, Any]) -> EngineConfig:
     else:
         demo = True
         speech = SpeechSpec(name=models.DEMO_SPEECH_NAME, path=demo_speech, **speech_common)
-        notes.append("running on the demo speech model (Whisper tiny.en, English only)")
+        notes.append(models.DEMO_NOTES[models.DEMO_SPEECH_NAME])
 
     try:
         thresholds = PressureThresholds(
