@@ -80,9 +80,7 @@ def decode_bounded(data: bytes) -> tuple[np.ndarray | None, int]:
 
 
 @pytest.mark.parametrize("fmt", ["wav", *sorted(FORMATS)])
-def test_damaged_files_decode_bounded_or_are_refused(
-    fmt: str, clips: dict[str, bytes]
-) -> None:
+def test_damaged_files_decode_bounded_or_are_refused(fmt: str, clips: dict[str, bytes]) -> None:
     data = clips[fmt]
 
     @settings(

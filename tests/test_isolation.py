@@ -43,7 +43,9 @@ async def test_invalid_text_is_a_400_and_the_model_stays_healthy(
     status = await get_status(jp_fetch)
     primary = status["backends"]["primary"]
     assert primary["failures"] == 0
-    answer = await post_json(jp_fetch, "generate", {"prompt": "Hi", "max_tokens": 2, "stream": False})
+    answer = await post_json(
+        jp_fetch, "generate", {"prompt": "Hi", "max_tokens": 2, "stream": False}
+    )
     assert answer.code == 200, answer.body
     assert json.loads(answer.body)["route"] == "primary"
 
