@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from neira_jupyter.engine.schedule import FairQueue, Job, JobCancelled, Scheduler
-from neira_jupyter.engine.types import CancelToken, QueueFull
+from neira_jupyter.engine.types import CancelToken, DuplicateRequest, QueueFull, ShuttingDown
 
 
 def make_job(user: str, loop: asyncio.AbstractEventLoop) -> Job:
@@ -124,3 +124,66 @@ async def test_the_event_loop_keeps_running_while_a_model_works() -> None:
         assert ticks > 10  # the loop kept turning while the worker slept
     finally:
         scheduler.stop()
+
+
+async def test_request_ids_belong_to_their_user() -> None:
+    scheduler = Scheduler(capacity=8)
+    scheduler.add_lane("llm")
+    gate = threading.Event()
+    try:
+        alice = scheduler.submit("alice", "llm", lambda _c, _e: gate.wait(5), job_id="same")
+        bob = scheduler.submit("bob", "llm", lambda _c, _e: gate.wait(5), job_id="same")
+        assert scheduler.find("same", "alice") is alice
+        assert scheduler.find("same", "bob") is bob
+        with pytest.raises(DuplicateRequest):
+            scheduler.submit("alice", "llm", lambda _c, _e: None, job_id="same")
+        while not scheduler.status("alice")["running"]:
+            await asyncio.sleep(0.01)
+        assert scheduler.status("alice")["running_ids"] == ["same"]
+        assert scheduler.status("carol")["running_ids"] == []
+        gate.set()
+        await alice.wait()
+        await bob.wait()
+    finally:
+        gate.set()
+        scheduler.stop()
+
+
+async def test_per_user_cap_leaves_room_for_others() -> None:
+    scheduler = Scheduler(capacity=8, per_user=2)
+    scheduler.add_lane("llm")
+    gate = threading.Event()
+    try:
+        jobs = [scheduler.submit("alice", "llm", lambda _c, _e: gate.wait(5)) for _ in range(2)]
+        with pytest.raises(QueueFull, match="limit per user is 2") as refused:
+            scheduler.submit("alice", "llm", lambda _c, _e: None)
+        assert refused.value.retry_after > 0
+        jobs.append(scheduler.submit("bob", "llm", lambda _c, _e: gate.wait(5)))
+        gate.set()
+        for job in jobs:
+            await job.wait()
+        scheduler.submit("alice", "llm", lambda _c, _e: None)  # room again once settled
+    finally:
+        gate.set()
+        scheduler.stop()
+
+
+async def test_stop_refuses_new_work_and_waits_for_the_running_job() -> None:
+    scheduler = Scheduler()
+    scheduler.add_lane("llm")
+    finished: list[bool] = []
+
+    def work(cancel: CancelToken, _emit: Any) -> None:
+        while not cancel.cancelled:
+            time.sleep(0.01)
+        time.sleep(0.2)  # a model call that takes a moment to notice
+        finished.append(True)
+
+    job = scheduler.submit("u", "llm", work)
+    while job.started is None:
+        await asyncio.sleep(0.01)
+    busy = await asyncio.to_thread(scheduler.stop)
+    assert busy == set()
+    assert finished == [True]  # stop returned only after the work did
+    with pytest.raises(ShuttingDown):
+        scheduler.submit("u", "llm", work)

@@ -6,7 +6,13 @@ reaches a worker through a ``FairQueue``: jobs are kept per user and the worker
 takes one job from each waiting user in turn, so one user's burst cannot starve
 the others. Admission is bounded over all workers: when ``capacity`` jobs are
 already waiting, ``submit`` raises ``QueueFull`` (the server answers 429 with
-``Retry-After``) instead of letting the wait grow without end.
+``Retry-After``) instead of letting the wait grow without end, and one user
+may hold at most ``per_user`` jobs (queued plus running) at a time.
+
+Request ids belong to their user: two users may use the same id, and a user
+can find or cancel only their own jobs. Once ``stop`` begins, new work is
+refused (``ShuttingDown``), queued jobs end cancelled and running ones are
+asked to stop; the models are freed only after their workers have returned.
 
 Results travel back to asyncio with ``loop.call_soon_threadsafe``: the event
 loop never blocks on a model call.
@@ -24,7 +30,7 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from .types import CancelToken, QueueFull
+from .types import CancelToken, DuplicateRequest, QueueFull, ShuttingDown
 
 log = logging.getLogger("neira_jupyter")
 
@@ -215,26 +221,30 @@ class ModelWorker:
         with self._running_lock:
             return list(self.running.values())
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Cancel queued and running jobs and wait for the threads; False if one is still busy."""
         for job in self.queue.close():
             job._finish(error=JobCancelled(job.id))
         for job in self.running_jobs():
             job.cancel()
         for thread in self._threads:
             thread.join(timeout)
+        return not any(thread.is_alive() for thread in self._threads)
 
 
 class Scheduler:
     """Admission and fair dispatch of jobs to per-lane workers."""
 
-    def __init__(self, capacity: int = 16, retry_after: int = 2) -> None:
+    def __init__(self, capacity: int = 16, retry_after: int = 2, per_user: int = 0) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self.capacity = capacity
         self.retry_after = retry_after
+        self.per_user = per_user  # 0: no cap besides ``capacity``
         self._workers: dict[str, ModelWorker] = {}
-        self._jobs: dict[str, Job] = {}
+        self._jobs: dict[tuple[str, str], Job] = {}  # (user, id) -> live job
         self._lock = threading.Lock()
+        self._stopping = False
 
     def add_lane(self, lane: str, threads: int = 1) -> None:
         """Create the worker for a lane (a model); idempotent."""
@@ -255,6 +265,8 @@ class Scheduler:
         """Queue ``work`` on ``lane``'s worker for ``user``. Raises ``QueueFull``."""
         loop = asyncio.get_running_loop()
         with self._lock:
+            if self._stopping:
+                raise ShuttingDown("the server is shutting down; no new requests are taken")
             worker = self._workers[lane]
             waiting = sum(len(w.queue) for w in self._workers.values())
             if waiting >= self.capacity:
@@ -263,10 +275,17 @@ class Scheduler:
                     f"try again in {self.retry_after} s",
                     retry_after=self.retry_after,
                 )
-            if job_id is not None and job_id in self._jobs:
-                raise ValueError(f"request_id {job_id!r} is already in use")
+            mine = sum(1 for owner, _ in self._jobs if owner == user)
+            if self.per_user and mine >= self.per_user:
+                raise QueueFull(
+                    f"you already have {mine} requests queued or running; the limit per "
+                    f"user is {self.per_user}; try again in {self.retry_after} s",
+                    retry_after=self.retry_after,
+                )
+            if job_id is not None and (user, job_id) in self._jobs:
+                raise DuplicateRequest(f"you already have a request with request_id {job_id!r}")
             job = Job(user, lane, work, loop, job_id, on_settled=self._forget)
-            self._jobs[job.id] = job
+            self._jobs[(user, job.id)] = job
         worker.queue.put(job)
         return job
 
@@ -279,15 +298,12 @@ class Scheduler:
     def _forget(self, job: Job) -> None:
         """A job settled: its id is free again, at once (a retry may reuse it)."""
         with self._lock:
-            if self._jobs.get(job.id) is job:
-                del self._jobs[job.id]
+            if self._jobs.get((job.user, job.id)) is job:
+                del self._jobs[(job.user, job.id)]
 
-    def find(self, job_id: str, user: str | None = None) -> Job | None:
-        """The live job with this id (of this user, when given)."""
-        job = self._jobs.get(job_id)
-        if job is None or (user is not None and job.user != user):
-            return None
-        return job
+    def find(self, job_id: str, user: str) -> Job | None:
+        """The live job of ``user`` with this id; another user's job is never found."""
+        return self._jobs.get((user, job_id))
 
     def cancel(self, job: Job) -> None:
         """Cancel a job: drop it if queued, stop it at the next token if running."""
@@ -296,14 +312,16 @@ class Scheduler:
         if worker is not None and worker.queue.remove(job):
             job._finish(error=JobCancelled(job.id))
 
-    def status(self) -> dict[str, Any]:
+    def status(self, user: str | None = None) -> dict[str, Any]:
+        """Counts for everyone; request ids only of ``user``'s own running jobs."""
         queued = [job for w in self._workers.values() for job in w.queue.jobs()]
         running = [job for w in self._workers.values() for job in w.running_jobs()]
         return {
             "depth": len(queued),
             "running": len(running),
             "capacity": self.capacity,
-            "running_ids": [job.id for job in running],
+            "per_user": self.per_user,
+            "running_ids": [job.id for job in running if job.user == user],
             "lanes": {
                 lane: {"queued": len(w.queue), "running": len(w.running_jobs())}
                 for lane, w in self._workers.items()
@@ -313,6 +331,8 @@ class Scheduler:
     def jobs_of(self, user: str) -> list[Job]:
         return [job for job in list(self._jobs.values()) if job.user == user]
 
-    def stop(self) -> None:
-        for worker in self._workers.values():
-            worker.stop()
+    def stop(self) -> set[str]:
+        """Refuse new jobs, cancel queued and running ones, wait; the lanes still busy."""
+        with self._lock:
+            self._stopping = True
+        return {lane for lane, worker in self._workers.items() if not worker.stop()}

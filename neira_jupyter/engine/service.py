@@ -153,10 +153,15 @@ class NeiraEngine:
     async def stop(self) -> None:
         """Cancel all work and free the models."""
         await self.memory.stop()
-        await asyncio.to_thread(self.scheduler.stop)
-        for model in (*self.llms, self.speech):
-            if model is not None:
-                await asyncio.to_thread(model.close)
+        busy = await asyncio.to_thread(self.scheduler.stop)
+        lanes: list[tuple[Any, str]] = [(model, model.name) for model in self.llms]
+        if self.speech is not None:
+            lanes.append((self.speech, SPEECH_LANE))
+        for model, lane in lanes:
+            if lane in busy:  # never free a model under a call that is still running
+                log.warning("neira: %s did not stop in time; left loaded", model.name)
+                continue
+            await asyncio.to_thread(model.close)
 
     # -- routing -----------------------------------------------------------------
     def route(self, model: str = "auto") -> Route:
@@ -350,8 +355,8 @@ class NeiraEngine:
                 self.scheduler.cancel(job)
 
     # -- status -----------------------------------------------------------------
-    def status(self) -> dict[str, Any]:
-        """The document behind ``GET api/status``."""
+    def status(self, user: str | None = None) -> dict[str, Any]:
+        """The document behind ``GET api/status``; request ids only of ``user``'s own jobs."""
         models: list[dict[str, Any]] = []
         for role, model in (
             ("primary", self.primary),
@@ -373,6 +378,6 @@ class NeiraEngine:
             "memory": self.memory.status(),
             "switches": router["switches"],
             "backends": router["backends"],
-            "queue": self.scheduler.status(),
+            "queue": self.scheduler.status(user),
             "time": time.time(),
         }

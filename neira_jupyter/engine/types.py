@@ -141,3 +141,15 @@ class NoModelAvailable(EngineError):
     """No backend can serve the request (degraded mode)."""
 
     status = 503
+
+
+class DuplicateRequest(EngineError):
+    """The caller already has a live request with this ``request_id``."""
+
+    status = 409
+
+
+class ShuttingDown(EngineError):
+    """The engine is stopping and takes no new work."""
+
+    status = 503

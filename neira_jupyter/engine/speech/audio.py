@@ -12,6 +12,13 @@ never reach them. M4A (the ``mov`` demuxer) is allowed because phones and
 Safari record it. A packet that fails to decode (a truncated last frame) is
 skipped; a body with no decodable sample is a ``BadRequest``.
 
+Untrusted bytes are bounded before they cost memory: only the codecs of those
+formats decode (``_CODECS``), a stream's sample rate and channel count must be
+plausible, and every decoded frame's duration is added up from its header
+(``frame.samples / frame.sample_rate``) and checked against ``max_seconds``
+*before* the frame is resampled or kept, so a small file that claims to be
+short but decodes to hours of audio stops at the limit.
+
 Every error a user can cause is a ``BadRequest`` whose message says what was
 wrong in words a notebook user understands.
 """
@@ -19,6 +26,7 @@ wrong in words a notebook user understands.
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import numpy as np
@@ -31,6 +39,14 @@ SAMPLE_RATE = 16000
 """Samples per second of every array this module returns (what Whisper expects)."""
 
 _DEMUXERS = "wav,flac,mp3,ogg,matroska,webm,mov"
+# the decoders of those formats' audio; anything else in a container is refused
+_CODECS = frozenset(
+    {"flac", "mp3", "mp3float", "opus", "libopus", "vorbis", "libvorbis", "aac", "alac"}
+)
+_PCM_CODEC = re.compile(r"^pcm_(s|u|f)(8|16|24|32|64)(le|be)?(_planar)?$|^pcm_(alaw|mulaw)$")
+MIN_SAMPLE_RATE = 4_000
+MAX_SAMPLE_RATE = 192_000
+MAX_CHANNELS = 8
 _NOT_AUDIO = "not a WAV, FLAC, MP3, OGG, WebM or M4A file"
 
 
@@ -77,6 +93,7 @@ def decode_audio(data: bytes, *, max_seconds: float = 600.0) -> np.ndarray:
         ) as container:
             if not container.streams.audio:
                 raise BadRequest("could not decode audio: the file has no audio track")
+            _check_stream(container.streams.audio[0])
             if container.duration is not None:  # declared length, in microseconds
                 _check_length(container.duration / 1_000_000, max_seconds)
             samples = _decode_stream(av, container, max_seconds)
@@ -87,28 +104,48 @@ def decode_audio(data: bytes, *, max_seconds: float = 600.0) -> np.ndarray:
     return samples
 
 
+def _check_stream(stream: Any) -> None:
+    """Refuse codecs outside the whitelist and implausible rates or channel counts."""
+    codec = stream.codec_context.name
+    if codec not in _CODECS and not _PCM_CODEC.match(codec):
+        raise BadRequest(f"could not decode audio: the codec {codec!r} is not supported")
+    _check_format(stream.codec_context.sample_rate, stream.codec_context.channels)
+
+
+def _check_format(rate: int, channels: int) -> None:
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise BadRequest(
+            f"audio sample rate is {rate} Hz; it must be between "
+            f"{MIN_SAMPLE_RATE} and {MAX_SAMPLE_RATE} Hz"
+        )
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise BadRequest(f"audio has {channels} channels; at most {MAX_CHANNELS} are allowed")
+
+
 def _decode_stream(av: Any, container: Any, max_seconds: float) -> np.ndarray:
-    """Decode the first audio stream, resampled, stopping once past ``max_seconds``."""
+    """Decode the first audio stream, resampled, stopping once past ``max_seconds``.
+
+    A frame's length is known from its header before its samples are converted,
+    so the limit holds however far the decoded audio outgrows the upload.
+    """
     stream = container.streams.audio[0]
     resampler = av.audio.resampler.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-    limit = int(max_seconds * SAMPLE_RATE)
     chunks: list[np.ndarray] = []
+    seconds = 0.0
 
-    def add(frame: Any) -> int:
-        got = [out.to_ndarray().reshape(-1) for out in resampler.resample(frame)]
-        chunks.extend(got)
-        return sum(chunk.size for chunk in got)
+    def add(frame: Any) -> None:
+        chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
 
-    total = 0
     for packet in container.demux(stream):
         try:
             frames = packet.decode()
         except av.error.InvalidDataError:  # one damaged packet (often a cut last frame)
             continue
         for frame in frames:
-            total += add(frame)
-        if total > limit:
-            _check_length(total / SAMPLE_RATE, max_seconds, at_least=True)
+            _check_format(frame.sample_rate, len(frame.layout.channels))
+            seconds += frame.samples / frame.sample_rate
+            _check_length(seconds, max_seconds, at_least=True)
+            add(frame)
     add(None)  # flush what the resampler holds back
     if not chunks:
         return np.zeros(0, dtype=np.float32)
