@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from neira_jupyter.engine.audio import SAMPLE_RATE, decode_audio
+from neira_jupyter.engine.speech import SAMPLE_RATE, decode_audio
 from neira_jupyter.engine.types import BadRequest
 
 from .audio_fixtures import FORMATS, SENTENCES, convert, speak

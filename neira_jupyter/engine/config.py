@@ -89,8 +89,6 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
-"""The demo LLM (Gemma 3 270M) has no chat template in its GGUF metadata."""
-
 
 @dataclass
 class EngineConfig:
