@@ -203,8 +203,9 @@ class NeiraEngine:
             finally:
                 if not job.finished:
                     self.scheduler.cancel(job)
-                first_ms = result.timings.first_token_ms if result is not None else None
-                self.router.release(backend, error, first_ms, quick)
+                # a long prompt's evaluation is not a slow start: the budget excludes it
+                start_ms = result.timings.start_ms if result is not None else None
+                self.router.release(backend, error, start_ms, quick)
             if error is None:
                 break
             # Failed before any token: try the next route (a switch must not lose it).

@@ -69,6 +69,14 @@ class Timings:
     first_token_ms: float | None = None
     total_ms: float = 0.0
     tokens_per_second: float | None = None
+    prompt_ms: float | None = None  # evaluating the prompt, part of first_token_ms
+
+    @property
+    def start_ms(self) -> float | None:
+        """Time to the first token beyond evaluating the prompt: what a slow model shows."""
+        if self.first_token_ms is None:
+            return None
+        return max(0.0, self.first_token_ms - (self.prompt_ms or 0.0))
 
     def to_dict(self) -> dict[str, float | None]:
         return asdict(self)

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 API_PREFIX = "neira/api/"
 """Every route lives under ``{base_url}neira/api/``."""
@@ -22,6 +22,33 @@ REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 LANGUAGES: tuple[str, ...] = ("auto", "ru", "en")
 Language = Literal["auto", "ru", "en"]
 RequestId = Annotated[str, Field(pattern=REQUEST_ID_PATTERN)]
+
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+def check_text(value: str) -> str:
+    """``value`` if it is text a model may read: no lone surrogates, no control characters.
+
+    JSON can carry both (``"\\ud800"``, ``"\\u0000"``), but neither is text:
+    a lone surrogate cannot be encoded to UTF-8 for the tokenizer, and control
+    characters other than tab and line breaks only hide what a prompt says.
+    """
+    for index, char in enumerate(value):
+        code = ord(char)
+        if 0xD800 <= code <= 0xDFFF:
+            raise ValueError(
+                f"is not valid Unicode text: a lone surrogate (U+{code:04X}) at character {index}"
+            )
+        if (code < 0x20 or 0x7F <= code < 0xA0) and char not in _ALLOWED_CONTROLS:
+            raise ValueError(
+                f"contains the control character U+{code:04X} at character {index}; "
+                "only tab, line feed and carriage return are allowed"
+            )
+    return value
+
+
+Text = Annotated[str, AfterValidator(check_text)]
+"""A string from a client that reaches a model: checked by ``check_text``."""
 
 
 class WireModel(BaseModel):
@@ -117,7 +144,8 @@ def describe_error(error: ValidationError) -> str:
     if kind == "missing":
         return f"field '{path}' is required"
     if kind == "value_error":
-        return str(ctx.get("error", first["msg"]))
+        message = str(ctx.get("error", first["msg"]))
+        return f"field '{path}' {message}" if loc else message
     if kind in _KIND_WORDS:
         got = type(first.get("input")).__name__
         got = {"NoneType": "null", "dict": "object", "list": "list"}.get(got, got)
@@ -135,9 +163,11 @@ def parse(model: type[M], data: str | bytes | bytearray | Mapping[str, Any]) -> 
     try:
         if isinstance(data, Mapping):
             return model.model_validate(data)
-        return model.model_validate_json(data)
+        return model.model_validate(json.loads(data))
     except ValidationError as exc:
         raise ProtocolError(describe_error(exc)) from None
+    except ValueError as exc:  # json.JSONDecodeError, or bytes that are not UTF-8
+        raise ProtocolError(f"the request body is not valid JSON: {exc}") from None
 
 
 def parse_tagged(data: str | bytes, models: Mapping[str, type[M]]) -> M:

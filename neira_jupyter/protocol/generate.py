@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .base import ErrorEvent, RequestId, RequestModel, WireModel
+from .base import ErrorEvent, RequestId, RequestModel, Text, WireModel
 
 MAX_TOKENS_LIMIT = 8192
 MAX_STOP_SEQUENCES = 8
@@ -25,20 +25,20 @@ class ChatMessage(RequestModel):
     """One message of a conversation."""
 
     role: Role
-    content: str
+    content: Text
 
 
 class GenerateRequest(RequestModel):
     """The body of ``POST api/generate``; unset sampling fields take the server's defaults."""
 
-    prompt: str | None = Field(None, description="The prompt; send this or messages.")
+    prompt: Text | None = Field(None, description="The prompt; send this or messages.")
     messages: list[ChatMessage] | None = Field(None, description="A conversation.")
-    system: str | None = Field(None, description="Prepended as a system message.")
+    system: Text | None = Field(None, description="Prepended as a system message.")
     model: str = Field("auto", description="A configured model name, or auto.")
     max_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS_LIMIT)
     temperature: float | None = Field(None, ge=0.0, le=2.0)
     top_p: float | None = Field(None, gt=0.0, le=1.0)
-    stop: list[Annotated[str, Field(min_length=1)]] | None = Field(
+    stop: list[Annotated[Text, Field(min_length=1)]] | None = Field(
         None, max_length=MAX_STOP_SEQUENCES
     )
     seed: int | None = Field(None, ge=0, le=MAX_SEED)

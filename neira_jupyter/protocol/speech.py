@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
-from .base import ErrorEvent, Language, RequestModel, WireModel
+from .base import ErrorEvent, Language, RequestModel, Text, WireModel
 
 MAX_FRAME_BYTES = 64 * 1024
 """Largest binary frame on the live stream: 2 s of 16 kHz s16le audio."""
@@ -79,7 +79,7 @@ class CorrectResult(WireModel):
 class CorrectRequest(RequestModel):
     """The body of ``POST api/correct``."""
 
-    text: str
+    text: Text
     language: LanguageOption = "auto"
 
 

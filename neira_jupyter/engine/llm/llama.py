@@ -17,7 +17,7 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +87,12 @@ def _counting_llama_class() -> type:
         prompt_tokens: int = 0
         completion_tokens: int = 0
         first_token_at: float | None = None
+        prompt_evaluated_at: float | None = None
+
+        def eval(self, tokens: Sequence[int]) -> None:
+            super().eval(tokens)
+            if self.prompt_evaluated_at is None:  # the first eval of a generation: the prompt
+                self.prompt_evaluated_at = time.perf_counter()
 
         def generate(  # type: ignore[override]
             self, tokens: Sequence[int], *args: Any, **kwargs: Any
@@ -94,6 +100,7 @@ def _counting_llama_class() -> type:
             self.prompt_tokens = len(tokens)
             self.completion_tokens = 0
             self.first_token_at = None
+            self.prompt_evaluated_at = None
             for token in super().generate(tokens, *args, **kwargs):
                 if self.first_token_at is None:
                     self.first_token_at = time.perf_counter()
@@ -109,16 +116,39 @@ def _counting_llama_class() -> type:
     return CountingLlama
 
 
-def _context_checked(stream: Iterator[Any], n_ctx: int) -> Iterator[Any]:
-    """Re-raise llama-cpp-python's context overflow as the caller's error (400), not the model's."""
+def _request_error(exc: Exception, n_ctx: int) -> BadRequest | None:
+    """The caller's error (400) behind an exception from llama-cpp-python, or None.
+
+    A prompt over the context, text the tokenizer cannot encode and a message
+    sequence the chat template refuses are faults of the request, not of the
+    model: they must not count against the model's health.
+    """
+    if isinstance(exc, UnicodeError):
+        return BadRequest(f"the prompt is not valid Unicode text: {exc}")
+    if isinstance(exc, ValueError) and "context window" in str(exc):
+        return BadRequest(
+            f"the prompt does not fit in the model's context of {n_ctx} tokens: {exc}"
+        )
     try:
-        yield from stream
-    except ValueError as exc:
-        if "context window" in str(exc):
-            raise BadRequest(
-                f"the prompt does not fit in the model's context of {n_ctx} tokens: {exc}"
-            ) from exc
-        raise
+        from jinja2 import TemplateError
+    except ImportError:  # pragma: no cover - jinja2 comes with llama-cpp-python
+        return None
+    if isinstance(exc, TemplateError):
+        return BadRequest(f"the model's chat template refuses these messages: {exc}")
+    return None
+
+
+def _request_checked(
+    start: Callable[[], Iterator[Any]], n_ctx: int
+) -> Generator[Any, None, None]:
+    """Run ``start()`` and its stream, re-raising the request's faults as ``BadRequest``."""
+    try:
+        yield from start()
+    except Exception as exc:
+        error = _request_error(exc, n_ctx)
+        if error is None:
+            raise
+        raise error from exc
 
 
 class LlamaModel:
@@ -206,17 +236,20 @@ class LlamaModel:
         started = time.perf_counter()
         pieces: list[str] = []
         finish: FinishReason = "stop"
-        stream = llama.create_chat_completion(
-            messages=[m.to_dict() for m in messages],
-            max_tokens=options.max_tokens,
-            temperature=options.temperature,
-            top_p=options.top_p,
-            stop=list(options.stop) or None,
-            seed=options.seed,
-            stream=True,
+        stream = _request_checked(
+            lambda: llama.create_chat_completion(
+                messages=[m.to_dict() for m in messages],
+                max_tokens=options.max_tokens,
+                temperature=options.temperature,
+                top_p=options.top_p,
+                stop=list(options.stop) or None,
+                seed=options.seed,
+                stream=True,
+            ),
+            self.spec.n_ctx,
         )
         try:
-            for chunk in _context_checked(stream, self.spec.n_ctx):
+            for chunk in stream:
                 if cancel is not None and cancel.cancelled:
                     finish = "cancelled"
                     break
@@ -231,6 +264,7 @@ class LlamaModel:
             stream.close()
         ended = time.perf_counter()
         first = llama.first_token_at
+        prompt_done = llama.prompt_evaluated_at
         completion = llama.completion_tokens
         decode_s = ended - first if first is not None else 0.0
         yield GenerationResult(
@@ -240,6 +274,7 @@ class LlamaModel:
             usage=Usage(prompt_tokens=llama.prompt_tokens, completion_tokens=completion),
             timings=Timings(
                 first_token_ms=(first - started) * 1000 if first is not None else None,
+                prompt_ms=(prompt_done - started) * 1000 if prompt_done is not None else None,
                 total_ms=(ended - started) * 1000,
                 tokens_per_second=(completion - 1) / decode_s
                 if completion > 1 and decode_s > 0

@@ -283,7 +283,12 @@ class ModelRouter:
         first_token_ms: float | None = None,
         quick: bool = False,
     ) -> None:
-        """A request on ``backend`` ended: count failures and slow starts, re-evaluate."""
+        """A request on ``backend`` ended: count failures and slow starts, re-evaluate.
+
+        ``first_token_ms`` is the wait for the first token beyond evaluating the
+        prompt (``Timings.start_ms``), so a long prompt is not a slow start; a
+        ``BadRequest`` is the request's fault and never the model's.
+        """
         backend.inflight = max(0, backend.inflight - 1)
         budget = self.config.local_timeout_ms
         if isinstance(error, BadRequest):
