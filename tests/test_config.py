@@ -146,3 +146,30 @@ def test_help_all_documents_every_option() -> None:
     own = [n for n, t in NeiraApp.class_traits(config=True).items() if t.this_class is NeiraApp]
     missing = [name for name in own if f"--NeiraApp.{name}=" not in output]
     assert not missing
+
+
+def test_brain_config_is_read_from_jupyter_config_dirs_not_the_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A notebook user can write the root folder; only the administrator's config dirs count."""
+    root = tmp_path / "notebooks"
+    admin = tmp_path / "etc-jupyter"
+    root.mkdir()
+    admin.mkdir()
+    (root / "brain_config.toml").write_text("[llm]\ndefault_max_tokens = 1\n", encoding="utf-8")
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(admin))
+    app = NeiraApp()
+    assert app.brain_config_path().parent != root
+    (admin / "brain_config.toml").write_text("[llm]\ndefault_max_tokens = 7\n", encoding="utf-8")
+    assert app.brain_config_path() == admin / "brain_config.toml"
+    assert read_brain_config(app.brain_config_path())["default_max_tokens"] == 7
+
+
+def test_remote_api_key_never_shows(tmp_path: Path) -> None:
+    from neira_jupyter.engine.llm import RemoteModel, RemoteSpec
+
+    spec = RemoteSpec("http://user:secret@gpu-box:8000/v1?key=k2", "m", api_key="sk-hidden")
+    shown = repr(spec) + repr(RemoteModel(spec).describe())
+    assert "sk-hidden" not in shown
+    assert "secret" not in shown and "k2" not in shown
+    assert "gpu-box:8000/v1" in shown

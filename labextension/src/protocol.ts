@@ -1,6 +1,6 @@
 /* Generated from neira_jupyter/protocol/schema.json by json-schema-to-typescript
  * (`npm run build:protocol` in labextension/). Do not edit.
- * schema sha256: e4eb3c5456d53f9b196690d715ae75c4777f3c46417f9537a830f17715f6537b */
+ * schema sha256: 9d7225a080b586011af96ad40cc8c21f51f4dbabda28cace22f274a6a0cfd86b */
 
 /**
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -515,6 +515,13 @@ export interface QueueStatus {
    * Jobs that may wait; more get 429.
    */
   capacity: number;
+  /**
+   * Jobs (queued plus running) one user may hold; more get 429. 0: no cap.
+   */
+  per_user: number;
+  /**
+   * Request ids of the caller's own running jobs.
+   */
   running_ids: string[];
   lanes: {
     [k: string]: LaneInfo;

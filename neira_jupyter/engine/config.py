@@ -100,6 +100,7 @@ class EngineConfig:
     speech: SpeechSpec | None
     defaults: GenerationOptions
     queue_capacity: int
+    jobs_per_user: int
     retry_after: int
     correction_timeout_s: float
     max_local_attempts: int
@@ -236,6 +237,7 @@ def build_engine_config(values: Mapping[str, Any]) -> EngineConfig:
             top_p=float(o.get("default_top_p")),
         ),
         queue_capacity=int(o.get("queue_size")),
+        jobs_per_user=int(o.get("max_jobs_per_user")),
         retry_after=int(o.get("retry_after")),
         correction_timeout_s=float(o.get("correction_timeout")),
         max_local_attempts=int(o.get("max_local_attempts")),

@@ -265,7 +265,7 @@ class TranscriptCorrector:
     ) -> Correction:
         """Correct ``text``; never raises for a model failure, it degrades instead."""
         started = time.perf_counter()
-        lang = prompt_language(language, text)
+        lang = await asyncio.to_thread(prompt_language, language, text)
         stripped = text.strip()
         result: GenerationResult | None = None
         corrected = text
@@ -286,6 +286,8 @@ class TranscriptCorrector:
                 corrected, reason = await asyncio.to_thread(self._judge, stripped, result, lang)
         if reason is not None:
             corrected = text
+        # the diff grows with the text: off the event loop too
+        changes = await asyncio.to_thread(word_diff, text, corrected) if stripped else []
         return Correction(
             raw=text,
             corrected=corrected,
@@ -294,7 +296,7 @@ class TranscriptCorrector:
             language=lang,
             model=result.model if result else None,
             route=result.route if result else None,
-            changes=word_diff(text, corrected) if stripped else [],
+            changes=changes,
             timings={"total_ms": (time.perf_counter() - started) * 1000},
         )
 

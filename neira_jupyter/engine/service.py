@@ -80,7 +80,9 @@ class NeiraEngine:
 
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
-        self.scheduler = Scheduler(config.queue_capacity, config.retry_after)
+        self.scheduler = Scheduler(
+            config.queue_capacity, config.retry_after, per_user=config.jobs_per_user
+        )
         self.primary = LlamaModel(config.primary) if config.primary else None
         self.fallback = LlamaModel(config.fallback) if config.fallback else None
         self.remote = RemoteModel(config.remote) if config.remote else None

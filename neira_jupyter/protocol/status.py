@@ -121,7 +121,10 @@ class QueueStatus(WireModel):
     depth: int = Field(description="Jobs waiting.")
     running: int
     capacity: int = Field(description="Jobs that may wait; more get 429.")
-    running_ids: list[str]
+    per_user: int = Field(
+        description="Jobs (queued plus running) one user may hold; more get 429. 0: no cap."
+    )
+    running_ids: list[str] = Field(description="Request ids of the caller's own running jobs.")
     lanes: dict[str, LaneInfo]
 
 

@@ -8,7 +8,7 @@ concern), ``wire`` (engine results as protocol messages), ``routes``.
 from __future__ import annotations
 
 from .app import NeiraApp
-from .base import DuplicateRequest, RequestLimits
+from .base import RequestLimits
 from .routes import handlers
 
-__all__ = ["DuplicateRequest", "NeiraApp", "RequestLimits", "handlers"]
+__all__ = ["NeiraApp", "RequestLimits", "handlers"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from jupyter_core.paths import jupyter_config_path
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Int, TraitError, Unicode, validate
 
@@ -48,8 +49,10 @@ class NeiraApp(ExtensionApp):
     brain_config = Unicode(
         "brain_config.toml",
         config=True,
-        help="Path of the seed's brain_config.toml ([llm] and [fallback_rules]); relative "
-        "paths are resolved against the server's root_dir. A missing file is ignored.",
+        help="The seed's brain_config.toml ([llm] and [fallback_rules]). A relative name is "
+        "looked up in Jupyter's config directories (jupyter --paths), never in the notebook "
+        "folder that users write; an absolute path is used as it is. A missing file is "
+        "ignored.",
     )
     primary_model = Unicode(
         "",
@@ -132,6 +135,12 @@ class NeiraApp(ExtensionApp):
     )
     queue_size = Int(
         16, config=True, help="Requests that may wait for a model; more get 429 + Retry-After."
+    )
+    max_jobs_per_user = Int(
+        8,
+        config=True,
+        help="Requests (queued plus running) one user may hold at once; more get 429 + "
+        "Retry-After, so one user's burst leaves room for the others. 0: no cap.",
     )
     retry_after = Int(2, config=True, help="Retry-After seconds sent with a 429.")
     correction_timeout = Float(
@@ -224,6 +233,12 @@ class NeiraApp(ExtensionApp):
     def _validate_positive(self, proposal: Any) -> Any:
         return _positive(proposal["value"], proposal["trait"].name)
 
+    @validate("max_jobs_per_user")
+    def _validate_not_negative(self, proposal: Any) -> Any:
+        if proposal["value"] < 0:
+            raise TraitError(f"{proposal['trait'].name} must be 0 or more, got {proposal['value']}")
+        return proposal["value"]
+
     engine: NeiraEngine | None = None
 
     @classmethod
@@ -237,10 +252,13 @@ class NeiraApp(ExtensionApp):
         return {name: getattr(self, name) for name in self.class_own_traits(config=True)}
 
     def brain_config_path(self) -> Path:
+        """The brain_config.toml to read: absolute as configured, else the first one found in
+        Jupyter's config directories (the administrator's, not the notebook root)."""
         path = Path(self.brain_config).expanduser()
-        if not path.is_absolute():
-            path = Path(self.serverapp.root_dir if self.serverapp else ".") / path
-        return path
+        if path.is_absolute():
+            return path
+        candidates = [Path(folder) / path for folder in jupyter_config_path()]
+        return next((c for c in candidates if c.is_file()), candidates[0])
 
     def apply_overrides(self, brain: dict[str, Any], env: dict[str, Any], where: str) -> None:
         """Set options from ``brain_config.toml`` (unless configured explicitly), then the

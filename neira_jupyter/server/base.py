@@ -12,6 +12,8 @@ validation problem is a 400 whose message names the field.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -30,6 +32,8 @@ LIMITS_KEY = "neira_limits"
 ISOLATE_KEY = "neira_isolate_users"
 SHARED_OWNER = "owner"
 AUTH_RESOURCE = "neira"
+INLINE_PARSE_BYTES = 64 * 1024
+"""Request bodies up to this size are parsed on the event loop; larger ones in a thread."""
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -42,12 +46,6 @@ class RequestLimits:
     max_audio_bytes: int
     max_audio_seconds: float
     max_prompt_chars: int
-
-
-class DuplicateRequest(EngineError):
-    """A ``request_id`` that names a request still queued or running."""
-
-    status = 409
 
 
 def parse_body(model: type[M], data: Any) -> M:
@@ -112,9 +110,19 @@ class NeiraAPIHandler(NeiraMixin, APIHandler):
         raise http_error(exc) from exc
 
     def reply(self, message: WireModel) -> None:
-        """Finish with one protocol message as the JSON body."""
+        """Finish with one protocol message as the JSON body (small messages)."""
         self.set_header("Content-Type", "application/json")
         self.finish(message.to_json())
+
+    async def reply_built(self, build: Callable[[], WireModel]) -> None:
+        """Finish with the message ``build`` makes; building and encoding run off the loop.
+
+        For answers that grow with the input (transcripts, corrections, long
+        generations): their conversion and JSON encoding never stall the server.
+        """
+        body = await asyncio.to_thread(lambda: build().to_json())
+        self.set_header("Content-Type", "application/json")
+        self.finish(body)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc_info = kwargs.get("exc_info")
@@ -149,11 +157,18 @@ class BoundedBodyMixin(NeiraAPIHandler):
         if len(self._body) > self.body_limit:
             raise web.HTTPError(413, f"request body exceeds the limit of {self.body_limit} bytes")
 
-    def parse_json_body(self, model: type[M]) -> M:
-        """The body as ``model``; ``BadRequest`` (400) names what is wrong."""
+    async def parse_json_body(self, model: type[M]) -> M:
+        """The body as ``model``; ``BadRequest`` (400) names what is wrong.
+
+        Bodies past ``INLINE_PARSE_BYTES`` are decoded and validated in a worker
+        thread, so a large upload never stalls the event loop.
+        """
         if not self._body:
             raise BadRequest("the request body is empty; send a JSON object")
-        return parse_body(model, bytes(self._body))
+        data = bytes(self._body)
+        if len(data) <= INLINE_PARSE_BYTES:
+            return parse_body(model, data)
+        return await asyncio.to_thread(parse_body, model, data)
 
 
 class NeiraWebSocketHandler(NeiraMixin, JupyterHandler, websocket.WebSocketHandler):

@@ -33,7 +33,6 @@ from ..protocol import (
 )
 from .base import (
     BoundedBodyMixin,
-    DuplicateRequest,
     NeiraAPIHandler,
     NeiraWebSocketHandler,
     error_event,
@@ -79,10 +78,7 @@ def open_generation(
 
 async def first_event(events: Events) -> GenerationStart:
     """The ``GenerationStart``: routing, admission and id errors surface here."""
-    try:
-        first = await events.__anext__()
-    except ValueError as exc:  # the scheduler's "request_id ... is already in use"
-        raise DuplicateRequest(str(exc)) from exc
+    first = await events.__anext__()
     if not isinstance(first, GenerationStart):
         raise EngineError(f"the engine began a generation with {type(first).__name__}")
     return first
@@ -105,7 +101,7 @@ class GenerateHandler(BoundedBodyMixin):
     @authorized
     async def post(self) -> None:
         try:
-            request = self.parse_json_body(GenerateRequest)
+            request = await self.parse_json_body(GenerateRequest)
             events = open_generation(
                 self.engine, self.username, request, self.limits.max_prompt_chars
             )
@@ -135,7 +131,7 @@ class GenerateHandler(BoundedBodyMixin):
                 last = event
         except EngineError as exc:
             self.send_engine_error(exc)
-        self.reply(generate_result(last, start.request_id))
+        await self.reply_built(lambda: generate_result(last, start.request_id))
 
     async def _stream(self, start: GenerationStart, events: Events) -> None:
         sse = "text/event-stream" in self.request.headers.get("Accept", "")

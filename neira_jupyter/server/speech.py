@@ -90,7 +90,9 @@ class TranscribeHandler(BoundedBodyMixin):
             self.send_engine_error(exc)
             return
         total_ms = (time.perf_counter() - started) * 1000
-        self.reply(transcribe_result(transcript, correction, decode_ms, total_ms))
+        await self.reply_built(
+            lambda: transcribe_result(transcript, correction, decode_ms, total_ms)
+        )
 
     def _content_type(self) -> str:
         return self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
@@ -123,7 +125,7 @@ class CorrectHandler(BoundedBodyMixin):
     @authorized
     async def post(self) -> None:
         try:
-            request = self.parse_json_body(CorrectRequest)
+            request = await self.parse_json_body(CorrectRequest)
             limit = self.limits.max_prompt_chars
             if len(request.text) > limit:
                 raise BadRequest(
@@ -133,7 +135,7 @@ class CorrectHandler(BoundedBodyMixin):
         except EngineError as exc:
             self.send_engine_error(exc)
             return
-        self.reply(correct_result(correction))
+        await self.reply_built(lambda: correct_result(correction))
 
 
 class TranscribeStreamWebSocket(NeiraWebSocketHandler):

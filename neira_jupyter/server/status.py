@@ -17,7 +17,7 @@ class StatusHandler(NeiraAPIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.reply(status_document(self.engine.status()))
+        self.reply(status_document(self.engine.status(self.username)))
 
 
 class OpenAPIHandler(NeiraAPIHandler):

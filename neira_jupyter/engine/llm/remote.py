@@ -23,9 +23,10 @@ import json
 import ssl
 import time
 from collections.abc import AsyncGenerator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -58,10 +59,18 @@ class RemoteSpec:
     answer, not the whole answer.
     """
 
-    base_url: str  # e.g. http://gpu-box:8000/v1
+    base_url: str = field(repr=False)  # e.g. http://gpu-box:8000/v1; may hold credentials
     model: str
-    api_key: str = ""
+    api_key: str = field(default="", repr=False)  # never in a repr, a log or status
     timeout_s: float = 60.0
+
+    @property
+    def public_url(self) -> str:
+        """``base_url`` without credentials or a query: what status, logs and errors show."""
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
     @property
     def name(self) -> str:
@@ -85,7 +94,7 @@ class RemoteModel:
             "name": self.name,
             "kind": "llm",
             "file": None,
-            "url": self.spec.base_url,
+            "url": self.spec.public_url,
             "state": self.state.value,
             "error": self.error,
             "device": "remote",
@@ -172,11 +181,11 @@ class RemoteModel:
                             finish = "length"
         except httpx.TimeoutException as exc:
             raise EngineError(
-                f"remote API {self.spec.base_url} did not answer within "
+                f"remote API {self.spec.public_url} did not answer within "
                 f"{self.spec.timeout_s:g} s ({type(exc).__name__})"
             ) from exc
         except httpx.HTTPError as exc:
-            raise EngineError(f"remote API {self.spec.base_url} failed: {exc!r}") from exc
+            raise EngineError(f"remote API {self.spec.public_url} failed: {exc!r}") from exc
         ended = time.perf_counter()
         if not usage.completion_tokens:
             usage.completion_tokens = len(pieces)
@@ -205,7 +214,7 @@ class RemoteModel:
         what = {401: "rejected the API key", 403: "refused access", 404: "has no such model"}
         said = what.get(response.status_code, "answered an error")
         return (
-            f"remote API {self.spec.base_url} {said} (HTTP {response.status_code}): "
+            f"remote API {self.spec.public_url} {said} (HTTP {response.status_code}): "
             f"{detail[:300] or response.reason_phrase}"
         )
 
