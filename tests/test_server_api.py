@@ -196,7 +196,8 @@ async def test_transcribe_multipart_with_correction(jp_fetch: Fetch, audio_dir: 
 async def test_correct_returns_raw_and_corrected(jp_fetch: Fetch) -> None:
     await wait_ready(jp_fetch)
     raw = "hello how are you today i am fine thank you"
-    response = await post_json(jp_fetch, "correct", {"text": raw, "language": "en"})
+    body = {"text": raw, "language": "en"}
+    response = await post_json(jp_fetch, "correct", body, request_timeout=300)
     document = json.loads(response.body)
     assert document["raw"] == raw
     assert isinstance(document["corrected"], str) and document["corrected"]
