@@ -2,9 +2,10 @@
 
 Everything here builds MIME bundles (``{"text/markdown": ..., "text/plain": ...}``)
 so a notebook gets the rich form and a terminal the plain text of the same
-output. HTML is only ever built from ``html.escape``-d text; the one exception
-is ``--format html``, where the user asked for the model's answer to be shown
-as HTML.
+output. An answer is untrusted: Markdown goes through ``safe.inert_markdown``
+(formatting and code, no live HTML), ``--format html`` through
+``safe.sanitize_html``; every other piece of HTML is built from
+``html.escape``-d text.
 
 Streaming goes through a ``StreamView``: ``RichStreamView`` keeps one display
 (``display(..., display_id=True)``) and updates it in place, throttled;
@@ -25,6 +26,7 @@ from typing import Any, Protocol, cast
 from IPython.display import DisplayHandle, display
 
 from .diff import WordChange, count_changes, diff_html, diff_text, word_diff
+from .safe import inert_markdown, sanitize_html
 
 __all__ = [
     "FORMATS",
@@ -90,11 +92,12 @@ def answer_bundle(
     suffix_txt = f"\n{note}" if note else ""
     if streaming:
         if fmt in ("markdown", "code"):
-            body = _code_markdown(extract_code(text), language) if fmt == "code" else text
+            as_code = fmt == "code"
+            body = _code_markdown(extract_code(text), language) if as_code else inert_markdown(text)
             return markdown_bundle(body + _CURSOR, text + _CURSOR)
         return text_bundle(text + _CURSOR)
     if fmt == "markdown":
-        return markdown_bundle(text + suffix_md, text + suffix_txt)
+        return markdown_bundle(inert_markdown(text) + suffix_md, text + suffix_txt)
     if fmt == "code":
         code = extract_code(text)
         return markdown_bundle(_code_markdown(code, language) + suffix_md, code + suffix_txt)
@@ -111,7 +114,7 @@ def answer_bundle(
         return bundle
     if fmt == "html":
         note_html = f"<p><em>{html.escape(note)}</em></p>" if note else ""
-        return {"text/html": text + note_html, "text/plain": text + suffix_txt}
+        return {"text/html": sanitize_html(text) + note_html, "text/plain": text + suffix_txt}
     if fmt == "math":
         expr = _strip_math(text)
         return {"text/latex": f"$$ {expr} $$", "text/plain": expr + suffix_txt}
@@ -119,7 +122,9 @@ def answer_bundle(
 
 
 def _code_markdown(code: str, language: str) -> str:
-    fence = "````" if "```" in code else "```"
+    """``code`` in a fence longer than any run of backticks inside it (it cannot break out)."""
+    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    fence = "`" * max(3, longest + 1)
     return f"{fence}{language}\n{code}\n{fence}"
 
 
