@@ -143,6 +143,21 @@ class NeiraApp(ExtensionApp):
         "Retry-After, so one user's burst leaves room for the others. 0: no cap.",
     )
     retry_after = Int(2, config=True, help="Retry-After seconds sent with a 429.")
+    socket_ping_interval = Float(
+        30.0,
+        config=True,
+        help="Seconds between WebSocket pings; a client that does not answer within as "
+        "long again is disconnected. 0: no pings.",
+    )
+    socket_idle_timeout = Float(
+        600.0,
+        config=True,
+        help="A WebSocket with no message and no running work for this many seconds is "
+        "closed. 0: never.",
+    )
+    max_sockets_per_user = Int(
+        8, config=True, help="WebSockets one user may hold open at once; more get 429. 0: no cap."
+    )
     correction_timeout = Float(
         30.0, config=True, help="Seconds the LLM may take to correct a transcript."
     )
@@ -233,7 +248,9 @@ class NeiraApp(ExtensionApp):
     def _validate_positive(self, proposal: Any) -> Any:
         return _positive(proposal["value"], proposal["trait"].name)
 
-    @validate("max_jobs_per_user")
+    @validate(
+        "max_jobs_per_user", "max_sockets_per_user", "socket_ping_interval", "socket_idle_timeout"
+    )
     def _validate_not_negative(self, proposal: Any) -> Any:
         if proposal["value"] < 0:
             raise TraitError(f"{proposal['trait'].name} must be 0 or more, got {proposal['value']}")
@@ -293,6 +310,9 @@ class NeiraApp(ExtensionApp):
                     max_audio_bytes=self.max_audio_bytes,
                     max_audio_seconds=self.max_audio_seconds,
                     max_prompt_chars=self.max_prompt_chars,
+                    socket_ping_interval=self.socket_ping_interval,
+                    socket_idle_timeout=self.socket_idle_timeout,
+                    max_sockets_per_user=self.max_sockets_per_user,
                 ),
             }
         )

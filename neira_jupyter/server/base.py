@@ -13,15 +13,18 @@ validation problem is a 400 whose message names the field.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from pydantic import BaseModel
 from tornado import web, websocket
+from tornado.ioloop import IOLoop
 
 from ..engine.service import NeiraEngine
 from ..engine.types import BadRequest, EngineError, QueueFull
@@ -36,6 +39,7 @@ INLINE_PARSE_BYTES = 64 * 1024
 """Request bodies up to this size are parsed on the event loop; larger ones in a thread."""
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,9 @@ class RequestLimits:
     max_audio_bytes: int
     max_audio_seconds: float
     max_prompt_chars: int
+    socket_ping_interval: float
+    socket_idle_timeout: float
+    max_sockets_per_user: int
 
 
 def parse_body(model: type[M], data: Any) -> M:
@@ -152,6 +159,26 @@ class BoundedBodyMixin(NeiraAPIHandler):
                 413, f"request body is {int(length)} bytes; the limit is {self.body_limit} bytes"
             )
 
+    _work: asyncio.Future[Any] | None = None
+    _client_left = False
+
+    async def until_disconnect(self, work: Awaitable[T]) -> T:
+        """Await ``work``; if the client leaves first, cancel it (its queued or running
+        job stops) and end the request quietly."""
+        self._work = asyncio.ensure_future(work)
+        try:
+            return await self._work
+        except asyncio.CancelledError:
+            if self._client_left:
+                raise web.Finish() from None
+            raise
+
+    def on_connection_close(self) -> None:
+        self._client_left = True
+        if self._work is not None:
+            self._work.cancel()
+        super().on_connection_close()
+
     def data_received(self, chunk: bytes) -> None:
         self._body.extend(chunk)
         if len(self._body) > self.body_limit:
@@ -180,12 +207,65 @@ class NeiraWebSocketHandler(NeiraMixin, JupyterHandler, websocket.WebSocketHandl
         # An API socket answers 403, never a redirect to the login page.
         await super().prepare(_redirect_to_login=False)
 
+    _open_sockets: ClassVar[Counter[str]] = Counter()  # per user, every neira socket
+    _counted = False
+    _idle_timer: Any = None
+    _last_message = 0.0
+
     async def pre_get(self) -> None:
         allowed = await ensure_async(
             self.authorizer.is_authorized(self, self.current_user, "execute", AUTH_RESOURCE)
         )
         if not allowed:
             raise web.HTTPError(403)
+        cap = self.limits.max_sockets_per_user
+        if cap and self._open_sockets[self.username] >= cap:
+            raise web.HTTPError(
+                429, f"you already have {cap} neira sockets open; close one and try again"
+            )
+
+    @property
+    def ping_interval(self) -> float | None:
+        """Seconds between pings; a peer that stops answering is dropped."""
+        return self.limits.socket_ping_interval or None
+
+    @property
+    def ping_timeout(self) -> float | None:
+        return self.limits.socket_ping_interval or None
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        self._open_sockets[self.username] += 1
+        self._counted = True
+        self.touch()
+        self._watch_idle()
+
+    def touch(self) -> None:
+        """A message arrived: the socket is in use."""
+        self._last_message = time.monotonic()
+
+    def busy(self) -> bool:
+        """Whether work of this socket is running (a socket that works is never idle)."""
+        return False
+
+    def _watch_idle(self) -> None:
+        limit = self.limits.socket_idle_timeout
+        if not limit or self.ws_connection is None:
+            return
+        left = self._last_message + limit - time.monotonic()
+        if left <= 0 and not self.busy():
+            self.close(1000, f"idle for {limit:g} s")
+            return
+        delay = max(left, 1.0) if left > 0 else limit
+        self._idle_timer = IOLoop.current().call_later(delay, self._watch_idle)
+
+    def on_close(self) -> None:
+        if self._idle_timer is not None:
+            IOLoop.current().remove_timeout(self._idle_timer)
+        if self._counted:
+            self._counted = False
+            self._open_sockets[self.username] -= 1
+            if self._open_sockets[self.username] <= 0:
+                del self._open_sockets[self.username]
 
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:

@@ -98,7 +98,7 @@ class GenerateHandler(BoundedBodyMixin):
     _request_id: str | None = None
 
     @web.authenticated
-    @authorized
+    @authorized("execute")
     async def post(self) -> None:
         try:
             request = await self.parse_json_body(GenerateRequest)
@@ -165,7 +165,7 @@ class CancelHandler(NeiraAPIHandler):
     """``DELETE api/requests/{id}``: cancel one of the caller's own requests."""
 
     @web.authenticated
-    @authorized
+    @authorized("execute")
     async def delete(self, request_id: str) -> None:
         if not self.engine.cancel(request_id, self.username):
             raise web.HTTPError(404, f"no queued or running request {request_id!r} of yours")
@@ -180,7 +180,11 @@ class GenerateWebSocket(NeiraWebSocketHandler):
     _request_id: str | None = None
     _cancel_requested = False
 
+    def busy(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     def on_message(self, message: str | bytes) -> None:
+        self.touch()
         if len(message) > self.limits.max_body_bytes:
             self.send(ErrorEvent(status=413, message="message too large"))
             return
@@ -227,3 +231,4 @@ class GenerateWebSocket(NeiraWebSocketHandler):
 
     def on_close(self) -> None:
         self._cancel()
+        super().on_close()

@@ -64,11 +64,15 @@ class TranscribeHandler(BoundedBodyMixin):
     body_limit_name = "max_audio_bytes"
 
     @web.authenticated
-    @authorized
+    @authorized("execute")
     async def post(self) -> None:
+        await self.until_disconnect(self._transcribe())
+
+    async def _transcribe(self) -> None:
         engine = self.engine
         try:
-            audio_bytes, fields = self._audio_and_fields()
+            # a multipart body is parsed in a thread: it can be as large as max_audio_bytes
+            audio_bytes, fields = await asyncio.to_thread(self._audio_and_fields)
             options = parse_body(TranscribeOptions, fields)
             pcm = options.format == "pcm_s16le" or self._content_type() == "audio/l16"
             decode = pcm16le_to_float if pcm else decode_audio
@@ -122,8 +126,11 @@ class CorrectHandler(BoundedBodyMixin):
     """``POST api/correct``: text in, corrected text out (degraded flag and reason)."""
 
     @web.authenticated
-    @authorized
+    @authorized("execute")
     async def post(self) -> None:
+        await self.until_disconnect(self._correct())
+
+    async def _correct(self) -> None:
         try:
             request = await self.parse_json_body(CorrectRequest)
             limit = self.limits.max_prompt_chars
@@ -146,6 +153,7 @@ class TranscribeStreamWebSocket(NeiraWebSocketHandler):
     _cleanup: set[asyncio.Task[None]]
 
     async def on_message(self, message: str | bytes) -> None:
+        self.touch()
         try:
             if isinstance(message, bytes):
                 self._audio(message)
@@ -236,8 +244,12 @@ class TranscribeStreamWebSocket(NeiraWebSocketHandler):
             self._cleanup.add(task)  # keep a reference until it is done
             task.add_done_callback(self._cleanup.discard)
 
+    def busy(self) -> bool:
+        return self._recognizer is not None
+
     def on_close(self) -> None:
         self._drop()
+        super().on_close()
 
 
 def parse_stream_control(message: str) -> StreamStart | StreamStop | StreamCancel:
