@@ -34,6 +34,7 @@ from .config import EngineConfig
 from .correct import Correction, TranscriptCorrector
 from .lanes import LaneActions
 from .llm import LlamaModel, RemoteModel, TokenChunk
+from .resident import LoadRetry
 from .routing import (
     Backend,
     MemoryEstimate,
@@ -83,6 +84,7 @@ class NeiraEngine:
         self.scheduler = Scheduler(
             config.queue_capacity, config.retry_after, per_user=config.jobs_per_user
         )
+        self._speech_retry = LoadRetry()
         self.primary = LlamaModel(config.primary) if config.primary else None
         self.fallback = LlamaModel(config.fallback) if config.fallback else None
         self.remote = RemoteModel(config.remote) if config.remote else None
@@ -312,6 +314,7 @@ class NeiraEngine:
         speech = self.speech
         if speech is None:
             raise NoModelAvailable("no speech model is configured")
+        self._speech_retry.due(speech, time.monotonic())
         if speech.state is ModelState.UNLOADED:
             self.lanes.load_in_lane(speech, SPEECH_LANE)
 

@@ -9,10 +9,11 @@ router's answer for one request; a ``Switch`` one change of route.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..llm import LanguageModel
+from ..resident import LoadRetry
 from .estimate import MemoryEstimate
 
 __all__ = ["ROLES", "Backend", "Route", "RouterActions", "RouterConfig", "Switch"]
@@ -35,6 +36,7 @@ class Backend:
     tripped_at: float | None = None
     pending: str | None = None  # "load" / "unload" while the engine carries it out
     released_at: int | None = None  # MemoryWatch.reading_count when it was unloaded
+    load_retry: LoadRetry = field(default_factory=LoadRetry)
 
     @property
     def name(self) -> str:

@@ -210,7 +210,15 @@ class ModelRouter:
         return self._route
 
     def route(self, model: str = "auto") -> Route:
-        """The route for a new request. Raises ``NoModelAvailable`` or ``BadRequest``."""
+        """The route for a new request. Raises ``NoModelAvailable`` or ``BadRequest``.
+
+        A request (never a status read) is what lets a failed load be retried
+        once its backoff has passed.
+        """
+        now = self.clock()
+        for backend in self.backends:
+            if backend.local:
+                backend.load_retry.due(backend.model, now)
         current = self.refresh()
         if model != "auto":
             named = self.by_name(model)
