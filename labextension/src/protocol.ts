@@ -1,6 +1,6 @@
 /* Generated from neira_jupyter/protocol/schema.json by json-schema-to-typescript
  * (`npm run build:protocol` in labextension/). Do not edit.
- * schema sha256: 9d7225a080b586011af96ad40cc8c21f51f4dbabda28cace22f274a6a0cfd86b */
+ * schema sha256: 9faa29c054944d7324be3a7db4af2ed0abf541d139c7aa7770be9835046b34cf */
 
 /**
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -175,6 +175,9 @@ export interface GenerateTimings {
 /**
  * The body of every 4xx/5xx answer (jupyter_server's ``APIHandler`` shape).
  *
+ * ``reason`` and ``traceback`` may be absent (jupyter_server writes them only
+ * for some errors), so they are not required.
+ *
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
  * via the `definition` "ErrorBody".
  */
@@ -186,11 +189,11 @@ export interface ErrorBody {
   /**
    * A short reason, e.g. the error class.
    */
-  reason: string | null;
+  reason?: string | null;
   /**
    * Only when the server runs with debug tracebacks on.
    */
-  traceback: string | null;
+  traceback?: string | null;
 }
 /**
  * An error reported in-band on a stream or socket, after the answer began.

@@ -80,7 +80,15 @@ class RequestModel(WireModel):
 
 
 class ErrorBody(WireModel):
-    """The body of every 4xx/5xx answer (jupyter_server's ``APIHandler`` shape)."""
+    """The body of every 4xx/5xx answer (jupyter_server's ``APIHandler`` shape).
+
+    ``reason`` and ``traceback`` may be absent (jupyter_server writes them only
+    for some errors), so they are not required.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, json_schema_serialization_defaults_required=False
+    )
 
     message: str = Field(description="What went wrong, for the user.")
     reason: str | None = Field(None, description="A short reason, e.g. the error class.")

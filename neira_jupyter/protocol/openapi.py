@@ -101,7 +101,7 @@ ROUTES: tuple[Route, ...] = (
           request=GenerateRequest, response=GenerateResult, stream="GenerateEvent",
           errors=(400, 403, 404, 409, 413, 429, 503)),
     Route("get", "generate/ws", "WebSocket: generate messages in, generation events out.",
-          status=101, socket=("GenerateClientMessage", "GenerateEvent"), errors=(403,)),
+          status=101, socket=("GenerateClientMessage", "GenerateEvent"), errors=(400, 403, 429)),
     Route("delete", "requests/{request_id}", "Cancel a queued or running request of yours.",
           status=204, errors=(403, 404)),
     Route("post", "transcribe", "Audio in: raw transcript, corrected text, what changed.",
@@ -109,9 +109,9 @@ ROUTES: tuple[Route, ...] = (
           errors=(400, 403, 413, 429, 503)),
     Route("get", "transcribe/stream",
           "WebSocket: live 16 kHz s16le PCM in, partial and final transcripts out.",
-          status=101, socket=("StreamControl", "StreamMessage"), errors=(403,)),
+          status=101, socket=("StreamControl", "StreamMessage"), errors=(400, 403, 429)),
     Route("post", "correct", "Correct a transcript.", request=CorrectRequest,
-          response=CorrectResult, errors=(400, 403, 413, 429)),
+          response=CorrectResult, errors=(400, 403, 413, 429, 503)),
     Route("get", "openapi.json", "This description.", errors=(403,)),
 )  # fmt: skip
 

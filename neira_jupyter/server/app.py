@@ -25,6 +25,7 @@ from ..engine.config import (
     read_brain_config,
 )
 from ..engine.service import NeiraEngine
+from ..protocol import MAX_TOKENS_LIMIT
 from .base import ENGINE_KEY, ISOLATE_KEY, LIMITS_KEY, RequestLimits
 from .routes import handlers
 
@@ -175,6 +176,12 @@ class NeiraApp(ExtensionApp):
         "Off: every authenticated request belongs to the server's owner, as token-"
         "authenticated requests get a fresh anonymous identity each time.",
     )
+    max_tokens_limit = Int(
+        MAX_TOKENS_LIMIT,
+        config=True,
+        help="The most tokens one request may ask for (max_tokens); more is a 400. Lower it "
+        "on a shared server so no single answer holds a model for long.",
+    )
     max_prompt_chars = Int(
         100_000, config=True, help="Longest prompt or text accepted, in characters."
     )
@@ -236,6 +243,7 @@ class NeiraApp(ExtensionApp):
     remote_timeout = Float(60.0, config=True, help="Seconds to wait for the remote API.")
 
     @validate(
+        "max_tokens_limit",
         "queue_size",
         "speech_workers",
         "max_body_bytes",
@@ -310,6 +318,7 @@ class NeiraApp(ExtensionApp):
                     max_audio_bytes=self.max_audio_bytes,
                     max_audio_seconds=self.max_audio_seconds,
                     max_prompt_chars=self.max_prompt_chars,
+                    max_tokens=self.max_tokens_limit,
                     socket_ping_interval=self.socket_ping_interval,
                     socket_idle_timeout=self.socket_idle_timeout,
                     max_sockets_per_user=self.max_sockets_per_user,

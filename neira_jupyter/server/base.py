@@ -50,6 +50,7 @@ class RequestLimits:
     max_audio_bytes: int
     max_audio_seconds: float
     max_prompt_chars: int
+    max_tokens: int
     socket_ping_interval: float
     socket_idle_timeout: float
     max_sockets_per_user: int
@@ -267,8 +268,12 @@ class NeiraWebSocketHandler(NeiraMixin, JupyterHandler, websocket.WebSocketHandl
             if self._open_sockets[self.username] <= 0:
                 del self._open_sockets[self.username]
 
+    write_error = APIHandler.write_error  # a refused upgrade answers JSON, like the REST routes
+
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:
+        if self.request.headers.get("Upgrade", "").lower() != "websocket":
+            raise web.HTTPError(400, "this route is a WebSocket: connect with Upgrade: websocket")
         await self.pre_get()
         result = super().get(*args, **kwargs)
         if result is not None:

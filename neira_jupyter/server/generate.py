@@ -10,6 +10,7 @@ connection or the socket cancels the generation.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncGenerator
 from dataclasses import replace
 from typing import Any
@@ -22,6 +23,7 @@ from ..engine.llm import TokenChunk
 from ..engine.service import GenerationStart, NeiraEngine
 from ..engine.types import BadRequest, ChatMessage, EngineError, GenerationOptions
 from ..protocol import (
+    REQUEST_ID_PATTERN,
     CancelMessage,
     ErrorEvent,
     GenerateMessage,
@@ -35,6 +37,7 @@ from .base import (
     BoundedBodyMixin,
     NeiraAPIHandler,
     NeiraWebSocketHandler,
+    RequestLimits,
     error_event,
 )
 from .wire import done_event, generate_result, start_event
@@ -49,13 +52,20 @@ SOCKET_MESSAGES: dict[str, type[GenerateMessage | CancelMessage]] = {
 
 
 def engine_request(
-    request: GenerateRequest, defaults: GenerationOptions, max_chars: int
+    request: GenerateRequest, defaults: GenerationOptions, limits: RequestLimits
 ) -> tuple[tuple[ChatMessage, ...], GenerationOptions]:
-    """The engine's messages and options for a validated request."""
+    """The engine's messages and options for a validated request, within this server's limits."""
     messages = tuple(ChatMessage(m.role, m.content) for m in request.chat())
     total = sum(len(m.content) for m in messages)
-    if total > max_chars:
-        raise BadRequest(f"the prompt is {total} characters long; the limit is {max_chars}")
+    if total > limits.max_prompt_chars:
+        raise BadRequest(
+            f"the prompt is {total} characters long; the limit is {limits.max_prompt_chars}"
+        )
+    if request.max_tokens is not None and request.max_tokens > limits.max_tokens:
+        raise BadRequest(
+            f"field 'max_tokens' is {request.max_tokens}; this server allows at most "
+            f"{limits.max_tokens}"
+        )
     overrides: dict[str, Any] = {
         "max_tokens": request.max_tokens,
         "temperature": request.temperature,
@@ -67,10 +77,10 @@ def engine_request(
 
 
 def open_generation(
-    engine: NeiraEngine, user: str, request: GenerateRequest, max_chars: int
+    engine: NeiraEngine, user: str, request: GenerateRequest, limits: RequestLimits
 ) -> Events:
     """Start a generation; its first event is the ``GenerationStart``."""
-    messages, options = engine_request(request, engine.config.defaults, max_chars)
+    messages, options = engine_request(request, engine.config.defaults, limits)
     return engine.generate(
         user, messages, options, model=request.model, request_id=request.request_id
     )
@@ -103,7 +113,7 @@ class GenerateHandler(BoundedBodyMixin):
         try:
             request = await self.parse_json_body(GenerateRequest)
             events = open_generation(
-                self.engine, self.username, request, self.limits.max_prompt_chars
+                self.engine, self.username, request, self.limits
             )
             start = await first_event(events)
         except EngineError as exc:
@@ -167,7 +177,8 @@ class CancelHandler(NeiraAPIHandler):
     @web.authenticated
     @authorized("execute")
     async def delete(self, request_id: str) -> None:
-        if not self.engine.cancel(request_id, self.username):
+        known = re.fullmatch(REQUEST_ID_PATTERN, request_id) is not None
+        if not known or not self.engine.cancel(request_id, self.username):
             raise web.HTTPError(404, f"no queued or running request {request_id!r} of yours")
         self.set_status(204)
         self.finish()
@@ -211,7 +222,7 @@ class GenerateWebSocket(NeiraWebSocketHandler):
         events: Events | None = None
         try:
             events = open_generation(
-                self.engine, self.username, request, self.limits.max_prompt_chars
+                self.engine, self.username, request, self.limits
             )
             start = await first_event(events)
             self._request_id = start.request_id

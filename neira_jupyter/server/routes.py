@@ -26,6 +26,7 @@ def handlers() -> list[tuple[str, type]]:
     if missing:
         raise RuntimeError(f"routes without a handler or a protocol entry: {sorted(missing)}")
     return [
-        (f"/{API_PREFIX}" + path.replace("{request_id}", "([A-Za-z0-9_-]{1,64})"), handler)
+        # any id reaches the handler, so a malformed one gets the API's JSON 404, not a page
+        (f"/{API_PREFIX}" + path.replace("{request_id}", "([^/]+)"), handler)
         for path, handler in HANDLERS.items()
     ]

@@ -107,7 +107,10 @@ class TranscribeHandler(BoundedBodyMixin):
         if self._content_type() == "multipart/form-data":
             args: dict[str, list[bytes]] = {}
             files: dict[str, list[httputil.HTTPFile]] = {}
-            httputil.parse_body_arguments(content_type, bytes(self._body), args, files)
+            try:
+                httputil.parse_body_arguments(content_type, bytes(self._body), args, files)
+            except httputil.HTTPInputError as exc:
+                raise BadRequest(f"the multipart upload is malformed: {exc}") from None
             for key, values in args.items():
                 fields[key] = values[0].decode("utf-8", "replace")
             uploads = files.get("audio")
