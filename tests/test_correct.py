@@ -221,12 +221,7 @@ def test_correction_is_used_when_the_guard_accepts_it() -> None:
     messages, options = calls[0]
     assert messages[-1] == ChatMessage("user", build_prompt(RAW, "en"))
     assert options.stop == STOP_SEQUENCES
-    doc = result.to_dict()
-    assert doc.keys() == {
-        "raw", "corrected", "degraded", "reason", "language", "model", "route", "changes",
-        "timings",
-    }  # fmt: skip
-    assert doc["timings"]["total_ms"] > 0
+    assert result.timings["total_ms"] > 0
 
 
 def test_no_model() -> None:

@@ -78,9 +78,7 @@ def test_transcript_fields(whisper: WhisperTranscriber, english: list[np.ndarray
     assert transcript.timings["transcribe_ms"] > 0
     assert not transcript.cancelled
     assert transcript.text == " ".join(s.text for s in transcript.segments)
-    doc = transcript.to_dict()
-    assert doc["segments"][0].keys() == {"start", "end", "text"}
-    assert doc["text"] == transcript.text
+    assert transcript.segments[0].end > transcript.segments[0].start >= 0
 
 
 def test_segments_have_increasing_timestamps(

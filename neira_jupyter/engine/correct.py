@@ -31,8 +31,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 from rapidfuzz.distance import Levenshtein
 
@@ -221,10 +220,6 @@ class Correction:
     changes: list[dict[str, str]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The ``POST api/correct`` response."""
-        return asdict(self)
-
 
 class TranscriptCorrector:
     """Runs the correction prompt through an awaited ``generate`` and guards the answer."""
@@ -300,9 +295,7 @@ class TranscriptCorrector:
             timings={"total_ms": (time.perf_counter() - started) * 1000},
         )
 
-    def _judge(
-        self, raw: str, result: GenerationResult, language: str
-    ) -> tuple[str, str | None]:
+    def _judge(self, raw: str, result: GenerationResult, language: str) -> tuple[str, str | None]:
         """The merged answer and the reason to reject it (None when accepted).
 
         An accepted answer goes through ``merge_correction`` (only small word

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import enum
 import threading
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Literal
 
 Role = Literal["system", "user", "assistant"]
 ROLES: frozenset[str] = frozenset({"system", "user", "assistant"})
@@ -53,13 +53,6 @@ class Usage:
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def to_dict(self) -> dict[str, int]:
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "total_tokens": self.total_tokens,
-        }
-
 
 @dataclass
 class Timings:
@@ -78,9 +71,6 @@ class Timings:
             return None
         return max(0.0, self.first_token_ms - (self.prompt_ms or 0.0))
 
-    def to_dict(self) -> dict[str, float | None]:
-        return asdict(self)
-
 
 FinishReason = Literal["stop", "length", "cancelled"]
 
@@ -96,17 +86,6 @@ class GenerationResult:
     timings: Timings = field(default_factory=Timings)
     route: str = "primary"
     route_reason: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "text": self.text,
-            "model": self.model,
-            "finish_reason": self.finish_reason,
-            "usage": self.usage.to_dict(),
-            "timings": self.timings.to_dict(),
-            "route": self.route,
-            "route_reason": self.route_reason,
-        }
 
 
 class CancelToken:

@@ -113,15 +113,6 @@ class Partial:
     segment: int
     audio_s: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": "partial",
-            "confirmed": self.confirmed,
-            "tentative": self.tentative,
-            "segment": self.segment,
-            "audio_s": round(self.audio_s, 3),
-        }
-
 
 @dataclass
 class StreamResult:
@@ -134,18 +125,6 @@ class StreamResult:
     segments: list[dict[str, Any]]
     correction: Correction | None = None
     timings: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": "final",
-            "raw": self.raw,
-            "text": self.text,
-            "language": self.language,
-            "duration": round(self.duration, 3),
-            "segments": self.segments,
-            "correction": self.correction.to_dict() if self.correction else None,
-            "timings": {k: round(v, 1) for k, v in self.timings.items()},
-        }
 
 
 Listener = Callable[[Partial], None]

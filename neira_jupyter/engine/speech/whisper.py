@@ -22,7 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Generator, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -59,9 +59,6 @@ class Segment:
     end: float
     text: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
 class Transcript:
@@ -79,17 +76,6 @@ class Transcript:
     duration: float
     timings: dict[str, float] = field(default_factory=dict)
     cancelled: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "text": self.text,
-            "language": self.language,
-            "language_probability": self.language_probability,
-            "duration": self.duration,
-            "segments": [segment.to_dict() for segment in self.segments],
-            "timings": dict(self.timings),
-            "cancelled": self.cancelled,
-        }
 
 
 def _cuda_available() -> bool:
