@@ -67,6 +67,15 @@ def _publish(write: Callable[[Path], None], target: Path) -> Path:
     return target
 
 
+def to_16k_mono(source: Path, target: Path) -> None:
+    """Resample a speech clip to what Whisper takes: 16 kHz, mono, 16-bit (sox)."""
+    subprocess.run(
+        ["sox", str(source), "-r", "16000", "-c", "1", "-b", "16", str(target)],
+        check=True,
+        capture_output=True,
+    )
+
+
 def speak(text: str, lang: str, directory: Path) -> Path:
     """A 16 kHz mono 16-bit WAV of ``text`` spoken by espeak-ng in ``lang`` ("en" or "ru")."""
     for tool in ("espeak-ng", "sox"):
@@ -86,11 +95,7 @@ def speak(text: str, lang: str, directory: Path) -> Path:
                 check=True,
                 capture_output=True,
             )
-            subprocess.run(
-                ["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(tmp)],
-                check=True,
-                capture_output=True,
-            )
+            to_16k_mono(raw, tmp)
         finally:
             raw.unlink(missing_ok=True)
 

@@ -33,7 +33,7 @@ from neira_jupyter.engine.correct_merge import word_key
 from neira_jupyter.engine.llm import LlamaModel
 from neira_jupyter.engine.types import ChatMessage, GenerationOptions, GenerationResult
 
-from .audio_fixtures import _publish, speak
+from .audio_fixtures import _publish, speak, to_16k_mono
 
 EVAL_FILE = Path(__file__).parent / "data" / "correction_eval.json"
 LANGUAGES = ("ru", "en")
@@ -66,11 +66,7 @@ def festival(text: str, directory: Path) -> Path:
                 check=True,
                 capture_output=True,
             )
-            subprocess.run(
-                ["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(tmp)],
-                check=True,
-                capture_output=True,
-            )
+            to_16k_mono(raw, tmp)
         finally:
             source.unlink(missing_ok=True)
             raw.unlink(missing_ok=True)
