@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .llm import LLMSpec, RemoteSpec
+from .llm import LLMSpec, RemoteSpec, llama_supports_gpu
 from .routing import PressureThresholds
 from .speech import SpeechSpec
 from .types import GenerationOptions
@@ -115,6 +115,19 @@ class EngineConfig:
     demo_notes: list[str] = field(default_factory=list)
 
 
+def default_llm_slots(gpu_layers: int, cpu_count: int | None = None) -> int:
+    """Sequence slots of a local LLM when ``llm_slots`` is unset.
+
+    With layers on a GPU: 8 (batched decoding pays most there). On a CPU
+    with more than 2 cores: 4. On 2 cores or fewer: 1, the single-sequence
+    path (see ``benchmarks/bench_batch.py`` for what batching gives there).
+    """
+    if gpu_layers != 0 and llama_supports_gpu():
+        return 8
+    cores = cpu_count if cpu_count is not None else os.cpu_count() or 1
+    return 4 if cores > 2 else 1
+
+
 def merge_options(*layers: Mapping[str, Any]) -> dict[str, Any]:
     """Later layers win; ``None`` values do not override."""
     merged: dict[str, Any] = {}
@@ -134,6 +147,10 @@ def build_engine_config(options: Mapping[str, Any]) -> EngineConfig:
     gpu_layers = int(options.get("gpu_layers", 0)) if options.get("cuda_enabled", True) else 0
     chat_format = options.get("chat_format") or None
     n_threads = options.get("n_threads") or None
+    slots = options.get("llm_slots")
+    slots = default_llm_slots(gpu_layers) if slots is None else int(slots)
+    if slots < 1:
+        raise ConfigError(f"llm_slots={slots}: use 1 or more")
     notes: list[str] = []
     demo = False
 
@@ -145,6 +162,7 @@ def build_engine_config(options: Mapping[str, Any]) -> EngineConfig:
             n_gpu_layers=gpu_layers,
             chat_format=fmt,
             n_threads=n_threads,
+            slots=slots,
         )
 
     primary_path = options.get("primary_path")

@@ -32,7 +32,7 @@ import numpy as np
 from .._version import __version__
 from .config import EngineConfig
 from .correct import Correction, TranscriptCorrector
-from .llm import LanguageModel, LlamaModel, RemoteModel, TokenChunk
+from .llm import LanguageModel, LlamaModel, RemoteModel, TokenChunk, make_llama_model
 from .routing import (
     Backend,
     MemoryEstimate,
@@ -80,8 +80,8 @@ class NeiraEngine:
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
         self.scheduler = Scheduler(config.queue_capacity, config.retry_after)
-        self.primary = LlamaModel(config.primary) if config.primary else None
-        self.fallback = LlamaModel(config.fallback) if config.fallback else None
+        self.primary = make_llama_model(config.primary) if config.primary else None
+        self.fallback = make_llama_model(config.fallback) if config.fallback else None
         self.remote = RemoteModel(config.remote) if config.remote else None
         self.speech = WhisperTranscriber(config.speech) if config.speech else None
         self.corrector = TranscriptCorrector()
@@ -121,7 +121,7 @@ class NeiraEngine:
     @staticmethod
     def _estimate(model: LlamaModel) -> MemoryEstimate | None:
         try:
-            return estimate_model_memory(model.spec.path, model.spec.n_ctx)
+            return estimate_model_memory(model.spec.path, model.spec.n_ctx * model.spec.slots)
         except OSError:
             return None  # a missing file: loading it will say so
 
@@ -136,8 +136,8 @@ class NeiraEngine:
             return
         self._started = True
         if self.config.llm_enabled:
-            for model in self.llms:
-                self.scheduler.add_lane(model.name)
+            for model in self.llms:  # a batched model takes one request per slot
+                self.scheduler.add_lane(model.name, threads=model.spec.slots)
             if self.remote is not None:
                 self.scheduler.add_lane(self.remote.name, threads=4)
         if self.speech is not None:

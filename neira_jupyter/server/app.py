@@ -122,6 +122,13 @@ class NeiraApp(ExtensionApp):
     n_threads = Int(
         None, allow_none=True, config=True, help="CPU threads for llama.cpp (unset: all cores)."
     )
+    llm_slots = Int(
+        None,
+        allow_none=True,
+        config=True,
+        help="Generations a local LLM decodes at once, in one batch (1: one at a time; "
+        "unset: chosen for the hardware, see engine.config.default_llm_slots).",
+    )
     speech_model_path = Unicode(
         None,
         allow_none=True,
