@@ -48,7 +48,7 @@ from .llama import (
     import_llama,
 )
 
-__all__ = ["BatchedLlamaModel", "PREFILL_CHUNK", "make_llama_model"]
+__all__ = ["PREFILL_CHUNK", "BatchedLlamaModel", "make_llama_model"]
 
 PREFILL_CHUNK = 128  # prompt tokens decoded per step next to the running sequences
 _FORMAT_CTX = 64  # the formatting Llama's own context: never decodes, kept small
@@ -76,10 +76,9 @@ class _PromptReady(Exception):
 @functools.cache
 def _formatting_llama_class() -> type:
     """A ``Llama`` whose ``create_completion`` hands back the prompt instead of decoding."""
-    Llama = import_llama()
 
-    class FormattingLlama(Llama):
-        def create_completion(self, prompt: Any, **settings: Any) -> Any:  # type: ignore[override]
+    class FormattingLlama(import_llama()):  # type: ignore[misc]
+        def create_completion(self, prompt: Any, **settings: Any) -> Any:
             raise _PromptReady(prompt, settings)
 
     return FormattingLlama

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..resident import loading
 from ..types import (
@@ -36,6 +36,9 @@ from ..types import (
     Usage,
 )
 from .base import TokenChunk
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
 
 __all__ = ["LLMSpec", "LlamaModel", "llama_supports_gpu"]
 
@@ -79,16 +82,16 @@ def default_threads() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def import_llama() -> type:
+def import_llama() -> type[Llama]:
     """``llama_cpp.Llama``, or an ``EngineError`` that says how to install it."""
     try:
-        from llama_cpp import Llama
+        from llama_cpp import Llama as LlamaClass
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise EngineError(
             "llama-cpp-python is not installed; install it with the portable build "
             "flags from the README (pip install 'neira-jupyter[llm]')"
         ) from exc
-    return Llama
+    return LlamaClass
 
 
 def end_of_generation_tokens(vocab: Any, n_vocab: int) -> list[int]:
@@ -136,18 +139,15 @@ def generation_result(
 @functools.cache
 def _counting_llama_class() -> type:
     """Build (once) a ``Llama`` subclass that counts tokens at the source."""
-    Llama = import_llama()
 
-    class CountingLlama(Llama):
+    class CountingLlama(import_llama()):  # type: ignore[misc]
         """``Llama`` that records prompt/completion token counts and first-token time."""
 
         prompt_tokens: int = 0
         completion_tokens: int = 0
         first_token_at: float | None = None
 
-        def generate(  # type: ignore[override]
-            self, tokens: Sequence[int], *args: Any, **kwargs: Any
-        ) -> Iterator[int]:
+        def generate(self, tokens: Sequence[int], *args: Any, **kwargs: Any) -> Iterator[int]:
             self.prompt_tokens = len(tokens)
             self.completion_tokens = 0
             self.first_token_at = None

@@ -45,7 +45,7 @@ def make_sampler(
     if ban:
         biases = (ll.llama_logit_bias * len(ban))()
         for i, token in enumerate(ban):
-            biases[i].token = token
+            biases[i].token = token  # type: ignore[assignment]
             biases[i].bias = float("-inf")
         add(ll.llama_sampler_init_logit_bias(n_vocab, len(ban), biases))
     add(
