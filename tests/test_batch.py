@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from neira_jupyter.engine.config import ConfigError, build_engine_config, default_llm_slots
 from neira_jupyter.engine.llm import BatchedLlamaModel, LLMSpec, TokenChunk
 from neira_jupyter.engine.llm.sampling import TextStream
 from neira_jupyter.engine.types import (
@@ -172,3 +173,12 @@ def test_text_stream_holds_back_stop_prefixes_and_split_characters() -> None:
     open_end = TextStream(["STOP"])
     assert open_end.feed(b"ab S") == "ab "
     assert open_end.flush() == "S"
+
+
+def test_default_slots_follow_the_hardware() -> None:
+    assert default_llm_slots(0, cpu_count=2) == 1
+    assert default_llm_slots(0, cpu_count=8) == 4
+    spec = build_engine_config({"primary_path": str(qwen_path()), "llm_slots": 3}).primary
+    assert spec is not None and spec.slots == 3
+    with pytest.raises(ConfigError, match="llm_slots"):
+        build_engine_config({"primary_path": str(qwen_path()), "llm_slots": 0})

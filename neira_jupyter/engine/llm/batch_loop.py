@@ -156,14 +156,17 @@ class BatchLoop:
             "tokens_per_second_1m": round(recent / RATE_WINDOW_S, 2),
         }
 
-    def close(self, timeout: float = 30.0) -> None:
-        """Finish the requests already queued or running, then stop and free the batch."""
+    def close(self) -> None:
+        """Finish the requests already queued or running, then stop and free the batch.
+
+        Every sequence ends by itself (``max_tokens``, its context, a stop or
+        its cancel token), so this returns; the engine cancels its jobs first.
+        """
         with self._cond:
             self._closed = True
             self._cond.notify()
-        self._thread.join(timeout)
-        if not self._thread.is_alive():
-            self._ll.llama_batch_free(self._batch)
+        self._thread.join()
+        self._ll.llama_batch_free(self._batch)
 
     # -- the loop thread ---------------------------------------------------------
     def _run(self) -> None:
