@@ -2,7 +2,7 @@
 
 One process, one command::
 
-    python benchmarks/bench_batch.py [--clients 1 2 4 8 16] [--max-tokens 32]
+    python benchmarks/bench_batch.py [--clients 1 2 4 8 16] [--long-clients 1 4] [--max-tokens 32]
                                      [--long-tokens 512] [--slots 16] [--n-ctx 1024]
                                      [--threads N]
 
@@ -130,8 +130,11 @@ def bench_path(
     runs: dict[tuple[str, int], Run] = {}
     try:
         run_clients(port, 1, 4, 0)  # loads the model; warms up
-        for kind, long_tokens in (("short", 0), ("long", args.long_tokens)):
-            for clients in args.clients:
+        for kind, long_tokens, levels in (
+            ("short", 0, args.clients),
+            ("long", args.long_tokens, args.long_clients or args.clients),
+        ):
+            for clients in levels:
                 run = run_clients(port, clients, args.max_tokens, long_tokens)
                 runs[(kind, clients)] = run
                 print(
@@ -164,6 +167,7 @@ def report(serial: dict[tuple[str, int], Run], batched: dict[tuple[str, int], Ru
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 2, 4, 8, 16])
+    parser.add_argument("--long-clients", type=int, nargs="+", help="(default: --clients)")
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--long-tokens", type=int, default=512)
     parser.add_argument("--slots", type=int, default=16)

@@ -15,8 +15,10 @@ chats with the GGUF's own template (or the configured ``chat_format``). Its
 chat handler is run up to the point where it would start a completion, and
 the prompt tokens, stop strings and sampling settings it chose are taken from
 there. Decoding happens in a second ``llama_context`` on the same weights,
-with ``n_seq_max = slots`` and ``slots * n_ctx`` cells, so each sequence has
-``n_ctx`` tokens of its own.
+with ``n_seq_max = slots`` and one unified KV cache of ``slots * n_ctx``
+cells (faster than one cache per sequence on a CPU: measured 9.2 against
+6.3 tokens/s for one sequence); the loop ends every sequence at ``n_ctx``
+tokens, so each has ``n_ctx`` of its own and they always fit.
 """
 
 from __future__ import annotations
@@ -130,7 +132,8 @@ class BatchedLlamaModel(LlamaModel):
                 params.n_seq_max = self.spec.slots
                 params.n_threads = params.n_threads_batch = threads
                 params.no_perf = True
-                params.kv_unified = False  # each sequence its own n_ctx cells
+                params.flash_attn_type = ll.LLAMA_FLASH_ATTN_TYPE_DISABLED  # as Llama()
+                params.kv_unified = True  # one cache; the loop keeps each sequence to n_ctx
                 model = self._llama._model.model
                 self._ctx = ll.llama_init_from_model(model, params)
                 if not self._ctx:
