@@ -154,7 +154,8 @@ def test_stop_string_and_seeded_sampling_are_per_request(batched: BatchedLlamaMo
     # differently, so only greedy text is promised to match across batches.
     alone = [run(batched, ask(PROMPTS[1]), seeded)[1] for _ in range(2)]
     assert alone[0].text == alone[1].text
-    assert alone[0].usage.completion_tokens == first[1].usage.completion_tokens == 8
+    assert alone[0].usage == alone[1].usage
+    assert 0 < first[1].usage.completion_tokens <= 8
 
 
 def test_status_counts_slots_kv_and_rate(batched: BatchedLlamaModel) -> None:
