@@ -88,12 +88,16 @@ def prompt(i: int, long_tokens: int) -> str:
     return text
 
 
-def run_clients(port: int, clients: int, max_tokens: int, long_tokens: int) -> Run:
+def run_clients(port: int, clients: int, max_tokens: int, long_tokens: int, first: int = 0) -> Run:
     results: list[Any] = [None] * clients
     errors: list[BaseException] = []
 
     def client(i: int) -> None:
-        body = {"prompt": prompt(i, long_tokens), "max_tokens": max_tokens, "temperature": 0}
+        body = {
+            "prompt": prompt(first + i, long_tokens),
+            "max_tokens": max_tokens,
+            "temperature": 0,
+        }
         try:
             results[i] = post_generate(port, body)
         except BaseException as exc:
@@ -129,7 +133,7 @@ def bench_path(
     app, thread = start_server(port, root, neira)
     runs: dict[tuple[str, int], Run] = {}
     try:
-        run_clients(port, 1, 4, 0)  # loads the model; warms up
+        run_clients(port, 1, 4, 0, first=1000)  # loads the model; warms up, another prompt
         for kind, long_tokens, levels in (
             ("short", 0, args.clients),
             ("long", args.long_tokens, args.long_clients or args.clients),
