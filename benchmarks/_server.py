@@ -2,7 +2,7 @@
 
 Shared by the benchmarks that compare the server with direct model calls::
 
-    from _server import TOKEN, free_port, start_server, stop_server, wait_for_models
+    from _server import TOKEN, free_port, post_generate, start_server, stop_server, wait_for_models
 
 The server runs its own event loop in a background thread (as pytest-jupyter
 runs one), with token authentication on (``TOKEN``) and the models of the
@@ -12,6 +12,7 @@ neira configuration given (the demo models when none is named).
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import socket
 import threading
@@ -113,3 +114,38 @@ def wait_for_models(
                 f"models {', '.join(wanted)} are not ready: {json.dumps(status['models'])}"
             )
         time.sleep(0.2)
+
+
+def post_generate(
+    port: int, body: Mapping[str, Any]
+) -> tuple[float, list[float], str, dict[str, Any]]:
+    """``POST api/generate`` streaming NDJSON; (start, token times, text, the done event)."""
+    headers = {
+        "Authorization": f"token {TOKEN}",
+        "Content-Type": "application/json",
+        "Accept": "application/x-ndjson",
+    }
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    stamps: list[float] = []
+    pieces: list[str] = []
+    done: dict[str, Any] | None = None
+    try:
+        conn.request("POST", "/neira/api/generate", json.dumps({**body, "stream": True}), headers)
+        response = conn.getresponse()
+        if response.status != 200:
+            raise RuntimeError(f"api/generate answered {response.status}: {response.read()!r}")
+        while line := response.readline():
+            event = json.loads(line)
+            if event["type"] == "token":
+                stamps.append(time.perf_counter())
+                pieces.append(event["text"])
+            elif event["type"] == "done":
+                done = event
+            elif event["type"] == "error":
+                raise RuntimeError(f"api/generate failed: {event}")
+    finally:
+        conn.close()
+    if done is None:
+        raise RuntimeError("api/generate ended without a done event")
+    return started, stamps, "".join(pieces), done

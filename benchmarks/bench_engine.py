@@ -47,8 +47,6 @@ same time.
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import os
 import platform
 import re
@@ -64,7 +62,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from _server import TOKEN, free_port, start_server, stop_server, wait_for_models
+from _server import TOKEN, free_port, post_generate, start_server, stop_server, wait_for_models
 from bench_magics import PROMPT, Sample, sample, stream_direct
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,45 +82,8 @@ BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
 def generate_server(port: int, max_tokens: int) -> tuple[float, list[float], str, dict[str, Any]]:
     """``POST api/generate`` streaming NDJSON; (start, token times, text, the done event)."""
-    body = json.dumps(
-        {
-            "prompt": PROMPT,
-            "max_tokens": max_tokens,
-            "temperature": 0.0,
-            "top_p": 1.0,
-            "seed": 0,
-            "stream": True,
-        }
-    ).encode()
-    headers = {
-        "Authorization": f"token {TOKEN}",
-        "Content-Type": "application/json",
-        "Accept": "application/x-ndjson",
-    }
-    started = time.perf_counter()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
-    stamps: list[float] = []
-    pieces: list[str] = []
-    done: dict[str, Any] | None = None
-    try:
-        conn.request("POST", "/neira/api/generate", body, headers)
-        response = conn.getresponse()
-        if response.status != 200:
-            raise RuntimeError(f"api/generate answered {response.status}: {response.read()!r}")
-        while line := response.readline():
-            event = json.loads(line)
-            if event["type"] == "token":
-                stamps.append(time.perf_counter())
-                pieces.append(event["text"])
-            elif event["type"] == "done":
-                done = event
-            elif event["type"] == "error":
-                raise RuntimeError(f"api/generate failed: {event}")
-    finally:
-        conn.close()
-    if done is None:
-        raise RuntimeError("api/generate ended without a done event")
-    return started, stamps, "".join(pieces), done
+    body = {"prompt": PROMPT, "max_tokens": max_tokens, "temperature": 0.0, "top_p": 1.0, "seed": 0}
+    return post_generate(port, body)
 
 
 @dataclass

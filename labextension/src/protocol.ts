@@ -1,6 +1,6 @@
 /* Generated from neira_jupyter/protocol/schema.json by json-schema-to-typescript
  * (`npm run build:protocol` in labextension/). Do not edit.
- * schema sha256: 9faa29c054944d7324be3a7db4af2ed0abf541d139c7aa7770be9835046b34cf */
+ * schema sha256: 2bf1714b10595a43d415508a167f0b60c392f63c4973873245ab094b741ba97b */
 
 /**
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -59,6 +59,40 @@ export interface MemoryEstimate {
   kv_cache_mib: number;
   overhead_mib: number;
   note: string;
+}
+/**
+ * A batched LLM (``llm_slots`` > 1): its sequence slots and KV cache, once loaded.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "BatchInfo".
+ */
+export interface BatchInfo {
+  /**
+   * Sequences decoded together in one batch.
+   */
+  slots: number;
+  /**
+   * Sequences in the batch now.
+   */
+  running: number | null;
+  /**
+   * Of those, still reading their prompt.
+   */
+  prefilling: number | null;
+  /**
+   * Requests waiting for a slot.
+   */
+  waiting: number | null;
+  kv_used_tokens: number | null;
+  kv_capacity_tokens: number | null;
+  /**
+   * Share of the KV cache in use (0-1).
+   */
+  kv_use: number | null;
+  /**
+   * Tokens generated per second over the last minute.
+   */
+  tokens_per_second_1m: number | null;
 }
 /**
  * ``WS api/generate/ws``: cancel the running generation.
@@ -488,6 +522,10 @@ export interface ModelInfo {
    * Remote: the API's base URL.
    */
   url: string | null;
+  /**
+   * Batched LLMs: slots, KV cache, rate.
+   */
+  batch: BatchInfo | null;
 }
 /**
  * What was heard so far: settled words, then words that may still change.

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .llm import LLMSpec, RemoteSpec
+from .llm import LLMSpec, RemoteSpec, llama_supports_gpu
 from .routing import PressureThresholds
 from .speech import SpeechSpec
 from .types import GenerationOptions
@@ -135,6 +135,19 @@ class _Options:
         return Path(str(value)).expanduser() if value else None
 
 
+def default_llm_slots(gpu_layers: int, cpu_count: int | None = None) -> int:
+    """Sequence slots of a local LLM when ``llm_slots`` is unset.
+
+    With layers on a GPU: 8 (batched decoding pays most there). On a CPU
+    with more than 2 cores: 4. On 2 cores or fewer: 1, the single-sequence
+    path (see ``benchmarks/bench_batch.py`` for what batching gives there).
+    """
+    if gpu_layers != 0 and llama_supports_gpu():
+        return 8
+    cores = cpu_count if cpu_count is not None else os.cpu_count() or 1
+    return 4 if cores > 2 else 1
+
+
 def build_engine_config(values: Mapping[str, Any]) -> EngineConfig:
     """Turn every option value (keyed by ``NeiraApp``'s trait names) into an ``EngineConfig``.
 
@@ -145,6 +158,8 @@ def build_engine_config(values: Mapping[str, Any]) -> EngineConfig:
     o = _Options(values)
     cuda = bool(o.get("cuda_enabled"))
     chat_format = o.get("chat_format") or None
+    gpu_layers = int(o.get("gpu_layers")) if cuda else 0
+    slots = int(o.get("llm_slots")) or default_llm_slots(gpu_layers)
     notes: list[str] = []
     demo = False
 
@@ -153,9 +168,10 @@ def build_engine_config(values: Mapping[str, Any]) -> EngineConfig:
             name=name,
             path=path,
             n_ctx=int(n_ctx),
-            n_gpu_layers=int(o.get("gpu_layers")) if cuda else 0,
+            n_gpu_layers=gpu_layers,
             chat_format=fmt,
             n_threads=int(o.get("n_threads")) or None,
+            slots=slots,
         )
 
     primary: LLMSpec | None = None

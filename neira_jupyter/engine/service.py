@@ -33,7 +33,7 @@ from .._version import __version__
 from .config import EngineConfig
 from .correct import Correction, TranscriptCorrector
 from .lanes import LaneActions
-from .llm import LlamaModel, RemoteModel, TokenChunk
+from .llm import LlamaModel, RemoteModel, TokenChunk, make_llama_model
 from .resident import LoadRetry
 from .routing import (
     Backend,
@@ -85,8 +85,8 @@ class NeiraEngine:
             config.queue_capacity, config.retry_after, per_user=config.jobs_per_user
         )
         self._speech_retry = LoadRetry()
-        self.primary = LlamaModel(config.primary) if config.primary else None
-        self.fallback = LlamaModel(config.fallback) if config.fallback else None
+        self.primary = make_llama_model(config.primary) if config.primary else None
+        self.fallback = make_llama_model(config.fallback) if config.fallback else None
         self.remote = RemoteModel(config.remote) if config.remote else None
         self.speech = WhisperTranscriber(config.speech) if config.speech else None
         self.corrector = TranscriptCorrector()
@@ -127,7 +127,7 @@ class NeiraEngine:
     @staticmethod
     def _estimate(model: LlamaModel) -> MemoryEstimate | None:
         try:
-            return estimate_model_memory(model.spec.path, model.spec.n_ctx)
+            return estimate_model_memory(model.spec.path, model.spec.n_ctx * model.spec.slots)
         except OSError:
             return None  # a missing file: loading it will say so
 
@@ -142,8 +142,8 @@ class NeiraEngine:
             return
         self._started = True
         if self.config.llm_enabled:
-            for model in self.llms:
-                self.scheduler.add_lane(model.name)
+            for model in self.llms:  # a batched model takes one request per slot
+                self.scheduler.add_lane(model.name, threads=model.spec.slots)
             if self.remote is not None:
                 self.scheduler.add_lane(self.remote.name, threads=4)
         if self.speech is not None:

@@ -64,6 +64,7 @@ from .speech import (
 )
 from .status import (
     BackendInfo,
+    BatchInfo,
     LaneInfo,
     MemoryEstimate,
     MemoryReading,
@@ -86,6 +87,7 @@ __all__ = [
     "REQUEST_ID_PATTERN",
     "ROUTES",
     "BackendInfo",
+    "BatchInfo",
     "CancelMessage",
     "Change",
     "ChatMessage",

@@ -18,6 +18,21 @@ ModelState = Literal["unloaded", "loading", "ready", "failed"]
 PressureLevel = Literal["ok", "high", "critical"]
 
 
+class BatchInfo(WireModel):
+    """A batched LLM (``llm_slots`` > 1): its sequence slots and KV cache, once loaded."""
+
+    slots: int = Field(description="Sequences decoded together in one batch.")
+    running: int | None = Field(None, description="Sequences in the batch now.")
+    prefilling: int | None = Field(None, description="Of those, still reading their prompt.")
+    waiting: int | None = Field(None, description="Requests waiting for a slot.")
+    kv_used_tokens: int | None = None
+    kv_capacity_tokens: int | None = None
+    kv_use: float | None = Field(None, description="Share of the KV cache in use (0-1).")
+    tokens_per_second_1m: float | None = Field(
+        None, description="Tokens generated per second over the last minute."
+    )
+
+
 class ModelInfo(WireModel):
     """One configured model."""
 
@@ -32,6 +47,7 @@ class ModelInfo(WireModel):
     n_ctx: int | None = Field(None, description="Context size (LLMs).")
     multilingual: bool | None = Field(None, description="Whisper: more than English.")
     url: str | None = Field(None, description="Remote: the API's base URL.")
+    batch: BatchInfo | None = Field(None, description="Batched LLMs: slots, KV cache, rate.")
 
 
 class RouteInfo(WireModel):

@@ -117,10 +117,16 @@ class NeiraApp(ExtensionApp):
         "", config=True, help="chat_format of the fallback model (empty: chat_format)."
     )
     n_threads = Int(0, config=True, help="CPU threads for llama.cpp (0: all cores).")
+    llm_slots = Int(
+        0,
+        config=True,
+        help="Generations a local LLM decodes at once, in one batch (1: one at a time; "
+        "0: chosen for the hardware: 8 with a GPU, 4 on more than 2 CPU cores, else 1).",
+    )
     speech_model_path = Unicode(
         "",
         config=True,
-        help="Folder of a faster-whisper (CTranslate2) model. Empty: the demo Whisper tiny.en.",
+        help="Folder of a faster-whisper (CTranslate2) model. Empty: the demo Whisper base.",
     )
     speech_device = Unicode(
         "auto", config=True, help="Whisper device: auto (CUDA when present), cpu or cuda."
@@ -257,7 +263,11 @@ class NeiraApp(ExtensionApp):
         return _positive(proposal["value"], proposal["trait"].name)
 
     @validate(
-        "max_jobs_per_user", "max_sockets_per_user", "socket_ping_interval", "socket_idle_timeout"
+        "max_jobs_per_user",
+        "max_sockets_per_user",
+        "socket_ping_interval",
+        "socket_idle_timeout",
+        "llm_slots",
     )
     def _validate_not_negative(self, proposal: Any) -> Any:
         if proposal["value"] < 0:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..resident import loading
 from ..types import (
@@ -37,7 +37,14 @@ from ..types import (
 )
 from .base import TokenChunk
 
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
 __all__ = ["LLMSpec", "LlamaModel", "llama_supports_gpu"]
+
+# Benchmarks only: with NEIRA_BENCH_IGNORE_EOS=1 in the server's environment the
+# end-of-generation tokens are never sampled, so every request runs to max_tokens.
+IGNORE_EOS_ENV = "NEIRA_BENCH_IGNORE_EOS"
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,9 @@ class LLMSpec:
     ``n_gpu_layers`` is passed to llama.cpp as is (-1: all layers); it only has
     an effect when llama-cpp-python was built with CUDA (or another GPU backend).
     ``chat_format`` of ``None`` uses the chat template in the GGUF metadata.
+    ``slots`` above 1 serves that many sequences at once (``BatchedLlamaModel``,
+    each with its own context of ``n_ctx`` tokens); 1 is the single-sequence
+    ``LlamaModel``.
     """
 
     name: str
@@ -55,6 +65,7 @@ class LLMSpec:
     n_gpu_layers: int = 0
     chat_format: str | None = None
     n_threads: int | None = None
+    slots: int = 1
 
 
 def llama_supports_gpu() -> bool:
@@ -66,22 +77,73 @@ def llama_supports_gpu() -> bool:
     return bool(llama_cpp.llama_supports_gpu_offload())
 
 
-def _default_threads() -> int:
+def default_threads() -> int:
+    """llama.cpp threads when the spec names none: every core."""
     return max(1, os.cpu_count() or 1)
 
 
-@functools.cache
-def _counting_llama_class() -> type:
-    """Build (once) a ``Llama`` subclass that counts tokens at the source."""
+def import_llama() -> type[Llama]:
+    """``llama_cpp.Llama``, or an ``EngineError`` that says how to install it."""
     try:
-        from llama_cpp import Llama
+        from llama_cpp import Llama as LlamaClass
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise EngineError(
             "llama-cpp-python is not installed; install it with the portable build "
             "flags from the README (pip install 'neira-jupyter[llm]')"
         ) from exc
+    return LlamaClass
 
-    class CountingLlama(Llama):
+
+def end_of_generation_tokens(vocab: Any, n_vocab: int) -> list[int]:
+    """Every token id llama.cpp treats as the end of a generation (EOS, EOT, ...)."""
+    import llama_cpp
+
+    return [t for t in range(n_vocab) if llama_cpp.llama_vocab_is_eog(vocab, t)]
+
+
+def ignore_eos() -> bool:
+    """Whether the benchmark switch ``NEIRA_BENCH_IGNORE_EOS=1`` is set."""
+    return os.environ.get(IGNORE_EOS_ENV) == "1"
+
+
+def generation_result(
+    model: str,
+    text: str,
+    finish: FinishReason,
+    counts: tuple[int, int],
+    started: float,
+    first: float | None,
+    ended: float,
+    prompt_done: float | None = None,
+) -> GenerationResult:
+    """A result with exact ``(prompt, completion)`` counts and timings from ``perf_counter`` marks.
+
+    ``tokens_per_second`` is the decode rate after the first token; ``prompt_done``
+    (when known) is when the prompt's evaluation ended.
+    """
+    prompt, completion = counts
+    decode_s = ended - first if first is not None else 0.0
+    return GenerationResult(
+        text=text,
+        model=model,
+        finish_reason=finish,
+        usage=Usage(prompt_tokens=prompt, completion_tokens=completion),
+        timings=Timings(
+            first_token_ms=(first - started) * 1000 if first is not None else None,
+            prompt_ms=(prompt_done - started) * 1000 if prompt_done is not None else None,
+            total_ms=(ended - started) * 1000,
+            tokens_per_second=(completion - 1) / decode_s
+            if completion > 1 and decode_s > 0
+            else None,
+        ),
+    )
+
+
+@functools.cache
+def _counting_llama_class() -> type:
+    """Build (once) a ``Llama`` subclass that counts tokens at the source."""
+
+    class CountingLlama(import_llama()):  # type: ignore[misc]
         """``Llama`` that records prompt/completion token counts and first-token time."""
 
         prompt_tokens: int = 0
@@ -94,9 +156,7 @@ def _counting_llama_class() -> type:
             if self.prompt_evaluated_at is None:  # the first eval of a generation: the prompt
                 self.prompt_evaluated_at = time.perf_counter()
 
-        def generate(  # type: ignore[override]
-            self, tokens: Sequence[int], *args: Any, **kwargs: Any
-        ) -> Iterator[int]:
+        def generate(self, tokens: Sequence[int], *args: Any, **kwargs: Any) -> Iterator[int]:
             self.prompt_tokens = len(tokens)
             self.completion_tokens = 0
             self.first_token_at = None
@@ -159,6 +219,7 @@ class LlamaModel:
         self.state = ModelState.UNLOADED
         self.error: str | None = None
         self._llama: Any = None
+        self._logit_bias: dict[str, float] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -201,8 +262,18 @@ class LlamaModel:
                     n_ctx=self.spec.n_ctx,
                     n_gpu_layers=self.spec.n_gpu_layers,
                     chat_format=self.spec.chat_format,
-                    n_threads=self.spec.n_threads or _default_threads(),
+                    n_threads=self.spec.n_threads or default_threads(),
                     verbose=False,
+                )
+                self._logit_bias = (
+                    {
+                        str(t): -1e9
+                        for t in end_of_generation_tokens(
+                            self._llama._model.vocab, self._llama.n_vocab()
+                        )
+                    }
+                    if ignore_eos()
+                    else None
                 )
 
     def close(self) -> None:
@@ -245,6 +316,7 @@ class LlamaModel:
                 stop=list(options.stop) or None,
                 seed=options.seed,
                 stream=True,
+                logit_bias=self._logit_bias,
             ),
             self.spec.n_ctx,
         )
@@ -262,24 +334,15 @@ class LlamaModel:
                     finish = "length"
         finally:
             stream.close()
-        ended = time.perf_counter()
-        first = llama.first_token_at
-        prompt_done = llama.prompt_evaluated_at
-        completion = llama.completion_tokens
-        decode_s = ended - first if first is not None else 0.0
-        yield GenerationResult(
-            text="".join(pieces),
-            model=self.name,
-            finish_reason=finish,
-            usage=Usage(prompt_tokens=llama.prompt_tokens, completion_tokens=completion),
-            timings=Timings(
-                first_token_ms=(first - started) * 1000 if first is not None else None,
-                prompt_ms=(prompt_done - started) * 1000 if prompt_done is not None else None,
-                total_ms=(ended - started) * 1000,
-                tokens_per_second=(completion - 1) / decode_s
-                if completion > 1 and decode_s > 0
-                else None,
-            ),
+        yield generation_result(
+            self.name,
+            "".join(pieces),
+            finish,
+            (llama.prompt_tokens, llama.completion_tokens),
+            started,
+            llama.first_token_at,
+            time.perf_counter(),
+            llama.prompt_evaluated_at,
         )
 
     def _require_ready(self) -> None:

@@ -1,0 +1,290 @@
+"""The continuous-batching loop: one llama.cpp context, N sequence slots, one thread.
+
+``BatchLoop`` owns a ``llama_context`` created with ``n_seq_max = slots``. Its
+thread alone calls llama.cpp. Requests (``SeqRequest``) wait in a FIFO until a
+slot is free; every step then builds one ``llama_batch`` with
+
+* one token for every sequence that is generating (each at its own position,
+  in its own sequence id, logits requested), and
+* a chunk of at most ``prefill_chunk`` prompt tokens of the sequences still
+  reading their prompt (logits only for a prompt's last token),
+
+calls ``llama_decode`` once and samples the next token of every sequence with
+its own sampler chain. Text goes to each request's own queue as it is
+produced (stop strings held back until they can no longer match, UTF-8
+characters whole). A finished, cancelled or abandoned sequence is dropped
+from the KV cache (``llama_memory_seq_rm``) and its slot is free for the next
+request at the next step.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..types import CancelToken, EngineError, FinishReason
+from .sampling import TextStream, make_sampler
+
+log = logging.getLogger("neira_jupyter")
+
+__all__ = ["BatchLoop", "Finished", "SeqRequest"]
+
+RATE_WINDOW_S = 60.0
+
+
+@dataclass
+class Finished:
+    """The last event of a request: why it ended, exact counts, ``perf_counter`` marks."""
+
+    finish: FinishReason
+    prompt_tokens: int
+    completion_tokens: int
+    first_token_at: float | None
+    ended: float
+    error: BaseException | None = None
+
+
+@dataclass
+class SeqRequest:
+    """One generation handed to the loop: prompt tokens and sampling settings.
+
+    ``events`` receives text pieces (``str``) and, last, one ``Finished``.
+    ``sampling`` holds the sampler settings (``make_sampler``'s keywords).
+    """
+
+    tokens: list[int]
+    sampling: dict[str, Any]
+    max_tokens: int
+    stops: tuple[str, ...] = ()
+    cancel: CancelToken | None = None
+    events: queue.SimpleQueue[str | Finished] = field(default_factory=queue.SimpleQueue)
+    abandoned: bool = False  # the reader went away
+
+    @property
+    def dropped(self) -> bool:
+        return self.abandoned or (self.cancel is not None and self.cancel.cancelled)
+
+
+class _Slot:
+    """A running sequence: its KV-cache sequence id, sampler and progress."""
+
+    def __init__(self, seq_id: int, req: SeqRequest, sampler: Any) -> None:
+        self.seq_id = seq_id
+        self.req = req
+        self.sampler = sampler
+        self.fed = 0  # prompt tokens already decoded
+        self.n_past = 0  # positions filled in the KV cache
+        self.last_token = -1
+        self.completion = 0
+        self.first_token_at: float | None = None
+        self.output: int | None = None  # this step's logits row
+        self.text = TextStream(req.stops)
+
+    @property
+    def prefilled(self) -> bool:
+        return self.fed >= len(self.req.tokens)
+
+
+class BatchLoop:
+    """The thread that decodes every running sequence of one context, step by step."""
+
+    def __init__(
+        self,
+        model: Any,
+        ctx: Any,
+        slots: int,
+        slot_ctx: int,
+        prefill_chunk: int,
+        ban_tokens: Sequence[int] = (),
+    ) -> None:
+        import llama_cpp
+
+        self._ll = llama_cpp
+        self._ctx = ctx
+        self._memory = llama_cpp.llama_get_memory(ctx)
+        self._vocab = llama_cpp.llama_model_get_vocab(model)
+        self._n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
+        self.slots = slots
+        self.slot_ctx = slot_ctx
+        self.prefill_chunk = prefill_chunk
+        self._ban = list(ban_tokens)
+        self._batch = llama_cpp.llama_batch_init(prefill_chunk + slots, 0, 1)
+        self._cond = threading.Condition()
+        self._waiting: deque[SeqRequest] = deque()
+        self._free = list(range(slots))
+        self._running: dict[int, _Slot] = {}
+        self._rate: deque[tuple[float, int]] = deque()
+        self._closed = False
+        self._piece = ctypes.create_string_buffer(256)
+        self._thread = threading.Thread(target=self._run, name="neira-batch", daemon=True)
+        self._thread.start()
+
+    # -- any thread ------------------------------------------------------------
+    def submit(self, req: SeqRequest) -> None:
+        """Queue a request for the next free slot."""
+        with self._cond:
+            if self._closed:
+                raise EngineError("the model is unloading; try again")
+            self._waiting.append(req)
+            self._cond.notify()
+
+    def stats(self) -> dict[str, Any]:
+        """Slots in use, prompts waiting, KV-cache use and tokens/s over the last minute."""
+        with self._cond:
+            kv_used = sum(s.n_past for s in self._running.values())
+            running = len(self._running)
+            prefilling = sum(not s.prefilled for s in self._running.values())
+            waiting = len(self._waiting)
+            now = time.perf_counter()
+            recent = sum(n for t, n in self._rate if now - t <= RATE_WINDOW_S)
+        capacity = self.slots * self.slot_ctx
+        return {
+            "slots": self.slots,
+            "running": running,
+            "prefilling": prefilling,
+            "waiting": waiting,
+            "kv_used_tokens": kv_used,
+            "kv_capacity_tokens": capacity,
+            "kv_use": round(kv_used / capacity, 4) if capacity else 0.0,
+            "tokens_per_second_1m": round(recent / RATE_WINDOW_S, 2),
+        }
+
+    def close(self) -> None:
+        """Finish the requests already queued or running, then stop and free the batch.
+
+        Every sequence ends by itself (``max_tokens``, its context, a stop or
+        its cancel token), so this returns; the engine cancels its jobs first.
+        """
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join()
+        self._ll.llama_batch_free(self._batch)
+
+    # -- the loop thread ---------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed and not self._waiting and not self._running:
+                    self._cond.wait()
+                if not self._waiting and not self._running:
+                    return  # closed and drained
+                self._admit()
+            try:
+                self._step()
+            except Exception as exc:  # a failed decode ends the sequences it held
+                log.exception("neira: batch step failed")
+                for slot in list(self._running.values()):
+                    self._finish(slot, "stop", exc)
+
+    def _admit(self) -> None:
+        """Move waiting requests into free slots (caller holds the lock)."""
+        for req in [r for r in self._waiting if r.dropped]:
+            self._waiting.remove(req)
+            req.events.put(Finished("cancelled", len(req.tokens), 0, None, time.perf_counter()))
+        while self._free and self._waiting:
+            req = self._waiting.popleft()
+            seq_id = self._free.pop(0)
+            sampler = make_sampler(self._n_vocab, self._ban, **req.sampling)
+            self._running[seq_id] = _Slot(seq_id, req, sampler)
+
+    def _add(self, token: int, pos: int, seq_id: int, logits: bool) -> int:
+        batch = self._batch
+        i = int(batch.n_tokens)
+        batch.token[i] = token
+        batch.pos[i] = pos
+        batch.n_seq_id[i] = 1
+        batch.seq_id[i][0] = seq_id
+        batch.logits[i] = logits
+        batch.n_tokens = i + 1
+        return i
+
+    def _step(self) -> None:
+        for slot in [s for s in self._running.values() if s.req.dropped]:
+            self._finish(slot, "cancelled")
+        if not self._running:
+            return
+        self._batch.n_tokens = 0
+        for slot in self._running.values():
+            slot.output = None
+            if slot.prefilled:
+                slot.output = self._add(slot.last_token, slot.n_past, slot.seq_id, True)
+                slot.n_past += 1
+        budget = self.prefill_chunk
+        for slot in self._running.values():
+            if budget <= 0:
+                break
+            if slot.prefilled:
+                continue
+            tokens = slot.req.tokens
+            end = min(len(tokens), slot.fed + budget)
+            for i in range(slot.fed, end):
+                last = i == len(tokens) - 1
+                row = self._add(tokens[i], i, slot.seq_id, last)
+                if last:
+                    slot.output = row
+            budget -= end - slot.fed
+            slot.fed = slot.n_past = end
+        rc = self._ll.llama_decode(self._ctx, self._batch)
+        if rc != 0:
+            raise EngineError(f"llama_decode failed with status {rc}")
+        now = time.perf_counter()
+        sampled = 0
+        for slot in list(self._running.values()):
+            if slot.output is not None:
+                sampled += 1
+                self._advance(slot, now)
+        with self._cond:
+            self._rate.append((now, sampled))
+            while self._rate and now - self._rate[0][0] > RATE_WINDOW_S:
+                self._rate.popleft()
+
+    def _advance(self, slot: _Slot, now: float) -> None:
+        """Sample the slot's next token, stream its text and end it when it is done."""
+        ll = self._ll
+        assert slot.output is not None
+        token = ll.llama_sampler_sample(slot.sampler, self._ctx, slot.output)
+        if slot.first_token_at is None:
+            slot.first_token_at = now
+        if ll.llama_vocab_is_eog(self._vocab, token):
+            self._finish(slot, "stop")
+            return
+        slot.completion += 1
+        slot.last_token = token
+        n = ll.llama_token_to_piece(self._vocab, token, self._piece, len(self._piece), 0, False)
+        text = slot.text.feed(self._piece.raw[: max(n, 0)])
+        if text:
+            slot.req.events.put(text)
+        if slot.text.stopped:
+            self._finish(slot, "stop")
+        elif 0 < slot.req.max_tokens <= slot.completion or slot.n_past >= self.slot_ctx:
+            self._finish(slot, "length")
+
+    def _finish(
+        self, slot: _Slot, finish: FinishReason, error: BaseException | None = None
+    ) -> None:
+        tail = slot.text.flush()
+        if tail and error is None:
+            slot.req.events.put(tail)
+        self._ll.llama_memory_seq_rm(self._memory, slot.seq_id, -1, -1)
+        self._ll.llama_sampler_free(slot.sampler)
+        with self._cond:
+            del self._running[slot.seq_id]
+            self._free.append(slot.seq_id)
+        slot.req.events.put(
+            Finished(
+                finish,
+                len(slot.req.tokens),
+                slot.completion,
+                slot.first_token_at,
+                time.perf_counter(),
+                error,
+            )
+        )

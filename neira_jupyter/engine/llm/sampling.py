@@ -1,0 +1,117 @@
+"""Per-sequence sampling for the batch loop: llama.cpp sampler chains and stop-string text.
+
+``make_sampler`` builds the same chain ``llama_cpp.Llama`` builds for
+``create_completion`` (repetition penalties, then greedy at temperature 0,
+else top-k, typical, top-p, min-p, temperature and a seeded draw), from the
+settings the chat handler chose, plus a logit bias that bans tokens (the
+benchmark's ``ignore_eos``). ``TextStream`` turns token bytes into text the
+way a stream must: whole UTF-8 characters, and nothing that might be the
+start of a stop string until it is clear that it is not.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["TextStream", "make_sampler"]
+
+PENALTY_LAST_N = 64  # llama_cpp.Llama's default last_n_tokens_size
+
+
+def make_sampler(
+    n_vocab: int,
+    ban: Sequence[int] = (),
+    *,
+    temperature: float = 0.8,
+    top_p: float = 0.95,
+    top_k: int = 40,
+    min_p: float = 0.05,
+    typical_p: float = 1.0,
+    repeat_penalty: float = 1.0,
+    frequency_penalty: float = 0.0,
+    presence_penalty: float = 0.0,
+    seed: int | None = None,
+) -> Any:
+    """A new ``llama_sampler`` chain; the caller frees it with ``llama_sampler_free``."""
+    import llama_cpp as ll
+
+    chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
+
+    def add(sampler: Any) -> None:
+        ll.llama_sampler_chain_add(chain, sampler)
+
+    if ban:
+        biases = (ll.llama_logit_bias * len(ban))()
+        for i, token in enumerate(ban):
+            biases[i].token = token  # type: ignore[assignment]
+            biases[i].bias = float("-inf")
+        add(ll.llama_sampler_init_logit_bias(n_vocab, len(ban), biases))
+    add(
+        ll.llama_sampler_init_penalties(
+            n_vocab, PENALTY_LAST_N, repeat_penalty, frequency_penalty, presence_penalty
+        )
+    )
+    draw_seed = ll.LLAMA_DEFAULT_SEED if seed is None else seed
+    if temperature < 0.0:
+        add(ll.llama_sampler_init_dist(draw_seed))
+    elif temperature == 0.0:
+        add(ll.llama_sampler_init_greedy())
+    else:
+        add(ll.llama_sampler_init_top_k(top_k))
+        add(ll.llama_sampler_init_typical(typical_p, 1))
+        add(ll.llama_sampler_init_top_p(top_p, 1))
+        add(ll.llama_sampler_init_min_p(min_p, 1))
+        add(ll.llama_sampler_init_temp(temperature))
+        add(ll.llama_sampler_init_dist(draw_seed))
+    return chain
+
+
+class TextStream:
+    """Token bytes in, safe-to-show text out; ``stopped`` once a stop string appeared.
+
+    Text that could be the beginning of a stop string is held back; the stop
+    string itself and anything after it are never returned.
+    """
+
+    def __init__(self, stops: Sequence[str] = ()) -> None:
+        self._stops = [s for s in stops if s]
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._text = ""
+        self._sent = 0
+        self.stopped = False
+
+    def feed(self, data: bytes) -> str:
+        """Add one token's bytes; return the text that may be shown now."""
+        if self.stopped:
+            return ""
+        self._text += self._decoder.decode(data)
+        hits = [i for i in (self._text.find(s, self._sent) for s in self._stops) if i >= 0]
+        if hits:
+            self.stopped = True
+            self._text = self._text[: min(hits)]
+            return self._take(len(self._text))
+        return self._take(len(self._text) - self._held())
+
+    def flush(self) -> str:
+        """The rest of the text at the end of the generation (nothing after a stop)."""
+        if not self.stopped:
+            self._text += self._decoder.decode(b"", final=True)
+        return self._take(len(self._text))
+
+    def _held(self) -> int:
+        """Length of the longest tail of the text that starts some stop string."""
+        tail = self._text[self._sent :]
+        best = 0
+        for stop in self._stops:
+            for k in range(min(len(stop) - 1, len(tail)), best, -1):
+                if tail.endswith(stop[:k]):
+                    best = k
+                    break
+        return best
+
+    def _take(self, end: int) -> str:
+        out = self._text[self._sent : end]
+        self._sent = max(self._sent, end)
+        return out

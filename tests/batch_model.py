@@ -1,0 +1,17 @@
+"""Where the batching tests find their real model: the demo GGUF (Qwen2.5-Coder 0.5B)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from neira_jupyter.engine import models
+
+
+def qwen_path() -> Path:
+    """The demo GGUF, assembled into the model cache on first use."""
+    path = models.demo_llm_path()
+    if path is None:
+        pytest.fail("the demo models are not installed: pip install 'neira-jupyter[demo]'")
+    return path
