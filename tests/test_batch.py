@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from traitlets import TraitError
 
-from neira_jupyter.engine.config import ConfigError, build_engine_config, default_llm_slots
+from neira_jupyter.engine.config import build_engine_config, default_llm_slots
 from neira_jupyter.engine.llm import BatchedLlamaModel, LLMSpec, TokenChunk
 from neira_jupyter.engine.llm.sampling import TextStream
 from neira_jupyter.engine.types import (
@@ -18,6 +19,7 @@ from neira_jupyter.engine.types import (
     GenerationOptions,
     GenerationResult,
 )
+from neira_jupyter.server.app import NeiraApp
 from tests.batch_model import qwen_path
 
 SLOTS = 4
@@ -183,7 +185,10 @@ def test_text_stream_holds_back_stop_prefixes_and_split_characters() -> None:
 def test_default_slots_follow_the_hardware() -> None:
     assert default_llm_slots(0, cpu_count=2) == 1
     assert default_llm_slots(0, cpu_count=8) == 4
-    spec = build_engine_config({"primary_path": str(qwen_path()), "llm_slots": 3}).primary
+    options = {**NeiraApp.option_defaults(), "primary_path": str(qwen_path())}
+    spec = build_engine_config({**options, "llm_slots": 3}).primary
     assert spec is not None and spec.slots == 3
-    with pytest.raises(ConfigError, match="llm_slots"):
-        build_engine_config({"primary_path": str(qwen_path()), "llm_slots": 0})
+    spec = build_engine_config({**options, "llm_slots": 0}).primary  # 0: for the hardware
+    assert spec is not None and spec.slots == default_llm_slots(0)
+    with pytest.raises(TraitError, match="llm_slots"):
+        NeiraApp(llm_slots=-1)
