@@ -126,9 +126,7 @@ class Scored:
 
 def transcribe_set(speech_path: Path, directory: Path, threads: int = 2) -> list[Clip]:
     """Speak and transcribe every sentence; one ``whisper`` and one ``plain`` clip each."""
-    from neira_jupyter.engine.audio import decode_audio
-
-    from neira_jupyter.engine.speech import SpeechSpec, WhisperTranscriber
+    from neira_jupyter.engine.speech import SpeechSpec, WhisperTranscriber, decode_audio
 
     model = WhisperTranscriber(SpeechSpec("whisper-base", speech_path, cpu_threads=threads))
     model.load()

@@ -96,7 +96,10 @@ def _status(state: StubState) -> StatusDocument:
                        "interval_s": 1.0, "thresholds": thresholds},
             "switches": [],
             "backends": {},
-            "queue": {"depth": 0, "running": 0, "capacity": 16, "running_ids": [], "lanes": {}},
+            "queue": {
+                "depth": 0, "running": 0, "capacity": 16, "per_user": 8, "running_ids": [],
+                "lanes": {},
+            },
             "time": 0.0,
         }
     )  # fmt: skip

@@ -75,6 +75,7 @@ def neira_config(
         "memory_recover_seconds": 1.0,
         "local_timeout_ms": 0,
         "queue_size": 64,
+        "max_jobs_per_user": 0,  # twenty requests of one user at once
     }
 
 
