@@ -6,10 +6,9 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["CODE_SYSTEM_PROMPT", "LANGUAGES", "identifier", "ranged"]
+from ..protocol import LANGUAGES  # the spoken languages the API takes (auto: Whisper detects)
 
-LANGUAGES: tuple[str, ...] = ("auto", "en", "ru")
-"""Spoken languages ``%transcribe`` and the recorder offer (``auto``: Whisper detects)."""
+__all__ = ["CODE_SYSTEM_PROMPT", "LANGUAGES", "identifier", "ranged"]
 
 CODE_SYSTEM_PROMPT = (
     "You write {language} code for a Jupyter notebook. Answer with one ```{language} "
