@@ -9,7 +9,7 @@ speech forced onto the CPU) in a background thread (``_server.py``), loads the
 same model files directly in the main thread, and measures:
 
 1. **generation**: ``llama_cpp.Llama.create_chat_completion(stream=True)`` on
-   the demo GGUF (chat_format "gemma", the server's n_ctx and n_threads)
+   the demo GGUF (its own chat template, the server's n_ctx and n_threads)
    versus ``POST neira/api/generate`` streaming NDJSON read line by line with
    ``http.client``. Same prompt, temperature 0, seed 0, same max_tokens.
    Time to first token (TTFT, client side: from the call to the first token
@@ -341,7 +341,7 @@ def print_machine(
     )
     print(
         f"LLM: {gguf} ({size_mb(gguf)}); server model {primary['name']!r} file "
-        f"{primary['file']}, n_ctx {primary['n_ctx']}, n_threads {threads}, chat_format gemma"
+        f"{primary['file']}, n_ctx {primary['n_ctx']}, n_threads {threads}, GGUF template"
     )
     print(
         f"speech (en): {speech_dir} (model.bin {size_mb(speech_dir / 'model.bin')}), int8, CPU, "
@@ -532,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
                 model_path=str(gguf),
                 n_ctx=int(primary["n_ctx"]),
                 n_threads=threads,
-                chat_format="gemma",
+                chat_format=None,  # the GGUF's own template, as the server uses
                 verbose=False,
             )
             phase = time.perf_counter()

@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                 model_path=str(gguf),
                 n_ctx=int(primary.get("n_ctx") or 2048),
                 n_threads=max(1, os.cpu_count() or 1),
-                chat_format="gemma",
+                chat_format=None,  # the GGUF's own template, as the server uses
                 verbose=False,
             )
 

@@ -81,7 +81,7 @@ async def run(runs: int, interval: float) -> None:
             "fallback_path": str(demo),
             "fallback_model": "bench-fallback",
             "fallback_context": 512,
-            "chat_format": "gemma",
+            "chat_format": "",  # the GGUF's own template
             "speech_model_path": "",
             "memory_interval": interval,
             "memory_low_mib": 2000,
