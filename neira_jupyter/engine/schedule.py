@@ -207,15 +207,17 @@ class ModelWorker:
             job.started = time.perf_counter()
             with self._running_lock:
                 self.running[job.id] = job
+            result: Any = None
+            error: BaseException | None = None
             try:
                 result = job.work(job.cancel_token, job._emit)
             except BaseException as exc:  # delivered to the awaiting coroutine
-                job._finish(error=exc)
-            else:
-                job._finish(result=result)
-            finally:
-                with self._running_lock:
-                    self.running.pop(job.id, None)
+                error = exc
+            # leave ``running`` before the caller hears the end, so a status
+            # read after the last event never counts this job
+            with self._running_lock:
+                self.running.pop(job.id, None)
+            job._finish(result=result, error=error)
 
     def running_jobs(self) -> list[Job]:
         with self._running_lock:
