@@ -96,7 +96,10 @@ async def test_a_correction_is_not_stuck_behind_a_long_generation(
     await asyncio.wait_for(first_token.wait(), 300)
     raw = "hello how are you today"
     body = json.dumps({"text": raw, "language": "en"})
-    response = await jp_fetch("neira", "api", "correct", method="POST", body=body)
+    # a generous timeout: on a loaded 2-core machine the batch runs slowly
+    response = await jp_fetch(
+        "neira", "api", "correct", method="POST", body=body, request_timeout=300
+    )
     correction = json.loads(response.body)
     assert not generation.done()  # the long answer is still streaming
     assert correction["raw"] == raw

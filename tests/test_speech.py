@@ -152,6 +152,6 @@ def test_not_loaded_and_failed_load(tmp_path: Path) -> None:
     assert broken.state is ModelState.FAILED
     status = broken.describe()
     assert status["state"] == "failed"
-    assert "no Whisper model.bin" in status["error"]
+    assert "Whisper model.bin not found" in status["error"]
     broken.close()
     assert broken.state is ModelState.FAILED

@@ -1,6 +1,9 @@
 """The load lifecycle shared by resident models (``LlamaModel``, ``WhisperTranscriber``).
 
-``loading`` runs one load and records its outcome; ``LoadRetry`` decides when
+``ResidentModel`` owns a model's state, its recorded error and the lock that
+makes ``load`` and ``close`` safe to call from any thread; subclasses only say
+how to open and release their runtime objects. ``loading`` runs one load and
+records its outcome; ``LoadRetry`` decides when
 a failed load may be tried again: after a growing pause (10 s, 20 s, 40 s ...
 up to 10 min), so a transient fault (memory briefly short, a file being
 copied) heals by itself, while a missing file stays failed until the
@@ -10,11 +13,13 @@ configuration changes.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 from .types import EngineError, ModelState
 
@@ -50,6 +55,79 @@ def loading(model: Loadable, detail: str = "") -> Iterator[None]:
         raise EngineError(f"cannot load model {model.name!r}: {model.error}") from exc
     model.state = ModelState.READY
     log.info("neira: loaded %s (%s) in %.2fs", model.name, detail, time.perf_counter() - started)
+
+
+class ResidentModel:
+    """A model kept in memory: state, last load error, and a guarded load/close.
+
+    ``path`` is what the configuration names (a file or a folder), ``weights``
+    the file whose size is the model's memory. Subclasses implement ``_open``
+    (check the files, build the runtime objects; raise on failure),
+    ``_release`` (drop them) and ``_load_detail`` (a few words for the log).
+    """
+
+    kind = "model"
+
+    def __init__(self, name: str, path: Path, weights: Path | None = None) -> None:
+        self._name = name
+        self._path = path
+        self._weights = weights or path
+        self.state = ModelState.UNLOADED
+        self.error: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def device(self) -> str:
+        raise NotImplementedError
+
+    def load(self) -> None:
+        """Load once; raises ``EngineError`` (and records it) on failure."""
+        with self._lock:
+            if self.state is ModelState.READY:
+                return
+            with loading(self, self._load_detail()):
+                self._open()
+
+    def close(self) -> None:
+        """Free the model's memory. Safe to call twice; a failed state is kept."""
+        with self._lock:
+            self._release()
+            if self.state is not ModelState.FAILED:
+                self.state = ModelState.UNLOADED
+
+    def describe(self) -> dict[str, Any]:
+        """The model's part of the status document (subclasses add their own fields)."""
+        size: int | None
+        try:
+            size = self._weights.stat().st_size
+        except OSError:
+            size = None
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "file": self._path.name,
+            "state": self.state.value,
+            "error": self.error,
+            "device": self.device,
+            "memory_bytes": size if self.state is ModelState.READY else 0,
+        }
+
+    def _require_weights(self, what: str = "model file") -> None:
+        if not self._weights.is_file():
+            raise FileNotFoundError(f"{what} not found: {self._weights}")
+
+    def _open(self) -> None:
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        raise NotImplementedError
+
+    def _load_detail(self) -> str:
+        return self._weights.name
 
 
 @dataclass

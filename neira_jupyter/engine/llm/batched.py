@@ -28,7 +28,6 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ..resident import loading
 from ..types import (
     BadRequest,
     CancelToken,
@@ -36,7 +35,6 @@ from ..types import (
     EngineError,
     GenerationOptions,
     GenerationResult,
-    ModelState,
 )
 from .base import TokenChunk
 from .batch_loop import BatchLoop, Finished, SeqRequest
@@ -106,56 +104,53 @@ class BatchedLlamaModel(LlamaModel):
         batch = loop.stats() if loop is not None else {"slots": self.spec.slots}
         return {**super().describe(), "batch": batch}
 
-    def load(self) -> None:
+    def _load_detail(self) -> str:
+        return f"{self.spec.path.name} on {self.device}, {self.spec.slots} slots"
+
+    def _open(self) -> None:
         """Load the weights, the formatting ``Llama`` and the batch context and loop."""
         import llama_cpp as ll
 
-        with self._lock:
-            if self.state is ModelState.READY:
-                return
-            with loading(self, f"{self.spec.path.name} on {self.device}, {self.spec.slots} slots"):
-                if not self.spec.path.is_file():
-                    raise FileNotFoundError(f"model file not found: {self.spec.path}")
-                threads = self.spec.n_threads or default_threads()
-                self._llama = _formatting_llama_class()(
-                    model_path=str(self.spec.path),
-                    n_ctx=_FORMAT_CTX,
-                    n_batch=_FORMAT_CTX,
-                    n_gpu_layers=self.spec.n_gpu_layers,
-                    chat_format=self.spec.chat_format,
-                    n_threads=threads,
-                    verbose=False,
-                )
-                params = ll.llama_context_default_params()
-                params.n_ctx = self.spec.n_ctx * self.spec.slots
-                params.n_batch = params.n_ubatch = self.prefill_chunk + self.spec.slots
-                params.n_seq_max = self.spec.slots
-                params.n_threads = params.n_threads_batch = threads
-                params.no_perf = True
-                params.flash_attn_type = ll.LLAMA_FLASH_ATTN_TYPE_DISABLED  # as Llama()
-                params.kv_unified = True  # one cache; the loop keeps each sequence to n_ctx
-                model = self._llama._model.model
-                self._ctx = ll.llama_init_from_model(model, params)
-                if not self._ctx:
-                    raise EngineError("llama.cpp could not create the batch context")
-                vocab = self._llama._model.vocab
-                ban = end_of_generation_tokens(vocab, self._llama.n_vocab()) if ignore_eos() else []
-                self._loop = BatchLoop(
-                    model, self._ctx, self.spec.slots, self.spec.n_ctx, self.prefill_chunk, ban
-                )
+        self._require_weights()
+        threads = self.spec.n_threads or default_threads()
+        self._llama = _formatting_llama_class()(
+            model_path=str(self.spec.path),
+            n_ctx=_FORMAT_CTX,
+            n_batch=_FORMAT_CTX,
+            n_gpu_layers=self.spec.n_gpu_layers,
+            chat_format=self.spec.chat_format,
+            n_threads=threads,
+            verbose=False,
+        )
+        params = ll.llama_context_default_params()
+        params.n_ctx = self.spec.n_ctx * self.spec.slots
+        params.n_batch = params.n_ubatch = self.prefill_chunk + self.spec.slots
+        params.n_seq_max = self.spec.slots
+        params.n_threads = params.n_threads_batch = threads
+        params.no_perf = True
+        params.flash_attn_type = ll.LLAMA_FLASH_ATTN_TYPE_DISABLED  # as Llama()
+        params.kv_unified = True  # one cache; the loop keeps each sequence to n_ctx
+        model = self._llama._model.model
+        self._ctx = ll.llama_init_from_model(model, params)
+        if not self._ctx:
+            raise EngineError("llama.cpp could not create the batch context")
+        vocab = self._llama._model.vocab
+        ban = end_of_generation_tokens(vocab, self._llama.n_vocab()) if ignore_eos() else []
+        self._loop = BatchLoop(
+            model, self._ctx, self.spec.slots, self.spec.n_ctx, self.prefill_chunk, ban
+        )
 
-    def close(self) -> None:
-        """Let running sequences finish, then free the context and the model. Safe twice."""
+    def _release(self) -> None:
+        """Let running sequences finish, then free the context and the model."""
         import llama_cpp as ll
 
-        with self._lock:
-            if self._loop is not None:
-                self._loop.close()
-                self._loop = None
-            if self._ctx is not None:
-                ll.llama_free(self._ctx)
-                self._ctx = None
-        super().close()
+        if self._loop is not None:
+            self._loop.close()
+            self._loop = None
+        if self._ctx is not None:
+            ll.llama_free(self._ctx)
+            self._ctx = None
+        super()._release()
 
     def prompt(
         self, messages: Sequence[ChatMessage], options: GenerationOptions

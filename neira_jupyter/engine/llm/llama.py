@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import functools
 import os
-import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..resident import loading
+from ..resident import ResidentModel
 from ..types import (
     BadRequest,
     CancelToken,
@@ -211,20 +210,16 @@ def _request_checked(
         raise error from exc
 
 
-class LlamaModel:
+class LlamaModel(ResidentModel):
     """One resident GGUF model. Not thread-safe: one owner thread calls it."""
 
+    kind = "llm"
+
     def __init__(self, spec: LLMSpec) -> None:
+        super().__init__(spec.name, spec.path)
         self.spec = spec
-        self.state = ModelState.UNLOADED
-        self.error: str | None = None
         self._llama: Any = None
         self._logit_bias: dict[str, float] | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
 
     @property
     def device(self) -> str:
@@ -232,58 +227,36 @@ class LlamaModel:
 
     def describe(self) -> dict[str, Any]:
         """The model's part of the status document."""
-        size: int | None
-        try:
-            size = self.spec.path.stat().st_size
-        except OSError:
-            size = None
-        return {
-            "name": self.name,
-            "kind": "llm",
-            "file": self.spec.path.name,
-            "state": self.state.value,
-            "error": self.error,
-            "device": self.device,
-            "memory_bytes": size if self.state is ModelState.READY else 0,
-            "n_ctx": self.spec.n_ctx,
-        }
+        return {**super().describe(), "n_ctx": self.spec.n_ctx}
 
-    def load(self) -> None:
-        """Load the GGUF file. Raises ``EngineError`` (and records it) on failure."""
-        with self._lock:
-            if self.state is ModelState.READY:
-                return
-            with loading(self, f"{self.spec.path.name} on {self.device}"):
-                if not self.spec.path.is_file():
-                    raise FileNotFoundError(f"model file not found: {self.spec.path}")
-                cls = _counting_llama_class()
-                self._llama = cls(
-                    model_path=str(self.spec.path),
-                    n_ctx=self.spec.n_ctx,
-                    n_gpu_layers=self.spec.n_gpu_layers,
-                    chat_format=self.spec.chat_format,
-                    n_threads=self.spec.n_threads or default_threads(),
-                    verbose=False,
-                )
-                self._logit_bias = (
-                    {
-                        str(t): -1e9
-                        for t in end_of_generation_tokens(
-                            self._llama._model.vocab, self._llama.n_vocab()
-                        )
-                    }
-                    if ignore_eos()
-                    else None
-                )
+    def _load_detail(self) -> str:
+        return f"{self.spec.path.name} on {self.device}"
 
-    def close(self) -> None:
-        """Free the model's memory. Safe to call twice."""
-        with self._lock:
-            if self._llama is not None:
-                self._llama.close()
-                self._llama = None
-            if self.state is not ModelState.FAILED:
-                self.state = ModelState.UNLOADED
+    def _open(self) -> None:
+        """Load the GGUF file."""
+        self._require_weights()
+        cls = _counting_llama_class()
+        self._llama = cls(
+            model_path=str(self.spec.path),
+            n_ctx=self.spec.n_ctx,
+            n_gpu_layers=self.spec.n_gpu_layers,
+            chat_format=self.spec.chat_format,
+            n_threads=self.spec.n_threads or default_threads(),
+            verbose=False,
+        )
+        self._logit_bias = (
+            {
+                str(t): -1e9
+                for t in end_of_generation_tokens(self._llama._model.vocab, self._llama.n_vocab())
+            }
+            if ignore_eos()
+            else None
+        )
+
+    def _release(self) -> None:
+        if self._llama is not None:
+            self._llama.close()
+            self._llama = None
 
     def count_tokens(self, text: str) -> int:
         """Number of tokens of ``text`` in this model's vocabulary."""

@@ -19,7 +19,6 @@ owner, as with the LLM.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from ..resident import loading
+from ..resident import ResidentModel
 from ..types import BadRequest, CancelToken, EngineError, ModelState
 
 __all__ = ["Segment", "SpeechSpec", "Transcript", "WhisperTranscriber"]
@@ -94,20 +93,16 @@ def _import_faster_whisper() -> Any:
     return faster_whisper
 
 
-class WhisperTranscriber:
+class WhisperTranscriber(ResidentModel):
     """One resident Whisper model."""
 
+    kind = "speech"
+
     def __init__(self, spec: SpeechSpec) -> None:
+        super().__init__(spec.name, spec.path, spec.path / "model.bin")
         self.spec = spec
-        self.state = ModelState.UNLOADED
-        self.error: str | None = None
         self._model: Any = None
         self._device: str | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
 
     @property
     def device(self) -> str:
@@ -122,54 +117,34 @@ class WhisperTranscriber:
     def describe(self) -> dict[str, Any]:
         """The model's part of the status document."""
         ready = self.state is ModelState.READY
-        size: int | None
-        try:
-            size = (self.spec.path / "model.bin").stat().st_size
-        except OSError:
-            size = None
-        return {
-            "name": self.name,
-            "kind": "speech",
-            "file": self.spec.path.name,
-            "state": self.state.value,
-            "error": self.error,
-            "device": self.device,
-            "memory_bytes": size if ready else 0,
-            "multilingual": self.multilingual if ready else None,
-        }
+        return {**super().describe(), "multilingual": self.multilingual if ready else None}
 
-    def load(self) -> None:
-        """Load the model folder. Raises ``EngineError`` (and records it) on failure."""
-        with self._lock:
-            if self.state is ModelState.READY:
-                return
-            with loading(self, f"{self.spec.path.name}, {self.spec.compute_type}"):
-                if not (self.spec.path / "model.bin").is_file():
-                    raise FileNotFoundError(f"no Whisper model.bin in {self.spec.path}")
-                faster_whisper = _import_faster_whisper()
-                device = self.spec.device
-                if device == "auto":
-                    device = "cuda" if _cuda_available() else "cpu"
-                compute_type = self.spec.compute_type
-                if compute_type == "default":
-                    compute_type = "float16" if device == "cuda" else "int8"
-                self._model = faster_whisper.WhisperModel(
-                    str(self.spec.path),
-                    device=device,
-                    compute_type=compute_type,
-                    cpu_threads=self.spec.cpu_threads or min(4, os.cpu_count() or 1),
-                    num_workers=self.spec.num_workers,
-                    local_files_only=True,
-                )
-                self._device = device
+    def _load_detail(self) -> str:
+        return f"{self.spec.path.name}, {self.spec.compute_type}"
 
-    def close(self) -> None:
-        """Free the model's memory. Safe to call twice."""
-        with self._lock:
-            self._model = None
-            self._device = None
-            if self.state is not ModelState.FAILED:
-                self.state = ModelState.UNLOADED
+    def _open(self) -> None:
+        """Load the model folder."""
+        self._require_weights("Whisper model.bin")
+        faster_whisper = _import_faster_whisper()
+        device = self.spec.device
+        if device == "auto":
+            device = "cuda" if _cuda_available() else "cpu"
+        compute_type = self.spec.compute_type
+        if compute_type == "default":
+            compute_type = "float16" if device == "cuda" else "int8"
+        self._model = faster_whisper.WhisperModel(
+            str(self.spec.path),
+            device=device,
+            compute_type=compute_type,
+            cpu_threads=self.spec.cpu_threads or min(4, os.cpu_count() or 1),
+            num_workers=self.spec.num_workers,
+            local_files_only=True,
+        )
+        self._device = device
+
+    def _release(self) -> None:
+        self._model = None
+        self._device = None
 
     def transcribe(
         self,
