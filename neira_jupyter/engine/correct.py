@@ -2,7 +2,8 @@
 
 The pipeline: the seed's Russian prompt (or its English twin, chosen by the
 declared language or, for ``"auto"``, by the share of Cyrillic letters),
-preceded by two worked examples as earlier chat turns (``EXAMPLES``), greedy
+preceded by worked examples as earlier chat turns (``EXAMPLES``, a question
+among them, so that a question is corrected and not answered), greedy
 decoding with a token budget scaled to the input, stop sequences against a
 model that continues the ``Text:`` pattern, ``clean_output`` for labels and
 quotes, then two guards:
@@ -64,6 +65,10 @@ EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
         (
             "он купил новый тилифон и наушникив магазине",
             "Он купил новый телефон и наушники в магазине.",
+        ),
+        (  # a question is corrected, never answered
+            "вы не подскажите как пройти к библиотеки",
+            "Вы не подскажете, как пройти к библиотеке?",
         ),
     ),
     "en": (
