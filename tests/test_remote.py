@@ -19,8 +19,11 @@ from typing import Any, ClassVar
 import pytest
 
 from neira_jupyter.engine import models
+from neira_jupyter.engine.config import ConfigError, build_engine_config
 from neira_jupyter.engine.llm import TokenChunk
 from neira_jupyter.engine.llm.remote import MAX_EVENT_BYTES, RemoteModel, RemoteSpec
+from neira_jupyter.engine.models import DEMO_LLM_NAME
+from neira_jupyter.engine.service import NeiraEngine
 from neira_jupyter.engine.types import (
     CancelToken,
     ChatMessage,
@@ -28,6 +31,7 @@ from neira_jupyter.engine.types import (
     GenerationOptions,
     GenerationResult,
 )
+from neira_jupyter.server.app import NeiraApp
 
 HI = [ChatMessage("user", "hi")]
 
@@ -238,3 +242,61 @@ def test_cancelling_a_llama_cpp_server_generation(llama_server: str) -> None:
     # the server is free again: the next request is answered
     again = list(model.generate(HI, GenerationOptions(max_tokens=2, temperature=0)))
     assert isinstance(again[-1], GenerationResult) and again[-1].finish_reason != "cancelled"
+
+
+# -- the remote as capacity: overflow when the local model is busy --------------------
+
+
+async def test_a_busy_local_model_overflows_to_the_remote(llama_server: str) -> None:
+    """With ``remote_overflow_queue=1``, the request that would wait behind another
+    queued one goes to the remote server; an idle engine serves locally again."""
+    options = {
+        **NeiraApp.option_defaults(),
+        "remote_url": llama_server,
+        "remote_model": "demo",
+        "allow_external_api": True,
+        "remote_overflow_queue": 1,
+        "llm_slots": 1,
+        "eager_load": True,
+    }
+    engine = NeiraEngine(build_engine_config(options))
+    engine.start()
+    try:
+        short = GenerationOptions(max_tokens=4, temperature=0)
+        long = engine.generate(
+            "alice", [ChatMessage("user", "Count from 1 to 300.")],
+            GenerationOptions(max_tokens=300, temperature=0),
+        )  # fmt: skip
+        assert (await anext(long)).route == "primary"
+        assert isinstance(await anext(long), TokenChunk)  # running: the local lane is busy
+        queued = engine.generate("bob", HI, short)
+        assert (await anext(queued)).route == "primary"  # nothing waits yet: it queues
+        assert engine.scheduler.waiting(DEMO_LLM_NAME) == 1
+        overflow = engine.generate("carol", HI, short)
+        start = await anext(overflow)
+        assert start.route == "remote", start
+        assert "remote_overflow_queue=1" in start.route_reason
+        remote_events = [event async for event in overflow]
+        result = remote_events[-1]
+        assert isinstance(result, GenerationResult) and result.route == "remote"
+        assert result.text.strip() and result.finish_reason in ("stop", "length")
+        await long.aclose()  # cancels alice's answer; bob's runs next
+        local_events = [event async for event in queued]
+        assert isinstance(local_events[-1], GenerationResult)
+        assert local_events[-1].route == "primary"
+        idle = engine.generate("dave", HI, short)
+        assert (await anext(idle)).route == "primary"  # nothing waits: local again
+        await idle.aclose()
+    finally:
+        await engine.stop()
+
+
+def test_overflow_needs_a_remote_and_consent() -> None:
+    options = {**NeiraApp.option_defaults(), "remote_overflow_queue": 2}
+    with pytest.raises(ConfigError, match="remote_overflow_queue"):
+        build_engine_config(options)
+    options.update(remote_url="http://127.0.0.1:9/v1", remote_model="m")
+    with pytest.raises(ConfigError, match="allow_external_api"):
+        build_engine_config(options)
+    config = build_engine_config({**options, "allow_external_api": True})
+    assert config.overflow_queue == 2

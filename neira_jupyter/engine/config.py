@@ -114,6 +114,7 @@ class EngineConfig:
     failure_cooldown_s: float
     quick_max_tokens: int
     remote: RemoteSpec | None
+    overflow_queue: int = 0  # waiting local requests that send the next one to the remote
     demo: bool = False
     demo_notes: list[str] = field(default_factory=list)
 
@@ -240,6 +241,13 @@ def build_engine_config(values: Mapping[str, Any]) -> EngineConfig:
             model=str(o.get("remote_model")),
             api_key=str(o.get("remote_api_key")),
             timeout_s=float(o.get("remote_timeout")),
+            concurrency=int(o.get("remote_concurrency")),
+        )
+    overflow = int(o.get("remote_overflow_queue"))
+    if overflow and (remote is None or not o.get("allow_external_api")):
+        raise ConfigError(
+            "remote_overflow_queue sends requests to remote_url: it needs remote_url, "
+            "remote_model and allow_external_api=True"
         )
 
     return EngineConfig(
@@ -267,6 +275,7 @@ def build_engine_config(values: Mapping[str, Any]) -> EngineConfig:
         failure_cooldown_s=float(o.get("failure_cooldown")),
         quick_max_tokens=int(o.get("quick_max_tokens")),
         remote=remote,
+        overflow_queue=overflow,
         demo=demo,
         demo_notes=notes,
     )

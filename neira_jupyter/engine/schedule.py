@@ -257,6 +257,11 @@ class Scheduler:
     def has_lane(self, lane: str) -> bool:
         return lane in self._workers
 
+    def waiting(self, lane: str) -> int:
+        """Jobs queued on ``lane`` that no worker has taken yet."""
+        worker = self._workers.get(lane)
+        return len(worker.queue) if worker is not None else 0
+
     def submit(
         self,
         user: str,

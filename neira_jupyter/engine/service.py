@@ -117,6 +117,7 @@ class NeiraEngine:
                 allow_external_api=config.allow_external_api,
                 unload_on_pressure=config.unload_on_pressure,
                 preload=config.eager,
+                overflow_queue=config.overflow_queue,
             ),
             enabled=config.llm_enabled,
         )
@@ -145,7 +146,7 @@ class NeiraEngine:
             for model in self.llms:  # a batched model takes one request per slot
                 self.scheduler.add_lane(model.name, threads=model.spec.slots)
             if self.remote is not None:
-                self.scheduler.add_lane(self.remote.name, threads=4)
+                self.scheduler.add_lane(self.remote.name, threads=self.remote.spec.concurrency)
         if self.speech is not None:
             self.scheduler.add_lane(SPEECH_LANE, threads=self.speech.spec.num_workers)
         self.memory.poll()  # the first reading decides whether the primary fits at all
@@ -169,8 +170,15 @@ class NeiraEngine:
 
     # -- routing -----------------------------------------------------------------
     def route(self, model: str = "auto") -> Route:
-        """Choose the backend for a generation. Raises ``NoModelAvailable``/``BadRequest``."""
-        return self.router.route(model)
+        """Choose the backend for a generation. Raises ``NoModelAvailable``/``BadRequest``.
+
+        With ``overflow_queue`` set, a request for ``auto`` goes to the remote
+        API when that many requests already wait for the chosen local model.
+        """
+        route = self.router.route(model)
+        if model != "auto" or route.target is None:
+            return route
+        return self.router.overflow(route, self.scheduler.waiting(route.target.name))
 
     # -- generation --------------------------------------------------------------
     async def generate(

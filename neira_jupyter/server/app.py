@@ -247,6 +247,16 @@ class NeiraApp(ExtensionApp):
     remote_model = Unicode("", config=True, help="Model name to request from remote_url.")
     remote_api_key = Unicode("", config=True, help="Bearer token for remote_url (never logged).")
     remote_timeout = Float(60.0, config=True, help="Seconds to wait for the remote API.")
+    remote_concurrency = Int(
+        8, config=True, help="Requests in flight to remote_url at once (more wait in its queue)."
+    )
+    remote_overflow_queue = Int(
+        0,
+        config=True,
+        help="Use remote_url for capacity: when this many requests wait for the local model, "
+        "the next one goes to the remote API (a vLLM, SGLang, llama-server or Ollama that "
+        "batches). Needs allow_external_api. 0: the remote is only a fallback.",
+    )
 
     @validate(
         "max_tokens_limit",
@@ -256,6 +266,7 @@ class NeiraApp(ExtensionApp):
         "max_audio_bytes",
         "memory_interval",
         "remote_timeout",
+        "remote_concurrency",
         "max_audio_seconds",
         "correction_timeout",
     )
@@ -268,6 +279,7 @@ class NeiraApp(ExtensionApp):
         "socket_ping_interval",
         "socket_idle_timeout",
         "llm_slots",
+        "remote_overflow_queue",
     )
     def _validate_not_negative(self, proposal: Any) -> Any:
         if proposal["value"] < 0:

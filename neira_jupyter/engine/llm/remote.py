@@ -63,6 +63,7 @@ class RemoteSpec:
     model: str
     api_key: str = field(default="", repr=False)  # never in a repr, a log or status
     timeout_s: float = 60.0
+    concurrency: int = 8  # requests in flight to it at once (its own lane's threads)
 
     @property
     def public_url(self) -> str:

@@ -77,6 +77,7 @@ class RouterConfig:
     allow_external_api: bool = False
     unload_on_pressure: bool = True
     preload: bool = True  # load the route's model before the first request needs it
+    overflow_queue: int = 0  # this many waiting for a local model: the remote takes the next
     history: int = 100
 
 

@@ -242,6 +242,21 @@ class ModelRouter:
             raise NoModelAvailable(current.reason)
         return current
 
+    def overflow(self, route: Route, waiting: int) -> Route:
+        """``route``, or the remote when ``waiting`` requests already queue for its local model."""
+        limit = self.config.overflow_queue
+        remote = self.backend("remote")
+        local = route.target
+        if not limit or waiting < limit or remote is None or local is None or not local.local:
+            return route
+        if self._unusable(remote, self.level) is not None:
+            return route  # a tripped or refused remote: wait for the local model
+        reason = (
+            f"{waiting} requests wait for {route.backend} {local.name!r} "
+            f"(remote_overflow_queue={limit}): served by the remote API"
+        )
+        return Route("remote", remote.model, reason, remote)
+
     def _maintain(self, decision: _Decision) -> None:
         """Load what the route needs; unload idle local models it no longer needs."""
         active = decision.backend
