@@ -339,11 +339,12 @@ class NeiraApp(ExtensionApp):
         try:
             path = self.brain_config_path()
             self.apply_overrides(read_brain_config(path), environment(), str(path))
-            config = build_engine_config(self.option_values())
+            # a relay builds no engine config: that would import llama_cpp for nothing
+            config = None if self.service_url else build_engine_config(self.option_values())
         except ConfigError as exc:
             self.log.error("neira: %s", exc)
             raise
-        if self.service_url:
+        if config is None:
             self.relay = Relay(self.service_url, self.service_token)
             self.log.info("neira: no model here; relaying neira/api/* to %s", self.service_url)
         else:
