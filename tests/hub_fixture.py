@@ -12,6 +12,7 @@ single-user servers; any survivor of the process group is killed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -224,7 +225,5 @@ class LiveHub:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(10)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # anything of the session still alive
-        except ProcessLookupError:
-            pass

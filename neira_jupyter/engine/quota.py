@@ -139,8 +139,10 @@ class QuotaLedger:
             usage = self._current(user, now)
             to_midnight = max(1, math.ceil((usage.day + 1) * DAY_S - now))
             rated = kind == "generate"  # a live stream's many partial decodes are not requests
-            if rated and limits.requests_per_minute and (
-                len(usage.recent) >= limits.requests_per_minute
+            if (
+                rated
+                and limits.requests_per_minute
+                and (len(usage.recent) >= limits.requests_per_minute)
             ):
                 wait = max(1, math.ceil(usage.recent[0] + 60.0 - now))
                 raise QuotaExceeded(
@@ -149,8 +151,10 @@ class QuotaLedger:
                     f"requests per minute; try again in {wait} s",
                     wait,
                 )
-            if kind == "generate" and limits.tokens_per_day and (
-                usage.tokens >= limits.tokens_per_day
+            if (
+                kind == "generate"
+                and limits.tokens_per_day
+                and (usage.tokens >= limits.tokens_per_day)
             ):
                 raise QuotaExceeded(
                     "tokens_per_day",
@@ -158,8 +162,10 @@ class QuotaLedger:
                     f"{limits.tokens_per_day} generated tokens used today (UTC)",
                     to_midnight,
                 )
-            if kind == "transcribe" and limits.audio_seconds_per_day and (
-                usage.audio_seconds >= limits.audio_seconds_per_day
+            if (
+                kind == "transcribe"
+                and limits.audio_seconds_per_day
+                and (usage.audio_seconds >= limits.audio_seconds_per_day)
             ):
                 raise QuotaExceeded(
                     "audio_seconds_per_day",

@@ -25,7 +25,7 @@ from ..server.base import AUTH_RESOURCE
 ADMIN_SCOPE = "custom:neira:admin"
 
 
-class HubIdentityProvider(JupyterHubIdentityProvider):  # type: ignore[misc]
+class HubIdentityProvider(JupyterHubIdentityProvider):
     """The Hub user behind a request (token or OAuth cookie), with the access scope checked."""
 
     ledger = AnyTrait(None, allow_none=True, help="QuotaLedger told each user's groups.")
@@ -46,7 +46,9 @@ class HubAuthorizer(Authorizer):
         hub_user = getattr(user, "hub_user", None)
         if hub_user is None:
             return False
-        hub_auth = self.identity_provider.hub_auth
+        provider = self.identity_provider
+        assert isinstance(provider, JupyterHubIdentityProvider)
+        hub_auth = provider.hub_auth
         return bool(hub_auth.check_scopes(hub_auth.access_scopes, hub_user))
 
     def is_admin(self, user: Any) -> bool:

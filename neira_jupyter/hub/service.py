@@ -115,7 +115,9 @@ class NeiraServiceApp(NeiraApp):
     def make_web_app(self) -> web.Application:
         """The tornado application: the neira routes under the prefix, nothing else."""
         self.initialize_settings()
-        prefix = self.service_prefix if self.service_prefix.endswith("/") else self.service_prefix + "/"
+        prefix = (
+            self.service_prefix if self.service_prefix.endswith("/") else self.service_prefix + "/"
+        )
         identity = HubIdentityProvider(parent=self, ledger=self.ledger)
         authorizer = HubAuthorizer(
             parent=self, identity_provider=identity, admin_scope=self.admin_scope
@@ -168,7 +170,9 @@ def main(argv: list[str] | None = None) -> None:
         i = args.index("--config")
         path = args[i + 1]
         del args[i : i + 2]
-        config.merge(PyFileConfigLoader(os.path.basename(path), os.path.dirname(path)).load_config())
+        config.merge(
+            PyFileConfigLoader(os.path.basename(path), os.path.dirname(path)).load_config()
+        )
     app = NeiraServiceApp(config=config)
     app.parse_command_line(args)
     asyncio.run(app.serve())
