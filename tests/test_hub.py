@@ -241,3 +241,36 @@ async def test_recorder_socket_through_the_relay(hub: LiveHub, audio_dir: Path) 
     assert kinds[0] == "started" and kinds[-1] == "final", messages
     assert "partial" in kinds
     assert "fox" in messages[-1]["raw"].lower()
+
+
+async def test_relay_cancels_by_delete_and_when_the_client_leaves(hub: LiveHub) -> None:
+    relay, auth = hub.user_api("alice"), hub.auth("alice")
+    body = {"prompt": COUNTING, "max_tokens": 200, "temperature": 0}
+    async with httpx.AsyncClient(timeout=300) as client:
+        events: list[dict[str, Any]] = []
+        async with client.stream("POST", relay + "generate", headers=auth,
+                                 json={**body, "request_id": "relay-1"}) as response:  # fmt: skip
+            assert response.status_code == 200
+            async for line in response.aiter_lines():
+                if line.strip():
+                    events.append(json.loads(line))
+                if tokens_of(events) and len(events) == 2:
+                    cancel = await client.delete(relay + "requests/relay-1", headers=auth)
+                    assert cancel.status_code == 204
+        assert events[-1]["type"] == "done" and events[-1]["finish_reason"] == "cancelled"
+
+        admin = {"Authorization": f"token {TESTER_TOKEN}"}
+        before = (await client.get(hub.service + "usage", headers=admin)).json()["users"]["alice"]
+        async with client.stream("POST", relay + "generate", headers=auth,
+                                 json={**body, "request_id": "relay-2"}) as response:  # fmt: skip
+            async for line in response.aiter_lines():
+                if '"token"' in line:
+                    break  # leaving the block closes the connection to alice's server
+        for _ in range(60):
+            status = (await client.get(hub.service + "status", headers=auth)).json()
+            if "relay-2" not in status["queue"]["running_ids"]:
+                break
+            await asyncio.sleep(0.5)
+        assert "relay-2" not in status["queue"]["running_ids"]
+        after = (await client.get(hub.service + "usage", headers=admin)).json()["users"]["alice"]
+        assert after["tokens_today"] - before["tokens_today"] < 100  # stopped, not 200 tokens
