@@ -274,3 +274,23 @@ async def test_relay_cancels_by_delete_and_when_the_client_leaves(hub: LiveHub) 
         assert "relay-2" not in status["queue"]["running_ids"]
         after = (await client.get(hub.service + "usage", headers=admin)).json()["users"]["alice"]
         assert after["tokens_today"] - before["tokens_today"] < 100  # stopped, not 200 tokens
+
+
+async def test_admin_sees_and_cancels_any_request(hub: LiveHub) -> None:
+    admin = {"Authorization": f"token {TESTER_TOKEN}"}
+    body = {"prompt": COUNTING, "max_tokens": 200, "temperature": 0, "request_id": "admin-1"}
+    async with httpx.AsyncClient(timeout=300) as client:
+        events: list[dict[str, Any]] = []
+        async with client.stream("POST", hub.service + "generate", headers=hub.auth("alice"),
+                                 json=body) as response:  # fmt: skip
+            async for line in response.aiter_lines():
+                if line.strip():
+                    events.append(json.loads(line))
+                if len(tokens_of(events)) == 1 and events[-1]["type"] == "token":
+                    usage = (await client.get(hub.service + "usage", headers=admin)).json()
+                    assert "admin-1" in usage["users"]["alice"]["request_ids"]
+                    other = hub.service + "requests/admin-1?user=alice"
+                    denied = await client.delete(other, headers=hub.auth("bob"))
+                    assert denied.status_code == 403
+                    assert (await client.delete(other, headers=admin)).status_code == 204
+        assert events[-1]["type"] == "done" and events[-1]["finish_reason"] == "cancelled"

@@ -4,7 +4,8 @@ A plain tornado application (no jupyter-server: no contents, kernels,
 terminals or pages) mounts the extension's own handlers
 (``server.routes.handlers``) under ``JUPYTERHUB_SERVICE_PREFIX`` (e.g.
 ``/services/neira/`` so ``/services/neira/neira/api/status``), plus
-``neira/api/usage`` for admins and the Hub's ``oauth_callback``; every
+``neira/api/usage`` for admins (whose ``DELETE requests/{id}?user=NAME``
+cancels anyone's request) and the Hub's ``oauth_callback``; every
 other path is a JSON 404. It listens on ``JUPYTERHUB_SERVICE_URL``. The Hub
 sets these for a managed service; a service started elsewhere (Kubernetes,
 systemd) gets them, plus ``JUPYTERHUB_API_URL``, ``JUPYTERHUB_API_TOKEN``,
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 from typing import Any
@@ -35,9 +37,10 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from ..engine.quota import Limits, QuotaEngine, QuotaLedger, QuotaPolicy
 from ..engine.service import NeiraEngine
-from ..protocol import API_PREFIX
+from ..protocol import API_PREFIX, REQUEST_ID_PATTERN
 from ..server.app import NeiraApp
 from ..server.base import NeiraAPIHandler
+from ..server.generate import CancelHandler
 from ..server.routes import handlers
 from .auth import ADMIN_SCOPE, HubAuthorizer, HubIdentityProvider
 
@@ -55,7 +58,32 @@ class UsageHandler(NeiraAPIHandler):
             raise web.HTTPError(403, f"usage needs the scope {authorizer.admin_scope}")
         engine = self.engine
         usage = engine.quota.report() if isinstance(engine, QuotaEngine) else {}
+        for user, row in usage.items():
+            row["request_ids"] = [job.id for job in engine.scheduler.jobs_of(user)]
         self.finish({"users": usage, "queue": engine.scheduler.status()})
+
+
+class ServiceCancelHandler(CancelHandler):
+    """``DELETE requests/{id}``: the caller's own request; with the admin scope,
+    ``?user=NAME`` cancels NAME's."""
+
+    @web.authenticated
+    @authorized("execute")
+    async def delete(self, request_id: str) -> None:
+        owner = self.get_argument("user", None)
+        if owner is None or owner == self.username:
+            result = super().delete(request_id)
+            if result is not None:
+                await result
+            return
+        authorizer: HubAuthorizer = self.settings["authorizer"]
+        if not authorizer.is_admin(self.current_user):
+            raise web.HTTPError(403, f"cancelling another user's request needs {ADMIN_SCOPE}")
+        known = re.fullmatch(REQUEST_ID_PATTERN, request_id) is not None
+        if not known or not self.engine.cancel(request_id, owner):
+            raise web.HTTPError(404, f"no queued or running request {request_id!r} of {owner}")
+        self.set_status(204)
+        self.finish()
 
 
 class NotFound(NeiraAPIHandler):
@@ -122,7 +150,10 @@ class NeiraServiceApp(NeiraApp):
         authorizer = HubAuthorizer(
             parent=self, identity_provider=identity, admin_scope=self.admin_scope
         )
-        routes: list[Any] = [(url_path_join(prefix, path), h) for path, h in handlers()]
+        routes: list[Any] = [
+            (url_path_join(prefix, path), ServiceCancelHandler if h is CancelHandler else h)
+            for path, h in handlers()
+        ]
         routes.append((url_path_join(prefix, API_PREFIX, USAGE_PATH), UsageHandler))
         routes.append(
             (url_path_join(prefix, "oauth_callback"), JupyterHubOAuthCallbackHandler,
