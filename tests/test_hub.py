@@ -36,10 +36,10 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
     try:
         live.wait_service_ready("alice")
         live.start_server("alice")
-        assert live.process is not None
-        processes = psutil.Process(live.process.pid).children(recursive=True)
         yield live
     finally:
+        if live.process is not None:  # proxy, service, alice's server and her kernels
+            processes = psutil.Process(live.process.pid).children(recursive=True)
         live.stop()
     alive = [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert not alive, f"left behind: {[(p.pid, p.cmdline()) for p in alive]}"
