@@ -51,6 +51,12 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# 3c: configurable-http-proxy for the live JupyterHub test (tests/test_hub.py, docs/hub.md)
+if [ ! -x .cache/chp/node_modules/.bin/configurable-http-proxy ]; then
+  say "installing configurable-http-proxy (npm) into .cache/chp"
+  npm install --prefix .cache/chp --no-audit --no-fund --silent "configurable-http-proxy@5"
+fi
+
 say "assembling the demo models into the cache (once; checked by size and SHA-256)"
 "$VENV/bin/python" -c "from neira_jupyter.engine.models import demo_paths; print(demo_paths())"
 say "setup done"

@@ -10,12 +10,13 @@ are checked by the traits, so a bad one is an error naming its key.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_config_path
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Float, Int, TraitError, Unicode, validate
+from traitlets import Bool, Float, Int, TraitError, Unicode, default, validate
 
 from ..engine.config import (
     BRAIN_KEYS,
@@ -27,6 +28,7 @@ from ..engine.config import (
 from ..engine.service import NeiraEngine
 from ..protocol import MAX_TOKENS_LIMIT
 from .base import ENGINE_KEY, ISOLATE_KEY, LIMITS_KEY, RequestLimits
+from .relay import RELAY_KEY, Relay, relay_handlers
 from .routes import handlers
 
 _BRAIN_KEY_OF = {name: f"[{section}].{key}" for section, keys in BRAIN_KEYS.items()
@@ -258,6 +260,26 @@ class NeiraApp(ExtensionApp):
         "batches). Needs allow_external_api. 0: the remote is only a fallback.",
     )
 
+    # -- JupyterHub: relay to a shared neira service (docs/hub.md) ----------------------
+    service_url = Unicode(
+        config=True,
+        help="URL of a shared neira service (e.g. http://hub:8000/services/neira/; default: "
+        "NEIRA_SERVICE_URL). Set: this server loads no model and relays neira/api/* there.",
+    )
+    service_token = Unicode(
+        config=True,
+        help="Token the relay presents to the service (default: JUPYTERHUB_API_TOKEN, the "
+        "user's own Hub token, so the service sees the Hub user). Never logged.",
+    )
+
+    @default("service_url")
+    def _default_service_url(self) -> str:
+        return os.environ.get("NEIRA_SERVICE_URL", "")
+
+    @default("service_token")
+    def _default_service_token(self) -> str:
+        return os.environ.get("JUPYTERHUB_API_TOKEN", "")
+
     @validate(
         "max_tokens_limit",
         "queue_size",
@@ -287,6 +309,11 @@ class NeiraApp(ExtensionApp):
         return proposal["value"]
 
     engine: NeiraEngine | None = None
+    relay: Relay | None = None
+
+    def make_engine(self, config: Any) -> NeiraEngine:
+        """The engine for ``config`` (the Hub service makes one with quotas)."""
+        return NeiraEngine(config)
 
     @classmethod
     def option_defaults(cls) -> dict[str, Any]:
@@ -324,16 +351,22 @@ class NeiraApp(ExtensionApp):
         try:
             path = self.brain_config_path()
             self.apply_overrides(read_brain_config(path), environment(), str(path))
-            config = build_engine_config(self.option_values())
+            # a relay builds no engine config: that would import llama_cpp for nothing
+            config = None if self.service_url else build_engine_config(self.option_values())
         except ConfigError as exc:
             self.log.error("neira: %s", exc)
             raise
-        self.engine = NeiraEngine(config)
-        for note in config.demo_notes:
-            self.log.info("neira: %s", note)
+        if config is None:
+            self.relay = Relay(self.service_url, self.service_token)
+            self.log.info("neira: no model here; relaying neira/api/* to %s", self.service_url)
+        else:
+            self.engine = self.make_engine(config)
+            for note in config.demo_notes:
+                self.log.info("neira: %s", note)
         self.settings.update(
             {
                 ENGINE_KEY: self.engine,
+                RELAY_KEY: self.relay,
                 ISOLATE_KEY: self.isolate_users,
                 LIMITS_KEY: RequestLimits(
                     max_body_bytes=self.max_body_bytes,
@@ -349,7 +382,7 @@ class NeiraApp(ExtensionApp):
         )
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(handlers())
+        self.handlers.extend(relay_handlers() if self.relay is not None else handlers())
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         if self.engine is not None:
@@ -358,6 +391,8 @@ class NeiraApp(ExtensionApp):
     async def stop_extension(self) -> None:
         if self.engine is not None:
             await self.engine.stop()
+        if self.relay is not None:
+            await self.relay.close()
 
 
 # ``jupyter neira``: a Jupyter server with the extension; ``--help-all`` lists every option.

@@ -1,0 +1,245 @@
+"""Per-user quotas of a shared engine: requests per minute, tokens and audio per day.
+
+``QuotaPolicy`` holds the limits (0: none) and per-group overrides: a user in
+several groups with overrides gets the most generous value of each limit.
+``QuotaLedger`` admits or refuses a request (``QuotaExceeded``: 429 with
+``Retry-After`` and a message naming the limit) and records what was used;
+usage resets per rolling minute (requests) and per UTC day (tokens, audio).
+Requests per minute counts generations (corrections included); audio counts
+every decode, so a live recording, whose growing audio is re-decoded for its
+partial transcripts, uses more than its length (what the speech model spent).
+``QuotaEngine`` is ``NeiraEngine`` with the ledger in front of ``generate``
+and ``transcribe``. Concurrent plus queued requests per user stay the
+scheduler's ``per_user`` cap (``NeiraApp.max_jobs_per_user``).
+
+No Jupyter imports: the Hub service supplies each user's groups
+(``QuotaLedger.set_groups``) as it authenticates them.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+
+from .llm import TokenChunk
+from .service import GenerationStart, NeiraEngine
+from .speech import Transcript
+from .types import ChatMessage, GenerationOptions, GenerationResult, QueueFull
+
+DAY_S = 86_400.0
+SAMPLE_RATE = 16_000
+
+
+class QuotaExceeded(QueueFull):
+    """A per-user limit is used up: 429, ``Retry-After``, and the limit's name."""
+
+    def __init__(self, limit: str, message: str, retry_after: int) -> None:
+        super().__init__(message, retry_after)
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class Limits:
+    """One user's limits; 0 means no limit."""
+
+    requests_per_minute: int = 0
+    tokens_per_day: int = 0
+    audio_seconds_per_day: float = 0.0
+
+    def merged(self, other: Limits) -> Limits:
+        """The more generous of two limits, field by field (0, no limit, wins)."""
+        values = {}
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            values[f.name] = 0 if not a or not b else max(a, b)
+        return Limits(**values)
+
+
+@dataclass(frozen=True)
+class QuotaPolicy:
+    """Default limits and per-group overrides (a group's dict may set any subset)."""
+
+    default: Limits = Limits()
+    groups: Mapping[str, Limits] = field(default_factory=dict)
+
+    @classmethod
+    def from_options(
+        cls, default: Limits, group_limits: Mapping[str, Mapping[str, Any]]
+    ) -> QuotaPolicy:
+        """A policy from plain values, e.g. ``{"staff": {"tokens_per_day": 0}}``."""
+        known = {f.name for f in fields(Limits)}
+        groups = {}
+        for group, values in group_limits.items():
+            unknown = set(values) - known
+            if unknown:
+                raise ValueError(f"group {group!r}: unknown limits {sorted(unknown)}")
+            groups[group] = replace(default, **dict(values))
+        return cls(default, groups)
+
+    def limits_for(self, groups: Sequence[str]) -> Limits:
+        """The limits of a user in ``groups``: the default, or the best override."""
+        overrides = [self.groups[g] for g in groups if g in self.groups]
+        if not overrides:
+            return self.default
+        best = overrides[0]
+        for other in overrides[1:]:
+            best = best.merged(other)
+        return best
+
+
+@dataclass
+class Usage:
+    """What one user used: requests in the last minute, tokens and audio today."""
+
+    recent: deque[float] = field(default_factory=deque)
+    day: int = 0
+    tokens: int = 0
+    audio_seconds: float = 0.0
+    requests: int = 0
+
+
+class QuotaLedger:
+    """Admits requests within each user's limits and records usage (thread-safe)."""
+
+    def __init__(self, policy: QuotaPolicy, clock: Callable[[], float] = time.time) -> None:
+        self.policy = policy
+        self.clock = clock
+        self._usage: dict[str, Usage] = {}
+        self._groups: dict[str, tuple[str, ...]] = {}
+        self._lock = threading.Lock()
+
+    def set_groups(self, user: str, groups: Sequence[str]) -> None:
+        """Remember ``user``'s groups (the Hub says so on every authenticated request)."""
+        with self._lock:
+            self._groups[user] = tuple(groups)
+
+    def limits(self, user: str) -> Limits:
+        return self.policy.limits_for(self._groups.get(user, ()))
+
+    def _current(self, user: str, now: float) -> Usage:
+        usage = self._usage.setdefault(user, Usage(day=int(now // DAY_S)))
+        if usage.day != int(now // DAY_S):  # a new UTC day
+            usage.day, usage.tokens, usage.audio_seconds = int(now // DAY_S), 0, 0.0
+        while usage.recent and usage.recent[0] <= now - 60.0:
+            usage.recent.popleft()
+        return usage
+
+    def admit(self, user: str, kind: str) -> None:
+        """Count one request of ``kind`` ("generate", "transcribe"), or raise ``QuotaExceeded``."""
+        now = self.clock()
+        limits = self.limits(user)
+        with self._lock:
+            usage = self._current(user, now)
+            to_midnight = max(1, math.ceil((usage.day + 1) * DAY_S - now))
+            rated = kind == "generate"  # a live stream's many partial decodes are not requests
+            if (
+                rated
+                and limits.requests_per_minute
+                and (len(usage.recent) >= limits.requests_per_minute)
+            ):
+                wait = max(1, math.ceil(usage.recent[0] + 60.0 - now))
+                raise QuotaExceeded(
+                    "requests_per_minute",
+                    f"limit requests_per_minute reached: {limits.requests_per_minute} "
+                    f"requests per minute; try again in {wait} s",
+                    wait,
+                )
+            if (
+                kind == "generate"
+                and limits.tokens_per_day
+                and (usage.tokens >= limits.tokens_per_day)
+            ):
+                raise QuotaExceeded(
+                    "tokens_per_day",
+                    f"limit tokens_per_day reached: {usage.tokens} of "
+                    f"{limits.tokens_per_day} generated tokens used today (UTC)",
+                    to_midnight,
+                )
+            if (
+                kind == "transcribe"
+                and limits.audio_seconds_per_day
+                and (usage.audio_seconds >= limits.audio_seconds_per_day)
+            ):
+                raise QuotaExceeded(
+                    "audio_seconds_per_day",
+                    f"limit audio_seconds_per_day reached: {usage.audio_seconds:.0f} of "
+                    f"{limits.audio_seconds_per_day:g} audio seconds used today (UTC)",
+                    to_midnight,
+                )
+            if rated:
+                usage.recent.append(now)
+            usage.requests += 1
+
+    def add_tokens(self, user: str, tokens: int) -> None:
+        with self._lock:
+            self._current(user, self.clock()).tokens += tokens
+
+    def add_audio(self, user: str, seconds: float) -> None:
+        with self._lock:
+            self._current(user, self.clock()).audio_seconds += seconds
+
+    def report(self) -> dict[str, dict[str, Any]]:
+        """Per user: usage today and in the last minute, and their limits."""
+        now = self.clock()
+        with self._lock:
+            users = list(self._usage)
+            rows = {}
+            for user in users:
+                usage = self._current(user, now)
+                limits = self.limits(user)
+                rows[user] = {
+                    "groups": list(self._groups.get(user, ())),
+                    "requests_last_minute": len(usage.recent),
+                    "requests_total": usage.requests,
+                    "tokens_today": usage.tokens,
+                    "audio_seconds_today": round(usage.audio_seconds, 3),
+                    "limits": {f.name: getattr(limits, f.name) for f in fields(Limits)},
+                }
+        return rows
+
+
+class QuotaEngine(NeiraEngine):
+    """``NeiraEngine`` whose generations and transcriptions pass a ``QuotaLedger``."""
+
+    def __init__(self, config: Any, ledger: QuotaLedger) -> None:
+        super().__init__(config)
+        self.quota = ledger
+
+    async def generate(
+        self,
+        user: str,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions,
+        model: str = "auto",
+        request_id: str | None = None,
+    ) -> AsyncGenerator[GenerationStart | TokenChunk | GenerationResult, None]:
+        self.quota.admit(user, "generate")
+        chunks = 0
+        counted: int | None = None
+        stream = super().generate(user, messages, options, model, request_id)
+        try:
+            async for event in stream:
+                if isinstance(event, TokenChunk):
+                    chunks += 1
+                elif isinstance(event, GenerationResult):
+                    counted = event.usage.completion_tokens
+                yield event
+        finally:
+            await stream.aclose()
+            self.quota.add_tokens(user, counted if counted is not None else chunks)
+
+    async def transcribe(
+        self, user: str, audio: np.ndarray, language: str = "auto", vad: bool = False
+    ) -> Transcript:
+        self.quota.admit(user, "transcribe")
+        try:
+            return await super().transcribe(user, audio, language, vad)
+        finally:
+            self.quota.add_audio(user, len(audio) / SAMPLE_RATE)

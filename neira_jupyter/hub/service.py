@@ -1,0 +1,209 @@
+"""``python -m neira_jupyter.hub``: the engine as a JupyterHub service, the neira API only.
+
+A plain tornado application (no jupyter-server: no contents, kernels,
+terminals or pages) mounts the extension's own handlers
+(``server.routes.handlers``) under ``JUPYTERHUB_SERVICE_PREFIX`` (e.g.
+``/services/neira/`` so ``/services/neira/neira/api/status``), plus
+``neira/api/usage`` for admins (whose ``DELETE requests/{id}?user=NAME``
+cancels anyone's request) and the Hub's ``oauth_callback``; every
+other path is a JSON 404. It listens on ``JUPYTERHUB_SERVICE_URL``. The Hub
+sets these for a managed service; a service started elsewhere (Kubernetes,
+systemd) gets them, plus ``JUPYTERHUB_API_URL``, ``JUPYTERHUB_API_TOKEN``,
+``JUPYTERHUB_CLIENT_ID`` and ``JUPYTERHUB_OAUTH_ACCESS_SCOPES``, from its
+environment (docs/hub.md).
+
+Options are ``NeiraApp``'s (``--NeiraServiceApp.x=...`` or ``--NeiraApp.x``,
+or a ``--config`` file) plus the quotas below. Users are always kept apart
+(``isolate_users``): fairness, request ids and cancellation are per Hub user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from typing import Any
+from urllib.parse import urlsplit
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.utils import url_path_join
+from jupyterhub.singleuser.extension import JupyterHubOAuthCallbackHandler
+from tornado import httpserver, web
+from traitlets import Dict, Float, Int, Unicode, default
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+from ..engine.quota import Limits, QuotaEngine, QuotaLedger, QuotaPolicy
+from ..engine.service import NeiraEngine
+from ..protocol import API_PREFIX, REQUEST_ID_PATTERN
+from ..server.app import NeiraApp
+from ..server.base import NeiraAPIHandler
+from ..server.generate import CancelHandler
+from ..server.routes import handlers
+from .auth import ADMIN_SCOPE, HubAuthorizer, HubIdentityProvider
+
+USAGE_PATH = "usage"
+
+
+class UsageHandler(NeiraAPIHandler):
+    """``GET neira/api/usage``: per-user usage and limits, and the queue (admin scope only)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        authorizer: HubAuthorizer = self.settings["authorizer"]
+        if not authorizer.is_admin(self.current_user):
+            raise web.HTTPError(403, f"usage needs the scope {authorizer.admin_scope}")
+        engine = self.engine
+        usage = engine.quota.report() if isinstance(engine, QuotaEngine) else {}
+        for user, row in usage.items():
+            row["request_ids"] = [job.id for job in engine.scheduler.jobs_of(user)]
+        self.finish({"users": usage, "queue": engine.scheduler.status()})
+
+
+class ServiceCancelHandler(CancelHandler):
+    """``DELETE requests/{id}``: the caller's own request; with the admin scope,
+    ``?user=NAME`` cancels NAME's."""
+
+    @web.authenticated
+    @authorized("execute")
+    async def delete(self, request_id: str) -> None:
+        owner = self.get_argument("user", None)
+        if owner is None or owner == self.username:
+            result = super().delete(request_id)
+            if result is not None:
+                await result
+            return
+        authorizer: HubAuthorizer = self.settings["authorizer"]
+        if not authorizer.is_admin(self.current_user):
+            raise web.HTTPError(403, f"cancelling another user's request needs {ADMIN_SCOPE}")
+        known = re.fullmatch(REQUEST_ID_PATTERN, request_id) is not None
+        if not known or not self.engine.cancel(request_id, owner):
+            raise web.HTTPError(404, f"no queued or running request {request_id!r} of {owner}")
+        self.set_status(204)
+        self.finish()
+
+
+class NotFound(NeiraAPIHandler):
+    """Every path that is not the neira API: a JSON 404 (deny by default)."""
+
+    def prepare(self) -> None:  # type: ignore[override]
+        raise web.HTTPError(404, "the neira service serves only neira/api/")
+
+
+class NeiraServiceApp(NeiraApp):
+    """The neira engine as a JupyterHub service, with per-user quotas."""
+
+    name = "neira-hub"
+    service_prefix = Unicode(
+        config=True, help="URL prefix (default: JUPYTERHUB_SERVICE_PREFIX, else /services/neira/)."
+    )
+    listen_url = Unicode(
+        config=True, help="Address to listen on (default: JUPYTERHUB_SERVICE_URL)."
+    )
+    requests_per_minute = Int(0, config=True, help="Generations per user per minute (0: any).")
+    tokens_per_day = Int(0, config=True, help="Generated tokens per user per UTC day (0: any).")
+    audio_seconds_per_day = Float(
+        0.0, config=True, help="Audio seconds per user per UTC day that Whisper decodes (0: any)."
+    )
+    group_limits = Dict(
+        config=True,
+        help='Per-group overrides, e.g. {"staff": {"tokens_per_day": 0}}; a user in several '
+        "groups gets the most generous value of each limit.",
+    )
+    admin_scope = Unicode(ADMIN_SCOPE, config=True, help="Scope that may read neira/api/usage.")
+
+    @default("service_prefix")
+    def _default_prefix(self) -> str:
+        return os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/neira/")
+
+    @default("listen_url")
+    def _default_listen(self) -> str:
+        return os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101")
+
+    @default("isolate_users")
+    def _default_isolate(self) -> bool:
+        return True
+
+    @default("service_url")
+    def _default_service_url(self) -> str:
+        return ""  # the service itself never relays
+
+    def option_values(self) -> dict[str, Any]:
+        """The engine's options: ``NeiraApp``'s (the quotas are this class's own)."""
+        return {name: getattr(self, name) for name in NeiraApp.class_own_traits(config=True)}
+
+    def make_engine(self, config: Any) -> NeiraEngine:
+        limits = Limits(self.requests_per_minute, self.tokens_per_day, self.audio_seconds_per_day)
+        self.ledger = QuotaLedger(QuotaPolicy.from_options(limits, self.group_limits))
+        return QuotaEngine(config, self.ledger)
+
+    def make_web_app(self) -> web.Application:
+        """The tornado application: the neira routes under the prefix, nothing else."""
+        self.initialize_settings()
+        prefix = (
+            self.service_prefix if self.service_prefix.endswith("/") else self.service_prefix + "/"
+        )
+        identity = HubIdentityProvider(parent=self, ledger=self.ledger)
+        authorizer = HubAuthorizer(
+            parent=self, identity_provider=identity, admin_scope=self.admin_scope
+        )
+        routes: list[Any] = [
+            (url_path_join(prefix, path), ServiceCancelHandler if h is CancelHandler else h)
+            for path, h in handlers()
+        ]
+        routes.append((url_path_join(prefix, API_PREFIX, USAGE_PATH), UsageHandler))
+        routes.append(
+            (url_path_join(prefix, "oauth_callback"), JupyterHubOAuthCallbackHandler,
+             {"hub_auth": identity.hub_auth})
+        )  # fmt: skip
+        secret = os.environ.get("JUPYTERHUB_COOKIE_SECRET", "")
+        settings = {
+            **self.settings,
+            "base_url": prefix,
+            "identity_provider": identity,
+            "authorizer": authorizer,
+            "serverapp": None,
+            "config": self.config,
+            "allow_remote_access": True,  # behind the Hub's proxy: Host is the public name
+            "headers": {},
+            "cookie_secret": bytes.fromhex(secret) if secret else os.urandom(32),
+            "default_handler_class": NotFound,
+            "websocket_max_message_size": self.max_audio_bytes,
+        }
+        return web.Application(routes, **settings)
+
+    async def serve(self) -> None:
+        """Listen on ``listen_url`` until SIGTERM/SIGINT, then stop the engine."""
+        app = self.make_web_app()
+        assert self.engine is not None
+        self.engine.start()
+        url = urlsplit(self.listen_url)
+        server = httpserver.HTTPServer(app, xheaders=True)
+        server.listen(url.port or 80, url.hostname or "127.0.0.1")
+        self.log.info("neira: service listening on %s%s", self.listen_url, self.service_prefix)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        server.stop()
+        await self.engine.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse options (``--config FILE``, ``--NeiraServiceApp.x=...``) and serve."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    config = Config()
+    if "--config" in args:
+        i = args.index("--config")
+        path = args[i + 1]
+        del args[i : i + 2]
+        config.merge(
+            PyFileConfigLoader(os.path.basename(path), os.path.dirname(path)).load_config()
+        )
+    app = NeiraServiceApp(config=config)
+    app.parse_command_line(args)
+    asyncio.run(app.serve())
