@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_serializer, model_validator
+from pydantic import BeforeValidator, Field, field_serializer, model_validator
 
 from .base import LANGUAGES, RequestModel, Text, WireModel
 from .generate import (
@@ -37,8 +37,20 @@ MAX_MESSAGES = 512
 MAX_CONTENT_PARTS = 64
 MAX_NAME_CHARS = 256
 
+
+def _listed(value: Any) -> Any:
+    """A lone string as a list of one, so one list type validates both forms."""
+    return [value] if isinstance(value, str) else value
+
+
+def _text_parts(value: Any) -> Any:
+    """Message content given as a string, as the one text part it stands for."""
+    return [{"type": "text", "text": value}] if isinstance(value, str) else value
+
+
 ModelName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]
 StopText = Annotated[Text, Field(min_length=1)]
+StopList = Annotated[list[StopText], BeforeValidator(_listed), Field(max_length=MAX_STOP_SEQUENCES)]
 
 
 class StreamOptions(RequestModel):
@@ -58,17 +70,14 @@ class OpenAIChatMessage(RequestModel):
     """One message; ``developer`` counts as ``system``, ``name`` is accepted and unused."""
 
     role: Literal["system", "developer", "user", "assistant"]
-    content: Text | Annotated[list[TextPart], Field(max_length=MAX_CONTENT_PARTS)]
+    content: Annotated[
+        list[TextPart], BeforeValidator(_text_parts), Field(max_length=MAX_CONTENT_PARTS)
+    ] = Field(description="A string, or a list of text parts.")
     name: str | None = Field(None, max_length=MAX_NAME_CHARS)
 
     def as_chat(self) -> ChatMessage:
-        text = (
-            self.content
-            if isinstance(self.content, str)
-            else "".join(part.text for part in self.content)
-        )
         role = "system" if self.role == "developer" else self.role
-        return ChatMessage(role=role, content=text)
+        return ChatMessage(role=role, content="".join(part.text for part in self.content))
 
 
 class _CompletionFields(RequestModel):
@@ -79,7 +88,7 @@ class _CompletionFields(RequestModel):
     max_completion_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS_LIMIT)
     temperature: float | None = Field(None, ge=0.0, le=2.0)
     top_p: float | None = Field(None, gt=0.0, le=1.0)
-    stop: StopText | Annotated[list[StopText], Field(max_length=MAX_STOP_SEQUENCES)] | None = None
+    stop: StopList | None = Field(None, description="A string or a list of strings.")
     seed: int | None = Field(None, ge=0, le=MAX_SEED)
     n: int | None = Field(None, description="Must be 1: one choice per request.")
     stream: bool | None = False
@@ -114,14 +123,13 @@ class _CompletionFields(RequestModel):
 
     def to_generate(self) -> GenerateRequest:
         """The same request as ``POST api/generate`` takes it (the model's name kept)."""
-        stop = [self.stop] if isinstance(self.stop, str) else self.stop
         return GenerateRequest(
             messages=self.chat(),
             model=self.model,
             max_tokens=self.max_completion_tokens or self.max_tokens,
             temperature=self.temperature,
             top_p=self.top_p,
-            stop=stop,
+            stop=self.stop,
             seed=self.seed,
             stream=bool(self.stream),
         )
@@ -139,7 +147,9 @@ class ChatCompletionRequest(_CompletionFields):
 class CompletionRequest(_CompletionFields):
     """The body of ``POST v1/completions``: one prompt, sent as one user message."""
 
-    prompt: Text | Annotated[list[Text], Field(min_length=1, max_length=1)]
+    prompt: Annotated[list[Text], BeforeValidator(_listed), Field(min_length=1, max_length=1)] = (
+        Field(description="A string, or a list of exactly one string.")
+    )
     echo: bool | None = Field(None, description="Accepted only as false.")
 
     @model_validator(mode="after")
@@ -149,8 +159,7 @@ class CompletionRequest(_CompletionFields):
         return self
 
     def chat(self) -> list[ChatMessage]:
-        prompt = self.prompt if isinstance(self.prompt, str) else self.prompt[0]
-        return [ChatMessage(role="user", content=prompt)]
+        return [ChatMessage(role="user", content=self.prompt[0])]
 
 
 class TranscriptionRequest(WireModel):
@@ -332,7 +341,7 @@ ERROR_KINDS: dict[int, tuple[str, str | None]] = {
 }
 """OpenAI's error ``type`` and default ``code`` for each status (others: server_error)."""
 
-_PARAM = re.compile(r"field '([A-Za-z_][\w.\[\]]*)'")
+_PARAM = re.compile(r"field '([A-Za-z_][\w.\[\]]*)'|unknown field\(s\): ([\w.\[\]]+)")
 
 
 def openai_error(
@@ -341,7 +350,7 @@ def openai_error(
     """The error body for ``status``; ``param`` defaults to the first field the message names."""
     kind, default_code = ERROR_KINDS.get(status, ("server_error", None))
     if param is None and (found := _PARAM.search(message)):
-        param = found.group(1)
+        param = found.group(1) or found.group(2)
     detail = OpenAIErrorDetail(message=message, type=kind, param=param, code=code or default_code)
     return OpenAIError(error=detail)
 
