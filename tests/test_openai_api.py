@@ -22,6 +22,7 @@ import pytest
 from openai import AsyncOpenAI, OpenAI
 
 from neira_jupyter.engine.models import DEMO_FALLBACK_NAME, DEMO_LLM_NAME, DEMO_SPEECH_NAME
+from neira_jupyter.server.routes import OPENAI_HANDLERS
 from tests.audio_fixtures import SENTENCES, speak
 from tests.conftest import Fetch, get_status, wait_ready
 from tests.neira_http import fetch_raw
@@ -33,6 +34,13 @@ MESSAGES: list[Any] = [
     {"role": "user", "content": "Name a colour of the rainbow."},
 ]
 ERROR_KEYS = {"message", "type", "param", "code"}
+V1_ROUTES = [
+    ("GET", "models"),
+    ("GET", "models/x"),
+    ("POST", "chat/completions"),
+    ("POST", "completions"),
+    ("POST", "audio/transcriptions"),
+]
 
 
 def words(text: str) -> str:
@@ -209,10 +217,13 @@ async def test_errors_have_openai_shape(
     assert denied.value.status_code == 401
     assert denied.value.type == "authentication_error"
 
-    path = "neira/v1/chat/completions"
-    response = await fetch_raw(jp_http_port, jp_base_url, path, "POST", b"{}")
-    assert response.code == 401
-    assert set(json.loads(response.body)["error"]) == ERROR_KEYS
+    assert {p.replace("([^/]+)", "x") for p in OPENAI_HANDLERS} == {p for _, p in V1_ROUTES}
+    for method, path in V1_ROUTES:
+        body = b"{}" if method == "POST" else None
+        response = await fetch_raw(jp_http_port, jp_base_url, f"neira/v1/{path}", method, body)
+        assert response.code == 401, path
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert json.loads(response.body)["error"]["type"] == "authentication_error"
 
     big = await fetch_raw(
         jp_http_port,

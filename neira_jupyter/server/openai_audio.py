@@ -51,6 +51,7 @@ class TranscriptionsHandler(OpenAIHandler, TranscribeHandler):
     async def _transcribe(self) -> None:
         try:
             audio_bytes, fields = await asyncio.to_thread(self._audio_and_fields)
+            fields.pop("token", None)  # jupyter-server's ?token= is authentication, not a field
             request = parse_body(TranscriptionRequest, fields)
             self.check_model(request.model, "speech")
             heard = await self.hear(audio_bytes, request.options())
