@@ -9,12 +9,12 @@ from pydantic import BaseModel
 
 from neira_jupyter.protocol import ProtocolError, parse
 from neira_jupyter.protocol.openai import (
-    ChatCompletionChunk,
     ChatCompletionRequest,
     CompletionRequest,
     TranscriptionRequest,
     openai_error,
 )
+from neira_jupyter.protocol.openai_answers import ChatCompletionChunk
 
 USER = [{"role": "user", "content": "hi"}]
 

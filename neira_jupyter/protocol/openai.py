@@ -8,8 +8,8 @@ its no-op value (``n`` 1, penalties 0, ``logprobs`` false), so a client never
 gets a silently different answer. A chat or text completion becomes a
 ``GenerateRequest`` (``to_generate``); a text completion's prompt is sent as
 one user message, so the chat template applies (the engine has no raw-prompt
-path). These models are not part of ``schema.json``: OpenAI's own API
-reference describes them.
+path). The answers are in ``openai_answers``. None of these is part of
+``schema.json``: OpenAI's own API reference describes them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_serializer, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from .base import LANGUAGES, RequestModel, Text, WireModel
 from .generate import (
@@ -26,7 +26,6 @@ from .generate import (
     MAX_TOKENS_LIMIT,
     ChatMessage,
     GenerateRequest,
-    Usage,
 )
 from .speech import Flag, TranscribeOptions
 
@@ -186,132 +185,6 @@ class TranscriptionRequest(WireModel):
         return TranscribeOptions(language=self.language or "auto", correct=self.neira_correct)
 
 
-# -- answers -------------------------------------------------------------------------
-
-
-class NeiraInfo(WireModel):
-    """neira's extension to an answer: which request it was and which backend served it."""
-
-    request_id: str
-    route: str
-    route_reason: str = ""
-
-
-class AssistantMessage(WireModel):
-    role: Literal["assistant"] = "assistant"
-    content: str
-
-
-class ChatChoice(WireModel):
-    index: int = 0
-    message: AssistantMessage
-    finish_reason: str
-    logprobs: None = None
-
-
-class ChatCompletion(WireModel):
-    """The answer of ``POST v1/chat/completions`` without ``stream``."""
-
-    id: str
-    object: Literal["chat.completion"] = "chat.completion"
-    created: int
-    model: str
-    choices: list[ChatChoice]
-    usage: Usage
-    neira: NeiraInfo
-
-
-class ChatDelta(WireModel):
-    """What a chunk adds; fields left out of a chunk are not sent."""
-
-    role: Literal["assistant"] | None = None
-    content: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
-
-
-class ChatChunkChoice(WireModel):
-    index: int = 0
-    delta: ChatDelta
-    finish_reason: str | None = None
-    logprobs: None = None
-
-    @field_serializer("delta")
-    def _delta(self, delta: ChatDelta) -> dict[str, Any]:
-        return delta.to_dict()
-
-
-class ChatCompletionChunk(WireModel):
-    """One SSE ``data:`` line of a streamed chat completion."""
-
-    id: str
-    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
-    created: int
-    model: str
-    choices: list[ChatChunkChoice]
-    usage: Usage | None = None
-
-
-class TextChoice(WireModel):
-    index: int = 0
-    text: str
-    finish_reason: str | None = None
-    logprobs: None = None
-
-
-class Completion(WireModel):
-    """The answer of ``POST v1/completions``, and each chunk of its stream."""
-
-    id: str
-    object: Literal["text_completion"] = "text_completion"
-    created: int
-    model: str
-    choices: list[TextChoice]
-    usage: Usage | None = None
-    neira: NeiraInfo | None = None
-
-
-class ModelCard(WireModel):
-    """One entry of ``GET v1/models``."""
-
-    id: str
-    object: Literal["model"] = "model"
-    created: int
-    owned_by: str = "neira"
-    neira_kind: Literal["llm", "speech"]
-
-
-class ModelList(WireModel):
-    object: Literal["list"] = "list"
-    data: list[ModelCard]
-
-
-class TranscriptionSegment(WireModel):
-    """A segment of ``verbose_json``: only what Whisper reports to neira (no token data)."""
-
-    id: int
-    start: float
-    end: float
-    text: str
-
-
-class Transcription(WireModel):
-    """``json`` and ``verbose_json`` transcriptions; ``neira_correction`` when asked for."""
-
-    text: str
-    task: Literal["transcribe"] | None = None
-    language: str | None = None
-    duration: float | None = None
-    segments: list[TranscriptionSegment] | None = None
-    neira_correction: dict[str, Any] | None = Field(
-        None, description="raw, corrected, degraded, reason, changes: as api/correct answers."
-    )
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
-
-
 # -- errors --------------------------------------------------------------------------
 
 
@@ -357,15 +230,9 @@ def openai_error(
 
 __all__ = [
     "OPENAI_PREFIX",
-    "ChatCompletion",
-    "ChatCompletionChunk",
     "ChatCompletionRequest",
-    "Completion",
     "CompletionRequest",
-    "ModelCard",
-    "ModelList",
     "OpenAIError",
-    "Transcription",
     "TranscriptionRequest",
     "openai_error",
 ]

@@ -15,6 +15,7 @@ leaving cancels the job. ``audio/transcriptions`` is in ``openai_audio``.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any, ClassVar, Literal
 
 from jupyter_server.auth.decorator import authorized
@@ -23,25 +24,23 @@ from tornado.iostream import StreamClosedError
 
 from ..engine.llm import TokenChunk
 from ..engine.service import GenerationStart, NeiraEngine
-from ..engine.types import EngineError, GenerationResult, QueueFull
+from ..engine.types import EngineError, GenerationResult
 from ..protocol import Usage, WireModel
-from ..protocol.openai import (
+from ..protocol.openai import ChatCompletionRequest, CompletionRequest, openai_error
+from ..protocol.openai_answers import (
     AssistantMessage,
     ChatChoice,
     ChatChunkChoice,
     ChatCompletion,
     ChatCompletionChunk,
-    ChatCompletionRequest,
     ChatDelta,
     Completion,
-    CompletionRequest,
     ModelCard,
     ModelList,
     NeiraInfo,
     TextChoice,
-    openai_error,
 )
-from .base import NeiraAPIHandler
+from .base import NeiraAPIHandler, http_error
 from .generate import Events, GenerateHandler, first_event, open_generation
 
 ModelKind = Literal["llm", "speech"]
@@ -68,6 +67,13 @@ def model_cards(engine: NeiraEngine) -> list[ModelCard]:
     return cards
 
 
+def model_not_found(name: str, known: Iterable[str]) -> OpenAIRequestError:
+    """404 ``model_not_found``, naming the models there are."""
+    listed = ", ".join(known)
+    message = f"The model {name!r} does not exist; GET v1/models lists: {listed}"
+    return OpenAIRequestError(404, message, "model", "model_not_found")
+
+
 class OpenAIHandler(NeiraAPIHandler):
     """Base of the ``v1/`` routes: OpenAI's error shape, 401 for a missing token."""
 
@@ -75,23 +81,16 @@ class OpenAIHandler(NeiraAPIHandler):
         """``name`` must be a listed model of ``kind``: 404 if unknown, 400 if the wrong kind."""
         kinds = {card.id: card.neira_kind for card in model_cards(self.engine)}
         if name not in kinds:
-            raise OpenAIRequestError(
-                404,
-                f"The model {name!r} does not exist; GET v1/models lists: {', '.join(kinds)}",
-                "model",
-                "model_not_found",
-            )
+            raise model_not_found(name, kinds)
         if kinds[name] != kind:
             use = "audio/transcriptions" if kinds[name] == "speech" else "a completions route"
             message = f"The model {name!r} is a {kinds[name]} model; use {use}"
             raise OpenAIRequestError(400, message, "model", "wrong_kind")
 
     def send_engine_error(self, exc: EngineError) -> None:
-        error = web.HTTPError(exc.status, str(exc), reason=type(exc).__name__)
+        error = http_error(exc)  # with Retry-After for a full queue
         error.param = getattr(exc, "param", None)  # type: ignore[attr-defined]
         error.code = getattr(exc, "code", None)  # type: ignore[attr-defined]
-        if isinstance(exc, QueueFull):
-            error.retry_after = exc.retry_after  # type: ignore[attr-defined]
         raise error from exc
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
@@ -129,11 +128,7 @@ class ModelsHandler(OpenAIHandler):
             return
         card = next((c for c in cards if c.id == name), None)
         if card is None:
-            self.send_engine_error(
-                OpenAIRequestError(
-                    404, f"The model {name!r} does not exist", "model", "model_not_found"
-                )
-            )
+            self.send_engine_error(model_not_found(name, [c.id for c in cards]))
         else:
             self.reply(card)
 

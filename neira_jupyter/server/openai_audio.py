@@ -15,7 +15,8 @@ import asyncio
 from tornado import web
 
 from ..engine.types import EngineError
-from ..protocol.openai import Transcription, TranscriptionRequest, TranscriptionSegment
+from ..protocol.openai import TranscriptionRequest
+from ..protocol.openai_answers import Transcription, TranscriptionSegment
 from .base import parse_body
 from .openai import OpenAIHandler
 from .speech import Heard, TranscribeHandler
