@@ -275,3 +275,28 @@ async def test_disconnect_cancels_and_a_second_job_gets_429(
         assert loop.time() < deadline, f"the job kept running after the client left: {queue}"
         await asyncio.sleep(0.1)
     assert request_id not in queue["running_ids"]
+
+
+@pytest.mark.parametrize("neira_config", [{"llm_enabled": False}])
+async def test_without_a_language_model_503_and_uncorrected_transcripts(
+    client: OpenAI, audio_dir: Path
+) -> None:
+    ids = [m.id for m in await asyncio.to_thread(lambda: list(client.models.list()))]
+    assert ids == [DEMO_LLM_NAME, DEMO_FALLBACK_NAME, DEMO_SPEECH_NAME]  # configured, switched off
+    with pytest.raises(openai.InternalServerError) as error:
+        await asyncio.to_thread(
+            lambda: client.chat.completions.create(model=DEMO_LLM_NAME, messages=MESSAGES)
+        )
+    assert error.value.status_code == 503
+    assert error.value.code == "service_unavailable"
+    assert "disabled" in error.value.message
+    wav = speak(SENTENCE, "en", audio_dir)
+    with wav.open("rb") as audio:
+        heard = await asyncio.to_thread(
+            lambda: client.audio.transcriptions.create(
+                model=DEMO_SPEECH_NAME, file=audio, extra_body={"neira_correct": True}
+            )
+        )
+    correction = (heard.model_extra or {})["neira_correction"]
+    assert correction["degraded"] is True and correction["reason"]
+    assert heard.text == correction["raw"]
