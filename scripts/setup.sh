@@ -6,6 +6,8 @@
 #   3. the package itself, editable, with the demo models and test tools
 #      (this also builds the JupyterLab extension with npm)
 #   4. npm packages for the browser tests (playwright-core)
+#   5. .venv-clients: jupyter-ai-magics 2.x for tests/test_openai_jupyter_ai.py (it needs
+#      langchain 0.3, which cannot share .venv); its kernel is started by that test only
 #
 # NEIRA_CMAKE_ARGS overrides the llama.cpp build flags (e.g. -DGGML_CUDA=on).
 set -euo pipefail
@@ -55,6 +57,17 @@ fi
 if [ ! -x .cache/chp/node_modules/.bin/configurable-http-proxy ]; then
   say "installing configurable-http-proxy (npm) into .cache/chp"
   npm install --prefix .cache/chp --no-audit --no-fund --silent "configurable-http-proxy@5"
+fi
+
+# 5: a second small venv for jupyter-ai's %%ai magic (nothing registered globally)
+CLIENTS=.venv-clients
+CLIENTS_SPEC='jupyter-ai-magics>=2.31,<3 langchain-openai>=0.3,<0.4 ipykernel'
+if [ ! -f "$CLIENTS/.neira-installed" ] || [ "$(cat "$CLIENTS/.neira-installed")" != "$CLIENTS_SPEC" ]; then
+  say "creating $CLIENTS (jupyter-ai-magics 2.x for the OpenAI-compatible API test)"
+  [ -x "$CLIENTS/bin/python" ] || "$PYTHON" -m venv "$CLIENTS"
+  # shellcheck disable=SC2086  # the spec is a list of requirements
+  "$CLIENTS/bin/python" -m pip install -q $CLIENTS_SPEC
+  echo "$CLIENTS_SPEC" > "$CLIENTS/.neira-installed"
 fi
 
 say "assembling the demo models into the cache (once; checked by size and SHA-256)"

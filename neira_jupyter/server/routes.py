@@ -1,9 +1,12 @@
-"""The extension's routes: every handler under ``{base_url}neira/api/``."""
+"""The extension's routes: every handler under ``{base_url}neira/api/``, then ``neira/v1/``."""
 
 from __future__ import annotations
 
 from ..protocol import API_PREFIX, ROUTES
+from ..protocol.openai import OPENAI_PREFIX
 from .generate import CancelHandler, GenerateHandler, GenerateWebSocket
+from .openai import ChatCompletionsHandler, CompletionsHandler, ModelsHandler
+from .openai_audio import TranscriptionsHandler
 from .speech import CorrectHandler, TranscribeHandler, TranscribeStreamWebSocket
 from .status import OpenAPIHandler, StatusHandler
 
@@ -19,6 +22,15 @@ HANDLERS: dict[str, type] = {
 }
 """The handler of each route path of ``protocol.ROUTES``."""
 
+OPENAI_HANDLERS: dict[str, type] = {
+    "models": ModelsHandler,
+    "models/([^/]+)": ModelsHandler,
+    "chat/completions": ChatCompletionsHandler,
+    "completions": CompletionsHandler,
+    "audio/transcriptions": TranscriptionsHandler,
+}
+"""The OpenAI-compatible routes under ``{base_url}neira/v1/`` (docs/openai.md)."""
+
 
 def handlers() -> list[tuple[str, type]]:
     """The extension's routes, relative to the server's base_url (one per protocol route)."""
@@ -29,4 +41,4 @@ def handlers() -> list[tuple[str, type]]:
         # any id reaches the handler, so a malformed one gets the API's JSON 404, not a page
         (f"/{API_PREFIX}" + path.replace("{request_id}", "([^/]+)"), handler)
         for path, handler in HANDLERS.items()
-    ]
+    ] + [(f"/{OPENAI_PREFIX}{path}", handler) for path, handler in OPENAI_HANDLERS.items()]

@@ -19,11 +19,13 @@ import numpy as np
 from jupyter_server.auth.decorator import authorized
 from tornado import httputil, web
 
+from ..engine.correct import Correction
 from ..engine.speech import (
     SAMPLE_RATE,
     Partial,
     StreamingRecognizer,
     StreamOptions,
+    Transcript,
     decode_audio,
     pcm16le_to_float,
 )
@@ -51,6 +53,10 @@ CONTROLS: dict[str, type[StreamStart | StreamStop | StreamCancel]] = {
 """The control messages of the live stream, by ``type``."""
 
 
+Heard = tuple[Transcript, Correction | None, float, float]
+"""A transcription: the transcript, its correction, decode and total milliseconds."""
+
+
 class StreamConflict(EngineError):
     """A ``start`` while this socket's stream is still running."""
 
@@ -62,6 +68,8 @@ class TranscribeHandler(BoundedBodyMixin):
     """``POST api/transcribe``: audio upload -> raw text, corrected text, segments, timings."""
 
     body_limit_name = "max_audio_bytes"
+    file_field = "audio"
+    """The multipart field that holds the audio."""
 
     @web.authenticated
     @authorized("execute")
@@ -69,34 +77,33 @@ class TranscribeHandler(BoundedBodyMixin):
         await self.until_disconnect(self._transcribe())
 
     async def _transcribe(self) -> None:
-        engine = self.engine
         try:
             # a multipart body is parsed in a thread: it can be as large as max_audio_bytes
             audio_bytes, fields = await asyncio.to_thread(self._audio_and_fields)
-            options = parse_body(TranscribeOptions, fields)
-            pcm = options.format == "pcm_s16le" or self._content_type() == "audio/l16"
-            decode = pcm16le_to_float if pcm else decode_audio
-            started = time.perf_counter()
-            # decoding is CPU work: keep it off the event loop
-            audio = await asyncio.to_thread(
-                decode, audio_bytes, max_seconds=self.limits.max_audio_seconds
-            )
-            decode_ms = (time.perf_counter() - started) * 1000
-            transcript = await engine.transcribe(
-                self.username, audio, options.language, options.vad
-            )
-            correction = None
-            if options.correct:
-                correction = await engine.correct(
-                    self.username, transcript.text, transcript.language or options.language
-                )
+            heard = await self.hear(audio_bytes, parse_body(TranscribeOptions, fields))
         except EngineError as exc:
             self.send_engine_error(exc)
             return
-        total_ms = (time.perf_counter() - started) * 1000
-        await self.reply_built(
-            lambda: transcribe_result(transcript, correction, decode_ms, total_ms)
+        await self.reply_built(lambda: transcribe_result(*heard))
+
+    async def hear(self, audio_bytes: bytes, options: TranscribeOptions) -> Heard:
+        """Decode, transcribe and (when asked) correct; decode and total milliseconds too."""
+        engine = self.engine
+        pcm = options.format == "pcm_s16le" or self._content_type() == "audio/l16"
+        decode = pcm16le_to_float if pcm else decode_audio
+        started = time.perf_counter()
+        # decoding is CPU work: keep it off the event loop
+        audio = await asyncio.to_thread(
+            decode, audio_bytes, max_seconds=self.limits.max_audio_seconds
         )
+        decode_ms = (time.perf_counter() - started) * 1000
+        transcript = await engine.transcribe(self.username, audio, options.language, options.vad)
+        correction = None
+        if options.correct:
+            correction = await engine.correct(
+                self.username, transcript.text, transcript.language or options.language
+            )
+        return transcript, correction, decode_ms, (time.perf_counter() - started) * 1000
 
     def _content_type(self) -> str:
         return self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
@@ -113,14 +120,16 @@ class TranscribeHandler(BoundedBodyMixin):
                 raise BadRequest(f"the multipart upload is malformed: {exc}") from None
             for key, values in args.items():
                 fields[key] = values[0].decode("utf-8", "replace")
-            uploads = files.get("audio")
+            uploads = files.get(self.file_field)
             if not uploads:
-                raise BadRequest("multipart upload has no file field named 'audio'")
+                raise BadRequest(f"multipart upload has no file field named {self.file_field!r}")
             data = uploads[0]["body"]
         else:
             data = bytes(self._body)
         if not data:
-            raise BadRequest("no audio received; upload a file as field 'audio' or as the body")
+            raise BadRequest(
+                f"no audio received; upload a file as field {self.file_field!r} or as the body"
+            )
         return data, fields
 
 

@@ -1,0 +1,137 @@
+"""The answers of the OpenAI-compatible API (``neira/v1/``), in OpenAI's published shapes.
+
+Chat completions and their stream chunks, text completions, the model list
+and transcriptions. ``neira`` (and ``neira_kind``, ``neira_correction``) are
+neira's additions; OpenAI clients keep unknown fields (``model_extra``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_serializer
+
+from .base import WireModel
+from .generate import Usage
+
+
+class NeiraInfo(WireModel):
+    """neira's extension to an answer: which request it was and which backend served it."""
+
+    request_id: str
+    route: str
+    route_reason: str = ""
+
+
+class AssistantMessage(WireModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class ChatChoice(WireModel):
+    index: int = 0
+    message: AssistantMessage
+    finish_reason: str
+    logprobs: None = None
+
+
+class _Answer(WireModel):
+    """What every completion answer and chunk carries."""
+
+    id: str = Field(description="chatcmpl-<request_id> or cmpl-<request_id>.")
+    created: int = Field(description="Unix time when the answer began.")
+    model: str
+
+
+class ChatCompletion(_Answer):
+    """The answer of ``POST v1/chat/completions`` without ``stream``."""
+
+    object: Literal["chat.completion"] = "chat.completion"
+    choices: list[ChatChoice]
+    usage: Usage
+    neira: NeiraInfo
+
+
+class ChatDelta(WireModel):
+    """What a chunk adds; fields left out of a chunk are not sent."""
+
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class ChatChunkChoice(WireModel):
+    index: int = 0
+    delta: ChatDelta
+    finish_reason: str | None = None
+    logprobs: None = None
+
+    @field_serializer("delta")
+    def _delta(self, delta: ChatDelta) -> dict[str, Any]:
+        return delta.to_dict()
+
+
+class ChatCompletionChunk(_Answer):
+    """One SSE ``data:`` line of a streamed chat completion."""
+
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    choices: list[ChatChunkChoice]
+    usage: Usage | None = None
+
+
+class TextChoice(WireModel):
+    index: int = 0
+    text: str
+    finish_reason: str | None = None
+    logprobs: None = None
+
+
+class Completion(_Answer):
+    """The answer of ``POST v1/completions``, and each chunk of its stream."""
+
+    object: Literal["text_completion"] = "text_completion"
+    choices: list[TextChoice]
+    usage: Usage | None = None
+    neira: NeiraInfo | None = None
+
+
+class ModelCard(WireModel):
+    """One entry of ``GET v1/models``."""
+
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str = "neira"
+    neira_kind: Literal["llm", "speech"]
+
+
+class ModelList(WireModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class TranscriptionSegment(WireModel):
+    """A segment of ``verbose_json``: only what Whisper reports to neira (no token data)."""
+
+    id: int
+    start: float
+    end: float
+    text: str
+
+
+class Transcription(WireModel):
+    """``json`` and ``verbose_json`` transcriptions; ``neira_correction`` when asked for."""
+
+    text: str
+    task: Literal["transcribe"] | None = None
+    language: str | None = None
+    duration: float | None = None
+    segments: list[TranscriptionSegment] | None = None
+    neira_correction: dict[str, Any] | None = Field(
+        None, description="raw, corrected, degraded, reason, changes: as api/correct answers."
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,278 @@
+"""OpenAI-compatible routes under ``{base_url}neira/v1/``: models, chat and text completions.
+
+They sit on the same engine as ``api/generate``: a completion request is
+turned into a ``GenerateRequest`` and started with ``open_generation``, so
+the scheduler, router, fairness, limits and cancellation are those of the
+neira API. Authentication is jupyter-server's (``Authorization: Bearer
+<token>``, as the ``openai`` package sends its ``api_key``); an
+unauthenticated request gets 401, every error OpenAI's
+``{"error": {message, type, param, code}}``. A request may name only a model
+that ``GET v1/models`` lists (never a path); another name is a 404.
+Streams are SSE ``data:`` chunks ending in ``data: [DONE]``; the client
+leaving cancels the job. ``audio/transcriptions`` is in ``openai_audio``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any, ClassVar, Literal
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+from tornado.iostream import StreamClosedError
+
+from ..engine.llm import TokenChunk
+from ..engine.service import GenerationStart, NeiraEngine
+from ..engine.types import EngineError, GenerationResult
+from ..protocol import Usage, WireModel
+from ..protocol.openai import ChatCompletionRequest, CompletionRequest, openai_error
+from ..protocol.openai_answers import (
+    AssistantMessage,
+    ChatChoice,
+    ChatChunkChoice,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatDelta,
+    Completion,
+    ModelCard,
+    ModelList,
+    NeiraInfo,
+    TextChoice,
+)
+from .base import NeiraAPIHandler, http_error
+from .generate import Events, GenerateHandler, first_event, open_generation
+
+ModelKind = Literal["llm", "speech"]
+_LOADED_AT = int(time.time())
+"""``created`` of every listed model: when this module was imported (the server's start)."""
+
+
+class OpenAIRequestError(EngineError):
+    """An error with OpenAI's ``param`` and ``code`` (an unknown model, a wrong kind)."""
+
+    def __init__(self, status: int, message: str, param: str, code: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.param = param
+        self.code = code
+
+
+def model_cards(engine: NeiraEngine) -> list[ModelCard]:
+    """The models a request may name: the configured LLMs, then the speech model."""
+    llms = [m for m in (engine.primary, engine.fallback, engine.remote) if m is not None]
+    cards = [ModelCard(id=m.name, created=_LOADED_AT, neira_kind="llm") for m in llms]
+    if engine.speech is not None:
+        cards.append(ModelCard(id=engine.speech.name, created=_LOADED_AT, neira_kind="speech"))
+    return cards
+
+
+def model_not_found(name: str, known: Iterable[str]) -> OpenAIRequestError:
+    """404 ``model_not_found``, naming the models there are."""
+    listed = ", ".join(known)
+    message = f"The model {name!r} does not exist; GET v1/models lists: {listed}"
+    return OpenAIRequestError(404, message, "model", "model_not_found")
+
+
+class OpenAIHandler(NeiraAPIHandler):
+    """Base of the ``v1/`` routes: OpenAI's error shape, 401 for a missing token."""
+
+    def check_model(self, name: str, kind: ModelKind) -> None:
+        """``name`` must be a listed model of ``kind``: 404 if unknown, 400 if the wrong kind."""
+        kinds = {card.id: card.neira_kind for card in model_cards(self.engine)}
+        if name not in kinds:
+            raise model_not_found(name, kinds)
+        if kinds[name] != kind:
+            use = "audio/transcriptions" if kinds[name] == "speech" else "a completions route"
+            message = f"The model {name!r} is a {kinds[name]} model; use {use}"
+            raise OpenAIRequestError(400, message, "model", "wrong_kind")
+
+    def send_engine_error(self, exc: EngineError) -> None:
+        error = http_error(exc)  # with Retry-After for a full queue
+        error.param = getattr(exc, "param", None)  # type: ignore[attr-defined]
+        error.code = getattr(exc, "code", None)  # type: ignore[attr-defined]
+        raise error from exc
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs["exc_info"][1] if kwargs.get("exc_info") else None
+        if status_code == 403 and getattr(self, "_jupyter_current_user", None) is None:
+            status_code = 401  # no valid token: OpenAI clients expect 401 (AuthenticationError)
+            self.set_status(401)
+            self.set_header("WWW-Authenticate", 'Bearer realm="jupyter-server token"')
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:  # send_error() cleared the headers: set it here
+            self.set_header("Retry-After", str(retry_after))
+        if isinstance(exc, web.HTTPError):
+            message = exc.log_message or self._reason
+        else:
+            message = "internal server error"
+            self.log.error("neira: %s failed", self.request.path, exc_info=kwargs.get("exc_info"))
+        if status_code == 401:
+            message = "no valid token; send the Jupyter server's token as the API key"
+        body = openai_error(
+            status_code, message, getattr(exc, "param", None), getattr(exc, "code", None)
+        )
+        self.set_header("Content-Type", "application/json")
+        self.finish(body.to_json())
+
+
+class ModelsHandler(OpenAIHandler):
+    """``GET v1/models`` and ``GET v1/models/{id}``."""
+
+    @web.authenticated
+    @authorized("execute")
+    async def get(self, name: str | None = None) -> None:
+        cards = model_cards(self.engine)
+        if name is None:
+            self.reply(ModelList(data=cards))
+            return
+        card = next((c for c in cards if c.id == name), None)
+        if card is None:
+            self.send_engine_error(model_not_found(name, [c.id for c in cards]))
+        else:
+            self.reply(card)
+
+
+class _Answer:
+    """Builds one completion's OpenAI documents (chat or text) from engine events."""
+
+    def __init__(self, start: GenerationStart, chat: bool) -> None:
+        self.id = ("chatcmpl-" if chat else "cmpl-") + start.request_id
+        self.created = int(time.time())
+        self.start = start
+        self.chat = chat
+
+    def info(self, result: GenerationResult) -> NeiraInfo:
+        return NeiraInfo(
+            request_id=self.start.request_id, route=result.route, route_reason=result.route_reason
+        )
+
+    def whole(self, result: GenerationResult) -> WireModel:
+        usage = _usage(result)
+        finish = _finish(result)
+        if self.chat:
+            message = AssistantMessage(content=result.text)
+            return ChatCompletion(
+                id=self.id,
+                created=self.created,
+                model=result.model,
+                choices=[ChatChoice(message=message, finish_reason=finish)],
+                usage=usage,
+                neira=self.info(result),
+            )
+        choice = TextChoice(text=result.text, finish_reason=finish)
+        return self._text([choice], usage=usage, neira=self.info(result))
+
+    def chunk(self, text: str | None, finish: str | None = None, first: bool = False) -> WireModel:
+        if not self.chat:
+            return self._text([TextChoice(text=text or "", finish_reason=finish)])
+        delta = ChatDelta(role="assistant" if first else None, content=text)
+        choice = ChatChunkChoice(delta=delta, finish_reason=finish)
+        return self._chunk([choice])
+
+    def usage(self, result: GenerationResult) -> WireModel:
+        """The last chunk of ``stream_options.include_usage``: usage, no choices."""
+        if not self.chat:
+            return self._text([], usage=_usage(result))
+        return self._chunk([], usage=_usage(result))
+
+    def _chunk(self, choices: list[ChatChunkChoice], usage: Usage | None = None) -> WireModel:
+        return ChatCompletionChunk(
+            id=self.id, created=self.created, model=self.start.model, choices=choices, usage=usage
+        )
+
+    def _text(self, choices: list[TextChoice], **extra: Any) -> WireModel:
+        return Completion(
+            id=self.id, created=self.created, model=self.start.model, choices=choices, **extra
+        )
+
+
+def _usage(result: GenerationResult) -> Usage:
+    usage = result.usage
+    return Usage(
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        total_tokens=usage.total_tokens,
+    )
+
+
+def _finish(result: GenerationResult) -> str:
+    """OpenAI knows stop and length; a cancelled generation stopped."""
+    return "length" if result.finish_reason == "length" else "stop"
+
+
+@web.stream_request_body
+class ChatCompletionsHandler(OpenAIHandler, GenerateHandler):
+    """``POST v1/chat/completions``: one JSON document, or SSE chunks then ``[DONE]``."""
+
+    request_model: ClassVar[type[ChatCompletionRequest | CompletionRequest]] = ChatCompletionRequest
+
+    @web.authenticated
+    @authorized("execute")
+    async def post(self) -> None:
+        try:
+            request = await self.parse_json_body(self.request_model)
+            self.check_model(request.model, "llm")
+            events = open_generation(self.engine, self.username, request.to_generate(), self.limits)
+            start = await first_event(events)
+        except EngineError as exc:
+            self.send_engine_error(exc)
+            return
+        self._request_id = start.request_id
+        answer = _Answer(start, chat=self.request_model is ChatCompletionRequest)
+        try:
+            if request.stream:
+                await self._sse(answer, events, request.include_usage)
+            else:
+                await self._one(answer, events)
+        finally:
+            await events.aclose()  # cancels the job if the client went away
+
+    async def _one(self, answer: _Answer, events: Events) -> None:
+        result: Any = None
+        try:
+            async for event in events:
+                result = event
+        except EngineError as exc:
+            self.send_engine_error(exc)
+        await self.reply_built(lambda: answer.whole(result))
+
+    async def _sse(self, answer: _Answer, events: Events, include_usage: bool) -> None:
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("X-Accel-Buffering", "no")
+
+        async def send(data: str) -> None:
+            self.write(f"data: {data}\n\n")
+            await self.flush()
+
+        try:
+            if answer.chat:  # OpenAI's first chunk names the role
+                await send(answer.chunk("", first=True).to_json())
+            try:
+                async for event in events:
+                    if isinstance(event, TokenChunk):
+                        await send(answer.chunk(event.text).to_json())
+                        continue
+                    result: GenerationResult = event
+                    await send(answer.chunk(None, finish=_finish(result)).to_json())
+                    if include_usage:
+                        await send(answer.usage(result).to_json())
+            except StreamClosedError:
+                raise
+            except EngineError as exc:  # headers are sent: report in-band, as OpenAI does
+                await send(openai_error(exc.status, str(exc)).to_json())
+            except Exception as exc:
+                self.log.exception("neira: generation failed")
+                await send(openai_error(500, f"generation failed: {exc}").to_json())
+            await send("[DONE]")
+            self.finish()
+        except StreamClosedError:
+            pass  # the client left; the caller's aclose() cancels the job
+
+
+@web.stream_request_body
+class CompletionsHandler(ChatCompletionsHandler):
+    """``POST v1/completions``: a prompt, answered like a chat (one user message)."""
+
+    request_model = CompletionRequest

@@ -1,0 +1,302 @@
+"""The OpenAI-compatible API (``neira/v1/``) driven by the official ``openai`` package.
+
+A real jupyter server with the demo models; the client is the one users
+install (``openai``), pointed at ``{base_url}neira/v1`` with the server's
+token as its API key. The sync client runs in a worker thread, since the
+server shares this test's event loop. ``max_jobs_per_user`` is 1 here, so a
+second request while one runs is a deterministic 429.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jiwer
+import openai
+import pytest
+from openai import AsyncOpenAI, OpenAI
+
+from neira_jupyter.engine.models import DEMO_FALLBACK_NAME, DEMO_LLM_NAME, DEMO_SPEECH_NAME
+from neira_jupyter.server.routes import OPENAI_HANDLERS
+from tests.audio_fixtures import SENTENCES, speak
+from tests.conftest import Fetch, get_status, wait_ready
+from tests.neira_http import fetch_raw
+
+SENTENCE = SENTENCES["en"][1]
+COUNTING = "Count from 1 to 300, separated by commas: 1, 2, 3, 4, 5,"
+MESSAGES: list[Any] = [
+    {"role": "system", "content": "You answer in one short sentence."},
+    {"role": "user", "content": "Name a colour of the rainbow."},
+]
+ERROR_KEYS = {"message", "type", "param", "code"}
+V1_ROUTES = [
+    ("GET", "models"),
+    ("GET", "models/x"),
+    ("POST", "chat/completions"),
+    ("POST", "completions"),
+    ("POST", "audio/transcriptions"),
+]
+
+
+def words(text: str) -> str:
+    return re.sub(r"[^\w\s']", " ", text.lower()).strip()
+
+
+@pytest.fixture
+def neira_config() -> dict[str, Any]:
+    return {"max_jobs_per_user": 1, "max_audio_bytes": 1_000_000}
+
+
+@pytest.fixture
+def v1_url(jp_http_port: int, jp_base_url: str) -> str:
+    return f"http://localhost:{jp_http_port}{jp_base_url}neira/v1"
+
+
+@pytest.fixture
+def token(jp_serverapp: Any) -> str:
+    return str(jp_serverapp.identity_provider.token)
+
+
+@pytest.fixture
+def client(v1_url: str, token: str) -> Iterator[OpenAI]:
+    with OpenAI(base_url=v1_url, api_key=token, max_retries=0, timeout=300) as sync_client:
+        yield sync_client
+
+
+async def test_models_lists_the_configured_llms_and_the_speech_model(
+    jp_fetch: Fetch, client: OpenAI
+) -> None:
+    await wait_ready(jp_fetch)
+    models = await asyncio.to_thread(lambda: list(client.models.list()))
+    ids = [m.id for m in models]
+    assert ids == [DEMO_LLM_NAME, DEMO_FALLBACK_NAME, DEMO_SPEECH_NAME]
+    assert {m.owned_by for m in models} == {"neira"}
+    one = await asyncio.to_thread(client.models.retrieve, DEMO_SPEECH_NAME)
+    assert one.id == DEMO_SPEECH_NAME
+    with pytest.raises(openai.NotFoundError) as error:
+        await asyncio.to_thread(client.models.retrieve, "gpt-4o")
+    assert error.value.code == "model_not_found"
+
+
+async def test_chat_stream_with_usage_joins_to_the_whole_answer(
+    jp_fetch: Fetch, client: OpenAI
+) -> None:
+    await wait_ready(jp_fetch)
+    settings: dict[str, Any] = {
+        "model": DEMO_LLM_NAME,
+        "messages": MESSAGES,
+        "max_tokens": 12,
+        "temperature": 0,
+        "top_p": 0.9,
+        "seed": 7,
+    }
+    whole = await asyncio.to_thread(lambda: client.chat.completions.create(**settings))
+    assert whole.id.startswith("chatcmpl-")
+    assert whole.object == "chat.completion"
+    assert whole.model == DEMO_LLM_NAME
+    [choice] = whole.choices
+    assert choice.message.role == "assistant"
+    assert choice.message.content and choice.message.content.strip()
+    assert choice.finish_reason in {"stop", "length"}
+    assert whole.usage is not None
+    assert 1 <= whole.usage.completion_tokens <= 12
+    assert whole.usage.total_tokens == whole.usage.prompt_tokens + whole.usage.completion_tokens
+
+    def stream() -> list[Any]:
+        chunks = client.chat.completions.create(
+            **settings, stream=True, stream_options={"include_usage": True}
+        )
+        return list(chunks)
+
+    chunks = await asyncio.to_thread(stream)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert all(c.object == "chat.completion.chunk" for c in chunks)
+    assert len({c.id for c in chunks}) == 1
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert len([c for c in chunks if c.choices and c.choices[0].delta.content]) > 1
+    assert text == choice.message.content  # greedy: the same tokens either way
+    finishes = [c.choices[0].finish_reason for c in chunks if c.choices]
+    assert finishes[-1] == choice.finish_reason and not any(finishes[:-1])
+    last = chunks[-1]
+    assert last.choices == []
+    assert last.usage is not None
+    assert last.usage.completion_tokens == whole.usage.completion_tokens
+
+
+async def test_stop_strings_and_text_completions(jp_fetch: Fetch, client: OpenAI) -> None:
+    await wait_ready(jp_fetch)
+    settings: dict[str, Any] = {"model": DEMO_LLM_NAME, "max_tokens": 16, "temperature": 0}
+    counted = await asyncio.to_thread(
+        lambda: client.completions.create(prompt=COUNTING, **settings)
+    )
+    assert counted.object == "text_completion"
+    text = counted.choices[0].text
+    assert len(text) >= 6, text
+    # greedy decoding repeats itself: a stop string from the middle of the answer cuts it there
+    stop = text[len(text) // 2 :][:3]
+    expected = text[: text.index(stop)]
+    stopped = await asyncio.to_thread(
+        lambda: client.completions.create(prompt=[COUNTING], stop=stop, **settings)
+    )
+    assert stopped.choices[0].finish_reason == "stop"
+    assert stopped.choices[0].text == expected
+
+    def stream() -> list[Any]:
+        return list(
+            client.completions.create(prompt=COUNTING, stop=[stop, "zzz"], stream=True, **settings)
+        )
+
+    chunks = await asyncio.to_thread(stream)
+    assert "".join(c.choices[0].text for c in chunks) == stopped.choices[0].text
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+async def test_transcriptions_json_text_and_verbose_json(
+    jp_fetch: Fetch, client: OpenAI, audio_dir: Path
+) -> None:
+    await wait_ready(jp_fetch)
+    wav = speak(SENTENCE, "en", audio_dir)
+
+    def transcribe(**kwargs: Any) -> Any:
+        with wav.open("rb") as audio:
+            return client.audio.transcriptions.create(
+                model=DEMO_SPEECH_NAME, file=audio, language="en", **kwargs
+            )
+
+    plain = await asyncio.to_thread(transcribe)
+    assert jiwer.wer(words(SENTENCE), words(plain.text)) < 0.3, plain.text
+    text = await asyncio.to_thread(transcribe, response_format="text")
+    assert isinstance(text, str) and text.strip() == plain.text.strip()
+    verbose = await asyncio.to_thread(transcribe, response_format="verbose_json")
+    assert verbose.text == plain.text
+    assert verbose.language == "en"
+    assert verbose.duration is not None and verbose.duration > 1
+    assert verbose.segments and verbose.segments[0].start >= 0
+    assert "".join(s.text for s in verbose.segments).strip() == plain.text.strip()
+
+    corrected = await asyncio.to_thread(transcribe, extra_body={"neira_correct": "true"})
+    extra = corrected.model_extra or {}
+    correction = extra["neira_correction"]
+    assert correction["raw"] == plain.text
+    assert corrected.text == correction["corrected"]
+    if correction["degraded"]:
+        assert correction["reason"]
+
+
+async def test_errors_have_openai_shape(
+    jp_fetch: Fetch, client: OpenAI, v1_url: str, jp_http_port: int, jp_base_url: str
+) -> None:
+    await wait_ready(jp_fetch)
+    chat: dict[str, Any] = {"model": DEMO_LLM_NAME, "messages": MESSAGES}
+    cases: list[tuple[dict[str, Any], type[openai.APIStatusError], str | None]] = [
+        ({"model": DEMO_LLM_NAME, "messages": []}, openai.BadRequestError, "messages"),
+        ({**chat, "n": 2}, openai.BadRequestError, "n"),
+        ({**chat, "max_tokens": 0}, openai.BadRequestError, "max_tokens"),
+        ({**chat, "stop": ["a"] * 9}, openai.BadRequestError, "stop"),
+        ({**chat, "presence_penalty": 1}, openai.BadRequestError, "presence_penalty"),
+        ({"model": DEMO_SPEECH_NAME, "messages": MESSAGES}, openai.BadRequestError, "model"),
+        ({"model": "/etc/passwd", "messages": MESSAGES}, openai.NotFoundError, "model"),
+        ({"model": "gpt-4o", "messages": MESSAGES}, openai.NotFoundError, "model"),
+    ]
+    for body, kind, param in cases:
+        with pytest.raises(kind) as error:
+            await asyncio.to_thread(lambda b=body: client.chat.completions.create(**b))
+        assert error.value.param == param, (body, error.value.body)
+        assert isinstance(error.value.body, dict) and set(error.value.body) == ERROR_KEYS
+        assert error.value.body["message"]
+    assert error.value.code == "model_not_found"
+
+    stranger = OpenAI(base_url=v1_url, api_key="not-the-token", max_retries=0)
+    with stranger, pytest.raises(openai.AuthenticationError) as denied:
+        await asyncio.to_thread(lambda: list(stranger.models.list()))
+    assert denied.value.status_code == 401
+    assert denied.value.type == "authentication_error"
+
+    assert {p.replace("([^/]+)", "x") for p in OPENAI_HANDLERS} == {p for _, p in V1_ROUTES}
+    for method, path in V1_ROUTES:
+        body = b"{}" if method == "POST" else None
+        response = await fetch_raw(jp_http_port, jp_base_url, f"neira/v1/{path}", method, body)
+        assert response.code == 401, path
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert json.loads(response.body)["error"]["type"] == "authentication_error"
+
+    big = await fetch_raw(
+        jp_http_port,
+        jp_base_url,
+        "neira/v1/audio/transcriptions",
+        "POST",
+        b"x" * 1_100_000,
+        {"Authorization": f"Bearer {client.api_key}", "Content-Type": "audio/wav"},
+    )
+    assert big.code == 413
+    assert json.loads(big.body)["error"]["code"] == "request_too_large"
+
+
+async def test_disconnect_cancels_and_a_second_job_gets_429(
+    jp_fetch: Fetch, client: OpenAI, v1_url: str, token: str
+) -> None:
+    await wait_ready(jp_fetch)
+    async with AsyncOpenAI(base_url=v1_url, api_key=token, max_retries=0) as async_client:
+        stream = await async_client.chat.completions.create(
+            model=DEMO_LLM_NAME,
+            messages=[{"role": "user", "content": COUNTING}],
+            max_tokens=1500,
+            temperature=0,
+            stream=True,
+        )
+        chunks: list[Any] = []
+        async for chunk in stream:
+            chunks.append(chunk)
+            if len(chunks) == 4:
+                break
+        request_id = chunks[-1].id.removeprefix("chatcmpl-")
+        status = await get_status(jp_fetch)
+        assert request_id in status["queue"]["running_ids"]
+
+        with pytest.raises(openai.RateLimitError) as limited:  # max_jobs_per_user is 1
+            await asyncio.to_thread(
+                lambda: client.chat.completions.create(model=DEMO_LLM_NAME, messages=MESSAGES)
+            )
+        assert limited.value.response.headers["Retry-After"].isdigit()
+        assert limited.value.code == "rate_limit_exceeded"
+
+        await stream.close()  # the client leaves mid-stream
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while True:
+        queue = (await get_status(jp_fetch))["queue"]
+        if queue["running"] == 0 and queue["depth"] == 0:
+            break
+        assert loop.time() < deadline, f"the job kept running after the client left: {queue}"
+        await asyncio.sleep(0.1)
+    assert request_id not in queue["running_ids"]
+
+
+@pytest.mark.parametrize("neira_config", [{"llm_enabled": False}])
+async def test_without_a_language_model_503_and_uncorrected_transcripts(
+    client: OpenAI, audio_dir: Path
+) -> None:
+    ids = [m.id for m in await asyncio.to_thread(lambda: list(client.models.list()))]
+    assert ids == [DEMO_LLM_NAME, DEMO_FALLBACK_NAME, DEMO_SPEECH_NAME]  # configured, switched off
+    with pytest.raises(openai.InternalServerError) as error:
+        await asyncio.to_thread(
+            lambda: client.chat.completions.create(model=DEMO_LLM_NAME, messages=MESSAGES)
+        )
+    assert error.value.status_code == 503
+    assert error.value.code == "service_unavailable"
+    assert "disabled" in error.value.message
+    wav = speak(SENTENCE, "en", audio_dir)
+    with wav.open("rb") as audio:
+        heard = await asyncio.to_thread(
+            lambda: client.audio.transcriptions.create(
+                model=DEMO_SPEECH_NAME, file=audio, extra_body={"neira_correct": True}
+            )
+        )
+    correction = (heard.model_extra or {})["neira_correction"]
+    assert correction["degraded"] is True and correction["reason"]
+    assert heard.text == correction["raw"]
