@@ -26,8 +26,9 @@ from ..engine.config import (
 )
 from ..engine.service import NeiraEngine
 from ..protocol import MAX_TOKENS_LIMIT
-from .base import ENGINE_KEY, ISOLATE_KEY, LIMITS_KEY, RequestLimits
-from .routes import handlers
+from .base import ENGINE_KEY, ISOLATE_KEY, LIMITS_KEY, METRICS_KEY, RequestLimits
+from .metrics import COLLECTOR, NeiraMetrics
+from .routes import HANDLERS, handlers
 
 _BRAIN_KEY_OF = {name: f"[{section}].{key}" for section, keys in BRAIN_KEYS.items()
                  for key, name in keys.items()}  # fmt: skip
@@ -247,6 +248,13 @@ class NeiraApp(ExtensionApp):
     remote_model = Unicode("", config=True, help="Model name to request from remote_url.")
     remote_api_key = Unicode("", config=True, help="Bearer token for remote_url (never logged).")
     remote_timeout = Float(60.0, config=True, help="Seconds to wait for the remote API.")
+    metrics_per_user = Bool(
+        False,
+        config=True,
+        help="Add per-user usage counters (a 'user' label) to the Prometheus metrics at "
+        "/metrics. For a JupyterHub service with a known set of users; off by default, as "
+        "every user adds time series.",
+    )
 
     @validate(
         "max_tokens_limit",
@@ -317,12 +325,20 @@ class NeiraApp(ExtensionApp):
             self.log.error("neira: %s", exc)
             raise
         self.engine = NeiraEngine(config)
+        metrics = NeiraMetrics(
+            self.engine,
+            {handler: path for path, handler in HANDLERS.items()},
+            per_user=self.metrics_per_user,
+        )
+        self.engine.observer = metrics
+        COLLECTOR.engines.add(self.engine)  # its gauges are read at every scrape
         for note in config.demo_notes:
             self.log.info("neira: %s", note)
         self.settings.update(
             {
                 ENGINE_KEY: self.engine,
                 ISOLATE_KEY: self.isolate_users,
+                METRICS_KEY: metrics,
                 LIMITS_KEY: RequestLimits(
                     max_body_bytes=self.max_body_bytes,
                     max_audio_bytes=self.max_audio_bytes,
@@ -345,6 +361,7 @@ class NeiraApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         if self.engine is not None:
+            COLLECTOR.engines.discard(self.engine)
             await self.engine.stop()
 
 
