@@ -28,6 +28,7 @@ Edit distances and word diffs use rapidfuzz (bit-parallel, C++).
 from __future__ import annotations
 
 import asyncio
+import enum
 import re
 import time
 import unicodedata
@@ -134,6 +135,20 @@ def normalised_distance(a: str, b: str) -> float:
     return edit_distance(na, nb) / longest if longest else 0.0
 
 
+class DegradedReason(enum.StrEnum):
+    """Why a correction came back degraded, from a fixed set (``reason`` has the words)."""
+
+    NO_MODEL = "no_model"
+    TIMEOUT = "timeout"
+    MODEL_ERROR = "model_error"
+    CANCELLED = "cancelled"
+    EMPTY = "empty"
+    ECHO = "echo"
+    LENGTH = "length"
+    DISTANCE = "distance"
+    CUT_OFF = "cut_off"
+
+
 @dataclass(frozen=True)
 class CorrectionGuard:
     """Decides whether a model's answer may replace the raw transcript.
@@ -150,27 +165,32 @@ class CorrectionGuard:
 
     def check(self, raw: str, candidate: str) -> str | None:
         """The reason to reject ``candidate``, or None when it is acceptable."""
+        rejection = self.judge(raw, candidate)
+        return rejection[1] if rejection is not None else None
+
+    def judge(self, raw: str, candidate: str) -> tuple[DegradedReason, str] | None:
+        """Why ``candidate`` is rejected (its kind and the reason in words), or None."""
         raw, candidate = raw.strip(), candidate.strip()
         if not candidate:
-            return "the model returned an empty answer"
+            return DegradedReason.EMPTY, "the model returned an empty answer"
         folded_raw, folded = raw.casefold(), candidate.casefold()
         for marker in _ECHO_MARKERS:
             if marker in folded and marker not in folded_raw:
-                return "the model echoed the prompt instead of correcting the text"
+                return DegradedReason.ECHO, "the model echoed the prompt, not a correction"
         ratio = len(candidate) / max(len(raw), 1)
         if ratio > self.max_length_ratio:
-            return (
+            return DegradedReason.LENGTH, (
                 f"the answer is {ratio:.1f} times as long as the text "
                 f"(the limit is {self.max_length_ratio:g})"
             )
         if ratio < self.min_length_ratio:
-            return (
+            return DegradedReason.LENGTH, (
                 f"the answer is {ratio:.1f} times as long as the text "
                 f"(at least {self.min_length_ratio:g} is expected)"
             )
         distance = normalised_distance(raw, candidate)
         if distance > self.max_distance:
-            return (
+            return DegradedReason.DISTANCE, (
                 f"the answer differs too much from the text "
                 f"(edit distance {distance:.2f}, the limit is {self.max_distance:g})"
             )
@@ -212,7 +232,8 @@ class Correction:
     """The outcome of one correction; ``raw`` is always the input, untouched.
 
     ``model`` and ``route`` name who answered, and are None when no answer
-    came back (no model, an error, a timeout).
+    came back (no model, an error, a timeout). ``reason_code`` is the kind of
+    ``reason`` from a fixed set (None when not degraded).
     """
 
     raw: str
@@ -224,6 +245,7 @@ class Correction:
     route: str | None = None
     changes: list[dict[str, str]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    reason_code: DegradedReason | None = None
 
 
 class TranscriptCorrector:
@@ -269,30 +291,32 @@ class TranscriptCorrector:
         stripped = text.strip()
         result: GenerationResult | None = None
         corrected = text
-        reason: str | None = None
+        rejection: tuple[DegradedReason, str] | None = None
         # whitespace needs no model: it comes back as it is, not degraded
         if stripped and generate is None:
-            reason = "no language model is loaded"
+            rejection = DegradedReason.NO_MODEL, "no language model is loaded"
         elif stripped and generate is not None:
             messages, options = self.request(stripped, lang)
             try:
                 result = await asyncio.wait_for(generate(messages, options), timeout_s)
             except TimeoutError:
-                reason = f"correction timed out after {timeout_s:g} s"
+                rejection = DegradedReason.TIMEOUT, f"correction timed out after {timeout_s:g} s"
             except Exception as exc:
-                reason = f"the language model failed: {type(exc).__name__}: {exc}"
+                failed = f"the language model failed: {type(exc).__name__}: {exc}"
+                rejection = DegradedReason.MODEL_ERROR, failed
             else:
                 # the edit distance is O(n*m): keep it off the event loop
-                corrected, reason = await asyncio.to_thread(self._judge, stripped, result, lang)
-        if reason is not None:
+                corrected, rejection = await asyncio.to_thread(self._judge, stripped, result, lang)
+        if rejection is not None:
             corrected = text
         # the diff grows with the text: off the event loop too
         changes = await asyncio.to_thread(word_diff, text, corrected) if stripped else []
         return Correction(
             raw=text,
             corrected=corrected,
-            degraded=reason is not None,
-            reason=reason,
+            degraded=rejection is not None,
+            reason=rejection[1] if rejection is not None else None,
+            reason_code=rejection[0] if rejection is not None else None,
             language=lang,
             model=result.model if result else None,
             route=result.route if result else None,
@@ -300,23 +324,28 @@ class TranscriptCorrector:
             timings={"total_ms": (time.perf_counter() - started) * 1000},
         )
 
-    def _judge(self, raw: str, result: GenerationResult, language: str) -> tuple[str, str | None]:
-        """The merged answer and the reason to reject it (None when accepted).
+    def _judge(
+        self, raw: str, result: GenerationResult, language: str
+    ) -> tuple[str, tuple[DegradedReason, str] | None]:
+        """The merged answer and why it is rejected (None when accepted).
 
         An accepted answer goes through ``merge_correction`` (only small word
         fixes, the model's punctuation and casing) and ``finish_sentence``.
         """
         if result.finish_reason == "cancelled":
-            return raw, "the correction was cancelled"
+            return raw, (DegradedReason.CANCELLED, "the correction was cancelled")
         candidate = clean_output(result.text)
-        reason = self.guard.check(raw, candidate)
+        rejection = self.guard.judge(raw, candidate)
         finished = result.finish_reason == "stop" or _CONTINUATION.search(result.text)
-        if reason is None and not finished:
-            reason = (
-                f"the answer was cut off at {result.usage.completion_tokens} tokens "
-                "before the text ended"
+        if rejection is None and not finished:
+            rejection = (
+                DegradedReason.CUT_OFF,
+                (
+                    f"the answer was cut off at {result.usage.completion_tokens} tokens "
+                    "before the text ended"
+                ),
             )
-        if reason is not None:
-            return raw, reason
+        if rejection is not None:
+            return raw, rejection
         merged = merge_correction(raw, candidate, self.policy, wordfreq_lexicon(language))
         return finish_sentence(merged), None

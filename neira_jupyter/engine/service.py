@@ -16,6 +16,10 @@ unload queues behind the requests still running on that model. A generation
 that fails before its first token (say, its model failed to load meanwhile)
 is tried again on the route the router gives next, once per backend; its
 result then names the backend that really served it.
+
+Finished work is reported to ``observer`` (an ``EngineObserver``; the base
+class ignores it): each generation's result, transcription, correction and
+change of route, from this one place, whichever handler asked for it.
 """
 
 from __future__ import annotations
@@ -31,9 +35,10 @@ import numpy as np
 
 from .._version import __version__
 from .config import EngineConfig
-from .correct import Correction, TranscriptCorrector
+from .correct import Correction, DegradedReason, TranscriptCorrector
 from .lanes import LaneActions
 from .llm import LlamaModel, RemoteModel, TokenChunk, make_llama_model
+from .observe import EngineObserver, notify
 from .resident import LoadRetry
 from .routing import (
     Backend,
@@ -46,7 +51,7 @@ from .routing import (
     make_source,
 )
 from .schedule import Job, JobCancelled, Scheduler
-from .speech import Transcript, WhisperTranscriber
+from .speech import SAMPLE_RATE, Transcript, WhisperTranscriber
 from .types import (
     BadRequest,
     CancelToken,
@@ -90,6 +95,7 @@ class NeiraEngine:
         self.remote = RemoteModel(config.remote) if config.remote else None
         self.speech = WhisperTranscriber(config.speech) if config.speech else None
         self.corrector = TranscriptCorrector()
+        self.observer = EngineObserver()
         self._started = False
         self.lanes = LaneActions(self.scheduler)
         use_gpu = any(m.spec.n_gpu_layers != 0 for m in self.llms)
@@ -123,6 +129,7 @@ class NeiraEngine:
         )
         # every reading re-evaluates the route: free memory decides what fits
         self.lanes.router = self.router
+        self.router.on_switch = lambda switch: notify(self.observer.route_switch, switch)
         self.memory.add_reading_listener(self.router.refresh)
 
     @staticmethod
@@ -234,6 +241,7 @@ class NeiraEngine:
         result.timings.queue_ms = job.queue_ms
         result.route = route.backend
         result.route_reason = route.reason
+        notify(self.observer.generation, user, result)
         yield result
 
     def _submit(
@@ -334,7 +342,9 @@ class NeiraEngine:
             return speech.transcribe(audio, language=language, vad=vad, cancel=cancel)
 
         job = self.scheduler.submit(user, SPEECH_LANE, work)
-        return await self._wait(job)
+        transcript: Transcript = await self._wait(job)
+        notify(self.observer.transcription, user, transcript, len(audio) / SAMPLE_RATE)
+        return transcript
 
     async def correct(self, user: str, text: str, language: str = "auto") -> Correction:
         """Correct a transcript with the LLM; degrades to the raw text, never loses it."""
@@ -357,6 +367,8 @@ class NeiraEngine:
         )
         if generate is None and reason_prefix:
             correction.reason = reason_prefix
+            correction.reason_code = DegradedReason.NO_MODEL
+        notify(self.observer.correction, user, correction)
         return correction
 
     async def _wait(self, job: Job) -> Any:

@@ -27,9 +27,10 @@ from ..engine.config import (
 )
 from ..engine.service import NeiraEngine
 from ..protocol import MAX_TOKENS_LIMIT
-from .base import ENGINE_KEY, ISOLATE_KEY, LIMITS_KEY, RequestLimits
+from .base import ENGINE_KEY, ISOLATE_KEY, LIMITS_KEY, METRICS_KEY, RequestLimits
+from .metrics import COLLECTOR, NeiraMetrics
 from .relay import RELAY_KEY, Relay, relay_handlers
-from .routes import handlers
+from .routes import HANDLERS, handlers
 
 _BRAIN_KEY_OF = {name: f"[{section}].{key}" for section, keys in BRAIN_KEYS.items()
                  for key, name in keys.items()}  # fmt: skip
@@ -280,6 +281,14 @@ class NeiraApp(ExtensionApp):
     def _default_service_token(self) -> str:
         return os.environ.get("JUPYTERHUB_API_TOKEN", "")
 
+    metrics_per_user = Bool(
+        False,
+        config=True,
+        help="Add per-user usage counters (a 'user' label) to the Prometheus metrics at "
+        "/metrics. For a JupyterHub service with a known set of users; off by default, as "
+        "every user adds time series.",
+    )
+
     @validate(
         "max_tokens_limit",
         "queue_size",
@@ -356,11 +365,19 @@ class NeiraApp(ExtensionApp):
         except ConfigError as exc:
             self.log.error("neira: %s", exc)
             raise
+        metrics: NeiraMetrics | None = None
         if config is None:
             self.relay = Relay(self.service_url, self.service_token)
             self.log.info("neira: no model here; relaying neira/api/* to %s", self.service_url)
         else:
             self.engine = self.make_engine(config)
+            metrics = NeiraMetrics(
+                self.engine,
+                {handler: path for path, handler in HANDLERS.items()},
+                per_user=self.metrics_per_user,
+            )
+            self.engine.observer = metrics
+            COLLECTOR.engines.add(self.engine)  # its gauges are read at every scrape
             for note in config.demo_notes:
                 self.log.info("neira: %s", note)
         self.settings.update(
@@ -368,6 +385,7 @@ class NeiraApp(ExtensionApp):
                 ENGINE_KEY: self.engine,
                 RELAY_KEY: self.relay,
                 ISOLATE_KEY: self.isolate_users,
+                METRICS_KEY: metrics,
                 LIMITS_KEY: RequestLimits(
                     max_body_bytes=self.max_body_bytes,
                     max_audio_bytes=self.max_audio_bytes,
@@ -390,6 +408,7 @@ class NeiraApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         if self.engine is not None:
+            COLLECTOR.engines.discard(self.engine)
             await self.engine.stop()
         if self.relay is not None:
             await self.relay.close()

@@ -33,6 +33,7 @@ from ..protocol import ErrorEvent, ProtocolError, WireModel, parse
 ENGINE_KEY = "neira_engine"
 LIMITS_KEY = "neira_limits"
 ISOLATE_KEY = "neira_isolate_users"
+METRICS_KEY = "neira_metrics"
 SHARED_OWNER = "owner"
 AUTH_RESOURCE = "neira"
 INLINE_PARSE_BYTES = 64 * 1024
@@ -76,6 +77,13 @@ def error_event(exc: EngineError) -> ErrorEvent:
     """The in-band error message for an engine error (streams and sockets)."""
     retry_after = exc.retry_after if isinstance(exc, QueueFull) else None
     return ErrorEvent(status=exc.status, message=str(exc), retry_after=retry_after)
+
+
+def count_request(handler: web.RequestHandler) -> None:
+    """Count one finished request (an accepted WebSocket finishes with 101) in the metrics."""
+    metrics = handler.settings.get(METRICS_KEY)
+    if metrics is not None:
+        metrics.request(type(handler), handler.get_status())
 
 
 class NeiraMixin:
@@ -131,6 +139,10 @@ class NeiraAPIHandler(NeiraMixin, APIHandler):
         body = await asyncio.to_thread(lambda: build().to_json())
         self.set_header("Content-Type", "application/json")
         self.finish(body)
+
+    def on_finish(self) -> None:
+        count_request(self)
+        super().on_finish()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc_info = kwargs.get("exc_info")
@@ -267,6 +279,10 @@ class NeiraWebSocketHandler(NeiraMixin, JupyterHandler, websocket.WebSocketHandl
             self._open_sockets[self.username] -= 1
             if self._open_sockets[self.username] <= 0:
                 del self._open_sockets[self.username]
+
+    def on_finish(self) -> None:
+        count_request(self)
+        super().on_finish()
 
     write_error = APIHandler.write_error  # a refused upgrade answers JSON, like the REST routes
 

@@ -78,6 +78,7 @@ class ModelRouter:
     clock: Callable[[], float] = time.monotonic
     enabled: bool = True
     disabled_reason: str = "the language model is disabled (LLM_ENABLED=false)"
+    on_switch: Callable[[Switch], None] | None = None  # told of every change of route
 
     def __post_init__(self) -> None:
         self.backends = sorted(self.backends, key=lambda b: ROLES.index(b.role))
@@ -197,6 +198,8 @@ class ModelRouter:
                 switch = Switch(time.time(), self._current, to, decision.reason)
                 self.history.append(switch)
                 log.warning("neira: route %s -> %s: %s", switch.from_, switch.to, switch.reason)
+                if self.on_switch is not None:
+                    self.on_switch(switch)
             else:
                 log.info("neira: route %s: %s", to, decision.reason)
             self._current = to
