@@ -330,6 +330,8 @@ async function copyText(text) {
 
 function render({ model, el }) {
   el.classList.add('neira-recorder');
+  // keys pressed on the widget's controls are theirs, not JupyterLab's notebook shortcuts
+  el.setAttribute('data-lm-suppress-shortcuts', 'true');
   const bar = h('div', 'neira-rec-bar');
   const button = h('button', 'neira-rec-button', 'Record');
   button.type = 'button';
@@ -392,7 +394,8 @@ function render({ model, el }) {
     button.textContent = next === 'recording' ? 'Stop' : 'Record';
     button.setAttribute('aria-label', next === 'recording' ? 'Stop recording' : 'Start recording');
     button.setAttribute('aria-pressed', String(next === 'recording'));
-    button.disabled = next === 'connecting' || next === 'finishing';
+    // aria-disabled, not disabled: a disabled button would drop the keyboard focus
+    button.setAttribute('aria-disabled', String(next === 'connecting' || next === 'finishing'));
     button.classList.toggle('neira-recording', next === 'recording');
     select.disabled = correctBox.disabled = next !== 'idle' && next !== 'done' && next !== 'error';
     if (!disposed) {
