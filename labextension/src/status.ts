@@ -49,7 +49,7 @@ function table(title: string, columns: string[], rows: string[][], empty: string
   return node;
 }
 
-/** The status document as sections: route, models, memory, queue, switches. */
+/** The status document as sections: route, models, memory, queue, switches, server. */
 export function renderStatus(node: HTMLElement, status: StatusDocument): void {
   const route = status.route;
   const memory = status.memory;
@@ -59,9 +59,7 @@ export function renderStatus(node: HTMLElement, status: StatusDocument): void {
       ['backend', route.backend],
       ['model', route.model ?? 'no model'],
       ['why', route.reason],
-      ['since', formatClock(route.since)],
-      ['server', `neira ${status.version}${status.demo ? ' (demo models)' : ''}`],
-      ...status.notes.map((note): [string, string] => ['note', note])
+      ['since', formatClock(route.since)]
     ]),
     table(
       'Models',
@@ -103,7 +101,12 @@ export function renderStatus(node: HTMLElement, status: StatusDocument): void {
         .reverse()
         .map(s => [formatClock(s.time), s.from, s.to, s.reason]),
       'No route switches since the server started.'
-    )
+    ),
+    section('Server', [
+      ['version', `neira ${status.version}${status.demo ? ' (demo models)' : ''}`],
+      ['LLM', status.llm_enabled ? 'enabled' : 'disabled'],
+      ...status.notes.map((note): [string, string] => ['note', note])
+    ])
   );
 }
 

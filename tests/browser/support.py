@@ -168,14 +168,22 @@ def jupyter_server(app: App, base: Path) -> Iterator[Server]:
         folder.mkdir()
     (labext / "neira-jupyter").symlink_to(BUILT)
     app_config = "LabApp" if app == "lab" else "JupyterNotebookApp"
+    # searched before the environment's share/jupyter/labextensions; for both apps, because
+    # `jupyter notebook` serves lab extensions' files through JupyterLab's /lab/extensions/
+    extensions = {"extra_labextensions_path": [str(labext)]}
     (config / "jupyter_server_config.json").write_text(
         json.dumps(
             {
                 "ServerApp": {"jpserver_extensions": {"neira_jupyter": True}},
-                # searched before the environment's share/jupyter/labextensions
-                app_config: {"extra_labextensions_path": [str(labext)]},
+                "LabApp": extensions,
+                "JupyterNotebookApp": extensions,
             }
         )
+    )
+    # no "Would you like to get notified about Jupyter news?" toast over the screenshots
+    (config / "labconfig").mkdir()
+    (config / "labconfig" / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
     )
     server = Server(app, base, free_port(), uuid.uuid4().hex)
     env = {

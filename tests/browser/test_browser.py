@@ -109,7 +109,14 @@ def test_dictate_button_inserts_text_and_the_status_panel_opens(
     assert status["route"]["model"] in seen["panelText"], seen
     for model in status["models"]:
         assert model["name"] in seen["panelText"], (model, seen["panelText"])
-    assert seen["panelHeadings"] == ["Route", "Models", "Memory", "Queue", "Recent route switches"]
+    assert seen["panelHeadings"] == [
+        "Route",
+        "Models",
+        "Memory",
+        "Queue",
+        "Recent route switches",
+        "Server",
+    ]
     panel = seen["stylesPanel"]
     assert_theme(panel, theme)
     assert panel["elements"]["panel"]["color"] == panel["vars"]["ui-font-color1"], panel
