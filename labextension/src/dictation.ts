@@ -61,19 +61,24 @@ export class DictationIndicator {
   /** Show `state` with `text`; "recording" starts the clock, any other state stops it. */
   show(state: IndicatorState, text: string): void {
     if (this.hideTimer !== null) window.clearTimeout(this.hideTimer);
-    const wasRecording = this.node.dataset.state === 'recording';
     this.node.dataset.state = state;
     this.node.classList.add('neira-visible');
     this.label.textContent = STATE_LABELS[state];
     this.text.textContent = text;
-    if (state === 'recording' && !wasRecording) this.clock.start();
-    if (state !== 'recording') {
+    if (state === 'recording') {
+      this.clock.start();
+    } else {
       this.clock.stop();
       this.meter.reset();
     }
     if (state === 'done' || state === 'error') {
       this.hideTimer = window.setTimeout(() => this.node.classList.remove('neira-visible'), 6000);
     }
+  }
+
+  /** A partial transcript: shown while recording, ignored once the recording has stopped. */
+  partial(text: string): void {
+    if (this.node.dataset.state === 'recording') this.text.textContent = text;
   }
 
   /** The microphone level of the latest chunk (RMS). */
@@ -111,7 +116,7 @@ export class Dictation {
       correct,
       onPartial: message => {
         const tentative = message.tentative ? ` ${message.tentative}` : '';
-        this.indicator.show('recording', `${message.confirmed}${tentative}` || 'Listening…');
+        this.indicator.partial(`${message.confirmed}${tentative}` || 'Listening…');
       },
       onFinal: message => this.insert(panel, cellIndex, message),
       onError: message => void this.fail(message)
