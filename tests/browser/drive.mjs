@@ -139,6 +139,7 @@ async function widgetScenario(page, out) {
   out.startedWith = options.theme === 'light' ? 'Enter' : 'click';
   if (out.startedWith === 'Enter') await page.keyboard.press('Enter');
   else await button.click();
+  await page.mouse.move(640, 880); // no hover colours in the style report and screenshots
   await page.waitForSelector('.neira-recorder[data-state="recording"]', { timeout: WAIT });
   out.buttonLabelRecording = await button.getAttribute('aria-label');
   out.buttonPressed = await button.getAttribute('aria-pressed');
