@@ -100,6 +100,12 @@ async function watchMeter(page, selector) {
   }, selector);
 }
 
+/** Screenshot `name` while the meter shows speech (aria-valuenow of 20 or more). */
+async function shotWhileSpeaking(page, name) {
+  await page.waitForFunction(() => window.neiraMeterMax >= 20, null, { timeout: WAIT });
+  await page.screenshot({ path: shot(name) });
+}
+
 /** What the cells of the current notebook show: the text of each cell's outputs. */
 async function cellOutputs(page) {
   return page.evaluate(() =>
@@ -141,6 +147,7 @@ async function widgetScenario(page, out) {
   else await button.click();
   await page.mouse.move(640, 880); // no hover colours in the style report and screenshots
   await page.waitForSelector('.neira-recorder[data-state="recording"]', { timeout: WAIT });
+  await shotWhileSpeaking(page, 'speaking');
   out.buttonLabelRecording = await button.getAttribute('aria-label');
   out.buttonPressed = await button.getAttribute('aria-pressed');
   await page.waitForFunction(
@@ -187,6 +194,8 @@ async function dictateScenario(page, out) {
   await watchMeter(page, '.neira-dictation-meter');
   await button.click();
   await page.waitForSelector('.neira-dictation[data-state="recording"]', { timeout: WAIT });
+  await page.mouse.move(640, 880);
+  await shotWhileSpeaking(page, 'speaking');
   await waitForClockPast(page, '.neira-dictation .neira-dictation-time', options.clipSeconds + 0.5);
   out.partialBeforeStop = (await page.locator('.neira-dictation .neira-dictation-text').textContent()).trim();
   out.meterMax = await page.evaluate(() => window.neiraMeterMax);

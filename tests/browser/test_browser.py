@@ -83,7 +83,7 @@ def test_recorder_widget_streams_partials_and_delivers_the_result(
     recording = seen["stylesRecording"]
     assert recording["elements"]["recordButton"]["background"] == recording["vars"]["error-color1"]
     assert recording["elements"]["clock"]["color"] == recording["vars"]["error-color1"]
-    for shot in ("recording", "final"):
+    for shot in ("speaking", "recording", "final"):
         assert (ARTIFACTS / f"lab-widget-{theme}-{shot}.png").is_file()
 
 
@@ -120,5 +120,5 @@ def test_dictate_button_inserts_text_and_the_status_panel_opens(
     panel = seen["stylesPanel"]
     assert_theme(panel, theme)
     assert panel["elements"]["panel"]["color"] == panel["vars"]["ui-font-color1"], panel
-    for shot in ("recording", "inserted", "status-panel"):
+    for shot in ("speaking", "recording", "inserted", "status-panel"):
         assert (ARTIFACTS / f"lab-dictate-{theme}-{shot}.png").is_file()

@@ -73,7 +73,7 @@ def test_neira_magic_and_recorder_widget_in_notebook7(
     for report in (seen["stylesIdle"], seen["stylesRecording"]):
         assert_surface(report, "recorder", theme)
         assert_status_item(report, theme)  # the status item is in Notebook 7's top bar
-    for shot in ("recording", "final"):
+    for shot in ("speaking", "recording", "final"):
         assert (ARTIFACTS / f"notebook-widget-{theme}-{shot}.png").is_file()
 
 
@@ -91,5 +91,5 @@ def test_dictate_and_status_panel_in_notebook7(nb7: Server, tmp_path: Path, them
     status = nb7.get("neira/api/status")
     assert f"({status['memory']['level']})" in seen["statusText"], seen
     assert status["route"]["model"] in seen["panelText"], seen
-    for shot in ("recording", "inserted", "status-panel"):
+    for shot in ("speaking", "recording", "inserted", "status-panel"):
         assert (ARTIFACTS / f"notebook-dictate-{theme}-{shot}.png").is_file()
