@@ -108,7 +108,7 @@ export class Dictation {
     const cellIndex = panel.content.activeCellIndex;
     this.state = 'recording';
     this.onChange();
-    this.indicator.show('recording', 'Listening…');
+    this.indicator.show('recording', 'Listening… press Dictate again to stop.');
     this.transcription = openTranscription({
       wsUrl: settings.wsUrl,
       token: settings.token,
