@@ -181,47 +181,28 @@ async function widgetScenario(page, out) {
   out.diff = await page.locator('.neira-recorder .neira-final-diff').textContent();
   await page.locator('.neira-recorder .neira-final').scrollIntoViewIfNeeded();
   await page.screenshot({ path: shot('final') });
-}
-
-async function dictateScenario(page, out) {
-  // the first cell is empty and active; the toolbar button dictates into it
-  await page.evaluate(() => {
-    window.jupyterapp.shell.currentWidget.content.activeCellIndex = 0;
-  });
-  const button = page.locator('.jp-NotebookPanel-toolbar [data-command="neira:dictate"] >> visible=true');
-  await button.waitFor({ timeout: WAIT });
-  out.buttonFound = true;
-  await watchMeter(page, '.neira-dictation-meter');
-  await button.click();
-  await page.waitForSelector('.neira-dictation[data-state="recording"]', { timeout: WAIT });
-  await page.mouse.move(640, 880);
-  await shotWhileSpeaking(page, 'speaking');
-  await waitForClockPast(page, '.neira-dictation .neira-dictation-time', options.clipSeconds + 0.5);
-  out.partialBeforeStop = (await page.locator('.neira-dictation .neira-dictation-text').textContent()).trim();
-  out.meterMax = await page.evaluate(() => window.neiraMeterMax);
-  out.meterRole = await page.locator('.neira-dictation-meter').getAttribute('role');
-  out.stylesRecording = await styleReport(page, {
-    indicator: '.neira-dictation',
-    status: '.neira-status'
-  });
-  await page.screenshot({ path: shot('recording') });
-  await button.click(); // the same button stops
-  await page.waitForSelector('.neira-dictation[data-state="done"], .neira-dictation[data-state="error"]', {
-    timeout: WAIT
-  });
-  out.state = await page.locator('.neira-dictation').getAttribute('data-state');
-  out.error = await page.locator('.neira-dictation .neira-dictation-text').textContent();
-  out.cellText = await page.evaluate(() => {
-    const panel = window.jupyterapp.shell.currentWidget;
-    return panel.content.widgets[0].model.sharedModel.getSource();
-  });
-  await page.screenshot({ path: shot('inserted') });
-  // the status item opens its panel: by click (light), by keyboard (dark)
-  await openStatusPanel(page, out, options.theme === 'dark' ? 'Enter' : 'click');
-  out.stylesPanel = await styleReport(page, {
-    panel: '.jp-Dialog .neira-status-panel',
-    dialog: '.jp-Dialog .jp-Dialog-content'
-  });
-  await page.screenshot({ path: shot('status-panel') });
-  await closeDialog(page);
+  // untrusted text stays text: markup in a result set by the kernel is shown, not parsed;
+  // then the kernel puts the real result back for the test's own checks
+  const markup = '<img src=x onerror="window.neiraInjected=1"><b>bold</b>';
+  const execute = code =>
+    page.evaluate(code => {
+      const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+      kernel.requestExecute({ code, silent: true });
+    }, code);
+  const finalTextIs = text =>
+    page.waitForFunction(
+      text => document.querySelector('.neira-recorder .neira-final-text')?.textContent === text,
+      text,
+      { timeout: WAIT }
+    );
+  const quoted = JSON.stringify(markup);
+  await execute(`_saved = rec.result; rec.result = {**_saved, "text": ${quoted}, "raw": ${quoted}}`);
+  await finalTextIs(markup);
+  out.markupShownAsText = await page.evaluate(
+    () =>
+      document.querySelectorAll('.neira-recorder img, .neira-recorder .neira-final-text b').length === 0 &&
+      !window.neiraInjected
+  );
+  await execute('rec.result = _saved');
+  await finalTextIs(out.text);
 }

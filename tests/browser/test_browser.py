@@ -69,6 +69,7 @@ def test_recorder_widget_streams_partials_and_delivers_the_result(
     assert kernel["status"] == "done"
     # keyboard: Tab focuses the labelled record button; Enter starts and Space stops (light)
     assert_focus_ring(seen["focus"])
+    assert seen["markupShownAsText"], seen  # transcript text never becomes HTML
     assert seen["buttonLabel"] == "Start recording"
     assert (seen["buttonLabelRecording"], seen["buttonPressed"]) == ("Stop recording", "true")
     assert seen["focusStayed"], seen

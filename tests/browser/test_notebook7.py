@@ -69,6 +69,7 @@ def test_neira_magic_and_recorder_widget_in_notebook7(
     assert jiwer.wer(words(SENTENCE), words(seen["text"])) < 0.35, seen
     assert kernel_value(nb7, name, "rec.value") == seen["text"]
     assert_focus_ring(seen["focus"])
+    assert seen["markupShownAsText"], seen  # transcript text never becomes HTML
     assert seen["meterRole"] == "meter" and seen["meterMax"] > 10, seen
     for report in (seen["stylesIdle"], seen["stylesRecording"]):
         assert_surface(report, "recorder", theme)
