@@ -206,3 +206,46 @@ async function widgetScenario(page, out) {
   await execute('rec.result = _saved');
   await finalTextIs(out.text);
 }
+
+async function dictateScenario(page, out) {
+  // the first cell is empty and active; the toolbar button dictates into it
+  await page.evaluate(() => {
+    window.jupyterapp.shell.currentWidget.content.activeCellIndex = 0;
+  });
+  const button = page.locator('.jp-NotebookPanel-toolbar [data-command="neira:dictate"] >> visible=true');
+  await button.waitFor({ timeout: WAIT });
+  out.buttonFound = true;
+  await watchMeter(page, '.neira-dictation-meter');
+  await button.click();
+  await page.waitForSelector('.neira-dictation[data-state="recording"]', { timeout: WAIT });
+  await page.mouse.move(640, 880);
+  await shotWhileSpeaking(page, 'speaking');
+  await waitForClockPast(page, '.neira-dictation .neira-dictation-time', options.clipSeconds + 0.5);
+  out.partialBeforeStop = (await page.locator('.neira-dictation .neira-dictation-text').textContent()).trim();
+  out.meterMax = await page.evaluate(() => window.neiraMeterMax);
+  out.meterRole = await page.locator('.neira-dictation-meter').getAttribute('role');
+  out.stylesRecording = await styleReport(page, {
+    indicator: '.neira-dictation',
+    status: '.neira-status'
+  });
+  await page.screenshot({ path: shot('recording') });
+  await button.click(); // the same button stops
+  await page.waitForSelector('.neira-dictation[data-state="done"], .neira-dictation[data-state="error"]', {
+    timeout: WAIT
+  });
+  out.state = await page.locator('.neira-dictation').getAttribute('data-state');
+  out.error = await page.locator('.neira-dictation .neira-dictation-text').textContent();
+  out.cellText = await page.evaluate(() => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    return panel.content.widgets[0].model.sharedModel.getSource();
+  });
+  await page.screenshot({ path: shot('inserted') });
+  // the status item opens its panel: by click (light), by keyboard (dark)
+  await openStatusPanel(page, out, options.theme === 'dark' ? 'Enter' : 'click');
+  out.stylesPanel = await styleReport(page, {
+    panel: '.jp-Dialog .neira-status-panel',
+    dialog: '.jp-Dialog .jp-Dialog-content'
+  });
+  await page.screenshot({ path: shot('status-panel') });
+  await closeDialog(page);
+}
