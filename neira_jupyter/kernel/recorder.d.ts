@@ -43,3 +43,27 @@ export declare function openTranscription(options: {
 }): Transcription;
 
 export declare function pageConnection(): { wsUrl: string; token: string } | null;
+
+export declare function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className?: string,
+  text?: string
+): HTMLElementTagNameMap[K];
+
+export declare function formatTime(ms: number): string;
+
+export interface LevelMeter {
+  readonly node: HTMLDivElement;
+  set(rms: number): void;
+  reset(): void;
+}
+
+export declare function levelMeter(className: string): LevelMeter;
+
+export interface ElapsedClock {
+  readonly node: HTMLSpanElement;
+  start(): void;
+  stop(): void;
+}
+
+export declare function elapsedClock(className: string): ElapsedClock;

@@ -244,17 +244,59 @@ export function openTranscription({
 
 // ------------------------------------------------------------------ the widget
 
-function h(tag, className, text) {
+/** An element with a class and text (always `textContent`: model text is untrusted). */
+export function h(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
 }
 
-function formatTime(ms) {
+/** Elapsed milliseconds as "m:ss.s". */
+export function formatTime(ms) {
   const seconds = ms / 1000;
   const minutes = Math.floor(seconds / 60);
   return `${minutes}:${(seconds % 60).toFixed(1).padStart(4, '0')}`;
+}
+
+/**
+ * A microphone level meter (`role="meter"`, 0-100 in `aria-valuenow`).
+ * `set(rms)` shows the RMS level of a chunk on a perceptual (square-root) scale.
+ */
+export function levelMeter(className) {
+  const node = h('div', className);
+  node.setAttribute('role', 'meter');
+  node.setAttribute('aria-label', 'Microphone level');
+  node.setAttribute('aria-valuemin', '0');
+  node.setAttribute('aria-valuemax', '100');
+  const fill = h('div', `${className}-fill`);
+  node.append(fill);
+  const show = percent => {
+    fill.style.width = `${percent}%`;
+    node.setAttribute('aria-valuenow', String(percent));
+    node.dataset.loud = String(percent >= 90);
+  };
+  show(0);
+  return { node, set: rms => show(Math.min(100, Math.round(Math.sqrt(rms) * 250))), reset: () => show(0) };
+}
+
+/** An elapsed-time display (`role="timer"`): `start()` counts up from 0:00.0, `stop()` freezes it. */
+export function elapsedClock(className) {
+  const node = h('span', className, formatTime(0));
+  node.setAttribute('role', 'timer');
+  node.setAttribute('aria-label', 'Elapsed recording time');
+  let timer = null;
+  const stop = () => {
+    if (timer !== null) clearInterval(timer);
+    timer = null;
+  };
+  const start = () => {
+    stop();
+    const started = performance.now();
+    node.textContent = formatTime(0);
+    timer = setInterval(() => (node.textContent = formatTime(performance.now() - started)), 100);
+  };
+  return { node, start, stop };
 }
 
 function renderDiff(container, changes) {
@@ -288,14 +330,17 @@ async function copyText(text) {
 
 function render({ model, el }) {
   el.classList.add('neira-recorder');
+  // keys pressed on the widget's controls are theirs, not JupyterLab's notebook shortcuts
+  el.setAttribute('data-lm-suppress-shortcuts', 'true');
   const bar = h('div', 'neira-rec-bar');
   const button = h('button', 'neira-rec-button', 'Record');
   button.type = 'button';
-  const meter = h('div', 'neira-rec-meter');
-  const meterFill = h('div', 'neira-rec-meter-fill');
-  meter.append(meterFill);
-  const clock = h('span', 'neira-rec-time', '0:00.0');
+  button.setAttribute('aria-label', 'Start recording');
+  button.setAttribute('aria-pressed', 'false');
+  const meter = levelMeter('neira-rec-meter');
+  const clock = elapsedClock('neira-rec-time');
   const select = h('select', 'neira-rec-language');
+  select.setAttribute('aria-label', 'Speech language');
   for (const [value, label] of [
     ['auto', 'auto'],
     ['en', 'English'],
@@ -309,13 +354,15 @@ function render({ model, el }) {
   const correctBox = h('input');
   correctBox.type = 'checkbox';
   correctLabel.append(correctBox, ' correct');
-  bar.append(button, meter, clock, select, correctLabel);
+  bar.append(button, meter.node, clock.node, select, correctLabel);
 
   const message = h('div', 'neira-rec-message');
+  message.setAttribute('role', 'alert');
   const partial = h('div', 'neira-partial');
   const confirmed = h('span', 'neira-partial-confirmed');
   const tentative = h('span', 'neira-partial-tentative');
   partial.append(confirmed, ' ', tentative);
+  partial.setAttribute('aria-live', 'polite');
 
   const final = h('div', 'neira-final');
   const rawRow = h('div', 'neira-final-row');
@@ -330,14 +377,14 @@ function render({ model, el }) {
   const insert = h('button', 'neira-insert', 'Insert as new cell');
   const copy = h('button', 'neira-copy', 'Copy');
   insert.type = copy.type = 'button';
+  insert.setAttribute('aria-label', 'Insert the corrected text as a new cell');
+  copy.setAttribute('aria-label', 'Copy the corrected text');
   actions.append(insert, copy);
   final.append(rawRow, textRow, diff, note, actions);
   el.append(bar, message, partial, final);
 
   let capture = null;
   let transcription = null;
-  let timer = null;
-  let started = 0;
   let state = 'idle';
   let disposed = false;
 
@@ -345,7 +392,10 @@ function render({ model, el }) {
     state = next;
     el.dataset.state = next;
     button.textContent = next === 'recording' ? 'Stop' : 'Record';
-    button.disabled = next === 'connecting' || next === 'finishing';
+    button.setAttribute('aria-label', next === 'recording' ? 'Stop recording' : 'Start recording');
+    button.setAttribute('aria-pressed', String(next === 'recording'));
+    // aria-disabled, not disabled: a disabled button would drop the keyboard focus
+    button.setAttribute('aria-disabled', String(next === 'connecting' || next === 'finishing'));
     button.classList.toggle('neira-recording', next === 'recording');
     select.disabled = correctBox.disabled = next !== 'idle' && next !== 'done' && next !== 'error';
     if (!disposed) {
@@ -378,20 +428,15 @@ function render({ model, el }) {
         : `Corrected by ${correction.model}.`;
   };
 
-  const stopTimer = () => {
-    if (timer !== null) clearInterval(timer);
-    timer = null;
-  };
-
   const releaseMicrophone = async () => {
     const current = capture;
     capture = null;
-    meterFill.style.width = '0%';
+    meter.reset();
     if (current) await current.stop();
   };
 
   const fail = async text => {
-    stopTimer();
+    clock.stop();
     await releaseMicrophone();
     if (transcription) transcription.close();
     transcription = null;
@@ -441,10 +486,7 @@ function render({ model, el }) {
     try {
       capture = await startCapture({
         onChunk: pcm => transcription && transcription.send(pcm),
-        onLevel: level => {
-          const percent = Math.min(100, Math.round(Math.sqrt(level) * 250));
-          meterFill.style.width = `${percent}%`;
-        }
+        onLevel: meter.set
       });
     } catch (err) {
       await fail(err.message);
@@ -454,16 +496,12 @@ function render({ model, el }) {
       await releaseMicrophone();
       return;
     }
-    started = performance.now();
-    clock.textContent = formatTime(0);
-    timer = setInterval(() => {
-      clock.textContent = formatTime(performance.now() - started);
-    }, 100);
+    clock.start();
     setState('recording');
   };
 
   const stop = async () => {
-    stopTimer();
+    clock.stop();
     await releaseMicrophone();
     setState('finishing');
     if (transcription) transcription.stop();
@@ -515,7 +553,7 @@ function render({ model, el }) {
 
   return () => {
     disposed = true;
-    stopTimer();
+    clock.stop();
     model.off('change:language', onLanguage);
     model.off('change:correct', onCorrect);
     model.off('change:result', onResult);

@@ -1,0 +1,173 @@
+/**
+ * Dictation into the active notebook cell.
+ *
+ * `Dictation` records from the microphone with the Recorder widget's capture
+ * code, streams it to `neira/api/transcribe/stream`, and inserts the final
+ * (corrected) text into the cell that was active when it started.
+ * `DictationIndicator` is the floating panel shown meanwhile: state, elapsed
+ * time, a level meter and the partial transcript, in the theme's colours.
+ * Transcript text is set with `textContent` only.
+ */
+import type { NotebookPanel } from '@jupyterlab/notebook';
+import { ServerConnection } from '@jupyterlab/services';
+
+import {
+  Capture,
+  Transcription,
+  elapsedClock,
+  h,
+  levelMeter,
+  openTranscription,
+  startCapture
+} from '../../neira_jupyter/kernel/recorder.js';
+import type { FinalMessage, StreamStart } from './protocol';
+
+/** A speech language the server accepts. */
+export type Language = NonNullable<StreamStart['language']>;
+
+/** What the indicator shows: recording, finishing (transcribing), done or error. */
+export type IndicatorState = 'idle' | 'recording' | 'finishing' | 'done' | 'error';
+
+const STATE_LABELS: Record<IndicatorState, string> = {
+  idle: '',
+  recording: 'Recording',
+  finishing: 'Transcribing',
+  done: 'Inserted',
+  error: 'Dictation failed'
+};
+
+/** The small floating indicator shown while dictating. */
+export class DictationIndicator {
+  readonly node: HTMLDivElement;
+  private readonly label = h('span', 'neira-dictation-label');
+  private readonly clock = elapsedClock('neira-dictation-time');
+  private readonly meter = levelMeter('neira-dictation-meter');
+  private readonly text = h('span', 'neira-dictation-text');
+  private hideTimer: number | null = null;
+
+  constructor() {
+    this.node = h('div', 'neira-dictation');
+    this.node.dataset.state = 'idle';
+    this.node.setAttribute('role', 'status');
+    this.node.setAttribute('aria-live', 'polite');
+    const dot = h('span', 'neira-dictation-dot');
+    dot.setAttribute('aria-hidden', 'true');
+    const head = h('div', 'neira-dictation-head');
+    head.append(dot, this.label, this.clock.node, this.meter.node);
+    this.node.append(head, this.text);
+    document.body.append(this.node);
+  }
+
+  /** Show `state` with `text`; "recording" starts the clock, any other state stops it. */
+  show(state: IndicatorState, text: string): void {
+    if (this.hideTimer !== null) window.clearTimeout(this.hideTimer);
+    this.node.dataset.state = state;
+    this.node.classList.add('neira-visible');
+    this.label.textContent = STATE_LABELS[state];
+    this.text.textContent = text;
+    if (state === 'recording') {
+      this.clock.start();
+    } else {
+      this.clock.stop();
+      this.meter.reset();
+    }
+    if (state === 'done' || state === 'error') {
+      this.hideTimer = window.setTimeout(() => this.node.classList.remove('neira-visible'), 6000);
+    }
+  }
+
+  /** A partial transcript: shown while recording, ignored once the recording has stopped. */
+  partial(text: string): void {
+    if (this.node.dataset.state === 'recording') this.text.textContent = text;
+  }
+
+  /** The microphone level of the latest chunk (RMS). */
+  level(rms: number): void {
+    this.meter.set(rms);
+  }
+
+  dispose(): void {
+    this.clock.stop();
+    this.node.remove();
+  }
+}
+
+/** One dictation: microphone -> server -> text inserted into a cell. */
+export class Dictation {
+  private capture: Capture | null = null;
+  private transcription: Transcription | null = null;
+  state: 'idle' | 'recording' | 'finishing' = 'idle';
+
+  constructor(
+    private readonly indicator: DictationIndicator,
+    private readonly onChange: () => void
+  ) {}
+
+  async start(panel: NotebookPanel, language: Language, correct: boolean): Promise<void> {
+    const settings = ServerConnection.makeSettings();
+    const cellIndex = panel.content.activeCellIndex;
+    this.state = 'recording';
+    this.onChange();
+    this.indicator.show('recording', 'Listening… press Dictate again to stop.');
+    this.transcription = openTranscription({
+      wsUrl: settings.wsUrl,
+      token: settings.token,
+      language,
+      correct,
+      onPartial: message => {
+        const tentative = message.tentative ? ` ${message.tentative}` : '';
+        this.indicator.partial(`${message.confirmed}${tentative}` || 'Listening…');
+      },
+      onFinal: message => this.insert(panel, cellIndex, message),
+      onError: message => void this.fail(message)
+    });
+    try {
+      this.capture = await startCapture({
+        onChunk: pcm => this.transcription?.send(pcm),
+        onLevel: rms => this.indicator.level(rms)
+      });
+    } catch (error) {
+      await this.fail(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.state = 'finishing';
+    this.onChange();
+    this.indicator.show('finishing', 'Transcribing…');
+    await this.release();
+    this.transcription?.stop();
+  }
+
+  private async release(): Promise<void> {
+    const capture = this.capture;
+    this.capture = null;
+    if (capture) await capture.stop();
+  }
+
+  private async fail(message: string): Promise<void> {
+    await this.release();
+    this.transcription?.close();
+    this.transcription = null;
+    this.state = 'idle';
+    this.onChange();
+    this.indicator.show('error', message);
+  }
+
+  private insert(panel: NotebookPanel, cellIndex: number, message: FinalMessage): void {
+    this.transcription = null;
+    this.state = 'idle';
+    this.onChange();
+    const cells = panel.content.widgets;
+    const cell = cells[cellIndex] ?? panel.content.activeCell;
+    if (!cell || panel.isDisposed) {
+      this.indicator.show('error', 'The notebook was closed before the text arrived.');
+      return;
+    }
+    const source = cell.model.sharedModel.getSource();
+    const separator = source && !/\s$/.test(source) ? ' ' : '';
+    cell.model.sharedModel.setSource(source + separator + message.text);
+    const note = message.correction?.degraded ? ` (not corrected: ${message.correction.reason})` : '';
+    this.indicator.show('done', `${message.text}${note}`);
+  }
+}

@@ -1,0 +1,96 @@
+"""neira in Notebook 7: ``%%neira``, the recorder widget, Dictate and the status item.
+
+A real ``jupyter notebook`` (Notebook 7, the same server extension and this
+checkout's lab extension) with the demo models; headless Chromium with the
+fake microphone, as in test_browser.py. Notebook 7 has no status bar, so the
+extension puts the status item in the top bar beside the notebook's title.
+Every flow runs in the light and the dark theme; screenshots go to
+``test-artifacts/notebook-{widget,dictate}-{light,dark}-*.png``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import jiwer
+import pytest
+
+from tests.browser.support import (
+    ARTIFACTS,
+    RECORDER_CELL,
+    SENTENCE,
+    THEMES,
+    Server,
+    code_cell,
+    drive,
+    jupyter_server,
+    kernel_value,
+    notebook,
+    padded_clip,
+    require_browser,
+    words,
+)
+from tests.browser.themes import assert_focus_ring, assert_status_item, assert_surface
+
+pytestmark = pytest.mark.browser
+
+ASK = code_cell(
+    "ask",
+    "%%neira --out answer --max-tokens 16 --temperature 0",
+    "Name one colour of the rainbow.",
+)
+
+
+@pytest.fixture(scope="module")
+def nb7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    require_browser()
+    with jupyter_server("notebook", tmp_path_factory.mktemp("notebook")) as server:
+        yield server
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_neira_magic_and_recorder_widget_in_notebook7(
+    nb7: Server, tmp_path: Path, theme: str
+) -> None:
+    wav, speech_end = padded_clip(tmp_path)
+    name = f"nb7-recorder-{theme}.ipynb"
+    load = code_cell("load", "%load_ext neira_jupyter")
+    (nb7.root / name).write_text(notebook(load, ASK, RECORDER_CELL))
+    seen = drive(nb7, "widget", name, wav, speech_end + 1.0, theme)
+    # %%neira streamed an answer into its cell, from the model the server routes to
+    answer = kernel_value(nb7, name, '{"text": answer.text, "model": answer.model}')
+    assert answer["text"].strip(), answer
+    assert answer["model"] == nb7.get("neira/api/status")["route"]["model"], answer
+    assert answer["text"].strip()[:10] in seen["cellOutputs"][1], seen["cellOutputs"]
+    # the recorder: partials while recording, the transcript in the page and the kernel
+    assert seen["partialBeforeStop"] and seen["stateAtPartial"] == "recording", seen
+    assert seen["state"] == "done", seen
+    assert jiwer.wer(words(SENTENCE), words(seen["text"])) < 0.35, seen
+    assert kernel_value(nb7, name, "rec.value") == seen["text"]
+    assert_focus_ring(seen["focus"])
+    assert seen["markupShownAsText"], seen  # transcript text never becomes HTML
+    assert seen["meterRole"] == "meter" and seen["meterMax"] > 10, seen
+    for report in (seen["stylesIdle"], seen["stylesRecording"]):
+        assert_surface(report, "recorder", theme)
+        assert_status_item(report, theme)  # the status item is in Notebook 7's top bar
+    for shot in ("speaking", "recording", "final"):
+        assert (ARTIFACTS / f"notebook-widget-{theme}-{shot}.png").is_file()
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_dictate_and_status_panel_in_notebook7(nb7: Server, tmp_path: Path, theme: str) -> None:
+    wav, speech_end = padded_clip(tmp_path)
+    name = f"nb7-dictate-{theme}.ipynb"
+    (nb7.root / name).write_text(notebook(code_cell("target", "")))
+    seen = drive(nb7, "dictate", name, wav, speech_end + 1.0, theme)
+    assert seen["buttonFound"], seen
+    assert seen["state"] == "done", seen
+    assert jiwer.wer(words(SENTENCE), words(seen["cellText"])) < 0.35, seen
+    assert_surface(seen["stylesRecording"], "indicator", theme)
+    assert_status_item(seen["stylesRecording"], theme)
+    status = nb7.get("neira/api/status")
+    assert f"({status['memory']['level']})" in seen["statusText"], seen
+    assert status["route"]["model"] in seen["panelText"], seen
+    for shot in ("speaking", "recording", "inserted", "status-panel"):
+        assert (ARTIFACTS / f"notebook-dictate-{theme}-{shot}.png").is_file()
