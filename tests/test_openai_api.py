@@ -128,7 +128,9 @@ async def test_chat_stream_with_usage_joins_to_the_whole_answer(
     assert last.usage.completion_tokens == whole.usage.completion_tokens
 
 
-async def test_stop_strings_and_text_completions(jp_fetch: Fetch, client: OpenAI) -> None:
+async def test_stop_strings_and_text_completions(
+    jp_fetch: Fetch, client: OpenAI, jp_http_port: int, jp_base_url: str
+) -> None:
     await wait_ready(jp_fetch)
     settings: dict[str, Any] = {"model": DEMO_LLM_NAME, "max_tokens": 16, "temperature": 0}
     counted = await asyncio.to_thread(
@@ -154,6 +156,21 @@ async def test_stop_strings_and_text_completions(jp_fetch: Fetch, client: OpenAI
     chunks = await asyncio.to_thread(stream)
     assert "".join(c.choices[0].text for c in chunks) == stopped.choices[0].text
     assert chunks[-1].choices[0].finish_reason == "stop"
+
+    # the wire itself, as curl sees it: SSE data lines, the last one [DONE]
+    raw = await fetch_raw(
+        jp_http_port,
+        jp_base_url,
+        "neira/v1/completions",
+        "POST",
+        json.dumps({"prompt": COUNTING, "stop": stop, "stream": True, **settings}).encode(),
+        {"Authorization": f"Bearer {client.api_key}", "Content-Type": "application/json"},
+    )
+    assert raw.headers["Content-Type"].startswith("text/event-stream")
+    events = [e for e in raw.body.decode().split("\n\n") if e]
+    assert all(e.startswith("data: ") for e in events) and events[-1] == "data: [DONE]"
+    texts = [json.loads(e[6:])["choices"][0]["text"] for e in events[:-1]]
+    assert "".join(texts) == expected
 
 
 async def test_transcriptions_json_text_and_verbose_json(
