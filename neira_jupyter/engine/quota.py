@@ -151,28 +151,19 @@ class QuotaLedger:
                     f"requests per minute; try again in {wait} s",
                     wait,
                 )
-            if (
-                kind == "generate"
-                and limits.tokens_per_day
-                and (usage.tokens >= limits.tokens_per_day)
-            ):
-                raise QuotaExceeded(
-                    "tokens_per_day",
-                    f"limit tokens_per_day reached: {usage.tokens} of "
-                    f"{limits.tokens_per_day} generated tokens used today (UTC)",
-                    to_midnight,
-                )
-            if (
-                kind == "transcribe"
-                and limits.audio_seconds_per_day
-                and (usage.audio_seconds >= limits.audio_seconds_per_day)
-            ):
-                raise QuotaExceeded(
-                    "audio_seconds_per_day",
-                    f"limit audio_seconds_per_day reached: {usage.audio_seconds:.0f} of "
-                    f"{limits.audio_seconds_per_day:g} audio seconds used today (UTC)",
-                    to_midnight,
-                )
+            daily = {
+                "generate": ("tokens_per_day", usage.tokens, "generated tokens"),
+                "transcribe": ("audio_seconds_per_day", usage.audio_seconds, "audio seconds"),
+            }
+            if kind in daily:
+                name, used, what = daily[kind]
+                cap = getattr(limits, name)
+                if cap and used >= cap:
+                    raise QuotaExceeded(
+                        name,
+                        f"limit {name} reached: {used:.0f} of {cap:g} {what} used today (UTC)",
+                        to_midnight,
+                    )
             if rated:
                 usage.recent.append(now)
             usage.requests += 1
