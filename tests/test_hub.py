@@ -294,3 +294,27 @@ async def test_admin_sees_and_cancels_any_request(hub: LiveHub) -> None:
                     assert denied.status_code == 403
                     assert (await client.delete(other, headers=admin)).status_code == 204
         assert events[-1]["type"] == "done" and events[-1]["finish_reason"] == "cancelled"
+
+
+def test_openai_client_through_the_relay_and_the_service(hub: LiveHub) -> None:
+    """The official ``openai`` client reaches the shared engine's ``neira/v1`` both ways."""
+    import openai
+
+    for base in (f"{hub.url}/user/alice/neira/v1/", f"{hub.url}/services/neira/neira/v1/"):
+        client = openai.OpenAI(base_url=base, api_key=hub.tokens["alice"], timeout=120)
+        models = [m.id for m in client.models.list()]
+        answer = client.chat.completions.create(
+            model=models[0],
+            messages=[{"role": "user", "content": "Say hello."}],
+            max_tokens=4,
+            temperature=0,
+        )
+        assert answer.choices[0].message.content, base
+        assert answer.usage is not None and 0 < answer.usage.completion_tokens <= 4
+    denied = openai.OpenAI(
+        base_url=f"{hub.url}/services/neira/neira/v1/", api_key=hub.tokens["carol"]
+    )
+    # carol's token is valid at the Hub but carries no access to the service: to the
+    # service she is nobody, which the OpenAI routes answer with 401 in OpenAI's shape
+    with pytest.raises(openai.AuthenticationError):
+        denied.models.list()

@@ -1,8 +1,9 @@
-"""The relay: a single-user server that forwards ``neira/api/*`` to a shared neira service.
+"""The relay: a single-user server that forwards ``neira/api/*`` and ``neira/v1/*`` to a
+shared neira service.
 
 With ``NeiraApp.service_url`` (or ``NEIRA_SERVICE_URL``) set, the extension
-loads no model; every neira route is forwarded to
-``{service_url}neira/api/...`` with the user's own Hub token
+loads no model; every neira route (the neira API and the OpenAI-compatible
+one) is forwarded to ``{service_url}neira/...`` with the user's own Hub token
 (``NeiraApp.service_token``, by default ``JUPYTERHUB_API_TOKEN`` of the
 single-user server), so the service sees the Hub user. Callers (magics,
 widget, Dictate, status bar) are authenticated here first, as for the local
@@ -29,6 +30,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import httpclient, web, websocket
 
 from ..protocol import API_PREFIX
+from ..protocol.openai import OPENAI_PREFIX
 from .base import AUTH_RESOURCE, NeiraAPIHandler, NeiraWebSocketHandler
 
 RELAY_KEY = "neira_relay"
@@ -47,8 +49,9 @@ class Relay:
     _client: httpx.AsyncClient | None = None
 
     def url(self, path: str, query: str = "", scheme: str = "http") -> str:
+        """The service's URL for ``path`` (``neira/api/...`` or ``neira/v1/...``)."""
         base = self.service_url if self.service_url.endswith("/") else self.service_url + "/"
-        url = f"{base}{API_PREFIX}{path}" + (f"?{query}" if query else "")
+        url = f"{base}{path}" + (f"?{query}" if query else "")
         if scheme == "ws":
             url = "ws" + url[len("http") :] if url.startswith("http") else url
         return url
@@ -72,7 +75,8 @@ class Relay:
 
 @web.stream_request_body
 class RelayHandler(NeiraAPIHandler):
-    """Every neira REST route: forwarded to the service, the answer streamed back."""
+    """Every neira REST route (both prefixes): forwarded to the service, the answer
+    streamed back."""
 
     _body: bytearray
     _task: asyncio.Future[None] | None = None
@@ -165,7 +169,7 @@ class RelaySocket(NeiraWebSocketHandler):
 
     async def pre_get(self) -> None:
         await super().pre_get()
-        path = self.request.path.rsplit(f"/{API_PREFIX}", 1)[-1]
+        path = API_PREFIX + self.request.path.rsplit(f"/{API_PREFIX}", 1)[-1]
         request = httpclient.HTTPRequest(
             self.relay.url(path, self.request.query, scheme="ws"),
             headers=self.relay.headers(),
@@ -229,9 +233,13 @@ def _reason(response: httpclient.HTTPResponse | None) -> str:
 
 
 def relay_handlers() -> list[tuple[str, type]]:
-    """The relay's routes: the two sockets, then every other neira path."""
+    """The relay's routes: the two sockets, then every other neira and OpenAI-compatible path."""
     sockets = [(f"/{API_PREFIX}{path}", RelaySocket) for path in SOCKET_PATHS]
-    return [*sockets, (f"/{API_PREFIX}(.*)", RelayHandler)]
+    return [
+        *sockets,
+        (f"/({API_PREFIX}.*)", RelayHandler),
+        (f"/({OPENAI_PREFIX}.*)", RelayHandler),
+    ]
 
 
 __all__ = ["AUTH_RESOURCE", "RELAY_KEY", "Relay", "RelayHandler", "RelaySocket", "relay_handlers"]
