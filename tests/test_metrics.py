@@ -120,11 +120,14 @@ async def test_metrics_need_the_token(
 
 
 @pytest.mark.parametrize("neira_config", [{"metrics_per_user": True, "llm_enabled": False}])
-async def test_per_user_counters_when_enabled(jp_fetch: Fetch) -> None:
+async def test_per_user_counters_when_enabled(jp_fetch: Fetch, jp_ws_fetch: Any) -> None:
     before, _ = await scrape(jp_fetch)
+    socket = await jp_ws_fetch("neira", "api", "generate", "ws")
+    socket.close()
     degraded = await post(jp_fetch, "correct", {"text": "привет как дела", "language": "ru"})
     assert degraded["degraded"] is True
     after, _ = await scrape(jp_fetch)
+    assert moved(before, after, "neira_requests_total", route="generate/ws", outcome="1xx") == 1
     user = {"user": "owner"}  # without isolate_users every request is the owner's
     assert moved(before, after, "neira_user_requests_total", kind="correction", **user) == 1
     assert moved(

@@ -12,6 +12,7 @@ Layers, lowest first (each imports only from the ones before it):
   (audio, Whisper, live streaming), ``routing`` (memory readings, pressure,
   estimates, the router), ``correct`` (transcript correction);
 * ``config`` (the resolved settings) and ``models`` (the demo models);
+* ``observe`` (``EngineObserver``: the hook a host watches finished work through);
 * ``service`` (``NeiraEngine``: everything above, composed).
 
 The package itself imports nothing: ``NeiraEngine`` and ``GenerationStart``
