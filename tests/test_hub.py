@@ -318,3 +318,24 @@ def test_openai_client_through_the_relay_and_the_service(hub: LiveHub) -> None:
     # service she is nobody, which the OpenAI routes answer with 401 in OpenAI's shape
     with pytest.raises(openai.AuthenticationError):
         denied.models.list()
+
+
+def test_admin_scrapes_per_user_metrics(hub: LiveHub) -> None:
+    """The service's /metrics: Prometheus text with per-user usage, for the admin scope only."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    body = {"prompt": "Say hello.", "max_tokens": 4, "temperature": 0, "stream": False}
+    done = httpx.post(hub.service + "generate", headers=hub.auth("alice"), json=body, timeout=300)
+    assert done.status_code == 200, done.text
+    url = f"{hub.url}/services/neira/metrics"
+    assert httpx.get(url, headers=hub.auth("alice"), timeout=60).status_code == 403
+    answer = httpx.get(url, headers={"Authorization": f"token {TESTER_TOKEN}"}, timeout=60)
+    assert answer.status_code == 200
+    families = {f.name: f for f in text_string_to_metric_families(answer.text)}
+    tokens = {
+        s.labels["user"]: s.value
+        for s in families["neira_user_generated_tokens"].samples
+        if s.name.endswith("_total")
+    }
+    assert tokens.get("alice", 0) >= done.json()["usage"]["completion_tokens"] > 0, tokens
+    assert "neira_queue_depth" in families

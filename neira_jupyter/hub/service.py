@@ -4,8 +4,9 @@ A plain tornado application (no jupyter-server: no contents, kernels,
 terminals or pages) mounts the extension's own handlers
 (``server.routes.handlers``) under ``JUPYTERHUB_SERVICE_PREFIX`` (e.g.
 ``/services/neira/`` so ``/services/neira/neira/api/status``), plus
-``neira/api/usage`` for admins (whose ``DELETE requests/{id}?user=NAME``
-cancels anyone's request) and the Hub's ``oauth_callback``; every
+``neira/api/usage`` and ``metrics`` (Prometheus, with per-user counters) for
+admins (whose ``DELETE requests/{id}?user=NAME`` cancels anyone's request)
+and the Hub's ``oauth_callback``; every
 other path is a JSON 404. It listens on ``JUPYTERHUB_SERVICE_URL``. The Hub
 sets these for a managed service; a service started elsewhere (Kubernetes,
 systemd) gets them, plus ``JUPYTERHUB_API_URL``, ``JUPYTERHUB_API_TOKEN``,
@@ -30,6 +31,7 @@ from urllib.parse import urlsplit
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
 from jupyterhub.singleuser.extension import JupyterHubOAuthCallbackHandler
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from tornado import httpserver, web
 from traitlets import Dict, Float, Int, Unicode, default
 from traitlets.config import Config
@@ -45,6 +47,14 @@ from ..server.routes import handlers
 from .auth import ADMIN_SCOPE, HubAuthorizer, HubIdentityProvider
 
 USAGE_PATH = "usage"
+METRICS_PATH = "metrics"
+
+
+def require_admin(handler: NeiraAPIHandler, what: str) -> None:
+    """403 unless the caller holds the admin scope."""
+    authorizer: HubAuthorizer = handler.settings["authorizer"]
+    if not authorizer.is_admin(handler.current_user):
+        raise web.HTTPError(403, f"{what} needs the scope {authorizer.admin_scope}")
 
 
 class UsageHandler(NeiraAPIHandler):
@@ -53,9 +63,7 @@ class UsageHandler(NeiraAPIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        authorizer: HubAuthorizer = self.settings["authorizer"]
-        if not authorizer.is_admin(self.current_user):
-            raise web.HTTPError(403, f"usage needs the scope {authorizer.admin_scope}")
+        require_admin(self, "usage")
         engine = self.engine
         usage = engine.quota.report() if isinstance(engine, QuotaEngine) else {}
         for user, row in usage.items():
@@ -76,14 +84,24 @@ class ServiceCancelHandler(CancelHandler):
             if result is not None:
                 await result
             return
-        authorizer: HubAuthorizer = self.settings["authorizer"]
-        if not authorizer.is_admin(self.current_user):
-            raise web.HTTPError(403, f"cancelling another user's request needs {ADMIN_SCOPE}")
+        require_admin(self, "cancelling another user's request")
         known = re.fullmatch(REQUEST_ID_PATTERN, request_id) is not None
         if not known or not self.engine.cancel(request_id, owner):
             raise web.HTTPError(404, f"no queued or running request {request_id!r} of {owner}")
         self.set_status(204)
         self.finish()
+
+
+class MetricsHandler(NeiraAPIHandler):
+    """``GET metrics``: the service's Prometheus metrics (docs/metrics.md), admin scope only;
+    Prometheus scrapes it with a Hub token that holds the scope."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        require_admin(self, "metrics")
+        self.set_header("Content-Type", CONTENT_TYPE_LATEST)
+        self.finish(generate_latest(REGISTRY))
 
 
 class NotFound(NeiraAPIHandler):
@@ -127,6 +145,10 @@ class NeiraServiceApp(NeiraApp):
     def _default_isolate(self) -> bool:
         return True
 
+    @default("metrics_per_user")
+    def _default_metrics_per_user(self) -> bool:
+        return True  # the Hub's users are a known, bounded set
+
     @default("service_url")
     def _default_service_url(self) -> str:
         return ""  # the service itself never relays
@@ -155,6 +177,7 @@ class NeiraServiceApp(NeiraApp):
             for path, h in handlers()
         ]
         routes.append((url_path_join(prefix, API_PREFIX, USAGE_PATH), UsageHandler))
+        routes.append((url_path_join(prefix, METRICS_PATH), MetricsHandler))
         routes.append(
             (url_path_join(prefix, "oauth_callback"), JupyterHubOAuthCallbackHandler,
              {"hub_auth": identity.hub_auth})
