@@ -296,8 +296,9 @@ async def test_disconnect_cancels_and_a_second_job_gets_429(
 
 @pytest.mark.parametrize("neira_config", [{"llm_enabled": False}])
 async def test_without_a_language_model_503_and_uncorrected_transcripts(
-    client: OpenAI, audio_dir: Path
+    jp_fetch: Fetch, client: OpenAI, audio_dir: Path
 ) -> None:
+    await get_status(jp_fetch)  # jp_fetch is what makes pytest-jupyter listen
     ids = [m.id for m in await asyncio.to_thread(lambda: list(client.models.list()))]
     assert ids == [DEMO_LLM_NAME, DEMO_FALLBACK_NAME, DEMO_SPEECH_NAME]  # configured, switched off
     with pytest.raises(openai.InternalServerError) as error:
