@@ -260,8 +260,9 @@ async def test_a_busy_local_model_overflows_to_the_remote(llama_server: str) -> 
         "eager_load": True,
     }
     engine = NeiraEngine(build_engine_config(options))
-    engine.start()
+    engine.start()  # eager: the primary's load is queued on its lane, and is no request
     try:
+        assert engine.scheduler.waiting(DEMO_LLM_NAME) == 0
         short = GenerationOptions(max_tokens=4, temperature=0)
         long = engine.generate(
             "alice", [ChatMessage("user", "Count from 1 to 300.")],

@@ -34,6 +34,9 @@ from .types import CancelToken, DuplicateRequest, QueueFull, ShuttingDown
 
 log = logging.getLogger("neira_jupyter")
 
+INTERNAL_USER = "neira-internal"
+"""The owner of the engine's own jobs (model loads and unloads) on a lane."""
+
 Emit = Callable[[Any], None]
 Work = Callable[[CancelToken, Emit], Any]
 
@@ -258,9 +261,11 @@ class Scheduler:
         return lane in self._workers
 
     def waiting(self, lane: str) -> int:
-        """Jobs queued on ``lane`` that no worker has taken yet."""
+        """Users' requests queued on ``lane`` that no worker has taken yet (loads not counted)."""
         worker = self._workers.get(lane)
-        return len(worker.queue) if worker is not None else 0
+        if worker is None:
+            return 0
+        return sum(1 for job in worker.queue.jobs() if job.user != INTERNAL_USER)
 
     def submit(
         self,
@@ -298,7 +303,7 @@ class Scheduler:
 
     def submit_internal(self, lane: str, work: Work) -> Job:
         """Queue the engine's own work (a model load) on ``lane``, outside admission."""
-        job = Job("neira-internal", lane, work, asyncio.get_running_loop())
+        job = Job(INTERNAL_USER, lane, work, asyncio.get_running_loop())
         self._workers[lane].queue.put(job)
         return job
 
