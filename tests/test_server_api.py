@@ -181,6 +181,7 @@ async def test_transcribe_multipart_with_correction(jp_fetch: Fetch, audio_dir: 
         method="POST",
         body=body,
         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        request_timeout=300,  # transcription and correction take long on a loaded 2-core machine
     )
     document = json.loads(response.body)
     assert jiwer.wer(words(SENTENCE), words(document["raw"])) < 0.3, document
