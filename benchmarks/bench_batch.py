@@ -4,7 +4,7 @@ One process, one command::
 
     python benchmarks/bench_batch.py [--clients 1 2 4 8 16] [--long-clients 1 4] [--max-tokens 32]
                                      [--long-tokens 512] [--slots 16] [--n-ctx 1024]
-                                     [--threads N]
+                                     [--threads N] [--rounds 1]
 
 Two real Jupyter servers with the neira extension run one after the other in
 this process (``_server.py``), both on the Qwen2.5-Coder 0.5B demo GGUF from
@@ -25,7 +25,10 @@ and one padded to about ``--long-tokens`` prompt tokens. Reported per run:
   client, median and p95 over all clients' gaps.
 
 Then ratios batched / serial at the same concurrency, and the batched path's
-scaling against its own one-client run. Numbers depend on what else runs on
+scaling against its own one-client run. With ``--rounds N`` the two servers
+run N times, alternately (serial, batched, serial, ...), and every figure is
+the median over the rounds: on a machine whose speed drifts (a shared host)
+the ratios then compare like with like. Numbers depend on what else runs on
 the machine: say so when it is shared.
 """
 
@@ -127,9 +130,12 @@ def bench_path(
         "primary_context": args.n_ctx,
         "llm_slots": slots,
         "queue_size": 64,
+        "max_jobs_per_user": 64,
+        "local_timeout_ms": 0,  # measure the primary: no switch to the fallback on a slow start
         "speech_device": "cpu",
-        "n_threads": args.threads,
     }
+    if args.threads:
+        neira["n_threads"] = args.threads
     app, thread = start_server(port, root, neira)
     runs: dict[tuple[str, int], Run] = {}
     try:
@@ -151,20 +157,51 @@ def bench_path(
     return runs
 
 
-def report(serial: dict[tuple[str, int], Run], batched: dict[tuple[str, int], Run]) -> None:
+Rounds = list[dict[tuple[str, int], Run]]
+
+
+def median_of(rounds: Rounds, key: tuple[str, int], measure: Any) -> float:
+    """The median over the rounds of ``measure(run)`` at ``key``."""
+    return statistics.median(measure(runs[key]) for runs in rounds)
+
+
+def report(serial: Rounds, batched: Rounds) -> None:
+    def rate(r: Run) -> float:
+        return r.rate
+
+    def ttft50(r: Run) -> float:
+        return r.ttft(0.5)
+
+    def ttft95(r: Run) -> float:
+        return r.ttft(0.95)
+
+    def itl50(r: Run) -> float:
+        return max(r.itl(0.5), 1e-9)
+
+    def itl95(r: Run) -> float:
+        return max(r.itl(0.95), 1e-9)
+
+    def ratio(key: tuple[str, int], measure: Any, base: tuple[str, int] | None = None) -> float:
+        """Median over the rounds of batched / serial (or batched / batched at ``base``)."""
+        pairs = zip(batched, serial if base is None else batched, strict=True)
+        return statistics.median(
+            measure(b[key]) / measure(s[key if base is None else base]) for b, s in pairs
+        )
+
+    print(f"\nmedians over {len(serial)} round(s)")
     print(
         "\n| prompt | clients | serial tok/s | batched tok/s | batched/serial "
         "| batched vs 1 client | TTFT p50 b/s | TTFT p95 b/s | ITL p50 b/s | ITL p95 b/s |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for kind, clients in serial:
-        s, b = serial[(kind, clients)], batched[(kind, clients)]
-        one = batched[(kind, min(c for k, c in batched if k == kind))]
+    for key in serial[0]:
+        kind, clients = key
+        one = (kind, min(c for k, c in serial[0] if k == kind))
         print(
-            f"| {kind} | {clients} | {s.rate:.1f} | {b.rate:.1f} | {b.rate / s.rate:.2f}x "
-            f"| {b.rate / one.rate:.2f}x | {b.ttft(0.5) / s.ttft(0.5):.2f} "
-            f"| {b.ttft(0.95) / s.ttft(0.95):.2f} | {b.itl(0.5) / max(s.itl(0.5), 1e-9):.2f} "
-            f"| {b.itl(0.95) / max(s.itl(0.95), 1e-9):.2f} |"
+            f"| {kind} | {clients} | {median_of(serial, key, rate):.1f} "
+            f"| {median_of(batched, key, rate):.1f} | {ratio(key, rate):.2f}x "
+            f"| {ratio(key, rate, one):.2f}x | {ratio(key, ttft50):.2f} "
+            f"| {ratio(key, ttft95):.2f} | {ratio(key, itl50):.2f} | {ratio(key, itl95):.2f} |"
         )
 
 
@@ -177,6 +214,7 @@ def main() -> int:
     parser.add_argument("--slots", type=int, default=16)
     parser.add_argument("--n-ctx", type=int, default=1024)
     parser.add_argument("--threads", type=int, default=None, help="n_threads (unset: all cores)")
+    parser.add_argument("--rounds", type=int, default=1, help="alternate the paths N times")
     args = parser.parse_args()
     from neira_jupyter.engine import models
 
@@ -187,11 +225,14 @@ def main() -> int:
     os.environ["NEIRA_BENCH_IGNORE_EOS"] = "1"
     print(f"cpu cores: {os.cpu_count()}, load average: {os.getloadavg()}", flush=True)
     root = Path(tempfile.mkdtemp(prefix="bench-batch-"))
+    serial: Rounds = []
+    batched: Rounds = []
     try:
-        print("serial path (llm_slots=1)", flush=True)
-        serial = bench_path(model, 1, args, root)
-        print(f"batched path (llm_slots={args.slots})", flush=True)
-        batched = bench_path(model, args.slots, args, root)
+        for n in range(1, args.rounds + 1):
+            print(f"round {n}: serial path (llm_slots=1)", flush=True)
+            serial.append(bench_path(model, 1, args, root))
+            print(f"round {n}: batched path (llm_slots={args.slots})", flush=True)
+            batched.append(bench_path(model, args.slots, args, root))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     report(serial, batched)

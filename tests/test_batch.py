@@ -105,6 +105,21 @@ def test_greedy_text_is_the_same_alone_and_in_a_full_batch(batched: BatchedLlama
     assert len({r.usage.prompt_tokens for _, r in together}) > 1  # their own counts
 
 
+def test_a_repeated_prompt_prefix_is_not_evaluated_again(batched: BatchedLlamaModel) -> None:
+    system = ChatMessage("system", "You answer in one short sentence. " * 8)
+    first = [system, ChatMessage("user", "Name a planet.")]
+    second = [system, ChatMessage("user", "Name a colour.")]
+    _, fresh = run(batched, second, GREEDY)  # whatever the slots held before
+    before = batched.describe()["batch"]["prompt_tokens_reused"]
+    run(batched, first, GREEDY)
+    again_chunks, again = run(batched, second, GREEDY)  # shares the system prompt with `first`
+    reused = batched.describe()["batch"]["prompt_tokens_reused"] - before
+    shared = len(batched.prompt([system, ChatMessage("user", "")], GREEDY)[0]) - 8
+    assert reused >= 2 * shared  # both requests found the system prompt in the cache
+    assert again.text == fresh.text == "".join(again_chunks)  # reuse does not change the answer
+    assert again.usage == fresh.usage  # the count is the whole prompt, reused or not
+
+
 def test_cancelling_one_sequence_leaves_the_others_streaming(batched: BatchedLlamaModel) -> None:
     cancel = CancelToken()
     cancelled_at: list[int] = []  # how many chunks the others had when the cancel came
@@ -166,6 +181,7 @@ def test_status_counts_slots_kv_and_rate(batched: BatchedLlamaModel) -> None:
     assert batch["kv_capacity_tokens"] == SLOTS * SLOT_CTX
     assert batch["running"] == batch["waiting"] == batch["kv_used_tokens"] == 0
     assert batch["tokens_per_second_1m"] > 0
+    assert batch["prompt_tokens_reused"] >= 0
 
 
 def test_text_stream_holds_back_stop_prefixes_and_split_characters() -> None:

@@ -1,6 +1,6 @@
 /* Generated from neira_jupyter/protocol/schema.json by json-schema-to-typescript
  * (`npm run build:protocol` in labextension/). Do not edit.
- * schema sha256: 2bf1714b10595a43d415508a167f0b60c392f63c4973873245ab094b741ba97b */
+ * schema sha256: b71aac6692606b6d7ef792292304691febcacf093454d0f95aa113c576e9daaf */
 
 /**
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -93,6 +93,10 @@ export interface BatchInfo {
    * Tokens generated per second over the last minute.
    */
   tokens_per_second_1m: number | null;
+  /**
+   * Prompt tokens found in the KV cache since loading (not evaluated again).
+   */
+  prompt_tokens_reused: number | null;
 }
 /**
  * ``WS api/generate/ws``: cancel the running generation.

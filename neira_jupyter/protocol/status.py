@@ -31,6 +31,10 @@ class BatchInfo(WireModel):
     tokens_per_second_1m: float | None = Field(
         None, description="Tokens generated per second over the last minute."
     )
+    prompt_tokens_reused: int | None = Field(
+        None,
+        description="Prompt tokens found in the KV cache since loading (not evaluated again).",
+    )
 
 
 class ModelInfo(WireModel):

@@ -6,15 +6,24 @@ slot is free; every step then builds one ``llama_batch`` with
 
 * one token for every sequence that is generating (each at its own position,
   in its own sequence id, logits requested), and
-* a chunk of at most ``prefill_chunk`` prompt tokens of the sequences still
-  reading their prompt (logits only for a prompt's last token),
+* a chunk of the prompts still being read (logits only for a prompt's last
+  token): at most ``prefill_chunk[0]`` tokens while any sequence is
+  generating, so a long new prompt does not freeze everyone's stream, and up
+  to ``prefill_chunk[1]`` when none is (bigger batches evaluate faster),
 
 calls ``llama_decode`` once and samples the next token of every sequence with
 its own sampler chain. Text goes to each request's own queue as it is
 produced (stop strings held back until they can no longer match, UTF-8
-characters whole). A finished, cancelled or abandoned sequence is dropped
-from the KV cache (``llama_memory_seq_rm``) and its slot is free for the next
-request at the next step.
+characters whole). A finished, cancelled or abandoned sequence frees its slot
+for the next request at the next step.
+
+Prompt prefixes are reused, as ``llama_cpp.Llama`` reuses its last prompt: a
+free slot keeps the tokens its last sequence left in the KV cache, a new
+request goes to the free slot sharing the longest prefix with its prompt, and
+only the rest is removed (``llama_memory_seq_rm`` from the first difference)
+and evaluated. The same system prompt, few-shot examples or chat history is
+therefore not evaluated again. Each slot's cells stay within its ``n_ctx``,
+so the kept tokens always fit in the shared cache.
 """
 
 from __future__ import annotations
@@ -49,6 +58,7 @@ class Finished:
     first_token_at: float | None
     ended: float
     error: BaseException | None = None
+    prompt_done: float | None = None  # when the prompt's last token was evaluated
 
 
 @dataclass
@@ -73,19 +83,29 @@ class SeqRequest:
 
 
 class _Slot:
-    """A running sequence: its KV-cache sequence id, sampler and progress."""
+    """A running sequence: its KV-cache sequence id, sampler and progress.
 
-    def __init__(self, seq_id: int, req: SeqRequest, sampler: Any) -> None:
+    ``kv`` lists the tokens in the sequence's cells, position by position: the
+    reused prefix, then every token decoded since.
+    """
+
+    def __init__(self, seq_id: int, req: SeqRequest, sampler: Any, kv: list[int]) -> None:
         self.seq_id = seq_id
         self.req = req
         self.sampler = sampler
-        self.fed = 0  # prompt tokens already decoded
-        self.n_past = 0  # positions filled in the KV cache
+        self.kv = kv
+        self.fed = len(kv)  # prompt tokens already in the cache
+        self.prompt_done: float | None = None
         self.last_token = -1
         self.completion = 0
         self.first_token_at: float | None = None
         self.output: int | None = None  # this step's logits row
         self.text = TextStream(req.stops)
+
+    @property
+    def n_past(self) -> int:
+        """Positions filled in the KV cache."""
+        return len(self.kv)
 
     @property
     def prefilled(self) -> bool:
@@ -101,7 +121,7 @@ class BatchLoop:
         ctx: Any,
         slots: int,
         slot_ctx: int,
-        prefill_chunk: int,
+        prefill_chunk: tuple[int, int],
         ban_tokens: Sequence[int] = (),
     ) -> None:
         import llama_cpp
@@ -115,12 +135,14 @@ class BatchLoop:
         self.slot_ctx = slot_ctx
         self.prefill_chunk = prefill_chunk
         self._ban = list(ban_tokens)
-        self._batch = llama_cpp.llama_batch_init(prefill_chunk + slots, 0, 1)
+        self._batch = llama_cpp.llama_batch_init(max(prefill_chunk) + slots, 0, 1)
         self._cond = threading.Condition()
         self._waiting: deque[SeqRequest] = deque()
         self._free = list(range(slots))
+        self._kept: dict[int, list[int]] = {seq: [] for seq in range(slots)}  # free slots' cells
         self._running: dict[int, _Slot] = {}
         self._rate: deque[tuple[float, int]] = deque()
+        self._reused = 0  # prompt tokens found in the cache since loading
         self._closed = False
         self._piece = ctypes.create_string_buffer(256)
         self._thread = threading.Thread(target=self._run, name="neira-batch", daemon=True)
@@ -136,7 +158,11 @@ class BatchLoop:
             self._cond.notify()
 
     def stats(self) -> dict[str, Any]:
-        """Slots in use, prompts waiting, KV-cache use and tokens/s over the last minute."""
+        """Slots in use, prompts waiting, KV-cache use and tokens/s over the last minute.
+
+        ``kv_used_tokens`` counts the running sequences' cells; prefixes kept
+        for reuse by free slots give way to them and are not counted.
+        """
         with self._cond:
             kv_used = sum(s.n_past for s in self._running.values())
             running = len(self._running)
@@ -154,6 +180,7 @@ class BatchLoop:
             "kv_capacity_tokens": capacity,
             "kv_use": round(kv_used / capacity, 4) if capacity else 0.0,
             "tokens_per_second_1m": round(recent / RATE_WINDOW_S, 2),
+            "prompt_tokens_reused": self._reused,
         }
 
     def close(self) -> None:
@@ -191,12 +218,36 @@ class BatchLoop:
             req.events.put(Finished("cancelled", len(req.tokens), 0, None, time.perf_counter()))
         while self._free and self._waiting:
             req = self._waiting.popleft()
-            seq_id = self._free.pop(0)
+            seq_id, kv = self._reuse(req.tokens)
             sampler = make_sampler(self._n_vocab, self._ban, **req.sampling)
-            self._running[seq_id] = _Slot(seq_id, req, sampler)
+            self._running[seq_id] = _Slot(seq_id, req, sampler, kv)
 
-    def _add(self, token: int, pos: int, seq_id: int, logits: bool) -> int:
+    def _reuse(self, tokens: list[int]) -> tuple[int, list[int]]:
+        """Take the free slot sharing the longest prefix with ``tokens``; trim its cells to it.
+
+        At least the prompt's last token is always evaluated again: its logits
+        give the first token. Ties go to the slot free the longest.
+        """
+        best, best_n = self._free[0], -1
+        for seq_id in self._free:
+            n = _common_prefix(self._kept[seq_id], tokens)
+            if n > best_n:
+                best, best_n = seq_id, n
+        self._free.remove(best)
+        n = min(best_n, len(tokens) - 1)
+        kept = self._kept[best]
+        self._kept[best] = []
+        if n <= 0 or not self._ll.llama_memory_seq_rm(self._memory, best, n, -1):
+            self._ll.llama_memory_seq_rm(self._memory, best, -1, -1)
+            n = 0
+        self._reused += n
+        return best, kept[:n]
+
+    def _add(self, slot: _Slot, token: int, logits: bool) -> int:
+        """Put ``token`` at the slot's next position in this step's batch."""
         batch = self._batch
+        pos, seq_id = len(slot.kv), slot.seq_id
+        slot.kv.append(token)
         i = int(batch.n_tokens)
         batch.token[i] = token
         batch.pos[i] = pos
@@ -215,9 +266,9 @@ class BatchLoop:
         for slot in self._running.values():
             slot.output = None
             if slot.prefilled:
-                slot.output = self._add(slot.last_token, slot.n_past, slot.seq_id, True)
-                slot.n_past += 1
-        budget = self.prefill_chunk
+                slot.output = self._add(slot, slot.last_token, True)
+        shared, alone = self.prefill_chunk
+        budget = shared if self._batch.n_tokens else alone
         for slot in self._running.values():
             if budget <= 0:
                 break
@@ -227,11 +278,11 @@ class BatchLoop:
             end = min(len(tokens), slot.fed + budget)
             for i in range(slot.fed, end):
                 last = i == len(tokens) - 1
-                row = self._add(tokens[i], i, slot.seq_id, last)
+                row = self._add(slot, tokens[i], last)
                 if last:
                     slot.output = row
             budget -= end - slot.fed
-            slot.fed = slot.n_past = end
+            slot.fed = end
         rc = self._ll.llama_decode(self._ctx, self._batch)
         if rc != 0:
             raise EngineError(f"llama_decode failed with status {rc}")
@@ -240,6 +291,8 @@ class BatchLoop:
         for slot in list(self._running.values()):
             if slot.output is not None:
                 sampled += 1
+                if slot.prompt_done is None:
+                    slot.prompt_done = now
                 self._advance(slot, now)
         with self._cond:
             self._rate.append((now, sampled))
@@ -273,10 +326,15 @@ class BatchLoop:
         tail = slot.text.flush()
         if tail and error is None:
             slot.req.events.put(tail)
-        self._ll.llama_memory_seq_rm(self._memory, slot.seq_id, -1, -1)
+        if error is None:  # the cells hold slot.kv: keep them for a prompt that shares it
+            kept = slot.kv
+        else:  # a failed decode leaves the cells unknown
+            self._ll.llama_memory_seq_rm(self._memory, slot.seq_id, -1, -1)
+            kept = []
         self._ll.llama_sampler_free(slot.sampler)
         with self._cond:
             del self._running[slot.seq_id]
+            self._kept[slot.seq_id] = kept
             self._free.append(slot.seq_id)
         slot.req.events.put(
             Finished(
@@ -286,5 +344,16 @@ class BatchLoop:
                 slot.first_token_at,
                 time.perf_counter(),
                 error,
+                slot.prompt_done,
             )
         )
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    """How many leading tokens ``a`` and ``b`` share."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n

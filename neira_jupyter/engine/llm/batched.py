@@ -51,6 +51,7 @@ from .llama import (
 __all__ = ["PREFILL_CHUNK", "BatchedLlamaModel", "make_llama_model"]
 
 PREFILL_CHUNK = 128  # prompt tokens decoded per step next to the running sequences
+PREFILL_ALONE = 512  # ... and when no sequence is generating (as Llama's n_batch)
 _FORMAT_CTX = 64  # the formatting Llama's own context: never decodes, kept small
 
 # create_completion settings the chat handler passes that the sampler uses
@@ -124,7 +125,7 @@ class BatchedLlamaModel(LlamaModel):
         )
         params = ll.llama_context_default_params()
         params.n_ctx = self.spec.n_ctx * self.spec.slots
-        params.n_batch = params.n_ubatch = self.prefill_chunk + self.spec.slots
+        params.n_batch = params.n_ubatch = max(PREFILL_ALONE, self.prefill_chunk + self.spec.slots)
         params.n_seq_max = self.spec.slots
         params.n_threads = params.n_threads_batch = threads
         params.no_perf = True
@@ -137,7 +138,12 @@ class BatchedLlamaModel(LlamaModel):
         vocab = self._llama._model.vocab
         ban = end_of_generation_tokens(vocab, self._llama.n_vocab()) if ignore_eos() else []
         self._loop = BatchLoop(
-            model, self._ctx, self.spec.slots, self.spec.n_ctx, self.prefill_chunk, ban
+            model,
+            self._ctx,
+            self.spec.slots,
+            self.spec.n_ctx,
+            (self.prefill_chunk, max(PREFILL_ALONE, self.prefill_chunk)),
+            ban,
         )
 
     def _release(self) -> None:
@@ -222,4 +228,5 @@ class BatchedLlamaModel(LlamaModel):
             started,
             item.first_token_at,
             item.ended,
+            item.prompt_done,
         )
