@@ -15,13 +15,17 @@ and condition: mean word error rate (jiwer) of the raw and corrected text,
 words only and with case and punctuation, the clips improved / unchanged /
 worsened (worse = either WER went up), degraded answers, and the correction
 latency (median, p95; the first correction of a run loads no model but warms
-the prompt cache and is included). ``--show`` prints every clip.
+the prompt cache and is included). Then, per language, where that latency
+goes, from the model's own timings in the same run: the median time to the
+first token, tokens generated and decode rate -- the floor under the latency
+on this machine is about tokens / rate. ``--show`` prints every clip.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -30,7 +34,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from neira_jupyter.engine import models
+from neira_jupyter.engine.correct import Generate
 from neira_jupyter.engine.llm import LlamaModel, LLMSpec
+from neira_jupyter.engine.types import ChatMessage, GenerationOptions, GenerationResult
 from tests.correction_eval import (
     CONDITIONS,
     LANGUAGES,
@@ -58,8 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"transcribed {len(clips) // 2} clips in {time.perf_counter() - started:.1f} s")
     model = LlamaModel(LLMSpec(models.DEMO_LLM_NAME, llm_path, n_ctx=2048, n_threads=args.threads))
     model.load()
+    answers: list[GenerationResult] = []  # the model's results, in the clips' order
+    inner = llm_generate(model)
+
+    async def generate(messages: list[ChatMessage], options: GenerationOptions) -> GenerationResult:
+        answers.append(await inner(messages, options))
+        return answers[-1]
+
+    recording: Generate = generate
     try:
-        results = correct_all(clips, llm_generate(model))
+        results = correct_all(clips, recording)
     finally:
         model.close()
     print(
@@ -80,6 +94,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"{lang:4} {condition:7} {s.clips:>2}  {words:>20}  {punct:>20}  "
                 f"{counts:>17}  {s.degraded:>4}  {latency:>18}"
             )
+    print(f"\n{'lang':4} {'first token ms':>14} {'tokens':>6} {'decode tok/s':>12}  (medians)")
+    for lang in LANGUAGES:
+        mine = [a for a, r in zip(answers, results, strict=True) if r.clip.lang == lang]
+        first = statistics.median(a.timings.first_token_ms or 0.0 for a in mine)
+        tokens = statistics.median(a.usage.completion_tokens for a in mine)
+        rate = statistics.median(a.timings.tokens_per_second or 0.0 for a in mine)
+        print(f"{lang:4} {first:>14.0f} {tokens:>6.0f} {rate:>12.1f}")
     if args.show:
         for r in results:
             mark = {1: "+", 0: "=", -1: "-"}[verdict(r)]
