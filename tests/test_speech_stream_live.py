@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from neira_jupyter.engine.speech import LanguageTracker, Transcript
 from tests.audio_fixtures import SENTENCES, speak
 from tests.conftest import Fetch, wait_ready
 from tests.correction_eval import festival
@@ -46,3 +47,27 @@ async def test_auto_language_partials_arrive_while_speaking(
     assert partials, f"no partial while speaking; all messages: {messages}"
     final = check_stream(messages, sentence)
     assert final["language"] == lang
+
+
+def heard(language: str, probability: float) -> Transcript:
+    return Transcript("text", [], language, probability, 1.0)
+
+
+def test_language_tracker_settles_on_a_confident_detection() -> None:
+    tracker = LanguageTracker("auto", confidence=0.8)
+    assert tracker.for_decode() == "auto" and tracker.language is None
+    tracker.observe(heard("en", 0.51), closing=False)  # Whisper on 0.6 s of Russian
+    assert tracker.for_decode() == "auto"  # not trusted: the next decode detects again
+    assert tracker.language == "en"  # but it is the best guess so far
+    tracker.observe(heard("ru", 0.42), closing=True)
+    assert tracker.language == "ru"  # a closing decode heard the whole segment
+    tracker.observe(heard("pt", 0.6), closing=False)
+    assert tracker.language == "ru" and tracker.for_decode() == "auto"
+    tracker.observe(heard("ru", 0.83), closing=False)
+    assert tracker.for_decode() == "ru" == tracker.language  # settled for every later decode
+    tracker.observe(heard("en", 0.99), closing=True)  # a new segment does not re-detect
+    assert tracker.for_decode() == "ru" == tracker.language
+
+    given = LanguageTracker("en", confidence=0.8)
+    given.observe(heard("ru", 0.99), closing=True)
+    assert given.for_decode() == "en" == given.language
