@@ -43,9 +43,16 @@ def pcm_of(paths: list[Path], pause_s: float = 1.0) -> bytes:
 
 
 async def stream(
-    ws: Any, pcm: bytes, start: dict[str, Any], pace_s: float = 0.05
+    ws: Any,
+    pcm: bytes,
+    start: dict[str, Any],
+    pace_s: float = 0.05,
+    live: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Send ``start``, the PCM in frames, then ``stop``; return every message up to the final."""
+    """Send ``start``, the PCM in frames, then ``stop``; return every message up to the final.
+
+    ``live``, when given, receives the messages that arrived before ``stop`` was sent.
+    """
     messages: list[dict[str, Any]] = []
 
     async def read() -> None:
@@ -62,6 +69,8 @@ async def stream(
     for offset in range(0, len(pcm), FRAME_BYTES):
         await ws.write_message(pcm[offset : offset + FRAME_BYTES], binary=True)
         await asyncio.sleep(pace_s)
+    if live is not None:
+        live.extend(messages)
     await ws.write_message(json.dumps({"type": "stop"}))
     await asyncio.wait_for(reader, 240)
     return messages

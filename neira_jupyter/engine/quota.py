@@ -227,10 +227,15 @@ class QuotaEngine(NeiraEngine):
             self.quota.add_tokens(user, counted if counted is not None else chunks)
 
     async def transcribe(
-        self, user: str, audio: np.ndarray, language: str = "auto", vad: bool = False
+        self,
+        user: str,
+        audio: np.ndarray,
+        language: str = "auto",
+        vad: bool = False,
+        fallback: bool = True,
     ) -> Transcript:
         self.quota.admit(user, "transcribe")
         try:
-            return await super().transcribe(user, audio, language, vad)
+            return await super().transcribe(user, audio, language, vad, fallback)
         finally:
             self.quota.add_audio(user, len(audio) / SAMPLE_RATE)

@@ -325,8 +325,12 @@ class NeiraEngine:
         audio: np.ndarray,
         language: str = "auto",
         vad: bool = False,
+        fallback: bool = True,
     ) -> Transcript:
-        """Transcribe 16 kHz mono float32 audio on the speech worker(s)."""
+        """Transcribe 16 kHz mono float32 audio on the speech worker(s).
+
+        ``fallback``: Whisper's temperature fallback (``WhisperTranscriber.transcribe``).
+        """
         speech = self.speech
         if speech is None:
             raise NoModelAvailable("no speech model is configured")
@@ -339,7 +343,9 @@ class NeiraEngine:
                 raise NoModelAvailable(
                     f"speech model {speech.name!r} is {speech.state.value}: {speech.error}"
                 )
-            return speech.transcribe(audio, language=language, vad=vad, cancel=cancel)
+            return speech.transcribe(
+                audio, language=language, vad=vad, cancel=cancel, fallback=fallback
+            )
 
         job = self.scheduler.submit(user, SPEECH_LANE, work)
         transcript: Transcript = await self._wait(job)

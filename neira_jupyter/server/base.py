@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import ws_authenticated
@@ -122,7 +122,8 @@ class NeiraAPIHandler(NeiraMixin, APIHandler):
 
     auth_resource = AUTH_RESOURCE
 
-    def send_engine_error(self, exc: EngineError) -> None:
+    def send_engine_error(self, exc: EngineError) -> NoReturn:
+        """Answer with the engine error's status and message (raises ``HTTPError``)."""
         raise http_error(exc) from exc
 
     def reply(self, message: WireModel) -> None:
@@ -139,6 +140,23 @@ class NeiraAPIHandler(NeiraMixin, APIHandler):
         body = await asyncio.to_thread(lambda: build().to_json())
         self.set_header("Content-Type", "application/json")
         self.finish(body)
+
+    async def reply_last(
+        self, events: AsyncIterator[Any], build: Callable[[Any], WireModel]
+    ) -> None:
+        """Drain ``events`` and finish with ``build(last event)`` (``reply_built``).
+
+        An ``EngineError`` raised by the stream is answered instead, and nothing
+        else is written (a non-streaming generation: its result is the last event).
+        """
+        last: Any = None
+        try:
+            async for event in events:
+                last = event
+        except EngineError as exc:
+            self.send_engine_error(exc)
+            return
+        await self.reply_built(lambda: build(last))
 
     def on_finish(self) -> None:
         count_request(self)

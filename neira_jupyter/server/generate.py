@@ -112,9 +112,7 @@ class GenerateHandler(BoundedBodyMixin):
     async def post(self) -> None:
         try:
             request = await self.parse_json_body(GenerateRequest)
-            events = open_generation(
-                self.engine, self.username, request, self.limits
-            )
+            events = open_generation(self.engine, self.username, request, self.limits)
             start = await first_event(events)
         except EngineError as exc:
             self.send_engine_error(exc)
@@ -124,7 +122,7 @@ class GenerateHandler(BoundedBodyMixin):
             if request.stream:
                 await self._stream(start, events)
             else:
-                await self._whole(start, events)
+                await self.reply_last(events, lambda last: generate_result(last, start.request_id))
         finally:
             await events.aclose()  # cancels the job if the client went away
 
@@ -133,15 +131,6 @@ class GenerateHandler(BoundedBodyMixin):
         if self._request_id is not None:
             self.engine.cancel(self._request_id, self.username)
         super().on_connection_close()
-
-    async def _whole(self, start: GenerationStart, events: Events) -> None:
-        last: Any = None
-        try:
-            async for event in events:
-                last = event
-        except EngineError as exc:
-            self.send_engine_error(exc)
-        await self.reply_built(lambda: generate_result(last, start.request_id))
 
     async def _stream(self, start: GenerationStart, events: Events) -> None:
         sse = "text/event-stream" in self.request.headers.get("Accept", "")
@@ -221,9 +210,7 @@ class GenerateWebSocket(NeiraWebSocketHandler):
     async def _generate(self, request: GenerateRequest) -> None:
         events: Events | None = None
         try:
-            events = open_generation(
-                self.engine, self.username, request, self.limits
-            )
+            events = open_generation(self.engine, self.username, request, self.limits)
             start = await first_event(events)
             self._request_id = start.request_id
             if self._cancel_requested:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NoReturn
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -87,7 +87,7 @@ class OpenAIHandler(NeiraAPIHandler):
             message = f"The model {name!r} is a {kinds[name]} model; use {use}"
             raise OpenAIRequestError(400, message, "model", "wrong_kind")
 
-    def send_engine_error(self, exc: EngineError) -> None:
+    def send_engine_error(self, exc: EngineError) -> NoReturn:
         error = http_error(exc)  # with Retry-After for a full queue
         error.param = getattr(exc, "param", None)  # type: ignore[attr-defined]
         error.code = getattr(exc, "code", None)  # type: ignore[attr-defined]
@@ -224,18 +224,9 @@ class ChatCompletionsHandler(OpenAIHandler, GenerateHandler):
             if request.stream:
                 await self._sse(answer, events, request.include_usage)
             else:
-                await self._one(answer, events)
+                await self.reply_last(events, answer.whole)
         finally:
             await events.aclose()  # cancels the job if the client went away
-
-    async def _one(self, answer: _Answer, events: Events) -> None:
-        result: Any = None
-        try:
-            async for event in events:
-                result = event
-        except EngineError as exc:
-            self.send_engine_error(exc)
-        await self.reply_built(lambda: answer.whole(result))
 
     async def _sse(self, answer: _Answer, events: Events, include_usage: bool) -> None:
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")

@@ -3,7 +3,8 @@
 Layers, lowest first: ``audio`` (bytes -> 16 kHz mono float32), ``whisper``
 (``WhisperTranscriber`` over faster-whisper), ``vad`` (speech or silence per
 frame), ``segment`` (the current segment's frames and where to cut it),
-``agreement`` (which words of successive hypotheses have settled), and
+``agreement`` (which words of successive hypotheses have settled),
+``language`` (which language a live stream's decodes use), and
 ``streaming`` (``StreamingRecognizer``: live PCM in, partials and a final out).
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from .agreement import LocalAgreement, align_end, fold
 from .audio import SAMPLE_RATE, decode_audio, pcm16le_to_float
+from .language import LanguageTracker
 from .streaming import (
     Partial,
     SpeechEngine,
@@ -24,6 +26,7 @@ from .whisper import Segment, SpeechSpec, Transcript, WhisperTranscriber
 __all__ = [
     "FRAME",
     "SAMPLE_RATE",
+    "LanguageTracker",
     "LocalAgreement",
     "Partial",
     "Segment",

@@ -34,7 +34,9 @@ simply appended, so a slow machine produces fewer, larger updates rather
 than a growing backlog. Several streams run at once; their decodes meet in
 the speech lane's fair queue. A partial decode refused with ``QueueFull`` is
 skipped (the next one will cover the audio); the closing decodes wait and
-retry.
+retry. Partial decodes skip Whisper's temperature fallback (``whisper``) and,
+with language ``"auto"``, use a language once ``language.LanguageTracker``
+trusts a detection instead of detecting again: a partial is live only if fast.
 
 ``finish()`` closes the last segment and returns the ``StreamResult``; with
 ``correct`` set, the raw transcript then goes through the engine's ``correct``
@@ -59,6 +61,7 @@ from ..correct import Correction
 from ..types import BadRequest, EngineError, QueueFull
 from .agreement import LocalAgreement
 from .audio import SAMPLE_RATE
+from .language import LanguageTracker
 from .segment import SegmentBuffer
 from .vad import FRAME, SpeechDetector
 from .whisper import Transcript
@@ -70,7 +73,12 @@ class SpeechEngine(Protocol):
     """What a stream needs of the engine (``NeiraEngine``): decodes and the correction."""
 
     async def transcribe(
-        self, user: str, audio: np.ndarray, language: str = "auto", vad: bool = False
+        self,
+        user: str,
+        audio: np.ndarray,
+        language: str = "auto",
+        vad: bool = False,
+        fallback: bool = True,
     ) -> Transcript: ...
 
     async def correct(self, user: str, text: str, language: str = "auto") -> Correction: ...
@@ -85,6 +93,8 @@ class StreamOptions:
     ``max_segment_s``: longest segment before a forced cut.
     ``max_seconds``: longest stream; more audio is a ``BadRequest``.
     ``vad_threshold``: the Silero speech probability at which a frame counts as speech.
+    ``language_confidence``: with language ``"auto"``, the detection probability
+    at which the stream trusts a detected language (``LanguageTracker``).
     """
 
     language: str = "auto"
@@ -94,6 +104,7 @@ class StreamOptions:
     max_segment_s: float = 20.0
     max_seconds: float = 600.0
     vad_threshold: float = 0.5
+    language_confidence: float = 0.8
     final_retries: int = 20
 
     def __post_init__(self) -> None:
@@ -145,7 +156,7 @@ class StreamingRecognizer:
         self.options = options or StreamOptions()
         self.on_partial = on_partial
         self.error: EngineError | None = None
-        self.language: str | None = None
+        self._language = LanguageTracker(self.options.language, self.options.language_confidence)
         self._vad = SpeechDetector(self.options.vad_threshold)
         self._pending = np.zeros(0, np.float32)  # samples not yet framed
         self._unscored: list[np.ndarray] = []  # whole frames the VAD has not seen yet
@@ -161,6 +172,11 @@ class StreamingRecognizer:
         self._worker = asyncio.get_running_loop().create_task(self._run())
 
     # -- input ----------------------------------------------------------------
+    @property
+    def language(self) -> str | None:
+        """The stream's language so far (given, or detected); None before any detection."""
+        return self._language.language
+
     @property
     def duration(self) -> float:
         """Seconds of audio received so far."""
@@ -214,9 +230,7 @@ class StreamingRecognizer:
             raise self.error
         raw = " ".join(self._committed)
         transcribed_at = time.perf_counter()
-        language = self.language or (
-            self.options.language if self.options.language != "auto" else "en"
-        )
+        language = self.language or "en"
         result = StreamResult(
             raw=raw,
             text=raw,
@@ -271,26 +285,33 @@ class StreamingRecognizer:
             return True
         return False
 
-    async def _decode(self, audio: np.ndarray, retries: int) -> Transcript:
-        """Transcribe on the speech lane; a full queue is retried ``retries`` times, then raised."""
+    async def _decode(self, audio: np.ndarray, closing: bool) -> Transcript:
+        """Transcribe on the speech lane.
+
+        A partial decode (``closing`` false) is not retried on ``QueueFull`` and
+        has no temperature fallback; a closing one retries ``final_retries`` times.
+        """
+        retries = self.options.final_retries if closing else 0
         attempt = 0
         while True:
+            language = self._language.for_decode()
             try:
-                transcript = await self.engine.transcribe(self.user, audio, self.options.language)
+                transcript = await self.engine.transcribe(
+                    self.user, audio, language, fallback=closing
+                )
             except QueueFull as exc:
                 if attempt >= retries:
                     raise
                 attempt += 1
                 await asyncio.sleep(min(exc.retry_after, 1.0))
                 continue
-            if self.language is None and transcript.language:
-                self.language = transcript.language
+            self._language.observe(transcript, closing)
             return transcript
 
     async def _partial(self) -> None:
         frames = len(self._segment)
         try:
-            transcript = await self._decode(self._segment.audio(frames), retries=0)
+            transcript = await self._decode(self._segment.audio(frames), closing=False)
         except QueueFull:  # skipped: the next partial decode covers this audio
             transcript = None
         self._decoded_frames = frames
@@ -306,7 +327,7 @@ class StreamingRecognizer:
         self._decoded_frames = 0
         if audio is None:
             return
-        transcript = await self._decode(audio, retries=self.options.final_retries)
+        transcript = await self._decode(audio, closing=True)
         words = self._agreement.close(transcript.text.split())
         if words:
             self._committed.extend(words)

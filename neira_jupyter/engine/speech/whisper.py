@@ -11,6 +11,13 @@ result), ready for a WebSocket that streams partials. A ``CancelToken`` is
 checked before each segment; a cancelled transcription ends early with
 ``Transcript.cancelled`` set. ``transcribe`` returns just the ``Transcript``.
 
+``fallback`` (on by default) is faster-whisper's temperature fallback: a
+window whose greedy decode looks wrong (low log probability, repetitive) is
+decoded again at higher temperatures, up to five more times. A live partial
+turns it off: on a short prefix of speech it often fires, and measured on the
+demo Whisper base (2 CPU threads) it made a partial decode of 0.6-1.5 s of
+Russian 2-4 times slower; the decode that closes a segment keeps it.
+
 faster-whisper may be called from several threads at once (``num_workers``
 CTranslate2 workers run in parallel); ``load`` and ``close`` belong to the
 owner, as with the LLM.
@@ -153,9 +160,10 @@ class WhisperTranscriber(ResidentModel):
         vad: bool = False,
         cancel: CancelToken | None = None,
         beam_size: int = 1,
+        fallback: bool = True,
     ) -> Transcript:
         """Transcribe float32 mono 16 kHz samples (see ``audio.decode_audio``)."""
-        segments = self._decode(audio, language, vad, cancel, beam_size)
+        segments = self._decode(audio, language, vad, cancel, beam_size, fallback)
         while True:
             try:
                 next(segments)
@@ -169,6 +177,7 @@ class WhisperTranscriber(ResidentModel):
         vad: bool = False,
         cancel: CancelToken | None = None,
         beam_size: int = 1,
+        fallback: bool = True,
     ) -> Iterator[Segment | Transcript]:
         """Yield each ``Segment`` as it is decoded, then the ``Transcript``.
 
@@ -177,7 +186,7 @@ class WhisperTranscriber(ResidentModel):
         ``BadRequest`` for empty audio, an unknown language, or a language an
         English-only model cannot transcribe.
         """
-        transcript = yield from self._decode(audio, language, vad, cancel, beam_size)
+        transcript = yield from self._decode(audio, language, vad, cancel, beam_size, fallback)
         yield transcript
 
     def _decode(
@@ -187,6 +196,7 @@ class WhisperTranscriber(ResidentModel):
         vad: bool,
         cancel: CancelToken | None,
         beam_size: int,
+        fallback: bool = True,
     ) -> Generator[Segment, None, Transcript]:
         """Yield each decoded ``Segment``; return the ``Transcript``."""
         model = self._require_ready()
@@ -195,7 +205,10 @@ class WhisperTranscriber(ResidentModel):
             raise BadRequest("the audio is empty: there is nothing to transcribe")
         code = self._language_code(model, language)
         started = time.perf_counter()
-        pieces, info = model.transcribe(samples, language=code, vad_filter=vad, beam_size=beam_size)
+        options: dict[str, Any] = {} if fallback else {"temperature": 0.0}
+        pieces, info = model.transcribe(
+            samples, language=code, vad_filter=vad, beam_size=beam_size, **options
+        )
         segments: list[Segment] = []
         cancelled = False
         try:
