@@ -199,7 +199,8 @@ def test_text_stream_holds_back_stop_prefixes_and_split_characters() -> None:
 
 
 def test_default_slots_follow_the_hardware() -> None:
-    assert default_llm_slots(0, cpu_count=2) == 1
+    assert default_llm_slots(0, cpu_count=1) == 1
+    assert default_llm_slots(0, cpu_count=2) == 4
     assert default_llm_slots(0, cpu_count=8) == 4
     options = {**NeiraApp.option_defaults(), "primary_path": str(qwen_path())}
     spec = build_engine_config({**options, "llm_slots": 3}).primary

@@ -295,7 +295,8 @@ async def test_oversized_bodies_get_413(jp_fetch: Fetch) -> None:
     assert error.value.code == 413
 
 
-@pytest.mark.parametrize("neira_config", [{"queue_size": 1, "retry_after": 3}])
+# one slot: the second long request waits in the queue instead of joining the batch
+@pytest.mark.parametrize("neira_config", [{"queue_size": 1, "retry_after": 3, "llm_slots": 1}])
 async def test_full_queue_answers_429(
     jp_fetch: Fetch, jp_http_port: int, jp_base_url: str, jp_auth_header: dict[str, str]
 ) -> None:

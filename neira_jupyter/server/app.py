@@ -124,7 +124,7 @@ class NeiraApp(ExtensionApp):
         0,
         config=True,
         help="Generations a local LLM decodes at once, in one batch (1: one at a time; "
-        "0: chosen for the hardware: 8 with a GPU, 4 on more than 2 CPU cores, else 1).",
+        "0: chosen for the hardware: 8 with a GPU, 4 on 2 or more CPU cores, else 1).",
     )
     speech_model_path = Unicode(
         "",
