@@ -36,8 +36,11 @@ if ! "$VENV/bin/python" -c "import llama_cpp" >/dev/null 2>&1; then
   "$VENV/bin/python" -m pip install -q "llama-cpp-python>=0.3,<0.4"  # its pure-Python deps
 fi
 
-# 3a: the JupyterLab extension (its build script asks Python's jupyterlab for the staging files)
-if [ ! -f neira_jupyter/labextension/static/style.js ]; then
+# 3a: the JupyterLab extension (its build script asks Python's jupyterlab for the staging files);
+# built when missing or older than its sources (a pull that changed the TypeScript rebuilds it)
+built=neira_jupyter/labextension/static/style.js
+if [ ! -f "$built" ] || [ -n "$(find labextension/src labextension/style labextension/schema \
+     labextension/package.json labextension/build-labextension.mjs -newer "$built" -print -quit)" ]; then
   say "building the JupyterLab extension"
   "$VENV/bin/python" -c "import jupyterlab" 2>/dev/null || "$VENV/bin/python" -m pip install -q "jupyterlab>=4.1,<5"
   (cd labextension && PATH="$PWD/../$VENV/bin:$PATH" npm install --no-audit --no-fund \
