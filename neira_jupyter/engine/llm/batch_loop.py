@@ -58,7 +58,6 @@ class Finished:
     first_token_at: float | None
     ended: float
     error: BaseException | None = None
-    prompt_done: float | None = None  # when the prompt's last token was evaluated
 
 
 @dataclass
@@ -95,7 +94,6 @@ class _Slot:
         self.sampler = sampler
         self.kv = kv
         self.fed = len(kv)  # prompt tokens already in the cache
-        self.prompt_done: float | None = None
         self.last_token = -1
         self.completion = 0
         self.first_token_at: float | None = None
@@ -135,7 +133,8 @@ class BatchLoop:
         self.slot_ctx = slot_ctx
         self.prefill_chunk = prefill_chunk
         self._ban = list(ban_tokens)
-        self._batch = llama_cpp.llama_batch_init(max(prefill_chunk) + slots, 0, 1)
+        shared, alone = prefill_chunk  # the most tokens one step can hold:
+        self._batch = llama_cpp.llama_batch_init(max(alone, shared + slots), 0, 1)
         self._cond = threading.Condition()
         self._waiting: deque[SeqRequest] = deque()
         self._free = list(range(slots))
@@ -291,8 +290,6 @@ class BatchLoop:
         for slot in list(self._running.values()):
             if slot.output is not None:
                 sampled += 1
-                if slot.prompt_done is None:
-                    slot.prompt_done = now
                 self._advance(slot, now)
         with self._cond:
             self._rate.append((now, sampled))
@@ -344,7 +341,6 @@ class BatchLoop:
                 slot.first_token_at,
                 time.perf_counter(),
                 error,
-                slot.prompt_done,
             )
         )
 

@@ -125,7 +125,8 @@ class BatchedLlamaModel(LlamaModel):
         )
         params = ll.llama_context_default_params()
         params.n_ctx = self.spec.n_ctx * self.spec.slots
-        params.n_batch = params.n_ubatch = max(PREFILL_ALONE, self.prefill_chunk + self.spec.slots)
+        alone = max(PREFILL_ALONE, self.prefill_chunk)
+        params.n_batch = params.n_ubatch = max(alone, self.prefill_chunk + self.spec.slots)
         params.n_seq_max = self.spec.slots
         params.n_threads = params.n_threads_batch = threads
         params.no_perf = True
@@ -142,7 +143,7 @@ class BatchedLlamaModel(LlamaModel):
             self._ctx,
             self.spec.slots,
             self.spec.n_ctx,
-            (self.prefill_chunk, max(PREFILL_ALONE, self.prefill_chunk)),
+            (self.prefill_chunk, alone),
             ban,
         )
 
@@ -228,5 +229,5 @@ class BatchedLlamaModel(LlamaModel):
             started,
             item.first_token_at,
             item.ended,
-            item.prompt_done,
+            item.first_token_at,  # the step that read the prompt's last token gave the first one
         )
