@@ -1,6 +1,6 @@
 /* Generated from neira_jupyter/protocol/schema.json by json-schema-to-typescript
  * (`npm run build:protocol` in labextension/). Do not edit.
- * schema sha256: b71aac6692606b6d7ef792292304691febcacf093454d0f95aa113c576e9daaf */
+ * schema sha256: 2b8d14d59c59ff7bcdf37881d787a0c1ce554ffddab860f3ae31db0efa30707a */
 
 /**
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -434,6 +434,26 @@ export interface LaneInfo {
   running: number;
 }
 /**
+ * Live-stream decodes waiting for the speech lane, by priority.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "LiveSpeechWaiting".
+ */
+export interface LiveSpeechWaiting {
+  /**
+   * Finals of stopped streams (served first).
+   */
+  stop: number;
+  /**
+   * Segments closed at a pause while the user speaks.
+   */
+  segment: number;
+  /**
+   * Live partials (served last, coalesced to newer audio).
+   */
+  partial: number;
+}
+/**
  * Free and total memory of one device.
  *
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -589,6 +609,51 @@ export interface RouteInfo {
   pressure: "ok" | "high" | "critical";
 }
 /**
+ * How loaded the speech lane is with live streams (dictation, the recorder).
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "SpeechLaneStatus".
+ */
+export interface SpeechLaneStatus {
+  waiting: LiveSpeechWaiting;
+  /**
+   * Batches being decoded now.
+   */
+  decoding: number;
+  /**
+   * Batches that may be decoded at once (speech_workers).
+   */
+  workers: number;
+  /**
+   * Windows decoded in one Whisper call at most.
+   */
+  batch_size: number;
+  /**
+   * Fraction of the last 10 s the lane's workers spent decoding (0-1).
+   */
+  load: number;
+  /**
+   * Median wait of recent partials for the lane; grows with the load.
+   */
+  partial_wait_ms: number;
+  /**
+   * Batches decoded since start.
+   */
+  batches: number;
+  /**
+   * Windows decoded since start.
+   */
+  windows: number;
+  /**
+   * Partial windows decoded since start.
+   */
+  partials: number;
+  /**
+   * Partials dropped because their stream stopped (its final covered them).
+   */
+  partials_dropped: number;
+}
+/**
  * The stream is open; send PCM frames.
  *
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -623,6 +688,10 @@ export interface StatusDocument {
     [k: string]: BackendInfo;
   };
   queue: QueueStatus;
+  /**
+   * Live speech decodes; null without a speech model.
+   */
+  speech_lane: SpeechLaneStatus | null;
   time: number;
 }
 /**

@@ -89,7 +89,6 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
-
 @dataclass
 class EngineConfig:
     """Everything the engine needs, already resolved and validated."""
@@ -214,6 +213,7 @@ def build_engine_config(values: Mapping[str, Any]) -> EngineConfig:
         "device": str(o.get("speech_device")),
         "compute_type": str(o.get("speech_compute_type")),
         "num_workers": int(o.get("speech_workers")),
+        "batch": int(o.get("speech_batch")),
     }
     speech_path = o.path("speech_model_path")
     if speech_path is not None:

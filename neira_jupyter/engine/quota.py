@@ -30,7 +30,7 @@ import numpy as np
 
 from .llm import TokenChunk
 from .service import GenerationStart, NeiraEngine
-from .speech import Transcript
+from .speech import Priority, Transcript, Window
 from .types import ChatMessage, GenerationOptions, GenerationResult, QueueFull
 
 DAY_S = 86_400.0
@@ -239,3 +239,13 @@ class QuotaEngine(NeiraEngine):
             return await super().transcribe(user, audio, language, vad, fallback)
         finally:
             self.quota.add_audio(user, len(audio) / SAMPLE_RATE)
+
+    async def decode_live(
+        self, user: str, key: str, priority: Priority, source: Callable[[], Window | None]
+    ) -> Transcript | None:
+        """A live decode; the audio counts once, when its segment is committed (not per partial)."""
+        self.quota.admit(user, "transcribe")
+        transcript = await super().decode_live(user, key, priority, source)
+        if transcript is not None and priority is not Priority.PARTIAL:
+            self.quota.add_audio(user, transcript.duration)
+        return transcript

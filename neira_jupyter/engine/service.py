@@ -25,9 +25,10 @@ change of route, from this one place, whichever handler asked for it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,7 +52,14 @@ from .routing import (
     make_source,
 )
 from .schedule import Job, JobCancelled, Scheduler
-from .speech import SAMPLE_RATE, Transcript, WhisperTranscriber
+from .speech import (
+    SAMPLE_RATE,
+    Priority,
+    SpeechDispatcher,
+    Transcript,
+    WhisperTranscriber,
+    Window,
+)
 from .types import (
     BadRequest,
     CancelToken,
@@ -94,6 +102,12 @@ class NeiraEngine:
         self.fallback = make_llama_model(config.fallback) if config.fallback else None
         self.remote = RemoteModel(config.remote) if config.remote else None
         self.speech = WhisperTranscriber(config.speech) if config.speech else None
+        self.live_speech: SpeechDispatcher[Transcript] | None = None
+        if self.speech is not None:  # live streams' decodes: finals first, partials coalesced
+            speech = self.speech
+            self.live_speech = SpeechDispatcher(
+                self._decode_windows, lambda: speech.batch_size, speech.spec.num_workers
+            )
         self.corrector = TranscriptCorrector()
         self.observer = EngineObserver()
         self._started = False
@@ -331,19 +345,10 @@ class NeiraEngine:
 
         ``fallback``: Whisper's temperature fallback (``WhisperTranscriber.transcribe``).
         """
-        speech = self.speech
-        if speech is None:
-            raise NoModelAvailable("no speech model is configured")
-        self._speech_retry.due(speech, time.monotonic())
-        if speech.state is ModelState.UNLOADED:
-            self.lanes.load_in_lane(speech, SPEECH_LANE)
+        speech = self._speech_model()
 
         def work(cancel: CancelToken, _emit: Any) -> Transcript:
-            if speech.state is not ModelState.READY:
-                raise NoModelAvailable(
-                    f"speech model {speech.name!r} is {speech.state.value}: {speech.error}"
-                )
-            return speech.transcribe(
+            return self._ready(speech).transcribe(
                 audio, language=language, vad=vad, cancel=cancel, fallback=fallback
             )
 
@@ -351,6 +356,66 @@ class NeiraEngine:
         transcript: Transcript = await self._wait(job)
         notify(self.observer.transcription, user, transcript, len(audio) / SAMPLE_RATE)
         return transcript
+
+    def _speech_model(self) -> WhisperTranscriber:
+        """The speech model, its load queued when it is not loaded. Raises ``NoModelAvailable``."""
+        speech = self.speech
+        if speech is None:
+            raise NoModelAvailable("no speech model is configured")
+        self._speech_retry.due(speech, time.monotonic())
+        if speech.state is ModelState.UNLOADED:
+            self.lanes.load_in_lane(speech, SPEECH_LANE)
+        return speech
+
+    @staticmethod
+    def _ready(speech: WhisperTranscriber) -> WhisperTranscriber:
+        """``speech`` on its lane, loaded; raises ``NoModelAvailable`` when its load failed."""
+        if speech.state is not ModelState.READY:
+            raise NoModelAvailable(
+                f"speech model {speech.name!r} is {speech.state.value}: {speech.error}"
+            )
+        return speech
+
+    async def decode_live(
+        self, user: str, key: str, priority: Priority, source: Callable[[], Window | None]
+    ) -> Transcript | None:
+        """Decode a live stream's window in ``priority``'s turn (``SpeechDispatcher``).
+
+        ``key`` names the stream; ``source`` gives the window when the lane
+        takes the request. None: there was nothing new, or the request was dropped.
+        """
+        self._speech_model()  # raises when there is none; queues its load when unloaded
+        assert self.live_speech is not None  # there is one whenever there is a speech model
+        transcript = await self.live_speech.decode(key, priority, source)
+        if transcript is not None:
+            notify(self.observer.transcription, user, transcript, transcript.duration)
+        return transcript
+
+    def drop_live(self, key: str) -> None:
+        """Drop the stream's waiting decode, if any (its final covers that audio)."""
+        if self.live_speech is not None:
+            self.live_speech.drop(key)
+
+    @contextlib.contextmanager
+    def hold_partials(self) -> Iterator[None]:
+        """Live partials wait (briefly) while a stopped stream's final and correction run."""
+        if self.live_speech is None:
+            yield
+            return
+        with self.live_speech.hold():
+            yield
+
+    async def _decode_windows(self, windows: list[Window]) -> list[Transcript]:
+        """One lane job that decodes ``windows`` together (the dispatcher's batches)."""
+        speech = self._speech_model()
+
+        def work(_cancel: CancelToken, _emit: Any) -> list[Transcript]:
+            return self._ready(speech).transcribe_windows(windows)
+
+        result: list[Transcript] = await self._wait(
+            self.scheduler.submit_internal(SPEECH_LANE, work)
+        )
+        return result
 
     async def correct(self, user: str, text: str, language: str = "auto") -> Correction:
         """Correct a transcript with the LLM; degrades to the raw text, never loses it."""
@@ -411,5 +476,6 @@ class NeiraEngine:
             "switches": router["switches"],
             "backends": router["backends"],
             "queue": self.scheduler.status(user),
+            "speech_lane": self.live_speech.status() if self.live_speech else None,
             "time": time.time(),
         }

@@ -148,6 +148,35 @@ class QueueStatus(WireModel):
     lanes: dict[str, LaneInfo]
 
 
+class LiveSpeechWaiting(WireModel):
+    """Live-stream decodes waiting for the speech lane, by priority."""
+
+    stop: int = Field(description="Finals of stopped streams (served first).")
+    segment: int = Field(description="Segments closed at a pause while the user speaks.")
+    partial: int = Field(description="Live partials (served last, coalesced to newer audio).")
+
+
+class SpeechLaneStatus(WireModel):
+    """How loaded the speech lane is with live streams (dictation, the recorder)."""
+
+    waiting: LiveSpeechWaiting
+    decoding: int = Field(description="Batches being decoded now.")
+    workers: int = Field(description="Batches that may be decoded at once (speech_workers).")
+    batch_size: int = Field(description="Windows decoded in one Whisper call at most.")
+    load: float = Field(
+        description="Fraction of the last 10 s the lane's workers spent decoding (0-1)."
+    )
+    partial_wait_ms: float = Field(
+        description="Median wait of recent partials for the lane; grows with the load."
+    )
+    batches: int = Field(description="Batches decoded since start.")
+    windows: int = Field(description="Windows decoded since start.")
+    partials: int = Field(description="Partial windows decoded since start.")
+    partials_dropped: int = Field(
+        description="Partials dropped because their stream stopped (its final covered them)."
+    )
+
+
 class StatusDocument(WireModel):
     """The answer of ``GET api/status``."""
 
@@ -161,4 +190,7 @@ class StatusDocument(WireModel):
     switches: list[Switch]
     backends: dict[str, BackendInfo]
     queue: QueueStatus
+    speech_lane: SpeechLaneStatus | None = Field(
+        description="Live speech decodes; null without a speech model."
+    )
     time: float

@@ -140,6 +140,12 @@ class NeiraApp(ExtensionApp):
         help="CTranslate2 compute_type for Whisper (default: int8 on CPU, float16 on CUDA).",
     )
     speech_workers = Int(1, config=True, help="Parallel Whisper transcriptions (num_workers).")
+    speech_batch = Int(
+        0,
+        config=True,
+        help="Live-stream windows Whisper decodes in one call (0: 8 on a GPU, 1 on CPU, "
+        "where batching was measured to buy nothing).",
+    )
     eager_load = Bool(
         True, config=True, help="Load models in the background at start (else on first use)."
     )
@@ -311,6 +317,7 @@ class NeiraApp(ExtensionApp):
         "socket_idle_timeout",
         "llm_slots",
         "remote_overflow_queue",
+        "speech_batch",
     )
     def _validate_not_negative(self, proposal: Any) -> Any:
         if proposal["value"] < 0:

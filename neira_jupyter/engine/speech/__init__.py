@@ -4,14 +4,17 @@ Layers, lowest first: ``audio`` (bytes -> 16 kHz mono float32), ``whisper``
 (``WhisperTranscriber`` over faster-whisper), ``vad`` (speech or silence per
 frame), ``segment`` (the current segment's frames and where to cut it),
 ``agreement`` (which words of successive hypotheses have settled),
-``language`` (which language a live stream's decodes use), and
-``streaming`` (``StreamingRecognizer``: live PCM in, partials and a final out).
+``language`` (which language a live stream's decodes use), ``window``
+(short-window decodes of live audio), ``dispatch`` (``SpeechDispatcher``:
+which stream's decode runs next, finals first), and ``streaming``
+(``StreamingRecognizer``: live PCM in, partials and a final out).
 """
 
 from __future__ import annotations
 
 from .agreement import LocalAgreement, align_end, fold
 from .audio import SAMPLE_RATE, decode_audio, pcm16le_to_float
+from .dispatch import Priority, SpeechDispatcher
 from .language import LanguageTracker
 from .streaming import (
     Partial,
@@ -22,6 +25,7 @@ from .streaming import (
 )
 from .vad import FRAME, SpeechDetector
 from .whisper import Segment, SpeechSpec, Transcript, WhisperTranscriber
+from .window import Window
 
 __all__ = [
     "FRAME",
@@ -29,8 +33,10 @@ __all__ = [
     "LanguageTracker",
     "LocalAgreement",
     "Partial",
+    "Priority",
     "Segment",
     "SpeechDetector",
+    "SpeechDispatcher",
     "SpeechEngine",
     "SpeechSpec",
     "StreamOptions",
@@ -38,6 +44,7 @@ __all__ = [
     "StreamingRecognizer",
     "Transcript",
     "WhisperTranscriber",
+    "Window",
     "align_end",
     "decode_audio",
     "fold",

@@ -29,19 +29,21 @@ never on the event loop; ``benchmarks/bench_vad.py`` measured it at about
 3 ms per 100 ms chunk, with the same segment-close delay as an energy
 detector (about 0.6 s after the end of a sentence, ``silence_s`` included).
 
-At most one decode per stream is in flight; audio that arrives meanwhile is
-simply appended, so a slow machine produces fewer, larger updates rather
-than a growing backlog. Several streams run at once; their decodes meet in
-the speech lane's fair queue. A partial decode refused with ``QueueFull`` is
-skipped (the next one will cover the audio); the closing decodes wait and
-retry. Partial decodes skip Whisper's temperature fallback (``whisper``) and,
-with language ``"auto"``, use a language once ``language.LanguageTracker``
-trusts a detection instead of detecting again: a partial is live only if fast.
+Decodes go through the engine's ``decode_live`` (the ``dispatch``
+``SpeechDispatcher``): a stopped stream's final before a pause's segment
+close before any partial, across all streams. At most one decode per stream
+is waiting or running, and a partial's audio is read when the lane takes it
+(``_partial_window``: the segment so far, with the frames the VAD has not
+scored yet), so a loaded lane gives fewer, newer partials rather than a
+backlog. The decodes run in a short window (``window``), without Whisper's
+temperature fallback, and with language ``"auto"`` they use a language once
+``language.LanguageTracker`` trusts a detection instead of detecting again.
 
 ``finish()`` closes the last segment and returns the ``StreamResult``; with
 ``correct`` set, the raw transcript then goes through the engine's ``correct``
-(which degrades to the raw text instead of failing). The recognizer needs
-only those two calls of the engine (``SpeechEngine``).
+(which degrades to the raw text instead of failing); partials of other
+streams wait meanwhile (``hold_partials``). The recognizer needs only those
+calls of the engine (``SpeechEngine``).
 
 This module imports nothing from Jupyter.
 """
@@ -51,6 +53,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -58,13 +61,15 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..correct import Correction
-from ..types import BadRequest, EngineError, QueueFull
+from ..types import BadRequest, EngineError
 from .agreement import LocalAgreement
 from .audio import SAMPLE_RATE
+from .dispatch import Priority
 from .language import LanguageTracker
 from .segment import SegmentBuffer
 from .vad import FRAME, SpeechDetector
 from .whisper import Transcript
+from .window import MAX_WINDOW_S, Window
 
 __all__ = ["Partial", "SpeechEngine", "StreamOptions", "StreamResult", "StreamingRecognizer"]
 
@@ -72,14 +77,13 @@ __all__ = ["Partial", "SpeechEngine", "StreamOptions", "StreamResult", "Streamin
 class SpeechEngine(Protocol):
     """What a stream needs of the engine (``NeiraEngine``): decodes and the correction."""
 
-    async def transcribe(
-        self,
-        user: str,
-        audio: np.ndarray,
-        language: str = "auto",
-        vad: bool = False,
-        fallback: bool = True,
-    ) -> Transcript: ...
+    async def decode_live(
+        self, user: str, key: str, priority: Priority, source: Callable[[], Window | None]
+    ) -> Transcript | None: ...
+
+    def drop_live(self, key: str) -> None: ...
+
+    def hold_partials(self) -> contextlib.AbstractContextManager[None]: ...
 
     async def correct(self, user: str, text: str, language: str = "auto") -> Correction: ...
 
@@ -105,7 +109,6 @@ class StreamOptions:
     max_seconds: float = 600.0
     vad_threshold: float = 0.5
     language_confidence: float = 0.8
-    final_retries: int = 20
 
     def __post_init__(self) -> None:
         for name in ("step_s", "silence_s", "max_segment_s", "max_seconds"):
@@ -155,6 +158,7 @@ class StreamingRecognizer:
         self.user = user
         self.options = options or StreamOptions()
         self.on_partial = on_partial
+        self.key = uuid.uuid4().hex  # this stream's place in the speech dispatcher
         self.error: EngineError | None = None
         self._language = LanguageTracker(self.options.language, self.options.language_confidence)
         self._vad = SpeechDetector(self.options.vad_threshold)
@@ -224,6 +228,11 @@ class StreamingRecognizer:
             self._add_frames(np.concatenate([self._pending, pad]))
             self._pending = np.zeros(0, np.float32)
         stop_at = time.perf_counter()
+        self.engine.drop_live(self.key)  # a waiting partial: the final covers its audio
+        with self.engine.hold_partials():
+            return await self._final(stop_at)
+
+    async def _final(self, stop_at: float) -> StreamResult:
         self._wake.set()
         await self._worker
         if self.error is not None:
@@ -285,36 +294,30 @@ class StreamingRecognizer:
             return True
         return False
 
-    async def _decode(self, audio: np.ndarray, closing: bool) -> Transcript:
-        """Transcribe on the speech lane.
+    def _window(self, audio: np.ndarray, final: bool) -> Window:
+        language = self._language.for_decode()
+        return Window(audio, None if language == "auto" else language, final)
 
-        A partial decode (``closing`` false) is not retried on ``QueueFull`` and
-        has no temperature fallback; a closing one retries ``final_retries`` times.
-        """
-        retries = self.options.final_retries if closing else 0
-        attempt = 0
-        while True:
-            language = self._language.for_decode()
-            try:
-                transcript = await self.engine.transcribe(
-                    self.user, audio, language, fallback=closing
-                )
-            except QueueFull as exc:
-                if attempt >= retries:
-                    raise
-                attempt += 1
-                await asyncio.sleep(min(exc.retry_after, 1.0))
-                continue
-            self._language.observe(transcript, closing)
-            return transcript
+    async def _decode(
+        self, priority: Priority, source: Callable[[], Window | None]
+    ) -> Transcript | None:
+        """Decode on the speech lane in ``priority``'s turn; None when there was nothing new."""
+        transcript = await self.engine.decode_live(self.user, self.key, priority, source)
+        if transcript is not None:
+            self._language.observe(transcript, priority is not Priority.PARTIAL)
+        return transcript
+
+    def _partial_window(self) -> Window | None:
+        """The segment's audio at dispatch time, frames not yet scored included."""
+        frames = len(self._segment) + sum(f.size for f in self._unscored) // FRAME
+        if self._finishing or frames <= self._decoded_frames or not self._segment.heard():
+            return None
+        audio = np.concatenate([*self._segment.frames, *self._unscored]).astype(np.float32)
+        self._decoded_frames = frames
+        return self._window(audio[-int(MAX_WINDOW_S * SAMPLE_RATE) :], final=False)
 
     async def _partial(self) -> None:
-        frames = len(self._segment)
-        try:
-            transcript = await self._decode(self._segment.audio(frames), closing=False)
-        except QueueFull:  # skipped: the next partial decode covers this audio
-            transcript = None
-        self._decoded_frames = frames
+        transcript = await self._decode(Priority.PARTIAL, self._partial_window)
         if transcript is None:
             return
         self._agreement.update(transcript.text.split())
@@ -327,8 +330,10 @@ class StreamingRecognizer:
         self._decoded_frames = 0
         if audio is None:
             return
-        transcript = await self._decode(audio, closing=True)
-        words = self._agreement.close(transcript.text.split())
+        window = self._window(audio, final=True)
+        priority = Priority.STOP if self._finishing else Priority.SEGMENT
+        transcript = await self._decode(priority, lambda: window)
+        words = self._agreement.close(transcript.text.split() if transcript else [])
         if words:
             self._committed.extend(words)
             self._segments.append(

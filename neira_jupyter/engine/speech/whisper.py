@@ -36,6 +36,8 @@ import numpy as np
 
 from ..resident import ResidentModel
 from ..types import BadRequest, CancelToken, EngineError, ModelState
+from .audio import SAMPLE_RATE
+from .window import Window, decode_windows
 
 __all__ = ["Segment", "SpeechSpec", "Transcript", "WhisperTranscriber"]
 
@@ -46,7 +48,8 @@ class SpeechSpec:
 
     ``device`` is ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when CTranslate2 sees
     a GPU). ``compute_type`` ``"default"`` means int8 on CPU and float16 on CUDA.
-    ``cpu_threads`` 0 means one per core, at most 4.
+    ``cpu_threads`` 0 means one per core, at most 4. ``batch``: live windows
+    decoded in one call (``transcribe_windows``); 0 means 8 on CUDA, 1 on CPU.
     """
 
     name: str
@@ -55,6 +58,7 @@ class SpeechSpec:
     compute_type: str = "default"
     num_workers: int = 1
     cpu_threads: int = 0
+    batch: int = 0
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,11 @@ class WhisperTranscriber(ResidentModel):
     def device(self) -> str:
         """The device the model runs on (resolved from ``"auto"`` once loaded)."""
         return self._device or self.spec.device
+
+    @property
+    def batch_size(self) -> int:
+        """Live windows per ``transcribe_windows`` call (``SpeechSpec.batch`` resolved)."""
+        return self.spec.batch or (8 if self.device == "cuda" else 1)
 
     @property
     def multilingual(self) -> bool:
@@ -233,6 +242,34 @@ class WhisperTranscriber(ResidentModel):
             timings={"transcribe_ms": (time.perf_counter() - started) * 1000},
             cancelled=cancelled,
         )
+
+    def transcribe_windows(self, windows: list[Window]) -> list[Transcript]:
+        """Decode short live windows in one call (``window.decode_windows``).
+
+        A ``final`` window whose quick decode looks wrong is decoded again
+        with ``transcribe`` (30 s window, temperature fallback).
+        """
+        model = self._require_ready()
+        for window in windows:
+            if window.language is not None:
+                self._language_code(model, window.language)  # BadRequest for an unknown one
+        transcripts = []
+        for window, heard in zip(windows, decode_windows(model, windows), strict=True):
+            if heard.suspect:
+                transcripts.append(self.transcribe(window.audio, window.language or "auto"))
+                continue
+            duration = window.audio.size / SAMPLE_RATE
+            transcripts.append(
+                Transcript(
+                    text=heard.text,
+                    segments=[Segment(0.0, duration, heard.text)] if heard.text else [],
+                    language=heard.language,
+                    language_probability=heard.language_probability,
+                    duration=duration,
+                    timings={"transcribe_ms": heard.decode_ms},
+                )
+            )
+        return transcripts
 
     def _language_code(self, model: Any, language: str) -> str | None:
         """``"auto"`` -> None (faster-whisper detects); otherwise a code the model knows."""

@@ -1,0 +1,291 @@
+"""Many people dictating at once on one engine: first partial, stalls, final and WER per load.
+
+Starts a real Jupyter server with the neira extension (the default
+configuration: demo models) in its own process, then opens N WebSockets to
+``WS api/transcribe/stream`` at once. Each client streams a different 5-7 s
+English clip (two espeak-ng sentences of the evaluation set) in 100 ms
+frames **at real-time pace**, as a microphone would, then sends ``stop``.
+For every client it records:
+
+* first partial: from the frame in which speech begins to the first
+  non-empty partial;
+* stall: the longest time while the client speaks without a new partial
+  (from the start of speech, between partials, up to the end of speech);
+* final: from ``stop`` to the ``final`` message (with correction, as
+  Dictate and the recorder ask for it);
+* WER: words-only word error rate of the final raw transcript.
+
+With ``--baseline REV`` the same loads run first against a server built
+from git revision REV (a temporary ``git worktree``), so both tables come
+from one run on the same machine. Usage::
+
+    python benchmarks/bench_dictation.py --clients 1 4 8 16 --baseline b1799d2
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jiwer
+import numpy as np
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.audio_fixtures import speak  # noqa: E402
+from tests.correction_eval import load_set, words_only  # noqa: E402
+
+FRAME = 1600  # samples: 100 ms at 16 kHz
+
+
+@dataclass
+class Clip:
+    """One client's audio (16 kHz s16le, silence around the speech) and its reference."""
+
+    reference: str
+    pcm: np.ndarray
+    speech_start: int  # frame index
+    speech_end: int
+
+
+@dataclass
+class ClientRun:
+    """What one client measured."""
+
+    first_partial_s: float
+    stall_s: float
+    final_s: float
+    wer: float
+    partials: int
+
+
+@dataclass
+class LoadRun:
+    """All clients of one load."""
+
+    clients: int
+    runs: list[ClientRun] = field(default_factory=list)
+    status: dict[str, object] = field(default_factory=dict)
+
+
+def speech_bounds(samples: np.ndarray) -> tuple[int, int]:
+    """First and last 100 ms frame index holding speech (RMS above -40 dBFS)."""
+    frames = samples[: samples.size // FRAME * FRAME].reshape(-1, FRAME).astype(np.float64)
+    loud = np.flatnonzero(np.sqrt(np.mean((frames / 32768) ** 2, axis=1)) > 0.01)
+    return int(loud[0]), int(loud[-1])
+
+
+def make_clips(directory: Path, count: int) -> list[Clip]:
+    """``count`` clips of two English sentences each, 0.5 s of silence before, 1 s after."""
+    sentences = load_set()["en"]
+    clips = []
+    for index in range(count):
+        text = f"{sentences[index % len(sentences)]} {sentences[(index + 1) % len(sentences)]}"
+        wav = speak(text, "en", directory)
+        with wave.open(str(wav)) as source:
+            speech = np.frombuffer(source.readframes(source.getnframes()), "<i2")
+        pcm = np.concatenate([np.zeros(8000, np.int16), speech, np.zeros(16000, np.int16)])
+        start, end = speech_bounds(pcm)
+        clips.append(Clip(text, pcm, start, end))
+    return clips
+
+
+async def dictate(url: str, token: str, clip: Clip) -> ClientRun:
+    """Stream one clip at real-time pace, stop, and time what comes back."""
+    ws = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {token}"}))
+    partials: list[float] = []
+    final: dict[str, object] = {}
+    final_at = 0.0
+
+    async def read() -> None:
+        nonlocal final_at
+        while True:
+            raw = await ws.read_message()
+            if raw is None:
+                raise RuntimeError("the server closed the stream")
+            message = json.loads(raw)
+            if message["type"] == "partial" and message["confirmed"] + message["tentative"]:
+                partials.append(time.perf_counter())
+            elif message["type"] == "error":
+                raise RuntimeError(f"the stream failed: {message}")
+            elif message["type"] == "final":
+                final.update(message)
+                final_at = time.perf_counter()
+                return
+
+    await ws.write_message(json.dumps({"type": "start", "language": "en", "correct": True}))
+    reader = asyncio.ensure_future(read())
+    sent: dict[int, float] = {}
+    start = time.perf_counter()
+    for index in range(clip.pcm.size // FRAME):
+        await asyncio.sleep(max(0.0, start + index * 0.1 - time.perf_counter()))
+        sent[index] = time.perf_counter()
+        await ws.write_message(clip.pcm[index * FRAME : (index + 1) * FRAME].tobytes(), binary=True)
+    stopped = time.perf_counter()
+    await ws.write_message(json.dumps({"type": "stop"}))
+    await reader
+    ws.close()
+    spoke, quiet = sent[clip.speech_start], sent[clip.speech_end] + 0.1
+    during = [t for t in partials if t <= quiet]
+    marks = [spoke, *during, quiet]
+    stall = max(b - a for a, b in itertools.pairwise(marks))
+    first = (partials[0] - spoke) if partials else float("nan")
+    error = float(jiwer.wer(words_only(clip.reference), words_only(str(final["raw"]))))
+    return ClientRun(first, stall, final_at - stopped, error, len(partials))
+
+
+def status(base: str, token: str) -> dict[str, object]:
+    request = urllib.request.Request(
+        base + "neira/api/status", headers={"Authorization": f"token {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        document: dict[str, object] = json.loads(response.read())
+    return document
+
+
+@contextlib.contextmanager
+def server(source: Path, workdir: Path) -> Iterator[tuple[str, str]]:
+    """A ``jupyter server`` process running the neira code in ``source``; (base URL, token)."""
+    port = 19000 + os.getpid() % 500 + (hash(str(source)) % 400)
+    token = uuid.uuid4().hex
+    home = workdir / f"jupyter-{port}"
+    home.mkdir(exist_ok=True)
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home), "JUPYTER_RUNTIME_DIR": str(home)}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "jupyter", "server", "--no-browser", "--allow-root",
+            f"--port={port}", "--ip=127.0.0.1", f"--ServerApp.root_dir={workdir}",
+            f"--IdentityProvider.token={token}",
+            "--ServerApp.jpserver_extensions={'neira_jupyter': True}",
+            # the benchmark's N clients are one user; the per-user caps are not what it measures
+            "--NeiraApp.max_jobs_per_user=0", "--NeiraApp.max_sockets_per_user=0",
+        ],
+        cwd=source,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                models = status(base, token)["models"]
+                assert isinstance(models, list)
+                if all(m["state"] in {"ready", "failed"} for m in models):
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"the server from {source} did not become ready")
+            time.sleep(0.5)
+        yield base, token
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+async def load(url: str, clips: list[Clip]) -> list[ClientRun]:
+    base, token = url
+    ws_url = base.replace("http", "ws", 1) + "neira/api/transcribe/stream"
+    return list(await asyncio.gather(*(dictate(ws_url, token, clip) for clip in clips)))
+
+
+def p(values: list[float], q: float) -> float:
+    ordered = sorted(v for v in values if v == v)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def measure(source: Path, workdir: Path, clips: list[Clip], loads: list[int]) -> list[LoadRun]:
+    results = []
+    with server(source, workdir) as url:
+        asyncio.run(load(url, clips[:1]))  # warm-up: the first decode and correction
+        for clients in loads:
+            run = LoadRun(clients, asyncio.run(load(url, clips[:clients])))
+            speech = status(*url).get("speech")
+            run.status = speech if isinstance(speech, dict) else {}
+            results.append(run)
+    return results
+
+
+def table(title: str, results: list[LoadRun]) -> None:
+    one = statistics.median(r.final_s for r in results[0].runs)
+    print(f"\n{title}")
+    print(
+        "| clients | first partial p50 / p95 | stall p95 (max) | final after stop p50 / p95 "
+        "(max) | final vs 1 client | WER mean |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+    for r in results:
+        first = [c.first_partial_s for c in r.runs]
+        stall = [c.stall_s for c in r.runs]
+        final = [c.final_s for c in r.runs]
+        print(
+            f"| {r.clients} | {p(first, 0.5):.1f} / {p(first, 0.95):.1f} s "
+            f"| {p(stall, 0.95):.1f} s ({max(stall):.1f} s) "
+            f"| {p(final, 0.5):.2f} / {p(final, 0.95):.2f} s ({max(final):.2f} s) "
+            f"| {statistics.median(final) / one:.1f}x "
+            f"| {statistics.mean(c.wer for c in r.runs):.3f} |"
+        )
+    for r in results:
+        if r.status:
+            print(f"  status after {r.clients} clients: {json.dumps(r.status)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 8, 16])
+    parser.add_argument("--baseline", metavar="REV", help="also measure git revision REV first")
+    args = parser.parse_args()
+    loads = sorted(set(args.clients))
+    if loads[0] != 1:
+        loads.insert(0, 1)  # the ratios are against one client
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        clips = make_clips(workdir, max(loads))
+        seconds = [(c.speech_end - c.speech_start + 1) / 10 for c in clips]
+        print(
+            f"{len(clips)} clips of {min(seconds):.1f}-{max(seconds):.1f} s of speech, "
+            f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}"
+        )
+        if args.baseline:
+            tree = workdir / "baseline"
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.baseline],
+                check=True,
+                capture_output=True,
+            )
+            try:
+                table(f"baseline {args.baseline}", measure(tree, workdir, clips, loads))
+            finally:
+                subprocess.run(
+                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                    check=False,
+                )
+        table("this tree", measure(ROOT, workdir, clips, loads))
+        print(f"load average at the end {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
