@@ -4,7 +4,9 @@ A real jupyter server with the demo models; the client is the one users
 install (``openai``), pointed at ``{base_url}neira/v1`` with the server's
 token as its API key. The sync client runs in a worker thread, since the
 server shares this test's event loop. ``max_jobs_per_user`` is 1 here, so a
-second request while one runs is a deterministic 429.
+second request while one runs is a deterministic 429. What comes over the
+wire is also validated against OpenAI's own response schemas
+(``tests/openai_spec.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from neira_jupyter.server.routes import OPENAI_HANDLERS
 from tests.audio_fixtures import SENTENCES, speak
 from tests.conftest import Fetch, get_status, wait_ready
 from tests.neira_http import fetch_raw
+from tests.openai_spec import check
 
 SENTENCE = SENTENCES["en"][1]
 COUNTING = "Count from 1 to 300, separated by commas: 1, 2, 3, 4, 5,"
@@ -74,8 +77,10 @@ async def test_models_lists_the_configured_llms_and_the_speech_model(
     await wait_ready(jp_fetch)
     models = await asyncio.to_thread(lambda: list(client.models.list()))
     ids = [m.id for m in models]
-    assert ids == [DEMO_LLM_NAME, DEMO_FALLBACK_NAME, DEMO_SPEECH_NAME]
+    assert ids == [DEMO_LLM_NAME, DEMO_FALLBACK_NAME, DEMO_SPEECH_NAME, "whisper-1"]
     assert {m.owned_by for m in models} == {"neira"}
+    listed = await asyncio.to_thread(client.models.with_raw_response.list)
+    check("ListModelsResponse", listed.http_response.json())
     one = await asyncio.to_thread(client.models.retrieve, DEMO_SPEECH_NAME)
     assert one.id == DEMO_SPEECH_NAME
     with pytest.raises(openai.NotFoundError) as error:
@@ -300,7 +305,7 @@ async def test_without_a_language_model_503_and_uncorrected_transcripts(
 ) -> None:
     await get_status(jp_fetch)  # jp_fetch is what makes pytest-jupyter listen
     ids = [m.id for m in await asyncio.to_thread(lambda: list(client.models.list()))]
-    assert ids == [DEMO_LLM_NAME, DEMO_FALLBACK_NAME, DEMO_SPEECH_NAME]  # configured, switched off
+    assert ids == [DEMO_LLM_NAME, DEMO_FALLBACK_NAME, DEMO_SPEECH_NAME, "whisper-1"]  # switched off
     with pytest.raises(openai.InternalServerError) as error:
         await asyncio.to_thread(
             lambda: client.chat.completions.create(model=DEMO_LLM_NAME, messages=MESSAGES)
@@ -318,3 +323,139 @@ async def test_without_a_language_model_503_and_uncorrected_transcripts(
     correction = (heard.model_extra or {})["neira_correction"]
     assert correction["degraded"] is True and correction["reason"]
     assert heard.text == correction["raw"]
+
+
+def sse_documents(body: bytes) -> list[Any]:
+    """The JSON documents of an SSE body, checking it ends with ``data: [DONE]``."""
+    events = [e for e in body.decode().split("\n\n") if e]
+    assert all(e.startswith("data: ") for e in events) and events[-1] == "data: [DONE]"
+    return [json.loads(e[6:]) for e in events[:-1]]
+
+
+async def test_answers_validate_against_the_spec_and_no_op_fields_are_accepted(
+    jp_fetch: Fetch, client: OpenAI, token: str, jp_http_port: int, jp_base_url: str
+) -> None:
+    await wait_ready(jp_fetch)
+    no_ops: dict[str, Any] = {
+        "store": False,
+        "metadata": {"cell": "7"},
+        "service_tier": "auto",
+        "parallel_tool_calls": True,
+        "response_format": {"type": "text"},
+        "tool_choice": "none",
+        "user": "ada",
+    }
+    settings: dict[str, Any] = {"max_tokens": 6, "temperature": 0}
+    plain = await asyncio.to_thread(
+        lambda: client.chat.completions.create(model=DEMO_LLM_NAME, messages=MESSAGES, **settings)
+    )
+    busy = await asyncio.to_thread(
+        lambda: client.chat.completions.with_raw_response.create(
+            model=DEMO_LLM_NAME, messages=MESSAGES, **settings, **no_ops
+        )
+    )
+    whole = busy.http_response.json()
+    check("CreateChatCompletionResponse", whole)
+    assert whole["choices"][0]["message"]["content"] == plain.choices[0].message.content
+    assert busy.parse().choices[0].message.refusal is None
+
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    for route, body, schema in (
+        ("chat/completions", {"messages": MESSAGES}, "CreateChatCompletionStreamResponse"),
+        ("completions", {"prompt": COUNTING}, "CreateCompletionResponse"),
+    ):
+        for stream in (False, True):
+            request = {"model": DEMO_LLM_NAME, **settings, **body, "stream": stream}
+            if stream:
+                request["stream_options"] = {"include_usage": True}
+            raw = await fetch_raw(
+                jp_http_port, jp_base_url, f"neira/v1/{route}", "POST",
+                json.dumps(request).encode(), headers,
+            )  # fmt: skip
+            assert raw.code == 200, raw.body
+            if not stream:
+                name = schema.replace("StreamResponse", "Response")
+                check(name, json.loads(raw.body))
+                continue
+            chunks = sse_documents(raw.body)
+            assert len(chunks) >= 3
+            for chunk in chunks[:-1]:
+                for choice in chunk["choices"]:  # null until the end, as OpenAI streams it
+                    if route == "completions" and choice["finish_reason"] is None:
+                        choice["finish_reason"] = "stop"
+            for chunk in chunks:
+                check(schema, chunk)
+    error = await fetch_raw(
+        jp_http_port, jp_base_url, "neira/v1/chat/completions", "POST",
+        json.dumps({"model": DEMO_LLM_NAME, "messages": MESSAGES, "tools": [{}]}).encode(),
+        headers,
+    )  # fmt: skip
+    assert error.code == 400
+    check("ErrorResponse", json.loads(error.body))
+    assert json.loads(error.body)["error"]["param"] == "tools"
+
+
+async def test_transcription_formats_and_the_whisper_1_alias(
+    jp_fetch: Fetch, client: OpenAI, audio_dir: Path
+) -> None:
+    await wait_ready(jp_fetch)
+    wav = speak(SENTENCE, "en", audio_dir)
+
+    def transcribe(**kwargs: Any) -> Any:
+        with wav.open("rb") as audio:
+            return client.audio.transcriptions.with_raw_response.create(
+                model="whisper-1", file=audio, language="en", **kwargs
+            )
+
+    plain = (await asyncio.to_thread(transcribe)).http_response
+    check("CreateTranscriptionResponseJson", plain.json())
+    said = plain.json()["text"]
+    text = (await asyncio.to_thread(transcribe, response_format="text")).http_response
+    assert text.headers["Content-Type"].startswith("text/plain")
+    assert text.text == said
+
+    verbose = await asyncio.to_thread(
+        transcribe, response_format="verbose_json", timestamp_granularities=["segment"]
+    )
+    document = verbose.http_response.json()
+    check("CreateTranscriptionResponseVerboseJson", document)
+    segments = document["segments"]
+    assert segments and all(s["tokens"] and s["avg_logprob"] < 0 for s in segments)
+    assert all(0 <= s["no_speech_prob"] <= 1 and s["compression_ratio"] > 0 for s in segments)
+    assert verbose.parse().segments[0].seek == 0
+
+    srt = (await asyncio.to_thread(transcribe, response_format="srt")).http_response
+    assert srt.headers["Content-Type"].startswith("application/x-subrip")
+    assert re.match(r"1\n00:00:0\d,\d{3} --> 00:00:\d\d,\d{3}\n\S", srt.text), srt.text
+    vtt = (await asyncio.to_thread(transcribe, response_format="vtt")).http_response
+    assert vtt.headers["Content-Type"].startswith("text/vtt")
+    assert vtt.text.startswith("WEBVTT\n\n00:00:0")
+    cue_text = [line for line in vtt.text.splitlines()[2:] if line and "-->" not in line]
+    assert " ".join(cue_text) == said
+
+    for kwargs, param in (
+        ({"response_format": "json", "timestamp_granularities": ["segment"]},
+         "timestamp_granularities"),
+        ({"response_format": "diarized_json"}, "response_format"),
+        ({"temperature": 0.7}, "temperature"),
+        ({"prompt": "Ada Lovelace"}, "prompt"),
+    ):  # fmt: skip
+        with pytest.raises(openai.BadRequestError) as refused:
+            await asyncio.to_thread(transcribe, **kwargs)
+        assert refused.value.param == param, refused.value.body
+
+
+async def test_json_nested_1000_deep_is_a_400(
+    jp_fetch: Fetch, token: str, jp_http_port: int, jp_base_url: str
+) -> None:
+    await get_status(jp_fetch)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    bodies = ('{"model": "x", "messages": ' + "[" * 1000 + "]" * 1000 + "}",
+              "[" * 100_000 + "]" * 100_000)  # fmt: skip
+    for path in ("api/generate", "api/correct", "v1/chat/completions", "v1/completions"):
+        for body in bodies:
+            response = await fetch_raw(
+                jp_http_port, jp_base_url, f"neira/{path}", "POST", body.encode(), headers
+            )
+            assert response.code == 400, (path, response.body[:300])
+            assert b"levels deep" in response.body

@@ -1,4 +1,9 @@
-"""The OpenAI-compatible request models: what they accept, what they refuse, and the error shape."""
+"""The OpenAI-compatible request models: what they accept, what they refuse, and the error shape.
+
+The spec's side is ``tests/data/openai_spec.json`` (cut from openai/openai-openapi):
+every request field it names is declared here, and answers built by the
+protocol models validate against its response schemas.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,29 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from neira_jupyter.protocol import ProtocolError, parse
+from neira_jupyter.engine.speech.whisper import Segment
+from neira_jupyter.protocol import GenerateRequest, ProtocolError, parse
+from neira_jupyter.protocol.base import MAX_JSON_DEPTH, parse_tagged
+from neira_jupyter.protocol.generate import CancelMessage, Usage
 from neira_jupyter.protocol.openai import (
+    SPEC_FIELDS,
     ChatCompletionRequest,
     CompletionRequest,
-    TranscriptionRequest,
     openai_error,
 )
-from neira_jupyter.protocol.openai_answers import ChatCompletionChunk
+from neira_jupyter.protocol.openai_answers import (
+    AssistantMessage,
+    ChatChoice,
+    ChatChunkChoice,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatDelta,
+    NeiraInfo,
+    Transcription,
+    TranscriptionSegment,
+)
+from neira_jupyter.protocol.openai_audio import TranscriptionRequest, subtitles
+from tests.openai_spec import REQUEST_FIELDS, check
 
 USER = [{"role": "user", "content": "hi"}]
 
@@ -26,7 +46,70 @@ USER = [{"role": "user", "content": "hi"}]
         (ChatCompletionRequest, {"model": "m", "messages": USER, "n": 2}, "n", "n=1"),
         (ChatCompletionRequest, {"model": "m", "messages": USER, "stop": ["a"] * 9}, "stop", "8"),
         (ChatCompletionRequest, {"model": "m", "messages": USER, "stop": ""}, "stop[0]", "1"),
-        (ChatCompletionRequest, {"model": "m", "messages": USER, "tools": []}, "tools", "unknown"),
+        (ChatCompletionRequest, {"model": "m", "messages": USER, "tools": [{}]}, "tools", "tools"),
+        (ChatCompletionRequest, {"model": "m", "messages": USER, "gpt": 1}, "gpt", "unknown"),
+        (
+            ChatCompletionRequest,
+            {"model": "m", "messages": USER, "tool_choice": "required"},
+            "tool_choice",
+            "'none'",
+        ),
+        (
+            ChatCompletionRequest,
+            {"model": "m", "messages": USER, "response_format": {"type": "xml"}},
+            "response_format",
+            "json_object",
+        ),
+        (
+            ChatCompletionRequest,
+            {"model": "m", "messages": USER, "modalities": ["text", "audio"]},
+            "modalities",
+            "text only",
+        ),
+        (
+            ChatCompletionRequest,
+            {"model": "m", "messages": USER, "reasoning_effort": "high"},
+            "reasoning_effort",
+            "do not reason",
+        ),
+        (
+            ChatCompletionRequest,
+            {"model": "m", "messages": USER, "logit_bias": {"50256": -100}},
+            "logit_bias",
+            "not supported",
+        ),
+        (
+            ChatCompletionRequest,
+            {"model": "m", "messages": USER, "top_logprobs": 2},
+            "top_logprobs",
+            "not supported",
+        ),
+        (
+            ChatCompletionRequest,
+            {"model": "m", "messages": USER, "metadata": {"k": 1}},
+            "metadata.k",
+            "string",
+        ),
+        (
+            ChatCompletionRequest,
+            {"model": "m", "messages": USER, "web_search_options": {}},
+            "web_search_options",
+            "web search",
+        ),
+        (
+            ChatCompletionRequest,
+            {"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]},
+            "messages[0].content[0].type",
+            "text only",
+        ),
+        (
+            ChatCompletionRequest,
+            {"model": "m", "messages": [{"role": "assistant", "tool_calls": [{"id": "x"}]}]},
+            "messages[0].tool_calls",
+            "does not call tools",
+        ),
+        (ChatCompletionRequest, {"model": "m", "messages": [{"role": "user"}]}, "messages[0]",
+         "'content' is required"),
         (
             ChatCompletionRequest,
             {"model": "m", "messages": USER, "temperature": 3},
@@ -72,12 +155,37 @@ USER = [{"role": "user", "content": "hi"}]
         (ChatCompletionRequest, {"model": "", "messages": USER}, "model", "at least 1"),
         (CompletionRequest, {"model": "m", "prompt": ["a", "b"]}, "prompt", "at most 1"),
         (CompletionRequest, {"model": "m", "prompt": "a", "echo": True}, "echo", "not supported"),
+        (CompletionRequest, {"model": "m", "prompt": "a", "best_of": 3}, "best_of", "one choice"),
+        (CompletionRequest, {"model": "m", "prompt": "a", "suffix": "x"}, "suffix", "insert"),
+        (CompletionRequest, {"model": "m", "prompt": "a", "logprobs": 2}, "logprobs", "not"),
         (TranscriptionRequest, {"model": "w", "language": "de"}, "language", "ru, en"),
         (
             TranscriptionRequest,
-            {"model": "w", "response_format": "srt"},
+            {"model": "w", "response_format": "diarized_json"},
             "response_format",
-            "'json'",
+            "diarization",
+        ),
+        (TranscriptionRequest, {"model": "w", "temperature": "0.5"}, "temperature", "greedy"),
+        (TranscriptionRequest, {"model": "w", "prompt": "Ada"}, "prompt", "not supported"),
+        (TranscriptionRequest, {"model": "w", "stream": "true"}, "stream", "WebSocket"),
+        (TranscriptionRequest, {"model": "w", "include": ["logprobs"]}, "include", "not"),
+        (
+            TranscriptionRequest,
+            {"model": "w", "languages": ["en", "ru"]},
+            "languages",
+            "one language",
+        ),
+        (
+            TranscriptionRequest,
+            {"model": "w", "timestamp_granularities": ["segment"]},
+            "timestamp_granularities",
+            "verbose_json",
+        ),
+        (
+            TranscriptionRequest,
+            {"model": "w", "chunking_strategy": "server_vad"},
+            "chunking_strategy",
+            "auto",
         ),
     ],
 )
@@ -113,6 +221,7 @@ def test_accepted_forms_become_one_generate_request() -> None:
             "stream_options": {"include_usage": True},
         },
     )
+    assert chat.include_usage
     generate = chat.to_generate()
     assert [(m.role, m.content) for m in generate.chat()] == [
         ("system", "be brief"),
@@ -152,3 +261,152 @@ def test_chunks_leave_out_what_a_delta_does_not_carry() -> None:
 def test_error_kinds(status: int, kind: str, code: str | None) -> None:
     body = openai_error(status, "x").to_dict()
     assert body == {"error": {"message": "x", "type": kind, "param": None, "code": code}}
+
+
+def _declared(model: type[BaseModel]) -> set[str]:
+    return {info.alias or name for name, info in model.model_fields.items()}
+
+
+@pytest.mark.parametrize("spec_name", sorted(REQUEST_FIELDS))
+def test_every_field_of_the_spec_is_declared(spec_name: str) -> None:
+    ours = {**SPEC_FIELDS, "CreateTranscriptionRequest": TranscriptionRequest}[spec_name]
+    spec = set(REQUEST_FIELDS[spec_name]) - {"file"}  # the audio is the multipart file part
+    assert spec - _declared(ours) == set()
+
+
+NO_OPS: dict[str, Any] = {
+    "store": True,
+    "metadata": {"team": "data"},
+    "service_tier": "auto",
+    "parallel_tool_calls": True,
+    "response_format": {"type": "text"},
+    "tool_choice": "none",
+    "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}],
+    "function_call": "none",
+    "user": "ada",
+    "safety_identifier": "ada",
+    "prompt_cache_key": "k",
+    "prompt_cache_options": {"ttl": "30m"},
+    "prompt_cache_retention": "in_memory",
+    "prediction": {"type": "content", "content": "hello"},
+    "modalities": ["text"],
+    "reasoning_effort": "none",
+    "verbosity": "medium",
+    "n": 1,
+    "presence_penalty": 0,
+    "frequency_penalty": 0.0,
+    "logit_bias": {},
+    "logprobs": False,
+    "top_logprobs": 0,
+    "audio": None,
+    "moderation": None,
+    "web_search_options": None,
+    "stream": True,
+    "stream_options": {"include_usage": False, "include_obfuscation": True},
+}
+
+
+def test_fields_that_change_nothing_are_accepted() -> None:
+    plain = {"model": "m", "messages": USER, "stream": True}
+    busy = {
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": "hi", "name": "ada"},
+            {"role": "assistant", "content": None, "refusal": "no", "tool_calls": []},
+            {"role": "assistant", "content": [{"type": "refusal", "refusal": "still no"}]},
+        ],
+        **NO_OPS,
+    }
+    request = parse(ChatCompletionRequest, busy)
+    assert not request.include_usage
+    expected = parse(ChatCompletionRequest, plain).to_generate().model_dump(exclude={"messages"})
+    assert request.to_generate().model_dump(exclude={"messages"}) == expected
+    assert [m.content for m in request.to_generate().chat()] == ["hi", "no", "still no"]
+    assert set(NO_OPS) <= set(REQUEST_FIELDS["CreateChatCompletionRequest"])
+    text = parse(
+        CompletionRequest,
+        {"model": "m", "prompt": "a", "best_of": 1, "echo": False, "suffix": "", "user": "u"},
+    )
+    assert text.to_generate().chat()[0].content == "a"
+    form = parse(
+        TranscriptionRequest,
+        {
+            "model": "whisper-1",
+            "languages": ["ru"],
+            "temperature": "0",
+            "prompt": "",
+            "include": [],
+            "stream": "false",
+            "chunking_strategy": "auto",
+            "response_format": "verbose_json",
+            "timestamp_granularities": ["segment"],
+        },
+    )
+    assert form.options().language == "ru" and form.options().vad and form.verbose
+
+
+def _nested(depth: int) -> str:
+    return '{"a": ' * depth + "1" + "}" * depth
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 1000, 100_000])
+def test_json_nested_too_deep_is_a_protocol_error(depth: int) -> None:
+    deep: Any = []
+    for _ in range(depth):
+        deep = [deep]
+    body = '{"model": "m", "messages": ' + "[" * depth + "]" * depth + "}"
+    for model in (ChatCompletionRequest, GenerateRequest):
+        with pytest.raises(ProtocolError, match="levels deep"):
+            parse(model, body)
+    with pytest.raises(ProtocolError, match="levels deep"):  # a parsed object too
+        parse(ChatCompletionRequest, {"model": "m", "messages": USER, "prediction": deep})
+    with pytest.raises(ProtocolError, match="levels deep"):
+        parse_tagged(_nested(depth), {"cancel": CancelMessage})
+    # what nests as deep as a message may is still read
+    assert parse(ChatCompletionRequest, {"model": "m", "messages": USER, "prediction": 1})
+
+
+def test_answers_validate_against_the_spec() -> None:
+    usage = Usage(prompt_tokens=3, completion_tokens=2, total_tokens=5)
+    info = NeiraInfo(request_id="r", route="primary")
+    whole = ChatCompletion(
+        id="chatcmpl-r",
+        created=1,
+        model="m",
+        choices=[ChatChoice(message=AssistantMessage(content="hi"), finish_reason="stop")],
+        usage=usage,
+        neira=info,
+    ).to_dict()
+    check("CreateChatCompletionResponse", whole)
+    assert whole["choices"][0]["message"]["refusal"] is None
+    for choice in (ChatChunkChoice(delta=ChatDelta(role="assistant", content="")),
+                   ChatChunkChoice(delta=ChatDelta(), finish_reason="length")):  # fmt: skip
+        chunk = ChatCompletionChunk(id="c", created=1, model="m", choices=[choice]).to_dict()
+        check("CreateChatCompletionStreamResponse", chunk)
+        assert "delta" in chunk["choices"][0]
+    segment = TranscriptionSegment(
+        id=0, seek=0, start=0.0, end=1.5, text="hi", tokens=[1, 2], temperature=0.0,
+        avg_logprob=-0.2, compression_ratio=1.1, no_speech_prob=0.01,
+    )  # fmt: skip
+    verbose = Transcription(
+        text="hi", task="transcribe", language="en", duration=1.5, segments=[segment]
+    )
+    check("CreateTranscriptionResponseVerboseJson", verbose.to_dict())
+    check("CreateTranscriptionResponseJson", Transcription(text="hi").to_dict())
+    check("ErrorResponse", openai_error(400, "field 'n' is 2").to_dict())
+
+
+def test_subtitles() -> None:
+    segments = [
+        Segment(0.0, 1.5, "Hello there."),
+        Segment(1.5, 3661.25, "Second\n\nline."),
+        Segment(4000, 4001, " "),
+    ]
+    assert subtitles(segments, "srt") == (
+        "1\n00:00:00,000 --> 00:00:01,500\nHello there.\n\n"
+        "2\n00:00:01,500 --> 01:01:01,250\nSecond\nline.\n"
+    )
+    assert subtitles(segments, "vtt") == (
+        "WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nHello there.\n\n"
+        "00:00:01.500 --> 01:01:01.250\nSecond\nline.\n"
+    )

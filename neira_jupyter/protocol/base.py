@@ -5,6 +5,8 @@ from its definition fails validation on whichever side reads it.
 ``RequestModel`` is also strict (no "1" for 1, no 1 for true), as a JSON
 body from a client should be. ``describe_error`` turns a pydantic
 ``ValidationError`` into one sentence that names the offending field.
+JSON text is read with ``load_json``: a document nested deeper than
+``MAX_JSON_DEPTH`` is a ``ProtocolError`` (a 400), never a ``RecursionError``.
 """
 
 from __future__ import annotations
@@ -165,24 +167,65 @@ def describe_error(error: ValidationError) -> str:
 
 M = TypeVar("M", bound=BaseModel)
 
+MAX_JSON_DEPTH = 64
+"""How deeply arrays and objects may nest in a client's JSON (no message needs a tenth of it)."""
+
+
+def json_depth(value: Any) -> int:
+    """How deeply ``value``'s lists and dicts nest (0 for a scalar), walked without recursion."""
+    deepest = 0
+    todo: list[tuple[Any, int]] = [(value, 0)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        elif not isinstance(item, list):
+            continue
+        deepest = max(deepest, depth + 1)
+        todo.extend((child, depth + 1) for child in item if isinstance(child, (dict, list)))
+    return deepest
+
+
+def load_json(data: str | bytes | bytearray) -> Any:
+    """JSON text as Python values; ``ProtocolError`` when it is not JSON or nests too deeply.
+
+    ``json.loads`` recurses once per level and raises ``RecursionError`` near
+    1000; both that and anything past ``MAX_JSON_DEPTH`` are refused here, so
+    no code downstream (validation, grammars) meets a document that deep.
+    """
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        value = None
+    except ValueError as exc:  # json.JSONDecodeError, or bytes that are not UTF-8
+        raise ProtocolError(f"the request body is not valid JSON: {exc}") from None
+    else:
+        if json_depth(value) <= MAX_JSON_DEPTH:
+            return value
+    raise ProtocolError(
+        f"the request body nests arrays and objects more than {MAX_JSON_DEPTH} levels deep"
+    )
+
 
 def parse(model: type[M], data: str | bytes | bytearray | Mapping[str, Any]) -> M:
     """Validate JSON text or a parsed object as ``model``; ``ProtocolError`` names the field."""
     try:
         if isinstance(data, Mapping):
+            if json_depth(data) > MAX_JSON_DEPTH:
+                raise ProtocolError(
+                    f"the request nests arrays and objects more than {MAX_JSON_DEPTH} levels deep"
+                )
             return model.model_validate(data)
-        return model.model_validate(json.loads(data))
+        return model.model_validate(load_json(data))
     except ValidationError as exc:
         raise ProtocolError(describe_error(exc)) from None
-    except ValueError as exc:  # json.JSONDecodeError, or bytes that are not UTF-8
-        raise ProtocolError(f"the request body is not valid JSON: {exc}") from None
 
 
 def parse_tagged(data: str | bytes, models: Mapping[str, type[M]]) -> M:
     """Validate a JSON message whose ``type`` picks one of ``models``."""
     try:
-        body = json.loads(data)
-    except ValueError as exc:
+        body = load_json(data)
+    except ProtocolError as exc:
         raise ProtocolError(f"a message must be a JSON object: {exc}") from None
     kind = body.get("type") if isinstance(body, dict) else None
     if not isinstance(kind, str) or kind not in models:

@@ -1,15 +1,22 @@
 """The OpenAI-compatible API under ``{base_url}neira/v1/``: requests, answers and errors.
 
-These models follow OpenAI's published shapes closely enough for the
-``openai`` package, LangChain and jupyter-ai to use the server unchanged.
+These models follow OpenAI's published shapes (openai/openai-openapi) for
+the ``openai`` package, LangChain and jupyter-ai to use the server
+unchanged. Every request field of the spec for the routes served is
+declared: one that changes nothing here (``store``, ``metadata``,
+``service_tier``, ``user``, ``prediction`` ...) is accepted and unused; one
+this server cannot honour is accepted only at its no-op value (``n`` 1,
+penalties 0, ``logprobs`` false, ``tool_choice`` ``"none"`` ...), and any
+other value is a ``ValueError`` that names the field and says why, so a
+client never gets a silently different answer. ``SPEC_FIELDS`` lists the
+spec's field names per route (a test checks it against the vendored spec).
 Requests are validated as strictly as ``GenerateRequest`` (same ``Text``
-check, same bounds); a field this server cannot honour is accepted only at
-its no-op value (``n`` 1, penalties 0, ``logprobs`` false), so a client never
-gets a silently different answer. A chat or text completion becomes a
-``GenerateRequest`` (``to_generate``); a text completion's prompt is sent as
-one user message, so the chat template applies (the engine has no raw-prompt
-path). The answers are in ``openai_answers``. None of these is part of
-``schema.json``: OpenAI's own API reference describes them.
+check, same bounds). A chat or text completion becomes a ``GenerateRequest``
+(``to_generate``); a text completion's prompt is sent as one user message,
+so the chat template applies (the engine has no raw-prompt path). The
+answers are in ``openai_answers``, the transcription form in
+``openai_audio``. None of these is part of ``schema.json``: OpenAI's own API
+reference describes them.
 """
 
 from __future__ import annotations
@@ -17,17 +24,17 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from .base import LANGUAGES, RequestModel, Text, WireModel
+from .base import RequestModel, Text, WireModel
 from .generate import (
     MAX_SEED,
     MAX_STOP_SEQUENCES,
     MAX_TOKENS_LIMIT,
     ChatMessage,
     GenerateRequest,
+    Role,
 )
-from .speech import Flag, TranscribeOptions
 
 OPENAI_PREFIX = "neira/v1/"
 """The OpenAI-compatible routes live under ``{base_url}neira/v1/``."""
@@ -52,31 +59,135 @@ StopText = Annotated[Text, Field(min_length=1)]
 StopList = Annotated[list[StopText], BeforeValidator(_listed), Field(max_length=MAX_STOP_SEQUENCES)]
 
 
+def _no_op(name: str, value: Any, allowed: tuple[Any, ...], why: str) -> None:
+    """Refuse ``value`` for field ``name`` unless it is null or one of ``allowed``."""
+    if value is None or any(value == ok and type(value) is type(ok) for ok in allowed):
+        return
+    raise ValueError(f"field '{name}' is not supported: {why}")
+
+
 class StreamOptions(RequestModel):
     """``stream_options``: ``include_usage`` adds a last chunk with usage and no choices."""
 
     include_usage: bool = False
+    include_obfuscation: bool | None = Field(None, description="Accepted, unused (no padding).")
 
 
-class TextPart(RequestModel):
-    """One part of a message's content; only text parts are understood."""
+class ContentPart(RequestModel):
+    """One part of a message's content; text (and an assistant's refusal) is what a model reads."""
 
-    type: Literal["text"]
-    text: Text
+    type: Literal["text", "refusal", "image_url", "input_audio", "file"]
+    text: Text | None = None
+    refusal: Text | None = None
+    image_url: Any = None
+    input_audio: Any = None
+    file: Any = None
+
+    @field_validator("type")
+    @classmethod
+    def _readable(cls, kind: str) -> str:
+        if kind not in ("text", "refusal"):
+            raise ValueError(f"is {kind!r}; this server's models read text only")
+        return kind
+
+    @model_validator(mode="after")
+    def _has_text(self) -> ContentPart:
+        if getattr(self, self.type) is None:
+            raise ValueError(f"field '{self.type}' is required in a {self.type!r} part")
+        return self
+
+    @property
+    def words(self) -> str:
+        return (self.text if self.type == "text" else self.refusal) or ""
 
 
 class OpenAIChatMessage(RequestModel):
-    """One message; ``developer`` counts as ``system``, ``name`` is accepted and unused."""
+    """One message; ``developer`` counts as ``system``, ``name`` is accepted and unused.
 
-    role: Literal["system", "developer", "user", "assistant"]
-    content: Annotated[
-        list[TextPart], BeforeValidator(_text_parts), Field(max_length=MAX_CONTENT_PARTS)
-    ] = Field(description="A string, or a list of text parts.")
+    An assistant's ``refusal`` is read as its content when it has none. Tool
+    and function messages, and an assistant's ``tool_calls``,
+    ``function_call`` or ``audio``, are refused: this server never produced them.
+    """
+
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: (
+        Annotated[
+            list[ContentPart], BeforeValidator(_text_parts), Field(max_length=MAX_CONTENT_PARTS)
+        ]
+        | None
+    ) = Field(None, description="A string, or a list of text parts.")
     name: str | None = Field(None, max_length=MAX_NAME_CHARS)
+    refusal: Text | None = None
+    tool_calls: list[Any] | None = None
+    function_call: Any = None
+    audio: Any = None
+    tool_call_id: str | None = None
+
+    @field_validator("role")
+    @classmethod
+    def _answerable(cls, role: str) -> str:
+        if role in ("tool", "function"):
+            raise ValueError(
+                f"is {role!r}; this server does not call tools, so there are no tool results"
+            )
+        return role
+
+    @field_validator("tool_calls")
+    @classmethod
+    def _no_tool_calls(cls, calls: list[Any] | None) -> list[Any] | None:
+        if calls:
+            raise ValueError("is not supported: this server does not call tools")
+        return calls
+
+    @model_validator(mode="after")
+    def _readable(self) -> OpenAIChatMessage:
+        _no_op("function_call", self.function_call, (), "this server does not call functions")
+        _no_op("audio", self.audio, (), "this server does not answer with audio")
+        if self.content is None and self.role != "assistant":
+            raise ValueError("field 'content' is required")
+        return self
 
     def as_chat(self) -> ChatMessage:
-        role = "system" if self.role == "developer" else self.role
-        return ChatMessage(role=role, content="".join(part.text for part in self.content))
+        role: Role = "assistant" if self.role == "assistant" else "user"
+        if self.role in ("system", "developer"):
+            role = "system"
+        text = "".join(part.words for part in self.content or [])
+        return ChatMessage(role=role, content=text or self.refusal or "")
+
+
+class JsonSchemaFormat(RequestModel):
+    """``response_format.json_schema``: the schema the answer must follow."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    description: str | None = None
+    schema_: dict[str, Any] | None = Field(None, alias="schema")
+    strict: bool | None = None
+
+
+class ResponseFormatText(RequestModel):
+    type: Literal["text"]
+
+
+class ResponseFormatJsonObject(RequestModel):
+    type: Literal["json_object"]
+
+
+class ResponseFormatJsonSchema(RequestModel):
+    type: Literal["json_schema"]
+    json_schema: JsonSchemaFormat
+
+
+ResponseFormat = Annotated[
+    ResponseFormatText | ResponseFormatJsonObject | ResponseFormatJsonSchema,
+    Field(discriminator="type"),
+]
+
+Penalty = Annotated[float, Field(ge=-2.0, le=2.0)]
+LogitBias = Annotated[dict[str, int], Field(max_length=1024)]
+Metadata = Annotated[
+    dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=512)]],
+    Field(max_length=16),
+]
 
 
 class _CompletionFields(RequestModel):
@@ -84,17 +195,16 @@ class _CompletionFields(RequestModel):
 
     model: ModelName
     max_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS_LIMIT)
-    max_completion_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS_LIMIT)
     temperature: float | None = Field(None, ge=0.0, le=2.0)
     top_p: float | None = Field(None, gt=0.0, le=1.0)
     stop: StopList | None = Field(None, description="A string or a list of strings.")
     seed: int | None = Field(None, ge=0, le=MAX_SEED)
-    n: int | None = Field(None, description="Must be 1: one choice per request.")
+    n: int | None = Field(None, ge=1, le=128, description="Must be 1: one choice per request.")
     stream: bool | None = False
     stream_options: StreamOptions | None = None
-    presence_penalty: float | None = Field(None, description="Accepted only as 0.")
-    frequency_penalty: float | None = Field(None, description="Accepted only as 0.")
-    logprobs: bool | int | None = Field(None, description="Accepted only as false or null.")
+    presence_penalty: Penalty | None = Field(None, description="Accepted only as 0.")
+    frequency_penalty: Penalty | None = Field(None, description="Accepted only as 0.")
+    logit_bias: LogitBias | None = Field(None, description="Accepted only empty.")
     user: str | None = Field(None, max_length=MAX_NAME_CHARS, description="Accepted, unused.")
 
     @model_validator(mode="after")
@@ -102,20 +212,19 @@ class _CompletionFields(RequestModel):
         if self.n not in (None, 1):
             raise ValueError(f"field 'n' is {self.n}; this server returns exactly one choice (n=1)")
         for name in ("presence_penalty", "frequency_penalty"):
-            if getattr(self, name) not in (None, 0):
-                raise ValueError(f"field '{name}' is not supported; send 0 or leave it out")
-        if self.logprobs not in (None, False):
-            raise ValueError("field 'logprobs' is not supported; send false or leave it out")
+            _no_op(name, getattr(self, name), (0, 0.0), "send 0 or leave it out")
+        _no_op("logit_bias", self.logit_bias, ({},), "send {} or leave it out")
         if self.stream_options is not None and not self.stream:
             raise ValueError("field 'stream_options' is only allowed when 'stream' is true")
-        both = self.max_tokens is not None and self.max_completion_tokens is not None
-        if both and self.max_tokens != self.max_completion_tokens:
-            raise ValueError("field 'max_tokens' differs from 'max_completion_tokens'; send one")
         return self
 
     @property
     def include_usage(self) -> bool:
         return self.stream_options is not None and self.stream_options.include_usage
+
+    @property
+    def token_limit(self) -> int | None:
+        return self.max_tokens
 
     def chat(self) -> list[ChatMessage]:
         raise NotImplementedError
@@ -125,7 +234,7 @@ class _CompletionFields(RequestModel):
         return GenerateRequest(
             messages=self.chat(),
             model=self.model,
-            max_tokens=self.max_completion_tokens or self.max_tokens,
+            max_tokens=self.token_limit,
             temperature=self.temperature,
             top_p=self.top_p,
             stop=self.stop,
@@ -138,6 +247,67 @@ class ChatCompletionRequest(_CompletionFields):
     """The body of ``POST v1/chat/completions``."""
 
     messages: Annotated[list[OpenAIChatMessage], Field(min_length=1, max_length=MAX_MESSAGES)]
+    max_completion_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS_LIMIT)
+    logprobs: bool | None = Field(None, description="Accepted only as false.")
+    top_logprobs: int | None = Field(None, ge=0, le=20, description="Accepted only as 0.")
+    response_format: ResponseFormat | None = Field(None, description="Only {'type': 'text'}.")
+    tools: list[Any] | None = Field(None, description="Accepted only with tool_choice 'none'.")
+    tool_choice: Any = Field(None, description="'none', or 'auto' without tools.")
+    parallel_tool_calls: bool | None = Field(None, description="Accepted, unused.")
+    functions: list[Any] | None = Field(None, description="Accepted only with 'none'.")
+    function_call: Any = Field(None, description="'none', or 'auto' without functions.")
+    store: bool | None = Field(None, description="Accepted, unused: nothing is stored.")
+    metadata: Metadata | None = Field(None, description="Accepted, unused.")
+    service_tier: str | None = Field(None, max_length=32, description="Accepted, unused.")
+    safety_identifier: str | None = Field(None, max_length=64, description="Accepted, unused.")
+    prompt_cache_key: str | None = Field(None, max_length=MAX_NAME_CHARS, description="Unused.")
+    prompt_cache_options: dict[str, Any] | None = Field(None, description="Accepted, unused.")
+    prompt_cache_retention: Literal["in_memory", "24h"] | None = Field(None, description="Unused.")
+    prediction: Any = Field(None, description="Accepted, unused: it changes speed, not the answer.")
+    modalities: list[Literal["text", "audio"]] | None = Field(None, description="Only ['text'].")
+    audio: Any = Field(None, description="Refused: no audio output.")
+    reasoning_effort: (
+        Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None
+    ) = Field(None, description="Only 'none': the models do not reason.")
+    verbosity: Literal["low", "medium", "high"] | None = Field(None, description="Only 'medium'.")
+    web_search_options: Any = Field(None, description="Refused: no web search.")
+    moderation: Any = Field(None, description="Refused: no moderation.")
+
+    @model_validator(mode="after")
+    def _chat_supported(self) -> ChatCompletionRequest:
+        both = self.max_tokens is not None and self.max_completion_tokens is not None
+        if both and self.max_tokens != self.max_completion_tokens:
+            raise ValueError("field 'max_tokens' differs from 'max_completion_tokens'; send one")
+        _no_op("logprobs", self.logprobs, (False,), "send false or leave it out")
+        _no_op("top_logprobs", self.top_logprobs, (0,), "log probabilities are not returned")
+        if isinstance(self.response_format, ResponseFormatJsonObject | ResponseFormatJsonSchema):
+            raise ValueError(
+                f"field 'response_format' is {self.response_format.type!r}, which is not "
+                "supported yet; send {'type': 'text'} or leave it out"
+            )
+        for tools, choice, kind in (
+            ("tools", "tool_choice", "tools"),
+            ("functions", "function_call", "functions"),
+        ):
+            offered, picked = getattr(self, tools), getattr(self, choice)
+            allowed: tuple[Any, ...] = ("none",) if offered else ("none", "auto")
+            _no_op(choice, picked, allowed, f"this server does not call {kind}; send 'none'")
+            if offered and picked != "none":
+                raise ValueError(
+                    f"field '{tools}' is not supported: this server does not call {kind}; "
+                    f"send {choice}: 'none' to get a message answer"
+                )
+        _no_op("modalities", self.modalities, (["text"],), "the answer is text only")
+        _no_op("audio", self.audio, (), "the answer is text only")
+        _no_op("reasoning_effort", self.reasoning_effort, ("none",), "the models do not reason")
+        _no_op("verbosity", self.verbosity, ("medium",), "the answer's length is the model's own")
+        _no_op("web_search_options", self.web_search_options, (), "there is no web search")
+        _no_op("moderation", self.moderation, (), "there is no moderation")
+        return self
+
+    @property
+    def token_limit(self) -> int | None:
+        return self.max_completion_tokens or self.max_tokens
 
     def chat(self) -> list[ChatMessage]:
         return [message.as_chat() for message in self.messages]
@@ -150,39 +320,27 @@ class CompletionRequest(_CompletionFields):
         Field(description="A string, or a list of exactly one string.")
     )
     echo: bool | None = Field(None, description="Accepted only as false.")
+    best_of: int | None = Field(None, ge=0, le=20, description="Accepted only as 1.")
+    logprobs: int | None = Field(None, ge=0, le=5, description="Accepted only as null.")
+    suffix: str | None = Field(None, description="Accepted only empty.")
 
     @model_validator(mode="after")
-    def _no_echo(self) -> CompletionRequest:
-        if self.echo:
-            raise ValueError("field 'echo' is not supported; send false or leave it out")
+    def _text_supported(self) -> CompletionRequest:
+        _no_op("echo", self.echo, (False,), "send false or leave it out")
+        _no_op("best_of", self.best_of, (1,), "this server returns exactly one choice")
+        _no_op("logprobs", self.logprobs, (), "log probabilities are not returned")
+        _no_op("suffix", self.suffix, ("",), "this server does not insert text")
         return self
 
     def chat(self) -> list[ChatMessage]:
         return [ChatMessage(role="user", content=self.prompt[0])]
 
 
-class TranscriptionRequest(WireModel):
-    """The form fields of ``POST v1/audio/transcriptions`` (the audio is the ``file`` part)."""
-
-    model: ModelName
-    language: str | None = Field(None, max_length=16, description="en, ru or empty (detect).")
-    response_format: Literal["json", "text", "verbose_json"] = "json"
-    neira_correct: Flag = Field(
-        False, description="Also correct the transcript with the LLM; 'text' is then corrected."
-    )
-
-    @model_validator(mode="after")
-    def _known_language(self) -> TranscriptionRequest:
-        if self.language not in (None, "", *LANGUAGES):
-            known = ", ".join(code for code in LANGUAGES if code != "auto")
-            raise ValueError(
-                f"field 'language' is {self.language!r}; this server knows {known} "
-                "(leave it out to detect)"
-            )
-        return self
-
-    def options(self) -> TranscribeOptions:
-        return TranscribeOptions(language=self.language or "auto", correct=self.neira_correct)
+SPEC_FIELDS: dict[str, type[RequestModel]] = {
+    "CreateChatCompletionRequest": ChatCompletionRequest,
+    "CreateCompletionRequest": CompletionRequest,
+}
+"""Which of our models stands for each request schema of OpenAI's spec."""
 
 
 # -- errors --------------------------------------------------------------------------
@@ -233,6 +391,5 @@ __all__ = [
     "ChatCompletionRequest",
     "CompletionRequest",
     "OpenAIError",
-    "TranscriptionRequest",
     "openai_error",
 ]

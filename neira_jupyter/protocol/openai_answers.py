@@ -1,8 +1,12 @@
 """The answers of the OpenAI-compatible API (``neira/v1/``), in OpenAI's published shapes.
 
 Chat completions and their stream chunks, text completions, the model list
-and transcriptions. ``neira`` (and ``neira_kind``, ``neira_correction``) are
-neira's additions; OpenAI clients keep unknown fields (``model_extra``).
+and transcriptions. Every field OpenAI's spec requires is a field here with
+no default left out of the JSON (``message.refusal`` is always sent, null;
+every chunk choice has a ``delta``); ``tests/data/openai_responses.json``
+holds the spec's response schemas and a test validates real answers against
+them. ``neira`` (and ``neira_kind``, ``neira_correction``) are neira's
+additions; OpenAI clients keep unknown fields (``model_extra``).
 """
 
 from __future__ import annotations
@@ -24,8 +28,11 @@ class NeiraInfo(WireModel):
 
 
 class AssistantMessage(WireModel):
+    """The answer's message; ``refusal`` is required by the spec and always null here."""
+
     role: Literal["assistant"] = "assistant"
-    content: str
+    content: str | None
+    refusal: str | None = None
 
 
 class ChatChoice(WireModel):
@@ -89,12 +96,22 @@ class TextChoice(WireModel):
 
 
 class Completion(_Answer):
-    """The answer of ``POST v1/completions``, and each chunk of its stream."""
+    """The answer of ``POST v1/completions``, and each chunk of its stream.
+
+    A chunk leaves out ``usage`` and ``neira``; its ``finish_reason`` is null
+    until the last one, as OpenAI sends it (the spec's schema, written for the
+    whole answer, has no null there).
+    """
 
     object: Literal["text_completion"] = "text_completion"
     choices: list[TextChoice]
     usage: Usage | None = None
     neira: NeiraInfo | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(
+            mode="json", exclude={name for name in ("usage", "neira") if getattr(self, name) is None}
+        )
 
 
 class ModelCard(WireModel):
@@ -113,12 +130,26 @@ class ModelList(WireModel):
 
 
 class TranscriptionSegment(WireModel):
-    """A segment of ``verbose_json``: only what Whisper reports to neira (no token data)."""
+    """A segment of ``verbose_json``, with Whisper's own decoding data for it."""
 
     id: int
+    seek: int = Field(description="Where the 30 s window began, in 10 ms frames.")
     start: float
     end: float
     text: str
+    tokens: list[int]
+    temperature: float
+    avg_logprob: float
+    compression_ratio: float
+    no_speech_prob: float
+
+
+class TranscriptionWord(WireModel):
+    """A word of ``verbose_json`` with ``timestamp_granularities`` ``word``."""
+
+    word: str
+    start: float
+    end: float
 
 
 class Transcription(WireModel):
@@ -129,6 +160,7 @@ class Transcription(WireModel):
     language: str | None = None
     duration: float | None = None
     segments: list[TranscriptionSegment] | None = None
+    words: list[TranscriptionWord] | None = None
     neira_correction: dict[str, Any] | None = Field(
         None, description="raw, corrected, degraded, reason, changes: as api/correct answers."
     )

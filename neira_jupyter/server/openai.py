@@ -8,8 +8,9 @@ neira API. Authentication is jupyter-server's (``Authorization: Bearer
 unauthenticated request gets 401, every error OpenAI's
 ``{"error": {message, type, param, code}}``. A request may name only a model
 that ``GET v1/models`` lists (never a path); another name is a 404.
-Streams are SSE ``data:`` chunks ending in ``data: [DONE]``; the client
-leaving cancels the job. ``audio/transcriptions`` is in ``openai_audio``.
+``whisper-1`` names the configured speech model. Streams are SSE
+``data:`` chunks ending in ``data: [DONE]``; the client leaving cancels the
+job. ``audio/transcriptions`` is in ``openai_audio``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from ..protocol.openai_answers import (
     NeiraInfo,
     TextChoice,
 )
+from ..protocol.openai_audio import SPEECH_ALIAS
 from .base import NeiraAPIHandler, http_error
 from .generate import Events, GenerateHandler, first_event, open_generation
 
@@ -59,11 +61,13 @@ class OpenAIRequestError(EngineError):
 
 
 def model_cards(engine: NeiraEngine) -> list[ModelCard]:
-    """The models a request may name: the configured LLMs, then the speech model."""
+    """The models a request may name: the configured LLMs, then the speech model and its
+    alias ``whisper-1`` (the name most OpenAI clients send)."""
     llms = [m for m in (engine.primary, engine.fallback, engine.remote) if m is not None]
     cards = [ModelCard(id=m.name, created=_LOADED_AT, neira_kind="llm") for m in llms]
     if engine.speech is not None:
-        cards.append(ModelCard(id=engine.speech.name, created=_LOADED_AT, neira_kind="speech"))
+        names = dict.fromkeys((engine.speech.name, SPEECH_ALIAS))
+        cards += [ModelCard(id=name, created=_LOADED_AT, neira_kind="speech") for name in names]
     return cards
 
 

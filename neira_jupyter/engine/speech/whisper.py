@@ -63,11 +63,23 @@ class SpeechSpec:
 
 @dataclass(frozen=True)
 class Segment:
-    """A stretch of speech and its text; times in seconds from the start of the audio."""
+    """A stretch of speech and its text; times in seconds from the start of the audio.
+
+    The rest is Whisper's decoding data for the segment, when a full decode
+    made it (``transcribe``): where its 30 s window began (``seek``, in 10 ms
+    frames), its token ids, the temperature that decoded it, the average log
+    probability, the compression ratio and the probability of no speech.
+    """
 
     start: float
     end: float
     text: str
+    seek: int = 0
+    tokens: tuple[int, ...] = ()
+    temperature: float = 0.0
+    avg_logprob: float = 0.0
+    compression_ratio: float = 0.0
+    no_speech_prob: float = 0.0
 
 
 @dataclass
@@ -228,7 +240,17 @@ class WhisperTranscriber(ResidentModel):
                 piece = next(pieces, None)
                 if piece is None:
                     break
-                segment = Segment(start=piece.start, end=piece.end, text=piece.text.strip())
+                segment = Segment(
+                    start=piece.start,
+                    end=piece.end,
+                    text=piece.text.strip(),
+                    seek=int(piece.seek),
+                    tokens=tuple(piece.tokens),
+                    temperature=float(piece.temperature or 0.0),
+                    avg_logprob=float(piece.avg_logprob),
+                    compression_ratio=float(piece.compression_ratio),
+                    no_speech_prob=float(piece.no_speech_prob),
+                )
                 segments.append(segment)
                 yield segment
         finally:

@@ -1,0 +1,71 @@
+"""Cut the parts of OpenAI's OpenAPI description that the v1 tests check against.
+
+    python scripts/vendor_openai_spec.py path/to/openai-openapi/openapi.json COMMIT
+
+writes ``tests/data/openai_spec.json``: the response schemas of the routes
+neira serves (with every schema they reference) and the field names of
+their request schemas. The source is github.com/openai/openai-openapi.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+RESPONSES = (
+    "CreateChatCompletionResponse",
+    "CreateChatCompletionStreamResponse",
+    "CreateCompletionResponse",
+    "CreateTranscriptionResponseJson",
+    "CreateTranscriptionResponseVerboseJson",
+    "ListModelsResponse",
+    "Model",
+    "ErrorResponse",
+)
+REQUESTS = ("CreateChatCompletionRequest", "CreateCompletionRequest", "CreateTranscriptionRequest")
+OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "openai_spec.json"
+
+
+def _refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"].rsplit("/", 1)[-1]} if "$ref" in node else set()
+        return found.union(*(_refs(v) for k, v in node.items() if k != "$ref"))
+    if isinstance(node, list):
+        return set().union(*(_refs(v) for v in node))
+    return set()
+
+
+def _fields(schemas: dict[str, Any], name: str) -> list[str]:
+    node, names = schemas[name], set()
+    todo = [node]
+    while todo:
+        item = todo.pop()
+        if "$ref" in item:
+            todo.append(schemas[item["$ref"].rsplit("/", 1)[-1]])
+        todo.extend(item.get("allOf", []))
+        names.update(item.get("properties", {}))
+    return sorted(names)
+
+
+def main(spec_path: str, commit: str) -> None:
+    schemas = json.loads(Path(spec_path).read_text(encoding="utf-8"))["components"]["schemas"]
+    keep, todo = set(), list(RESPONSES)
+    while todo:
+        name = todo.pop()
+        if name not in keep:
+            keep.add(name)
+            todo.extend(_refs(schemas[name]) - keep)
+    for schema in (schemas[name] for name in keep):
+        schema.pop("x-oaiMeta", None)
+    document = {
+        "source": f"https://github.com/openai/openai-openapi/blob/{commit}/openapi.json",
+        "requests": {name: _fields(schemas, name) for name in REQUESTS},
+        "schemas": {name: schemas[name] for name in sorted(keep)},
+    }
+    OUT.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])
