@@ -410,3 +410,24 @@ def test_subtitles() -> None:
         "WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nHello there.\n\n"
         "00:00:01.500 --> 01:01:01.250\nSecond\nline.\n"
     )
+
+
+def test_openapi_describes_the_v1_routes() -> None:
+    from neira_jupyter.protocol import openapi
+    from neira_jupyter.protocol.openapi import OPENAI_ROUTES
+    from neira_jupyter.server.routes import OPENAI_HANDLERS
+
+    paths = openapi()["paths"]
+    assert {r.path for r in OPENAI_ROUTES} == {
+        p.replace("([^/]+)", "{model}") for p in OPENAI_HANDLERS
+    }
+    for route in OPENAI_ROUTES:
+        operation = paths[f"/neira/v1/{route.path}"][route.method]
+        error = operation["responses"]["401"]["content"]["application/json"]["schema"]
+        assert error == {"$ref": "#/components/schemas/OpenAIError"}
+    chat = paths["/neira/v1/chat/completions"]["post"]
+    assert "text/event-stream" in chat["responses"]["200"]["content"]
+    form = paths["/neira/v1/audio/transcriptions"]["post"]["requestBody"]["content"]
+    assert {"file", "model", "timestamp_granularities"} <= set(
+        form["multipart/form-data"]["schema"]["properties"]
+    )

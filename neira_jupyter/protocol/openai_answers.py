@@ -13,10 +13,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_serializer
+from pydantic import ConfigDict, Field, field_serializer
 
 from .base import WireModel
 from .generate import Usage
+
+_OPTIONAL_FIELDS = ConfigDict(
+    extra="forbid", populate_by_name=True, json_schema_serialization_defaults_required=False
+)
+"""For answers that leave out the fields they do not carry: only fields without a default
+are required in their schema."""
 
 
 class NeiraInfo(WireModel):
@@ -62,6 +68,8 @@ class ChatCompletion(_Answer):
 class ChatDelta(WireModel):
     """What a chunk adds; fields left out of a chunk are not sent."""
 
+    model_config = _OPTIONAL_FIELDS
+
     role: Literal["assistant"] | None = None
     content: str | None = None
 
@@ -103,15 +111,16 @@ class Completion(_Answer):
     whole answer, has no null there).
     """
 
+    model_config = _OPTIONAL_FIELDS
+
     object: Literal["text_completion"] = "text_completion"
     choices: list[TextChoice]
     usage: Usage | None = None
     neira: NeiraInfo | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(
-            mode="json", exclude={name for name in ("usage", "neira") if getattr(self, name) is None}
-        )
+        unset = {name for name in ("usage", "neira") if getattr(self, name) is None}
+        return self.model_dump(mode="json", exclude=unset)
 
 
 class ModelCard(WireModel):
@@ -154,6 +163,8 @@ class TranscriptionWord(WireModel):
 
 class Transcription(WireModel):
     """``json`` and ``verbose_json`` transcriptions; ``neira_correction`` when asked for."""
+
+    model_config = _OPTIONAL_FIELDS
 
     text: str
     task: Literal["transcribe"] | None = None

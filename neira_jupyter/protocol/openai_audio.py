@@ -34,6 +34,13 @@ Granularity = Literal["word", "segment"]
 AudioFormat = Literal["json", "text", "verbose_json", "srt", "vtt", "diarized_json"]
 
 
+LIST_FIELDS = frozenset(
+    {"languages", "timestamp_granularities", "include", "keywords", "known_speaker_names",
+     "known_speaker_references"}
+)  # fmt: skip
+"""The form fields that are lists: one part of such a name is a list of one."""
+
+
 class TranscriptionRequest(WireModel):
     """The form fields of ``POST v1/audio/transcriptions`` (the audio is the ``file`` part)."""
 

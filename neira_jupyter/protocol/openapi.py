@@ -3,7 +3,10 @@
 Both are generated from the models in this package: ``openapi()`` is served
 at ``GET api/openapi.json``; ``json_schema()`` is checked in as
 ``schema.json`` (the TypeScript types in ``labextension/src/protocol.ts`` are
-generated from it) and a test fails when either drifts.
+generated from it) and a test fails when either drifts. The OpenAI-compatible
+routes under ``neira/v1/`` (``OPENAI_ROUTES``) are in ``openapi()`` too, with
+their own request and answer models and OpenAI's error shape, but not in
+``schema.json``: OpenAI's API reference describes them to clients.
 """
 
 from __future__ import annotations
@@ -26,6 +29,16 @@ from .generate import (
     StartEvent,
     TokenEvent,
 )
+from .openai import OPENAI_PREFIX, ChatCompletionRequest, CompletionRequest, OpenAIError
+from .openai_answers import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    Completion,
+    ModelCard,
+    ModelList,
+    Transcription,
+)
+from .openai_audio import SUBTITLE_TYPES, TranscriptionRequest
 from .speech import (
     CorrectRequest,
     CorrectResult,
@@ -92,6 +105,8 @@ class Route:
     stream: str | None = None
     socket: tuple[str, str] | None = None  # (client -> server, server -> client) union names
     errors: tuple[int, ...] = field(default=(400, 403))
+    prefix: str = API_PREFIX
+    error: str = "ErrorBody"
 
 
 ROUTES: tuple[Route, ...] = (
@@ -116,16 +131,52 @@ ROUTES: tuple[Route, ...] = (
 )  # fmt: skip
 
 
+_V1_ERRORS = (400, 401, 403, 404, 413, 429, 503)
+
+OPENAI_ROUTES: tuple[Route, ...] = (
+    Route("get", "models", "The models a request may name.", response=ModelList,
+          prefix=OPENAI_PREFIX, error="OpenAIError", errors=(401, 403)),
+    Route("get", "models/{model}", "One model.", response=ModelCard, prefix=OPENAI_PREFIX,
+          error="OpenAIError", errors=(401, 403, 404)),
+    Route("post", "chat/completions", "A chat completion: one document, or SSE chunks.",
+          request=ChatCompletionRequest, response=ChatCompletion, stream="ChatCompletionChunk",
+          prefix=OPENAI_PREFIX, error="OpenAIError", errors=_V1_ERRORS),
+    Route("post", "completions", "A text completion: one document, or SSE chunks.",
+          request=CompletionRequest, response=Completion, stream="Completion",
+          prefix=OPENAI_PREFIX, error="OpenAIError", errors=_V1_ERRORS),
+    Route("post", "audio/transcriptions", "Audio in (multipart 'file'), its transcript out.",
+          request=TranscriptionRequest, response=Transcription, prefix=OPENAI_PREFIX,
+          error="OpenAIError", errors=_V1_ERRORS),
+)  # fmt: skip
+"""The OpenAI-compatible routes under ``{base_url}neira/v1/`` (docs/openai.md)."""
+
+OPENAI_MESSAGES: tuple[type[BaseModel], ...] = (
+    ChatCompletionRequest,
+    CompletionRequest,
+    TranscriptionRequest,
+    ChatCompletion,
+    ChatCompletionChunk,
+    Completion,
+    ModelList,
+    ModelCard,
+    Transcription,
+    OpenAIError,
+)
+"""The models of ``OPENAI_ROUTES``: in ``openapi()`` only, not in ``schema.json``."""
+
+
 def _mode(model: type[BaseModel]) -> JsonSchemaMode:
     """Requests are described as they are validated; answers as they are sent."""
-    inputs = issubclass(model, RequestModel) or model is TranscribeOptions
+    inputs = issubclass(model, RequestModel) or model in (TranscribeOptions, TranscriptionRequest)
     return "validation" if inputs else "serialization"
 
 
-def _components(ref_template: str) -> dict[str, Any]:
-    """JSON Schemas of every message and union, with ``$ref``s in ``ref_template`` form."""
+def _components(ref_template: str, openai: bool = False) -> dict[str, Any]:
+    """JSON Schemas of every message and union, with ``$ref``s in ``ref_template`` form
+    (with ``openai``, those of the ``neira/v1/`` routes too)."""
+    models = MESSAGES + (OPENAI_MESSAGES if openai else ())
     _, top = models_json_schema(
-        [(model, _mode(model)) for model in MESSAGES], ref_template=ref_template
+        [(model, _mode(model)) for model in models], ref_template=ref_template
     )
     schemas: dict[str, Any] = dict(top.get("$defs", {}))
     for name, (union, mode) in UNIONS.items():
@@ -179,6 +230,11 @@ def _operation(route: Route) -> dict[str, Any]:
     responses: dict[str, Any] = op["responses"]
     if route.request is not None:
         op["requestBody"] = {"required": True, "content": _json(route.request.__name__)}
+    if route.path == "audio/transcriptions":
+        form = _untitled(TranscriptionRequest.model_json_schema(mode="validation"), top=True)
+        form["properties"] = {"file": {"type": "string", "format": "binary"}, **form["properties"]}
+        form["required"] = ["file", *form.get("required", [])]
+        op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": form}}}
     if route.path == "transcribe":
         op["requestBody"] = {
             "required": True,
@@ -205,6 +261,11 @@ def _operation(route: Route) -> dict[str, Any]:
             {"name": "request_id", "in": "path", "required": True,
              "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_-]{1,64}$"}}
         ]  # fmt: skip
+    if "{model}" in route.path:
+        op["parameters"] = [
+            {"name": "model", "in": "path", "required": True,
+             "schema": {"type": "string", "minLength": 1, "pattern": r"^[^/]+$"}}
+        ]  # fmt: skip
     if route.status == 101 and route.socket is not None:
         client, server = route.socket
         responses["101"] = {"description": "Switching protocols to a WebSocket."}
@@ -220,11 +281,16 @@ def _operation(route: Route) -> dict[str, Any]:
         }  # fmt: skip
         if route.stream is not None:
             ref = {"$ref": f"#/components/schemas/{route.stream}"}
-            content["application/x-ndjson"] = {"itemSchema": ref}
+            if route.prefix == API_PREFIX:
+                content["application/x-ndjson"] = {"itemSchema": ref}
             content["text/event-stream"] = {"itemSchema": ref}
+        if route.path == "audio/transcriptions":
+            text = {"schema": {"type": "string"}}
+            content["text/plain"] = text
+            content.update({kind.split(";")[0]: text for kind in SUBTITLE_TYPES.values()})
         responses["200"] = {"description": "OK", "content": content}
     for status in route.errors:
-        responses[str(status)] = {"description": "Error", "content": _json("ErrorBody")}
+        responses[str(status)] = {"description": "Error", "content": _json(route.error)}
     return op
 
 
@@ -239,8 +305,8 @@ TOKEN_SCHEME = {
 def openapi(version: str = "0", server_url: str = "/") -> dict[str, Any]:
     """The OpenAPI 3.1 document of every route, relative to ``server_url`` (the base URL)."""
     paths: dict[str, Any] = {}
-    for route in ROUTES:
-        paths.setdefault(f"/{API_PREFIX}{route.path}", {})[route.method] = _operation(route)
+    for route in ROUTES + OPENAI_ROUTES:
+        paths.setdefault(f"/{route.prefix}{route.path}", {})[route.method] = _operation(route)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -252,7 +318,7 @@ def openapi(version: str = "0", server_url: str = "/") -> dict[str, Any]:
         "servers": [{"url": server_url}],
         "paths": paths,
         "components": {
-            "schemas": _components("#/components/schemas/{model}"),
+            "schemas": _components("#/components/schemas/{model}", openai=True),
             "securitySchemes": {"token": TOKEN_SCHEME},
         },
     }

@@ -20,7 +20,12 @@ from tornado import httputil, web
 
 from ..engine.types import BadRequest, EngineError
 from ..protocol.openai_answers import Transcription, TranscriptionSegment
-from ..protocol.openai_audio import SUBTITLE_TYPES, TranscriptionRequest, subtitles
+from ..protocol.openai_audio import (
+    LIST_FIELDS,
+    SUBTITLE_TYPES,
+    TranscriptionRequest,
+    subtitles,
+)
 from .base import parse_body
 from .openai import OpenAIHandler
 from .speech import Heard, TranscribeHandler
@@ -83,7 +88,8 @@ class TranscriptionsHandler(OpenAIHandler, TranscribeHandler):
         for key, values in args.items():
             texts = [value.decode("utf-8", "replace") for value in values]
             name = key.removesuffix("[]")
-            fields[name] = texts if key.endswith("[]") or len(texts) > 1 else texts[0]
+            listed = key.endswith("[]") or name in LIST_FIELDS or len(texts) > 1
+            fields[name] = texts if listed else texts[0]
         uploads = files.get(self.file_field)
         if not uploads:
             raise BadRequest(f"multipart upload has no file field named {self.file_field!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..protocol import API_PREFIX, ROUTES
 from ..protocol.openai import OPENAI_PREFIX
+from ..protocol.openapi import OPENAI_ROUTES
 from .generate import CancelHandler, GenerateHandler, GenerateWebSocket
 from .openai import ChatCompletionsHandler, CompletionsHandler, ModelsHandler
 from .openai_audio import TranscriptionsHandler
@@ -35,6 +36,9 @@ OPENAI_HANDLERS: dict[str, type] = {
 def handlers() -> list[tuple[str, type]]:
     """The extension's routes, relative to the server's base_url (one per protocol route)."""
     missing = {route.path for route in ROUTES} ^ set(HANDLERS)
+    missing |= {route.path for route in OPENAI_ROUTES} ^ {
+        path.replace("([^/]+)", "{model}") for path in OPENAI_HANDLERS
+    }
     if missing:
         raise RuntimeError(f"routes without a handler or a protocol entry: {sorted(missing)}")
     return [
