@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import jiwer
+import jsonschema
 import openai
 import pytest
 from openai import AsyncOpenAI, OpenAI
@@ -459,3 +460,79 @@ async def test_json_nested_1000_deep_is_a_400(
             )
             assert response.code == 400, (path, response.body[:300])
             assert b"levels deep" in response.body
+
+
+PERSON = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "maxLength": 20},
+        "age": {"type": "integer", "minimum": 0, "maximum": 150},
+        "languages": {"type": "array", "items": {"enum": ["python", "rust", "c"]}, "maxItems": 3},
+    },
+    "required": ["name", "age", "languages"],
+    "additionalProperties": False,
+}
+ASK_PERSON: list[Any] = [
+    {"role": "user", "content": "Describe a programmer named Ada, 36, who writes Python."}
+]
+
+
+@pytest.mark.parametrize(
+    "neira_config",
+    [{"max_jobs_per_user": 1}, {"max_jobs_per_user": 1, "llm_slots": 1}],
+    ids=["batched", "single"],
+)
+async def test_structured_output_always_parses(
+    jp_fetch: Fetch, client: OpenAI, jp_http_port: int, jp_base_url: str, token: str
+) -> None:
+    await wait_ready(jp_fetch)
+    schema_format = {"type": "json_schema", "json_schema": {"name": "person", "schema": PERSON}}
+    for temperature in (0.0, 1.0):
+        settings: dict[str, Any] = {
+            "model": DEMO_LLM_NAME, "messages": ASK_PERSON, "max_tokens": 200,
+            "temperature": temperature, "seed": 3,
+        }  # fmt: skip
+        whole = await asyncio.to_thread(
+            lambda s=settings: client.chat.completions.create(
+                **s, response_format=schema_format  # type: ignore[arg-type]
+            )
+        )
+        assert whole.choices[0].finish_reason == "stop", whole.choices[0].message.content
+        person = json.loads(whole.choices[0].message.content or "")
+        jsonschema.validate(person, PERSON)
+
+        def stream(s: dict[str, Any] = settings) -> list[Any]:
+            return list(
+                client.chat.completions.create(
+                    **s, response_format={"type": "json_object"}, stream=True
+                )
+            )
+
+        chunks = await asyncio.to_thread(stream)
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert isinstance(json.loads(text), dict), text
+
+    # neira's own API takes the schema as json_schema
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    body = {"messages": ASK_PERSON, "json_schema": PERSON, "stream": False, "max_tokens": 200}
+    raw = await fetch_raw(
+        jp_http_port, jp_base_url, "neira/api/generate", "POST", json.dumps(body).encode(), headers
+    )
+    assert raw.code == 200, raw.body
+    jsonschema.validate(json.loads(json.loads(raw.body)["text"]), PERSON)
+    bad = {**body, "json_schema": {"type": "object", "properties": {"a": {"pattern": "(("}}}}
+    refused = await fetch_raw(
+        jp_http_port, jp_base_url, "neira/api/generate", "POST", json.dumps(bad).encode(), headers
+    )
+    assert refused.code == 400 and b"json_schema" in refused.body, refused.body
+    named = {"name": "x", "schema": bad["json_schema"]}
+    unfollowable = {"type": "json_schema", "json_schema": named}
+    with pytest.raises(openai.BadRequestError) as error:
+        await asyncio.to_thread(
+            lambda: client.chat.completions.create(
+                model=DEMO_LLM_NAME,
+                messages=ASK_PERSON,
+                response_format=unfollowable,  # type: ignore[arg-type]
+            )
+        )
+    assert error.value.param == "response_format.json_schema.schema"

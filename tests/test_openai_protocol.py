@@ -431,3 +431,18 @@ def test_openapi_describes_the_v1_routes() -> None:
     assert {"file", "model", "timestamp_granularities"} <= set(
         form["multipart/form-data"]["schema"]["properties"]
     )
+
+
+def test_response_formats_become_the_schema_the_answer_follows() -> None:
+    def schema(response_format: Any) -> Any:
+        body = {"model": "m", "messages": USER, "response_format": response_format}
+        return parse(ChatCompletionRequest, body).to_generate().json_schema
+
+    assert schema({"type": "text"}) is None
+    assert schema({"type": "json_object"}) == {"type": "object"}
+    person = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    named = {"name": "person", "schema": person, "strict": True}
+    assert schema({"type": "json_schema", "json_schema": named}) == person
+    assert schema({"type": "json_schema", "json_schema": {"name": "any"}}) == {}
+    with pytest.raises(ProtocolError, match="json_schema.name"):
+        schema({"type": "json_schema", "json_schema": {"name": "a b", "schema": person}})

@@ -1,6 +1,6 @@
 /* Generated from neira_jupyter/protocol/schema.json by json-schema-to-typescript
  * (`npm run build:protocol` in labextension/). Do not edit.
- * schema sha256: 2b8d14d59c59ff7bcdf37881d787a0c1ce554ffddab860f3ae31db0efa30707a */
+ * schema sha256: 5309327f49f0c1c435c1bac67b6b42592aa274a580cdf303f61d575272f6e8d7 */
 
 /**
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -328,6 +328,12 @@ export interface GenerateMessage {
     | null;
   seed?: number | null;
   /**
+   * The answer is JSON following this JSON Schema ({} for any JSON value).
+   */
+  json_schema?: {
+    [k: string]: unknown;
+  } | null;
+  /**
    * Stream events (NDJSON/SSE) or answer once.
    */
   stream?: boolean;
@@ -398,6 +404,12 @@ export interface GenerateRequest {
     | [string, string, string, string, string, string, string, string]
     | null;
   seed?: number | null;
+  /**
+   * The answer is JSON following this JSON Schema ({} for any JSON value).
+   */
+  json_schema?: {
+    [k: string]: unknown;
+  } | null;
   /**
    * Stream events (NDJSON/SSE) or answer once.
    */

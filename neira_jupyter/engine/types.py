@@ -33,13 +33,18 @@ class ChatMessage:
 
 @dataclass(frozen=True)
 class GenerationOptions:
-    """Sampling options for one generation."""
+    """Sampling options for one generation.
+
+    ``json_schema``: the answer must be JSON following this JSON Schema (its
+    JSON text; ``llm.grammar.ANY_OBJECT`` for any object), or None for free text.
+    """
 
     max_tokens: int = 256
     temperature: float = 0.7
     top_p: float = 0.95
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    json_schema: str | None = None
 
 
 @dataclass

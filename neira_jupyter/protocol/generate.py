@@ -6,7 +6,7 @@ A stream is ``start``, any number of ``token``, then ``done`` (or ``error``);
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -42,6 +42,10 @@ class GenerateRequest(RequestModel):
         None, max_length=MAX_STOP_SEQUENCES
     )
     seed: int | None = Field(None, ge=0, le=MAX_SEED)
+    json_schema: dict[str, Any] | None = Field(
+        None,
+        description="The answer is JSON following this JSON Schema ({} for any JSON value).",
+    )
     stream: bool = Field(True, description="Stream events (NDJSON/SSE) or answer once.")
     request_id: RequestId | None = Field(
         None, description="Chosen by the client so it can cancel; generated when unset."

@@ -229,6 +229,10 @@ class _CompletionFields(RequestModel):
     def chat(self) -> list[ChatMessage]:
         raise NotImplementedError
 
+    @property
+    def json_schema(self) -> dict[str, Any] | None:
+        return None
+
     def to_generate(self) -> GenerateRequest:
         """The same request as ``POST api/generate`` takes it (the model's name kept)."""
         return GenerateRequest(
@@ -239,6 +243,7 @@ class _CompletionFields(RequestModel):
             top_p=self.top_p,
             stop=self.stop,
             seed=self.seed,
+            json_schema=self.json_schema,
             stream=bool(self.stream),
         )
 
@@ -250,7 +255,9 @@ class ChatCompletionRequest(_CompletionFields):
     max_completion_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS_LIMIT)
     logprobs: bool | None = Field(None, description="Accepted only as false.")
     top_logprobs: int | None = Field(None, ge=0, le=20, description="Accepted only as 0.")
-    response_format: ResponseFormat | None = Field(None, description="Only {'type': 'text'}.")
+    response_format: ResponseFormat | None = Field(
+        None, description="text, json_object or json_schema: the answer follows it."
+    )
     tools: list[Any] | None = Field(None, description="Accepted only with tool_choice 'none'.")
     tool_choice: Any = Field(None, description="'none', or 'auto' without tools.")
     parallel_tool_calls: bool | None = Field(None, description="Accepted, unused.")
@@ -280,11 +287,6 @@ class ChatCompletionRequest(_CompletionFields):
             raise ValueError("field 'max_tokens' differs from 'max_completion_tokens'; send one")
         _no_op("logprobs", self.logprobs, (False,), "send false or leave it out")
         _no_op("top_logprobs", self.top_logprobs, (0,), "log probabilities are not returned")
-        if isinstance(self.response_format, ResponseFormatJsonObject | ResponseFormatJsonSchema):
-            raise ValueError(
-                f"field 'response_format' is {self.response_format.type!r}, which is not "
-                "supported yet; send {'type': 'text'} or leave it out"
-            )
         for tools, choice, kind in (
             ("tools", "tool_choice", "tools"),
             ("functions", "function_call", "functions"),
@@ -308,6 +310,17 @@ class ChatCompletionRequest(_CompletionFields):
     @property
     def token_limit(self) -> int | None:
         return self.max_completion_tokens or self.max_tokens
+
+    @property
+    def json_schema(self) -> dict[str, Any] | None:
+        """The schema the answer follows: json_object's is any object; json_schema's is its
+        own (no schema: any JSON value)."""
+        kind = self.response_format
+        if isinstance(kind, ResponseFormatJsonObject):
+            return {"type": "object"}
+        if isinstance(kind, ResponseFormatJsonSchema):
+            return kind.json_schema.schema_ if kind.json_schema.schema_ is not None else {}
+        return None
 
     def chat(self) -> list[ChatMessage]:
         return [message.as_chat() for message in self.messages]

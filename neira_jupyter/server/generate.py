@@ -2,14 +2,16 @@
 
 A request is validated as ``protocol.GenerateRequest``, turned into the
 engine's messages and options (the server's defaults fill what the request
-leaves unset), and its events go out as ``start``, ``token``... and ``done``
-(or ``error``), as NDJSON, SSE or WebSocket messages. Closing the
+leaves unset; a ``json_schema`` must convert to a grammar before anything
+starts), and its events go out as ``start``, ``token``... and ``done`` (or
+``error``), as NDJSON, SSE or WebSocket messages. Closing the
 connection or the socket cancels the generation.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncGenerator
 from dataclasses import replace
@@ -20,6 +22,7 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from ..engine.llm import TokenChunk
+from ..engine.llm.grammar import json_grammar
 from ..engine.service import GenerationStart, NeiraEngine
 from ..engine.types import BadRequest, ChatMessage, EngineError, GenerationOptions
 from ..protocol import (
@@ -72,8 +75,17 @@ def engine_request(
         "top_p": request.top_p,
         "stop": tuple(request.stop) if request.stop is not None else None,
         "seed": request.seed,
+        "json_schema": json.dumps(request.json_schema) if request.json_schema is not None else None,
     }
     return messages, replace(defaults, **{k: v for k, v in overrides.items() if v is not None})
+
+
+async def check_format(request: GenerateRequest) -> None:
+    """``BadRequest`` now, before any event, for a ``json_schema`` no grammar can follow
+    (converted in a thread: a schema's size is the client's; the grammar is cached for
+    the engine)."""
+    if request.json_schema is not None:
+        await asyncio.to_thread(json_grammar, json.dumps(request.json_schema))
 
 
 def open_generation(
@@ -112,6 +124,7 @@ class GenerateHandler(BoundedBodyMixin):
     async def post(self) -> None:
         try:
             request = await self.parse_json_body(GenerateRequest)
+            await check_format(request)
             events = open_generation(self.engine, self.username, request, self.limits)
             start = await first_event(events)
         except EngineError as exc:

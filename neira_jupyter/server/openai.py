@@ -43,7 +43,7 @@ from ..protocol.openai_answers import (
 )
 from ..protocol.openai_audio import SPEECH_ALIAS
 from .base import NeiraAPIHandler, http_error
-from .generate import Events, GenerateHandler, first_event, open_generation
+from .generate import Events, GenerateHandler, check_format, first_event, open_generation
 
 ModelKind = Literal["llm", "speech"]
 _LOADED_AT = int(time.time())
@@ -217,7 +217,9 @@ class ChatCompletionsHandler(OpenAIHandler, GenerateHandler):
         try:
             request = await self.parse_json_body(self.request_model)
             self.check_model(request.model, "llm")
-            events = open_generation(self.engine, self.username, request.to_generate(), self.limits)
+            generate = request.to_generate()
+            await check_format(generate)
+            events = open_generation(self.engine, self.username, generate, self.limits)
             start = await first_event(events)
         except EngineError as exc:
             self.send_engine_error(exc)

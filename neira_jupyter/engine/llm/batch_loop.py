@@ -65,7 +65,8 @@ class SeqRequest:
     """One generation handed to the loop: prompt tokens and sampling settings.
 
     ``events`` receives text pieces (``str``) and, last, one ``Finished``.
-    ``sampling`` holds the sampler settings (``make_sampler``'s keywords).
+    ``sampling`` holds the sampler settings (``make_sampler``'s keywords);
+    ``grammar`` (GBNF) constrains what the sequence may say.
     """
 
     tokens: list[int]
@@ -73,6 +74,7 @@ class SeqRequest:
     max_tokens: int
     stops: tuple[str, ...] = ()
     cancel: CancelToken | None = None
+    grammar: str | None = None
     events: queue.SimpleQueue[str | Finished] = field(default_factory=queue.SimpleQueue)
     abandoned: bool = False  # the reader went away
 
@@ -217,8 +219,14 @@ class BatchLoop:
             req.events.put(Finished("cancelled", len(req.tokens), 0, None, time.perf_counter()))
         while self._free and self._waiting:
             req = self._waiting.popleft()
+            grammar = (self._vocab, req.grammar) if req.grammar is not None else None
+            try:
+                sampler = make_sampler(self._n_vocab, self._ban, grammar=grammar, **req.sampling)
+            except ValueError as exc:  # a grammar llama.cpp refuses: this request's fault
+                now = time.perf_counter()
+                req.events.put(Finished("stop", len(req.tokens), 0, None, now, exc))
+                continue
             seq_id, kv = self._reuse(req.tokens)
-            sampler = make_sampler(self._n_vocab, self._ban, **req.sampling)
             self._running[seq_id] = _Slot(seq_id, req, sampler, kv)
 
     def _reuse(self, tokens: list[int]) -> tuple[int, list[int]]:

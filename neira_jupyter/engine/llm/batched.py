@@ -38,6 +38,7 @@ from ..types import (
 )
 from .base import TokenChunk
 from .batch_loop import BatchLoop, Finished, SeqRequest
+from .grammar import json_grammar
 from .llama import (
     LlamaModel,
     LLMSpec,
@@ -207,7 +208,8 @@ class BatchedLlamaModel(LlamaModel):
         loop = self._loop
         if loop is None:
             raise EngineError(f"model {self.name!r} is not loaded")
-        req = SeqRequest(tokens, sampling, options.max_tokens, stops, cancel)
+        grammar = json_grammar(options.json_schema) if options.json_schema is not None else None
+        req = SeqRequest(tokens, sampling, options.max_tokens, stops, cancel, grammar=grammar)
         loop.submit(req)
         pieces: list[str] = []
         try:
@@ -219,6 +221,8 @@ class BatchedLlamaModel(LlamaModel):
                 yield TokenChunk(item)
         finally:
             req.abandoned = True  # a no-op once finished; else the loop drops it
+        if isinstance(item.error, ValueError):  # the sampler refused the request's grammar
+            raise BadRequest(f"structured output: {item.error}") from item.error
         if item.error is not None:
             raise EngineError(f"generation failed: {item.error}") from item.error
         yield generation_result(

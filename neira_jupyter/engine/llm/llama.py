@@ -35,6 +35,7 @@ from ..types import (
     Usage,
 )
 from .base import TokenChunk
+from .grammar import json_grammar
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -280,6 +281,11 @@ class LlamaModel(ResidentModel):
         started = time.perf_counter()
         pieces: list[str] = []
         finish: FinishReason = "stop"
+        grammar = None
+        if options.json_schema is not None:
+            from llama_cpp import LlamaGrammar
+
+            grammar = LlamaGrammar.from_string(json_grammar(options.json_schema), verbose=False)
         stream = _request_checked(
             lambda: llama.create_chat_completion(
                 messages=[m.to_dict() for m in messages],
@@ -290,6 +296,7 @@ class LlamaModel(ResidentModel):
                 seed=options.seed,
                 stream=True,
                 logit_bias=self._logit_bias,
+                grammar=grammar,
             ),
             self.spec.n_ctx,
         )

@@ -130,6 +130,12 @@ class RemoteModel:
             body["stop"] = list(options.stop)
         if options.seed is not None:
             body["seed"] = options.seed
+        if options.json_schema is not None:  # OpenAI's structured output, the same request
+            schema = json.loads(options.json_schema)
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": schema},
+            }
         headers = {"Accept": "text/event-stream"}
         if self.spec.api_key:
             headers["Authorization"] = f"Bearer {self.spec.api_key}"

@@ -4,9 +4,11 @@
 ``create_completion`` (repetition penalties, then greedy at temperature 0,
 else top-k, typical, top-p, min-p, temperature and a seeded draw), from the
 settings the chat handler chose, plus a logit bias that bans tokens (the
-benchmark's ``ignore_eos``). ``TextStream`` turns token bytes into text the
-way a stream must: whole UTF-8 characters, and nothing that might be the
-start of a stop string until it is clear that it is not.
+benchmark's ``ignore_eos``) and, first in the chain, a grammar (GBNF) that
+only lets through tokens the grammar allows (structured output).
+``TextStream`` turns token bytes into text the way a stream must: whole
+UTF-8 characters, and nothing that might be the start of a stop string
+until it is clear that it is not.
 """
 
 from __future__ import annotations
@@ -33,14 +35,28 @@ def make_sampler(
     frequency_penalty: float = 0.0,
     presence_penalty: float = 0.0,
     seed: int | None = None,
+    grammar: tuple[Any, str] | None = None,
 ) -> Any:
-    """A new ``llama_sampler`` chain; the caller frees it with ``llama_sampler_free``."""
+    """A new ``llama_sampler`` chain; the caller frees it with ``llama_sampler_free``.
+
+    ``grammar`` is ``(vocab, GBNF text)``; a grammar llama.cpp cannot parse
+    raises ``ValueError`` (and nothing is left to free).
+    """
     import llama_cpp as ll
 
+    constrain = None
+    if grammar is not None:
+        vocab, text = grammar
+        constrain = ll.llama_sampler_init_grammar(vocab, text.encode("utf-8"), b"root")
+        if not constrain:
+            raise ValueError("llama.cpp could not parse the grammar")
     chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
 
     def add(sampler: Any) -> None:
         ll.llama_sampler_chain_add(chain, sampler)
+
+    if constrain is not None:
+        add(constrain)
 
     if ban:
         biases = (ll.llama_logit_bias * len(ban))()
