@@ -444,5 +444,5 @@ def test_response_formats_become_the_schema_the_answer_follows() -> None:
     named = {"name": "person", "schema": person, "strict": True}
     assert schema({"type": "json_schema", "json_schema": named}) == person
     assert schema({"type": "json_schema", "json_schema": {"name": "any"}}) == {}
-    with pytest.raises(ProtocolError, match="json_schema.name"):
+    with pytest.raises(ProtocolError, match=r"json_schema\.name"):
         schema({"type": "json_schema", "json_schema": {"name": "a b", "schema": person}})
