@@ -221,7 +221,7 @@ async def test_errors_have_openai_shape(
         ({**chat, "n": 2}, openai.BadRequestError, "n"),
         ({**chat, "max_tokens": 0}, openai.BadRequestError, "max_tokens"),
         ({**chat, "stop": ["a"] * 9}, openai.BadRequestError, "stop"),
-        ({**chat, "presence_penalty": 1}, openai.BadRequestError, "presence_penalty"),
+        ({**chat, "presence_penalty": 5}, openai.BadRequestError, "presence_penalty"),
         ({"model": DEMO_SPEECH_NAME, "messages": MESSAGES}, openai.BadRequestError, "model"),
         ({"model": "/etc/passwd", "messages": MESSAGES}, openai.NotFoundError, "model"),
         ({"model": "gpt-4o", "messages": MESSAGES}, openai.NotFoundError, "model"),
@@ -536,3 +536,39 @@ async def test_structured_output_always_parses(
             )
         )
     assert error.value.param == "response_format.json_schema.schema"
+
+
+@pytest.mark.parametrize(
+    "neira_config",
+    [{"max_jobs_per_user": 1}, {"max_jobs_per_user": 1, "llm_slots": 1}],
+    ids=["batched", "single"],
+)
+async def test_penalties_and_logit_bias_change_the_answer(
+    jp_fetch: Fetch, client: OpenAI
+) -> None:
+    await wait_ready(jp_fetch)
+    settings: dict[str, Any] = {
+        "model": DEMO_LLM_NAME, "prompt": COUNTING, "max_tokens": 16, "temperature": 0,
+    }  # fmt: skip
+
+    def complete(**extra: Any) -> str:
+        return client.completions.create(**settings, **extra).choices[0].text
+
+    plain = await asyncio.to_thread(complete)
+    # token 0 of Qwen2.5's vocabulary is "!": pushed up by 100, greedy decoding says nothing else
+    assert await asyncio.to_thread(complete, logit_bias={"0": 100}) == "!" * 16
+    assert await asyncio.to_thread(complete, frequency_penalty=0) == plain
+    settings["prompt"] = "Write the word hello ten times, separated by spaces."
+    repeated = await asyncio.to_thread(complete)
+    assert repeated.lower().count("hello") >= 5, repeated
+    penalised = await asyncio.to_thread(complete, frequency_penalty=2.0)
+    assert penalised.lower().count("hello") < repeated.lower().count("hello"), penalised
+    # greedy, the demo model repeats its haiku's first line; once each word has a penalty it
+    # does not (a flat presence penalty of 2 is too weak against "hello" x 10)
+    settings["prompt"] = "Write a haiku about the sea."
+    haiku = await asyncio.to_thread(complete)
+    assert haiku.count("Whispers") > 1, haiku
+    assert await asyncio.to_thread(complete, presence_penalty=2.0) != haiku
+    with pytest.raises(openai.BadRequestError) as error:
+        await asyncio.to_thread(complete, logit_bias={"999999999": 1})
+    assert error.value.param == "logit_bias"

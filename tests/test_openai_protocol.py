@@ -74,9 +74,9 @@ USER = [{"role": "user", "content": "hi"}]
         ),
         (
             ChatCompletionRequest,
-            {"model": "m", "messages": USER, "logit_bias": {"50256": -100}},
-            "logit_bias",
-            "not supported",
+            {"model": "m", "messages": USER, "logit_bias": {"50256": -101}},
+            "logit_bias.50256",
+            "-100",
         ),
         (
             ChatCompletionRequest,
@@ -118,9 +118,9 @@ USER = [{"role": "user", "content": "hi"}]
         ),
         (
             ChatCompletionRequest,
-            {"model": "m", "messages": USER, "presence_penalty": 0.5},
+            {"model": "m", "messages": USER, "presence_penalty": 2.5},
             "presence_penalty",
-            "not supported",
+            "2",
         ),
         (
             ChatCompletionRequest,

@@ -1,6 +1,6 @@
 /* Generated from neira_jupyter/protocol/schema.json by json-schema-to-typescript
  * (`npm run build:protocol` in labextension/). Do not edit.
- * schema sha256: 5309327f49f0c1c435c1bac67b6b42592aa274a580cdf303f61d575272f6e8d7 */
+ * schema sha256: e9a1d02e57b232c8d684696903b81cfa4d9941eef0e3c07c7f5a7332d044a300 */
 
 /**
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -334,6 +334,24 @@ export interface GenerateMessage {
     [k: string]: unknown;
   } | null;
   /**
+   * Lowers the odds of a token once it appeared (OpenAI's meaning).
+   */
+  presence_penalty?: number | null;
+  /**
+   * Lowers the odds of a token by how often it appeared.
+   */
+  frequency_penalty?: number | null;
+  /**
+   * Token id (a decimal string) -> bias added to its logit, -100..100.
+   */
+  logit_bias?: {
+    /**
+     * This interface was referenced by `undefined`'s JSON-Schema definition
+     * via the `patternProperty` "^[0-9]{1,9}$".
+     */
+    [k: string]: number;
+  } | null;
+  /**
    * Stream events (NDJSON/SSE) or answer once.
    */
   stream?: boolean;
@@ -409,6 +427,24 @@ export interface GenerateRequest {
    */
   json_schema?: {
     [k: string]: unknown;
+  } | null;
+  /**
+   * Lowers the odds of a token once it appeared (OpenAI's meaning).
+   */
+  presence_penalty?: number | null;
+  /**
+   * Lowers the odds of a token by how often it appeared.
+   */
+  frequency_penalty?: number | null;
+  /**
+   * Token id (a decimal string) -> bias added to its logit, -100..100.
+   */
+  logit_bias?: {
+    /**
+     * This interface was referenced by `undefined`'s JSON-Schema definition
+     * via the `patternProperty` "^[0-9]{1,9}$".
+     */
+    [k: string]: number;
   } | null;
   /**
    * Stream events (NDJSON/SSE) or answer once.

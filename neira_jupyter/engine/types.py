@@ -37,6 +37,8 @@ class GenerationOptions:
 
     ``json_schema``: the answer must be JSON following this JSON Schema (its
     JSON text; ``llm.grammar.ANY_OBJECT`` for any object), or None for free text.
+    The penalties and ``logit_bias`` (token id, bias added to its logit) mean
+    what OpenAI's fields of those names mean.
     """
 
     max_tokens: int = 256
@@ -45,6 +47,9 @@ class GenerationOptions:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     json_schema: str | None = None
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    logit_bias: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass

@@ -15,6 +15,14 @@ from .base import ErrorEvent, RequestId, RequestModel, Text, WireModel
 MAX_TOKENS_LIMIT = 8192
 MAX_STOP_SEQUENCES = 8
 MAX_SEED = 2**31 - 1
+MAX_LOGIT_BIAS = 1024
+
+Penalty = Annotated[float, Field(ge=-2.0, le=2.0)]
+TokenId = Annotated[str, Field(pattern=r"^[0-9]{1,9}$")]
+LogitBias = Annotated[
+    dict[TokenId, Annotated[float, Field(ge=-100.0, le=100.0)]],
+    Field(max_length=MAX_LOGIT_BIAS),
+]
 
 Role = Literal["system", "user", "assistant"]
 FinishReason = Literal["stop", "length", "cancelled"]
@@ -45,6 +53,15 @@ class GenerateRequest(RequestModel):
     json_schema: dict[str, Any] | None = Field(
         None,
         description="The answer is JSON following this JSON Schema ({} for any JSON value).",
+    )
+    presence_penalty: Penalty | None = Field(
+        None, description="Lowers the odds of a token once it appeared (OpenAI's meaning)."
+    )
+    frequency_penalty: Penalty | None = Field(
+        None, description="Lowers the odds of a token by how often it appeared."
+    )
+    logit_bias: LogitBias | None = Field(
+        None, description="Token id (a decimal string) -> bias added to its logit, -100..100."
     )
     stream: bool = Field(True, description="Stream events (NDJSON/SSE) or answer once.")
     request_id: RequestId | None = Field(

@@ -6,7 +6,7 @@ unchanged. Every request field of the spec for the routes served is
 declared: one that changes nothing here (``store``, ``metadata``,
 ``service_tier``, ``user``, ``prediction`` ...) is accepted and unused; one
 this server cannot honour is accepted only at its no-op value (``n`` 1,
-penalties 0, ``logprobs`` false, ``tool_choice`` ``"none"`` ...), and any
+``logprobs`` false, ``tool_choice`` ``"none"`` ...), and any
 other value is a ``ValueError`` that names the field and says why, so a
 client never gets a silently different answer. ``SPEC_FIELDS`` lists the
 spec's field names per route (a test checks it against the vendored spec).
@@ -33,6 +33,8 @@ from .generate import (
     MAX_TOKENS_LIMIT,
     ChatMessage,
     GenerateRequest,
+    LogitBias,
+    Penalty,
     Role,
 )
 
@@ -182,8 +184,6 @@ ResponseFormat = Annotated[
     Field(discriminator="type"),
 ]
 
-Penalty = Annotated[float, Field(ge=-2.0, le=2.0)]
-LogitBias = Annotated[dict[str, int], Field(max_length=1024)]
 Metadata = Annotated[
     dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=512)]],
     Field(max_length=16),
@@ -202,18 +202,15 @@ class _CompletionFields(RequestModel):
     n: int | None = Field(None, ge=1, le=128, description="Must be 1: one choice per request.")
     stream: bool | None = False
     stream_options: StreamOptions | None = None
-    presence_penalty: Penalty | None = Field(None, description="Accepted only as 0.")
-    frequency_penalty: Penalty | None = Field(None, description="Accepted only as 0.")
-    logit_bias: LogitBias | None = Field(None, description="Accepted only empty.")
+    presence_penalty: Penalty | None = None
+    frequency_penalty: Penalty | None = None
+    logit_bias: LogitBias | None = Field(None, description="Token id -> bias, -100..100.")
     user: str | None = Field(None, max_length=MAX_NAME_CHARS, description="Accepted, unused.")
 
     @model_validator(mode="after")
     def _supported(self) -> _CompletionFields:
         if self.n not in (None, 1):
             raise ValueError(f"field 'n' is {self.n}; this server returns exactly one choice (n=1)")
-        for name in ("presence_penalty", "frequency_penalty"):
-            _no_op(name, getattr(self, name), (0, 0.0), "send 0 or leave it out")
-        _no_op("logit_bias", self.logit_bias, ({},), "send {} or leave it out")
         if self.stream_options is not None and not self.stream:
             raise ValueError("field 'stream_options' is only allowed when 'stream' is true")
         return self
@@ -244,6 +241,9 @@ class _CompletionFields(RequestModel):
             stop=self.stop,
             seed=self.seed,
             json_schema=self.json_schema,
+            presence_penalty=self.presence_penalty or None,
+            frequency_penalty=self.frequency_penalty or None,
+            logit_bias=self.logit_bias or None,
             stream=bool(self.stream),
         )
 

@@ -76,6 +76,11 @@ def engine_request(
         "stop": tuple(request.stop) if request.stop is not None else None,
         "seed": request.seed,
         "json_schema": json.dumps(request.json_schema) if request.json_schema is not None else None,
+        "presence_penalty": request.presence_penalty,
+        "frequency_penalty": request.frequency_penalty,
+        "logit_bias": tuple((int(t), b) for t, b in request.logit_bias.items())
+        if request.logit_bias
+        else None,
     }
     return messages, replace(defaults, **{k: v for k, v in overrides.items() if v is not None})
 

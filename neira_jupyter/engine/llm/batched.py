@@ -42,6 +42,7 @@ from .grammar import json_grammar
 from .llama import (
     LlamaModel,
     LLMSpec,
+    check_logit_bias,
     default_threads,
     end_of_generation_tokens,
     generation_result,
@@ -184,7 +185,14 @@ class BatchedLlamaModel(LlamaModel):
         stop = settings.get("stop") or []
         stops = (stop,) if isinstance(stop, str) else tuple(stop)
         sampling = {k: settings[k] for k in _SAMPLING_KEYS if k in settings}
-        sampling.update(temperature=options.temperature, top_p=options.top_p, seed=options.seed)
+        sampling.update(
+            temperature=options.temperature,
+            top_p=options.top_p,
+            seed=options.seed,
+            presence_penalty=options.presence_penalty,
+            frequency_penalty=options.frequency_penalty,
+            bias=check_logit_bias(options.logit_bias, self._llama.n_vocab()),
+        )
         return list(prompt), stops, sampling
 
     def generate(

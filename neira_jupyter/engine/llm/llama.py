@@ -176,6 +176,19 @@ def _counting_llama_class() -> type:
     return CountingLlama
 
 
+def check_logit_bias(
+    bias: Sequence[tuple[int, float]], n_vocab: int
+) -> tuple[tuple[int, float], ...]:
+    """``bias`` if every token id is in the vocabulary, else ``BadRequest`` naming the first."""
+    for token, _shift in bias:
+        if not 0 <= token < n_vocab:
+            raise BadRequest(
+                f"field 'logit_bias' names token {token}; this model's token ids are "
+                f"0..{n_vocab - 1}"
+            )
+    return tuple(bias)
+
+
 def _request_error(exc: Exception, n_ctx: int) -> BadRequest | None:
     """The caller's error (400) behind an exception from llama-cpp-python, or None.
 
@@ -286,6 +299,9 @@ class LlamaModel(ResidentModel):
             from llama_cpp import LlamaGrammar
 
             grammar = LlamaGrammar.from_string(json_grammar(options.json_schema), verbose=False)
+        bias = dict(self._logit_bias or {})
+        for token, shift in check_logit_bias(options.logit_bias, llama.n_vocab()):
+            bias[str(token)] = bias.get(str(token), 0.0) + shift
         stream = _request_checked(
             lambda: llama.create_chat_completion(
                 messages=[m.to_dict() for m in messages],
@@ -295,7 +311,9 @@ class LlamaModel(ResidentModel):
                 stop=list(options.stop) or None,
                 seed=options.seed,
                 stream=True,
-                logit_bias=self._logit_bias,
+                logit_bias=bias or None,
+                presence_penalty=options.presence_penalty,
+                frequency_penalty=options.frequency_penalty,
                 grammar=grammar,
             ),
             self.spec.n_ctx,

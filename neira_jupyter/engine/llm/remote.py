@@ -130,6 +130,11 @@ class RemoteModel:
             body["stop"] = list(options.stop)
         if options.seed is not None:
             body["seed"] = options.seed
+        for name in ("presence_penalty", "frequency_penalty"):
+            if getattr(options, name):
+                body[name] = getattr(options, name)
+        if options.logit_bias:
+            body["logit_bias"] = {str(token): shift for token, shift in options.logit_bias}
         if options.json_schema is not None:  # OpenAI's structured output, the same request
             schema = json.loads(options.json_schema)
             body["response_format"] = {

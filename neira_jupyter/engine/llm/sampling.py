@@ -26,6 +26,7 @@ def make_sampler(
     n_vocab: int,
     ban: Sequence[int] = (),
     *,
+    bias: Sequence[tuple[int, float]] = (),
     temperature: float = 0.8,
     top_p: float = 0.95,
     top_k: int = 40,
@@ -39,6 +40,7 @@ def make_sampler(
 ) -> Any:
     """A new ``llama_sampler`` chain; the caller frees it with ``llama_sampler_free``.
 
+    ``bias`` adds to the logits of the given token ids (after ``ban``'s bans).
     ``grammar`` is ``(vocab, GBNF text)``; a grammar llama.cpp cannot parse
     raises ``ValueError`` (and nothing is left to free).
     """
@@ -58,12 +60,13 @@ def make_sampler(
     if constrain is not None:
         add(constrain)
 
-    if ban:
-        biases = (ll.llama_logit_bias * len(ban))()
-        for i, token in enumerate(ban):
+    shifts = [(token, float("-inf")) for token in ban] + list(bias)
+    if shifts:
+        biases = (ll.llama_logit_bias * len(shifts))()
+        for i, (token, shift) in enumerate(shifts):
             biases[i].token = token  # type: ignore[assignment]
-            biases[i].bias = float("-inf")
-        add(ll.llama_sampler_init_logit_bias(n_vocab, len(ban), biases))
+            biases[i].bias = shift
+        add(ll.llama_sampler_init_logit_bias(n_vocab, len(shifts), biases))
     add(
         ll.llama_sampler_init_penalties(
             n_vocab, PENALTY_LAST_N, repeat_penalty, frequency_penalty, presence_penalty
