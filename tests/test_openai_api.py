@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -572,3 +573,76 @@ async def test_penalties_and_logit_bias_change_the_answer(
     with pytest.raises(openai.BadRequestError) as error:
         await asyncio.to_thread(complete, logit_bias={"999999999": 1})
     assert error.value.param == "logit_bias"
+
+
+async def test_logprobs_on_the_batched_path(
+    jp_fetch: Fetch, client: OpenAI, token: str, jp_http_port: int, jp_base_url: str
+) -> None:
+    await wait_ready(jp_fetch)
+    settings: dict[str, Any] = {
+        "model": DEMO_LLM_NAME, "messages": MESSAGES, "max_tokens": 8, "temperature": 0,
+        "logprobs": True, "top_logprobs": 3,
+    }  # fmt: skip
+    raw = await asyncio.to_thread(
+        lambda: client.chat.completions.with_raw_response.create(**settings)
+    )
+    check("CreateChatCompletionResponse", raw.http_response.json())
+    whole = raw.parse()
+    [choice] = whole.choices
+    assert choice.logprobs is not None and choice.logprobs.content
+    content = choice.logprobs.content
+    assert whole.usage is not None and len(content) == whole.usage.completion_tokens
+    assert "".join(t.token for t in content) == choice.message.content
+    for scored in content:
+        assert scored.logprob <= 0 and bytes(scored.bytes or []).decode() == scored.token
+        alternatives = scored.top_logprobs
+        assert len(alternatives) == 3
+        assert [a.logprob for a in alternatives] == sorted((a.logprob for a in alternatives),
+                                                           reverse=True)  # fmt: skip
+        assert sum(math.exp(a.logprob) for a in alternatives) <= 1 + 1e-6
+        # greedy: the chosen token is the likeliest one
+        assert alternatives[0].token == scored.token
+        assert alternatives[0].logprob == pytest.approx(scored.logprob)
+
+    chunks = await asyncio.to_thread(
+        lambda: list(client.chat.completions.create(**settings, stream=True))
+    )
+    streamed = [t for c in chunks if c.choices and c.choices[0].logprobs
+                for t in c.choices[0].logprobs.content or []]  # fmt: skip
+    assert [t.token for t in streamed] == [t.token for t in content]
+    # the same numbers but for float noise: llama.cpp's kernels differ with the batch's size
+    # (the second request reads only the prompt's last token, the rest is in the cache)
+    assert [t.logprob for t in streamed] == pytest.approx([t.logprob for t in content], abs=0.2)
+
+    text = await asyncio.to_thread(
+        lambda: client.completions.with_raw_response.create(
+            model=DEMO_LLM_NAME, prompt=COUNTING, max_tokens=6, temperature=0, logprobs=2
+        )
+    )
+    check("CreateCompletionResponse", text.http_response.json())
+    [legacy] = text.parse().choices
+    assert legacy.logprobs is not None and legacy.logprobs.tokens
+    assert "".join(legacy.logprobs.tokens) == legacy.text
+    offsets = legacy.logprobs.text_offset or []
+    assert offsets[0] == 0 and offsets == sorted(offsets)
+    assert all(len(top) == 2 for top in legacy.logprobs.top_logprobs or [])
+
+    with pytest.raises(openai.BadRequestError) as error:
+        await asyncio.to_thread(
+            lambda: client.chat.completions.create(
+                model=DEMO_LLM_NAME, messages=MESSAGES, top_logprobs=2
+            )
+        )
+    assert error.value.param == "top_logprobs"
+
+
+@pytest.mark.parametrize("neira_config", [{"llm_slots": 1}])
+async def test_logprobs_on_the_single_path_are_a_400(jp_fetch: Fetch, client: OpenAI) -> None:
+    await wait_ready(jp_fetch)
+    with pytest.raises(openai.BadRequestError) as error:
+        await asyncio.to_thread(
+            lambda: client.chat.completions.create(
+                model=DEMO_LLM_NAME, messages=MESSAGES, logprobs=True, max_tokens=4
+            )
+        )
+    assert error.value.param == "logprobs" and "llm_slots" in error.value.message

@@ -82,7 +82,7 @@ USER = [{"role": "user", "content": "hi"}]
             ChatCompletionRequest,
             {"model": "m", "messages": USER, "top_logprobs": 2},
             "top_logprobs",
-            "not supported",
+            "needs 'logprobs'",
         ),
         (
             ChatCompletionRequest,
@@ -124,9 +124,9 @@ USER = [{"role": "user", "content": "hi"}]
         ),
         (
             ChatCompletionRequest,
-            {"model": "m", "messages": USER, "logprobs": True},
-            "logprobs",
-            "not supported",
+            {"model": "m", "messages": USER, "logprobs": True, "top_logprobs": 21},
+            "top_logprobs",
+            "20",
         ),
         (
             ChatCompletionRequest,
@@ -157,7 +157,7 @@ USER = [{"role": "user", "content": "hi"}]
         (CompletionRequest, {"model": "m", "prompt": "a", "echo": True}, "echo", "not supported"),
         (CompletionRequest, {"model": "m", "prompt": "a", "best_of": 3}, "best_of", "one choice"),
         (CompletionRequest, {"model": "m", "prompt": "a", "suffix": "x"}, "suffix", "insert"),
-        (CompletionRequest, {"model": "m", "prompt": "a", "logprobs": 2}, "logprobs", "not"),
+        (CompletionRequest, {"model": "m", "prompt": "a", "logprobs": 6}, "logprobs", "5"),
         (TranscriptionRequest, {"model": "w", "language": "de"}, "language", "ru, en"),
         (
             TranscriptionRequest,

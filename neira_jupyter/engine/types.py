@@ -38,7 +38,8 @@ class GenerationOptions:
     ``json_schema``: the answer must be JSON following this JSON Schema (its
     JSON text; ``llm.grammar.ANY_OBJECT`` for any object), or None for free text.
     The penalties and ``logit_bias`` (token id, bias added to its logit) mean
-    what OpenAI's fields of those names mean.
+    what OpenAI's fields of those names mean. ``logprobs``: None for none, else
+    each token's log probability and this many likeliest alternatives.
     """
 
     max_tokens: int = 256
@@ -50,6 +51,18 @@ class GenerationOptions:
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
     logit_bias: tuple[tuple[int, float], ...] = ()
+    logprobs: int | None = None
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    """One generated token: its text, natural-log probability and UTF-8 bytes, and the
+    likeliest tokens at its position (``(text, logprob, bytes)``, likeliest first)."""
+
+    token: str
+    logprob: float
+    bytes: tuple[int, ...]
+    top: tuple[tuple[str, float, tuple[int, ...]], ...] = ()
 
 
 @dataclass
@@ -96,6 +109,7 @@ class GenerationResult:
     timings: Timings = field(default_factory=Timings)
     route: str = "primary"
     route_reason: str = ""
+    logprobs: list[TokenLogprob] | None = None
 
 
 class CancelToken:

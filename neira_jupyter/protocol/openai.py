@@ -230,6 +230,11 @@ class _CompletionFields(RequestModel):
     def json_schema(self) -> dict[str, Any] | None:
         return None
 
+    @property
+    def logprob_count(self) -> int | None:
+        """None for no log probabilities, else how many alternatives each token lists."""
+        return None
+
     def to_generate(self) -> GenerateRequest:
         """The same request as ``POST api/generate`` takes it (the model's name kept)."""
         return GenerateRequest(
@@ -253,8 +258,8 @@ class ChatCompletionRequest(_CompletionFields):
 
     messages: Annotated[list[OpenAIChatMessage], Field(min_length=1, max_length=MAX_MESSAGES)]
     max_completion_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS_LIMIT)
-    logprobs: bool | None = Field(None, description="Accepted only as false.")
-    top_logprobs: int | None = Field(None, ge=0, le=20, description="Accepted only as 0.")
+    logprobs: bool | None = Field(None, description="Each token's log probability.")
+    top_logprobs: int | None = Field(None, ge=0, le=20, description="And the likeliest ones.")
     response_format: ResponseFormat | None = Field(
         None, description="text, json_object or json_schema: the answer follows it."
     )
@@ -285,8 +290,8 @@ class ChatCompletionRequest(_CompletionFields):
         both = self.max_tokens is not None and self.max_completion_tokens is not None
         if both and self.max_tokens != self.max_completion_tokens:
             raise ValueError("field 'max_tokens' differs from 'max_completion_tokens'; send one")
-        _no_op("logprobs", self.logprobs, (False,), "send false or leave it out")
-        _no_op("top_logprobs", self.top_logprobs, (0,), "log probabilities are not returned")
+        if self.top_logprobs and not self.logprobs:
+            raise ValueError("field 'top_logprobs' needs 'logprobs': true")
         for tools, choice, kind in (
             ("tools", "tool_choice", "tools"),
             ("functions", "function_call", "functions"),
@@ -312,6 +317,10 @@ class ChatCompletionRequest(_CompletionFields):
         return self.max_completion_tokens or self.max_tokens
 
     @property
+    def logprob_count(self) -> int | None:
+        return (self.top_logprobs or 0) if self.logprobs else None
+
+    @property
     def json_schema(self) -> dict[str, Any] | None:
         """The schema the answer follows: json_object's is any object; json_schema's is its
         own (no schema: any JSON value)."""
@@ -334,16 +343,19 @@ class CompletionRequest(_CompletionFields):
     )
     echo: bool | None = Field(None, description="Accepted only as false.")
     best_of: int | None = Field(None, ge=0, le=20, description="Accepted only as 1.")
-    logprobs: int | None = Field(None, ge=0, le=5, description="Accepted only as null.")
+    logprobs: int | None = Field(None, ge=0, le=5, description="The likeliest tokens listed.")
     suffix: str | None = Field(None, description="Accepted only empty.")
 
     @model_validator(mode="after")
     def _text_supported(self) -> CompletionRequest:
         _no_op("echo", self.echo, (False,), "send false or leave it out")
         _no_op("best_of", self.best_of, (1,), "this server returns exactly one choice")
-        _no_op("logprobs", self.logprobs, (), "log probabilities are not returned")
         _no_op("suffix", self.suffix, ("",), "this server does not insert text")
         return self
+
+    @property
+    def logprob_count(self) -> int | None:
+        return self.logprobs
 
     def chat(self) -> list[ChatMessage]:
         return [ChatMessage(role="user", content=self.prompt[0])]

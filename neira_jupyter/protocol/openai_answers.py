@@ -41,11 +41,41 @@ class AssistantMessage(WireModel):
     refusal: str | None = None
 
 
+class TopLogprob(WireModel):
+    """A token and its natural-log probability; ``bytes`` its UTF-8 bytes."""
+
+    token: str
+    logprob: float
+    bytes: list[int] | None
+
+
+class TokenLogprob(TopLogprob):
+    """A generated token, and the likeliest tokens at its position."""
+
+    top_logprobs: list[TopLogprob]
+
+
+class ChatLogprobs(WireModel):
+    """A chat choice's ``logprobs``: one entry per generated token."""
+
+    content: list[TokenLogprob] | None
+    refusal: list[TokenLogprob] | None = None
+
+
+class TextLogprobs(WireModel):
+    """A text completion's ``logprobs``, in the legacy completions shape."""
+
+    tokens: list[str]
+    token_logprobs: list[float]
+    top_logprobs: list[dict[str, float]]
+    text_offset: list[int]
+
+
 class ChatChoice(WireModel):
     index: int = 0
     message: AssistantMessage
     finish_reason: str
-    logprobs: None = None
+    logprobs: ChatLogprobs | None = None
 
 
 class _Answer(WireModel):
@@ -81,7 +111,7 @@ class ChatChunkChoice(WireModel):
     index: int = 0
     delta: ChatDelta
     finish_reason: str | None = None
-    logprobs: None = None
+    logprobs: ChatLogprobs | None = None
 
     @field_serializer("delta")
     def _delta(self, delta: ChatDelta) -> dict[str, Any]:
@@ -100,7 +130,7 @@ class TextChoice(WireModel):
     index: int = 0
     text: str
     finish_reason: str | None = None
-    logprobs: None = None
+    logprobs: TextLogprobs | None = None
 
 
 class Completion(_Answer):

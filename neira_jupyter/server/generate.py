@@ -94,10 +94,17 @@ async def check_format(request: GenerateRequest) -> None:
 
 
 def open_generation(
-    engine: NeiraEngine, user: str, request: GenerateRequest, limits: RequestLimits
+    engine: NeiraEngine,
+    user: str,
+    request: GenerateRequest,
+    limits: RequestLimits,
+    logprobs: int | None = None,
 ) -> Events:
-    """Start a generation; its first event is the ``GenerationStart``."""
+    """Start a generation; its first event is the ``GenerationStart``. ``logprobs``
+    (the OpenAI routes' option): each token's log probability and this many alternatives."""
     messages, options = engine_request(request, engine.config.defaults, limits)
+    if logprobs is not None:
+        options = replace(options, logprobs=logprobs)
     return engine.generate(
         user, messages, options, model=request.model, request_id=request.request_id
     )

@@ -16,7 +16,7 @@ job. ``audio/transcriptions`` is in ``openai_audio``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Literal, NoReturn
 
 from jupyter_server.auth.decorator import authorized
@@ -26,6 +26,7 @@ from tornado.iostream import StreamClosedError
 from ..engine.llm import TokenChunk
 from ..engine.service import GenerationStart, NeiraEngine
 from ..engine.types import EngineError, GenerationResult
+from ..engine.types import TokenLogprob as ScoredToken
 from ..protocol import Usage, WireModel
 from ..protocol.openai import ChatCompletionRequest, CompletionRequest, openai_error
 from ..protocol.openai_answers import (
@@ -35,11 +36,15 @@ from ..protocol.openai_answers import (
     ChatCompletion,
     ChatCompletionChunk,
     ChatDelta,
+    ChatLogprobs,
     Completion,
     ModelCard,
     ModelList,
     NeiraInfo,
     TextChoice,
+    TextLogprobs,
+    TokenLogprob,
+    TopLogprob,
 )
 from ..protocol.openai_audio import SPEECH_ALIAS
 from .base import NeiraAPIHandler, http_error
@@ -137,14 +142,52 @@ class ModelsHandler(OpenAIHandler):
             self.reply(card)
 
 
+def chat_logprobs(scored: Sequence[ScoredToken] | None) -> ChatLogprobs | None:
+    """A chat choice's ``logprobs`` from the engine's, or None when none were asked for."""
+    if scored is None:
+        return None
+
+    def top(token: str, logprob: float, data: tuple[int, ...]) -> TopLogprob:
+        return TopLogprob(token=token, logprob=logprob, bytes=list(data))
+
+    content = [
+        TokenLogprob(
+            token=s.token,
+            logprob=s.logprob,
+            bytes=list(s.bytes),
+            top_logprobs=[top(*alternative) for alternative in s.top],
+        )
+        for s in scored
+    ]
+    return ChatLogprobs(content=content)
+
+
+def text_logprobs(scored: Sequence[ScoredToken] | None, offset: int = 0) -> TextLogprobs | None:
+    """A text choice's ``logprobs`` (the legacy shape); ``offset``: where its text begins."""
+    if scored is None:
+        return None
+    offsets = []
+    for s in scored:
+        offsets.append(offset)
+        offset += len(s.token)
+    return TextLogprobs(
+        tokens=[s.token for s in scored],
+        token_logprobs=[s.logprob for s in scored],
+        top_logprobs=[{token: logprob for token, logprob, _ in s.top} for s in scored],
+        text_offset=offsets,
+    )
+
+
 class _Answer:
     """Builds one completion's OpenAI documents (chat or text) from engine events."""
 
-    def __init__(self, start: GenerationStart, chat: bool) -> None:
+    def __init__(self, start: GenerationStart, chat: bool, logprobs: bool = False) -> None:
         self.id = ("chatcmpl-" if chat else "cmpl-") + start.request_id
         self.created = int(time.time())
         self.start = start
         self.chat = chat
+        self.logprobs = logprobs
+        self._offset = 0  # where the next streamed text piece begins, for text_offset
 
     def info(self, result: GenerationResult) -> NeiraInfo:
         return NeiraInfo(
@@ -154,24 +197,38 @@ class _Answer:
     def whole(self, result: GenerationResult) -> WireModel:
         usage = _usage(result)
         finish = _finish(result)
+        scored = (result.logprobs or []) if self.logprobs else None
         if self.chat:
             message = AssistantMessage(content=result.text)
+            choice = ChatChoice(
+                message=message, finish_reason=finish, logprobs=chat_logprobs(scored)
+            )
             return ChatCompletion(
                 id=self.id,
                 created=self.created,
                 model=result.model,
-                choices=[ChatChoice(message=message, finish_reason=finish)],
+                choices=[choice],
                 usage=usage,
                 neira=self.info(result),
             )
-        choice = TextChoice(text=result.text, finish_reason=finish)
-        return self._text([choice], usage=usage, neira=self.info(result))
+        text = TextChoice(text=result.text, finish_reason=finish, logprobs=text_logprobs(scored))
+        return self._text([text], usage=usage, neira=self.info(result))
 
-    def chunk(self, text: str | None, finish: str | None = None, first: bool = False) -> WireModel:
+    def chunk(
+        self,
+        text: str | None,
+        finish: str | None = None,
+        first: bool = False,
+        scored: Sequence[ScoredToken] = (),
+    ) -> WireModel:
+        listed = scored if self.logprobs and text else None
         if not self.chat:
-            return self._text([TextChoice(text=text or "", finish_reason=finish)])
+            logprobs = text_logprobs(listed, self._offset)
+            self._offset += len(text or "")
+            piece = TextChoice(text=text or "", finish_reason=finish, logprobs=logprobs)
+            return self._text([piece])
         delta = ChatDelta(role="assistant" if first else None, content=text)
-        choice = ChatChunkChoice(delta=delta, finish_reason=finish)
+        choice = ChatChunkChoice(delta=delta, finish_reason=finish, logprobs=chat_logprobs(listed))
         return self._chunk([choice])
 
     def usage(self, result: GenerationResult) -> WireModel:
@@ -219,13 +276,16 @@ class ChatCompletionsHandler(OpenAIHandler, GenerateHandler):
             self.check_model(request.model, "llm")
             generate = request.to_generate()
             await check_format(generate)
-            events = open_generation(self.engine, self.username, generate, self.limits)
+            events = open_generation(
+                self.engine, self.username, generate, self.limits, request.logprob_count
+            )
             start = await first_event(events)
         except EngineError as exc:
             self.send_engine_error(exc)
             return
         self._request_id = start.request_id
-        answer = _Answer(start, chat=self.request_model is ChatCompletionRequest)
+        chat = self.request_model is ChatCompletionRequest
+        answer = _Answer(start, chat, logprobs=request.logprob_count is not None)
         try:
             if request.stream:
                 await self._sse(answer, events, request.include_usage)
@@ -249,7 +309,7 @@ class ChatCompletionsHandler(OpenAIHandler, GenerateHandler):
             try:
                 async for event in events:
                     if isinstance(event, TokenChunk):
-                        await send(answer.chunk(event.text).to_json())
+                        await send(answer.chunk(event.text, scored=event.logprobs).to_json())
                         continue
                     result: GenerationResult = event
                     await send(answer.chunk(None, finish=_finish(result)).to_json())

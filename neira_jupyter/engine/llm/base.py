@@ -6,16 +6,26 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..types import CancelToken, ChatMessage, GenerationOptions, GenerationResult, ModelState
+from ..types import (
+    CancelToken,
+    ChatMessage,
+    GenerationOptions,
+    GenerationResult,
+    ModelState,
+    TokenLogprob,
+)
 
 __all__ = ["LanguageModel", "TokenChunk"]
 
 
 @dataclass
 class TokenChunk:
-    """A piece of generated text, as it streams."""
+    """A piece of generated text, as it streams; ``logprobs`` when they were asked for
+    (those of the tokens since the last chunk: a token held back for a stop string
+    may come a chunk later than its text would)."""
 
     text: str
+    logprobs: tuple[TokenLogprob, ...] = ()
 
 
 class LanguageModel(Protocol):

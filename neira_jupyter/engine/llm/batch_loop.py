@@ -21,8 +21,12 @@ Prompt prefixes are reused, as ``llama_cpp.Llama`` reuses its last prompt: a
 free slot keeps the tokens its last sequence left in the KV cache, a new
 request goes to the free slot sharing the longest prefix with its prompt, and
 only the rest is removed (``llama_memory_seq_rm`` from the first difference)
-and evaluated. The same system prompt, few-shot examples or chat history is
-therefore not evaluated again. Each slot's cells stay within its ``n_ctx``,
+and evaluated. When another sequence, running or kept, holds a longer prefix
+of the prompt, the new sequence shares those cells instead
+(``llama_memory_seq_cp`` in the unified cache tags them with both ids), so
+eight corrections that arrive together read the correction prompt's worked
+examples once, not eight times. The same system prompt, few-shot examples
+or chat history is therefore not evaluated again. Each slot's cells stay within its ``n_ctx``,
 so the kept tokens always fit in the shared cache.
 """
 
@@ -38,7 +42,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..types import CancelToken, EngineError, FinishReason
+from ..types import CancelToken, EngineError, FinishReason, TokenLogprob
 from .sampling import TextStream, make_sampler
 
 log = logging.getLogger("neira_jupyter")
@@ -66,7 +70,9 @@ class SeqRequest:
 
     ``events`` receives text pieces (``str``) and, last, one ``Finished``.
     ``sampling`` holds the sampler settings (``make_sampler``'s keywords);
-    ``grammar`` (GBNF) constrains what the sequence may say.
+    ``grammar`` (GBNF) constrains what the sequence may say. With ``logprobs``
+    (how many alternatives), ``scored`` gets each token's ``TokenLogprob``
+    before its text is sent.
     """
 
     tokens: list[int]
@@ -75,6 +81,8 @@ class SeqRequest:
     stops: tuple[str, ...] = ()
     cancel: CancelToken | None = None
     grammar: str | None = None
+    logprobs: int | None = None
+    scored: list[TokenLogprob] = field(default_factory=list)
     events: queue.SimpleQueue[str | Finished] = field(default_factory=queue.SimpleQueue)
     abandoned: bool = False  # the reader went away
 
@@ -244,11 +252,34 @@ class BatchLoop:
         n = min(best_n, len(tokens) - 1)
         kept = self._kept[best]
         self._kept[best] = []
-        if n <= 0 or not self._ll.llama_memory_seq_rm(self._memory, best, n, -1):
+        source, shared = self._longest_prefix_elsewhere(tokens, best)
+        if min(shared, len(tokens) - 1) > n:
+            # another sequence holds more of this prompt: share its cells (the
+            # unified cache tags them with both sequence ids; nothing is copied)
+            n = min(shared, len(tokens) - 1)
+            self._ll.llama_memory_seq_rm(self._memory, best, -1, -1)
+            self._ll.llama_memory_seq_cp(self._memory, source, best, 0, n)
+            kept = tokens[:n]
+        elif n <= 0 or not self._ll.llama_memory_seq_rm(self._memory, best, n, -1):
             self._ll.llama_memory_seq_rm(self._memory, best, -1, -1)
             n = 0
         self._reused += n
         return best, kept[:n]
+
+    def _longest_prefix_elsewhere(self, tokens: list[int], exclude: int) -> tuple[int, int]:
+        """The sequence other than ``exclude`` (running, or a free slot's kept cells)
+        whose decoded cells share the longest prefix with ``tokens``, and its length.
+
+        Between steps every running slot's ``kv`` is decoded, so its cells exist.
+        """
+        cells = {seq: kv for seq, kv in self._kept.items() if seq != exclude}
+        cells.update({seq: slot.kv for seq, slot in self._running.items()})
+        best, best_n = exclude, 0
+        for seq_id, kv in cells.items():
+            n = _common_prefix(kv, tokens)
+            if n > best_n:
+                best, best_n = seq_id, n
+        return best, best_n
 
     def _add(self, slot: _Slot, token: int, logits: bool) -> int:
         """Put ``token`` at the slot's next position in this step's batch."""
@@ -316,14 +347,39 @@ class BatchLoop:
             return
         slot.completion += 1
         slot.last_token = token
-        n = ll.llama_token_to_piece(self._vocab, token, self._piece, len(self._piece), 0, False)
-        text = slot.text.feed(self._piece.raw[: max(n, 0)])
+        if slot.req.logprobs is not None:
+            slot.req.scored.append(self._score(slot.output, token, slot.req.logprobs))
+        text = slot.text.feed(self._bytes(token))
         if text:
             slot.req.events.put(text)
         if slot.text.stopped:
             self._finish(slot, "stop")
         elif 0 < slot.req.max_tokens <= slot.completion or slot.n_past >= self.slot_ctx:
             self._finish(slot, "length")
+
+    def _bytes(self, token: int) -> bytes:
+        n = self._ll.llama_token_to_piece(
+            self._vocab, token, self._piece, len(self._piece), 0, False
+        )
+        return self._piece.raw[: max(n, 0)]
+
+    def _score(self, output: int, token: int, top: int) -> TokenLogprob:
+        """``token``'s log probability in this step's logits row, and the ``top`` likeliest."""
+        import numpy as np
+
+        row = self._ll.llama_get_logits_ith(self._ctx, output)
+        logits = np.ctypeslib.as_array(row, shape=(self._n_vocab,)).astype(np.float64)
+        peak = logits.max()
+        logprobs = logits - (peak + np.log(np.exp(logits - peak).sum()))
+
+        def entry(t: int) -> tuple[str, float, tuple[int, ...]]:
+            data = self._bytes(t)
+            return data.decode("utf-8", "replace"), float(logprobs[t]), tuple(data)
+
+        best = np.argpartition(-logprobs, top)[:top] if top else np.array([], dtype=int)
+        ranked = sorted(best.tolist(), key=lambda t: -logprobs[t])
+        text, logprob, data = entry(token)
+        return TokenLogprob(text, logprob, data, tuple(entry(t) for t in ranked))
 
     def _finish(
         self, slot: _Slot, finish: FinishReason, error: BaseException | None = None

@@ -217,23 +217,34 @@ class BatchedLlamaModel(LlamaModel):
         if loop is None:
             raise EngineError(f"model {self.name!r} is not loaded")
         grammar = json_grammar(options.json_schema) if options.json_schema is not None else None
-        req = SeqRequest(tokens, sampling, options.max_tokens, stops, cancel, grammar=grammar)
+        req = SeqRequest(
+            tokens,
+            sampling,
+            options.max_tokens,
+            stops,
+            cancel,
+            grammar=grammar,
+            logprobs=options.logprobs,
+        )
         loop.submit(req)
         pieces: list[str] = []
+        scored = 0  # of req.scored, given out with the chunks so far
         try:
             while True:
                 item = req.events.get()
                 if isinstance(item, Finished):
                     break
                 pieces.append(item)
-                yield TokenChunk(item)
+                fresh = tuple(req.scored[scored:])  # the loop adds them before the text
+                scored += len(fresh)
+                yield TokenChunk(item, fresh)
         finally:
             req.abandoned = True  # a no-op once finished; else the loop drops it
         if isinstance(item.error, ValueError):  # the sampler refused the request's grammar
             raise BadRequest(f"structured output: {item.error}") from item.error
         if item.error is not None:
             raise EngineError(f"generation failed: {item.error}") from item.error
-        yield generation_result(
+        result = generation_result(
             self.name,
             "".join(pieces),
             item.finish,
@@ -243,3 +254,6 @@ class BatchedLlamaModel(LlamaModel):
             item.ended,
             item.first_token_at,  # the step that read the prompt's last token gave the first one
         )
+        if options.logprobs is not None:
+            result.logprobs = list(req.scored)
+        yield result

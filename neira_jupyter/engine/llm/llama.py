@@ -176,6 +176,12 @@ def _counting_llama_class() -> type:
     return CountingLlama
 
 
+NO_LOGPROBS = (
+    "field 'logprobs' is not supported by this backend: log probabilities are computed "
+    "on the batched path only (NeiraApp.llm_slots > 1)"
+)
+
+
 def check_logit_bias(
     bias: Sequence[tuple[int, float]], n_vocab: int
 ) -> tuple[tuple[int, float], ...]:
@@ -290,6 +296,8 @@ class LlamaModel(ResidentModel):
         next token and the result has ``finish_reason == "cancelled"``.
         """
         self._require_ready()
+        if options.logprobs is not None:
+            raise BadRequest(NO_LOGPROBS)
         llama = self._llama
         started = time.perf_counter()
         pieces: list[str] = []

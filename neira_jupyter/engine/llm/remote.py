@@ -31,6 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from ..types import (
+    BadRequest,
     CancelToken,
     ChatMessage,
     EngineError,
@@ -117,6 +118,11 @@ class RemoteModel:
         self, messages: Sequence[ChatMessage], options: GenerationOptions
     ) -> tuple[dict[str, Any], dict[str, str]]:
         """The JSON body and headers of one streamed chat completion request."""
+        if options.logprobs is not None:
+            raise BadRequest(
+                "field 'logprobs' is not supported through the remote backend; "
+                "log probabilities are computed on the local batched path"
+            )
         body: dict[str, Any] = {
             "model": self.spec.model,
             "messages": [m.to_dict() for m in messages],
