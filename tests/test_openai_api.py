@@ -646,3 +646,18 @@ async def test_logprobs_on_the_single_path_are_a_400(jp_fetch: Fetch, client: Op
             )
         )
     assert error.value.param == "logprobs" and "llm_slots" in error.value.message
+
+
+async def test_echo_begins_the_text_with_the_prompt(jp_fetch: Fetch, client: OpenAI) -> None:
+    await wait_ready(jp_fetch)
+    settings: dict[str, Any] = {
+        "model": DEMO_LLM_NAME, "prompt": COUNTING, "max_tokens": 6, "temperature": 0,
+    }  # fmt: skip
+    plain = await asyncio.to_thread(lambda: client.completions.create(**settings))
+    echoed = await asyncio.to_thread(lambda: client.completions.create(**settings, echo=True))
+    assert echoed.choices[0].text == COUNTING + plain.choices[0].text
+    chunks = await asyncio.to_thread(
+        lambda: list(client.completions.create(**settings, echo=True, stream=True))
+    )
+    assert chunks[0].choices[0].text == COUNTING
+    assert "".join(c.choices[0].text for c in chunks) == echoed.choices[0].text

@@ -154,7 +154,12 @@ USER = [{"role": "user", "content": "hi"}]
         ),
         (ChatCompletionRequest, {"model": "", "messages": USER}, "model", "at least 1"),
         (CompletionRequest, {"model": "m", "prompt": ["a", "b"]}, "prompt", "at most 1"),
-        (CompletionRequest, {"model": "m", "prompt": "a", "echo": True}, "echo", "not supported"),
+        (
+            CompletionRequest,
+            {"model": "m", "prompt": "a", "echo": True, "logprobs": 1},
+            "echo",
+            "not scored",
+        ),
         (CompletionRequest, {"model": "m", "prompt": "a", "best_of": 3}, "best_of", "one choice"),
         (CompletionRequest, {"model": "m", "prompt": "a", "suffix": "x"}, "suffix", "insert"),
         (CompletionRequest, {"model": "m", "prompt": "a", "logprobs": 6}, "logprobs", "5"),

@@ -341,14 +341,15 @@ class CompletionRequest(_CompletionFields):
     prompt: Annotated[list[Text], BeforeValidator(_listed), Field(min_length=1, max_length=1)] = (
         Field(description="A string, or a list of exactly one string.")
     )
-    echo: bool | None = Field(None, description="Accepted only as false.")
+    echo: bool | None = Field(None, description="The answer begins with the prompt.")
     best_of: int | None = Field(None, ge=0, le=20, description="Accepted only as 1.")
     logprobs: int | None = Field(None, ge=0, le=5, description="The likeliest tokens listed.")
     suffix: str | None = Field(None, description="Accepted only empty.")
 
     @model_validator(mode="after")
     def _text_supported(self) -> CompletionRequest:
-        _no_op("echo", self.echo, (False,), "send false or leave it out")
+        if self.echo and self.logprobs is not None:
+            raise ValueError("field 'echo' cannot go with 'logprobs': prompt tokens are not scored")
         _no_op("best_of", self.best_of, (1,), "this server returns exactly one choice")
         _no_op("suffix", self.suffix, ("",), "this server does not insert text")
         return self
@@ -356,6 +357,11 @@ class CompletionRequest(_CompletionFields):
     @property
     def logprob_count(self) -> int | None:
         return self.logprobs
+
+    @property
+    def echoed(self) -> str:
+        """What the answer's text begins with: the prompt with ``echo``, else nothing."""
+        return self.prompt[0] if self.echo else ""
 
     def chat(self) -> list[ChatMessage]:
         return [ChatMessage(role="user", content=self.prompt[0])]

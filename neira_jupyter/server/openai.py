@@ -181,12 +181,15 @@ def text_logprobs(scored: Sequence[ScoredToken] | None, offset: int = 0) -> Text
 class _Answer:
     """Builds one completion's OpenAI documents (chat or text) from engine events."""
 
-    def __init__(self, start: GenerationStart, chat: bool, logprobs: bool = False) -> None:
+    def __init__(
+        self, start: GenerationStart, chat: bool, logprobs: bool = False, echo: str = ""
+    ) -> None:
         self.id = ("chatcmpl-" if chat else "cmpl-") + start.request_id
         self.created = int(time.time())
         self.start = start
         self.chat = chat
         self.logprobs = logprobs
+        self.echo = echo  # a text completion's prompt, when it is echoed
         self._offset = 0  # where the next streamed text piece begins, for text_offset
 
     def info(self, result: GenerationResult) -> NeiraInfo:
@@ -211,7 +214,9 @@ class _Answer:
                 usage=usage,
                 neira=self.info(result),
             )
-        text = TextChoice(text=result.text, finish_reason=finish, logprobs=text_logprobs(scored))
+        text = TextChoice(
+            text=self.echo + result.text, finish_reason=finish, logprobs=text_logprobs(scored)
+        )
         return self._text([text], usage=usage, neira=self.info(result))
 
     def chunk(
@@ -285,7 +290,8 @@ class ChatCompletionsHandler(OpenAIHandler, GenerateHandler):
             return
         self._request_id = start.request_id
         chat = self.request_model is ChatCompletionRequest
-        answer = _Answer(start, chat, logprobs=request.logprob_count is not None)
+        echo = request.echoed if isinstance(request, CompletionRequest) else ""
+        answer = _Answer(start, chat, logprobs=request.logprob_count is not None, echo=echo)
         try:
             if request.stream:
                 await self._sse(answer, events, request.include_usage)
@@ -306,6 +312,8 @@ class ChatCompletionsHandler(OpenAIHandler, GenerateHandler):
         try:
             if answer.chat:  # OpenAI's first chunk names the role
                 await send(answer.chunk("", first=True).to_json())
+            elif answer.echo:
+                await send(answer.chunk(answer.echo).to_json())
             try:
                 async for event in events:
                     if isinstance(event, TokenChunk):
