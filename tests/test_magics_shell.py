@@ -500,6 +500,20 @@ def test_code_puts_generated_code_in_next_cell(
     assert "python code" in state.bodies("generate")[-1]["system"]
 
 
+def test_format_json_asks_the_server_for_json(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch, stub: tuple[str, StubState]
+) -> None:
+    url, state = stub
+    use_stub(monkeypatch, url)
+    state.tokens = ['{"colour": ', '"red"}']
+    result, captured = run(shell, "%%neira --format json --out answer\na colour as JSON")
+    assert result.success, captured.stderr
+    assert state.bodies("generate")[-1]["json_schema"] == {}
+    assert shell.user_ns["answer"].json() == {"colour": "red"}
+    run(shell, "%%neira\nplain text")
+    assert state.bodies("generate")[-1].get("json_schema") is None
+
+
 def test_chat_sends_history_and_reset_clears_it(
     shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch, stub: tuple[str, StubState]
 ) -> None:

@@ -159,6 +159,7 @@ class NeiraMagics(Magics, MagicSettings):
                 args.temperature if args.temperature is not None else self.default_temperature
             ),
             seed=args.seed,
+            json_schema={} if fmt == "json" else None,  # the server's grammar keeps it JSON
         )
         if args.chat:
             history = self.chats.messages(self.chat_key)
