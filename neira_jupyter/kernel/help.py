@@ -15,7 +15,7 @@ HELP = """\
 | `--temperature T` | 0..2 |
 | `--max-tokens N` | 1..8192 |
 | `--system TEXT` | a system message |
-| `--format F` | markdown (default), code, text, json (the answer is constrained to JSON), html, math |
+| `--format F` | markdown (default), code, text, json (constrained to JSON), html, math |
 | `--no-stream` | show the answer only when it is complete |
 | `--out VAR` | store a `NeiraResult` (text, model, route, usage, timings) in `VAR` |
 | `--chat` | continue this notebook's conversation (`%neira reset` clears it) |
