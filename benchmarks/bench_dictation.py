@@ -75,6 +75,8 @@ class ClientRun:
     final_s: float
     wer: float
     partials: int
+    transcribe_s: float  # of ``final_s``: the last segment's decode (server's own timing)
+    correct_s: float  # of ``final_s``: the correction
 
 
 @dataclass
@@ -149,7 +151,17 @@ async def dictate(url: str, token: str, clip: Clip) -> ClientRun:
     stall = max(b - a for a, b in itertools.pairwise(marks))
     first = (partials[0] - spoke) if partials else float("nan")
     error = float(jiwer.wer(words_only(clip.reference), words_only(str(final["raw"]))))
-    return ClientRun(first, stall, final_at - stopped, error, len(partials))
+    timings = final["timings"]
+    assert isinstance(timings, dict)
+    return ClientRun(
+        first,
+        stall,
+        final_at - stopped,
+        error,
+        len(partials),
+        timings.get("finish_transcribe_ms", 0.0) / 1000,
+        timings.get("correct_ms", 0.0) / 1000,
+    )
 
 
 def status(base: str, token: str) -> dict[str, object]:
@@ -168,6 +180,7 @@ def server(source: Path, workdir: Path) -> Iterator[tuple[str, str]]:
     token = uuid.uuid4().hex
     home = workdir / f"jupyter-{port}"
     home.mkdir(exist_ok=True)
+    log = home / "server.log"
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home), "JUPYTER_RUNTIME_DIR": str(home)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
     process = subprocess.Popen(
@@ -182,7 +195,7 @@ def server(source: Path, workdir: Path) -> Iterator[tuple[str, str]]:
         cwd=source,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("wb"),
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}/"
     try:
@@ -191,12 +204,14 @@ def server(source: Path, workdir: Path) -> Iterator[tuple[str, str]]:
             try:
                 models = status(base, token)["models"]
                 assert isinstance(models, list)
-                if all(m["state"] in {"ready", "failed"} for m in models):
+                states = {m["role"]: m["state"] for m in models}
+                if states.get("primary") == "ready" and states.get("speech") == "ready":
                     break
             except OSError:
                 pass
             if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"the server from {source} did not become ready")
+                tail = log.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"the server from {source} did not become ready:\n{tail}")
             time.sleep(0.5)
         yield base, token
     finally:
@@ -234,9 +249,9 @@ def table(title: str, results: list[LoadRun]) -> None:
     print(f"\n{title}")
     print(
         "| clients | first partial p50 / p95 | stall p95 (max) | final after stop p50 / p95 "
-        "(max) | final vs 1 client | WER mean |"
+        "(max) | final vs 1 client | of which decode / correction p50 | WER mean |"
     )
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         first = [c.first_partial_s for c in r.runs]
         stall = [c.stall_s for c in r.runs]
@@ -246,6 +261,8 @@ def table(title: str, results: list[LoadRun]) -> None:
             f"| {p(stall, 0.95):.1f} s ({max(stall):.1f} s) "
             f"| {p(final, 0.5):.2f} / {p(final, 0.95):.2f} s ({max(final):.2f} s) "
             f"| {statistics.median(final) / one:.1f}x "
+            f"| {p([c.transcribe_s for c in r.runs], 0.5):.2f} / "
+            f"{p([c.correct_s for c in r.runs], 0.5):.2f} s "
             f"| {statistics.mean(c.wer for c in r.runs):.3f} |"
         )
     for r in results:

@@ -89,6 +89,8 @@ class SpeechDispatcher(Generic[R]):
         self._busy: deque[tuple[float, float]] = deque()  # (start, end) of finished batches
         self._started: list[float] = []  # starts of batches in flight
         self._partial_waits: deque[float] = deque(maxlen=64)
+        self.served: deque[tuple[Priority, str]] = deque(maxlen=256)
+        """The most recent windows handed to the lane, oldest first: (priority, stream key)."""
         self.counts = {"batches": 0, "windows": 0, "partials": 0, "partials_dropped": 0}
 
     # -- requests ------------------------------------------------------------
@@ -169,6 +171,7 @@ class SpeechDispatcher(Generic[R]):
                     continue
                 if request.priority is Priority.PARTIAL:
                     self._partial_waits.append(time.monotonic() - request.since)
+                self.served.append((request.priority, request.key))
                 batch.append((request, window))
             if not batch:
                 if not self._waiting or self._hold_timer is not None or self._holds:
