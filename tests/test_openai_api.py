@@ -219,7 +219,7 @@ async def test_errors_have_openai_shape(
     chat: dict[str, Any] = {"model": DEMO_LLM_NAME, "messages": MESSAGES}
     cases: list[tuple[dict[str, Any], type[openai.APIStatusError], str | None]] = [
         ({"model": DEMO_LLM_NAME, "messages": []}, openai.BadRequestError, "messages"),
-        ({**chat, "n": 2}, openai.BadRequestError, "n"),
+        ({**chat, "n": 17}, openai.BadRequestError, "n"),
         ({**chat, "max_tokens": 0}, openai.BadRequestError, "max_tokens"),
         ({**chat, "stop": ["a"] * 9}, openai.BadRequestError, "stop"),
         ({**chat, "presence_penalty": 5}, openai.BadRequestError, "presence_penalty"),
@@ -661,3 +661,57 @@ async def test_echo_begins_the_text_with_the_prompt(jp_fetch: Fetch, client: Ope
     )
     assert chunks[0].choices[0].text == COUNTING
     assert "".join(c.choices[0].text for c in chunks) == echoed.choices[0].text
+
+
+async def test_n_choices_on_the_batched_path(jp_fetch: Fetch, client: OpenAI) -> None:
+    await wait_ready(jp_fetch)
+    settings: dict[str, Any] = {"model": DEMO_LLM_NAME, "messages": MESSAGES, "max_tokens": 12}
+    raw = await asyncio.to_thread(
+        lambda: client.chat.completions.with_raw_response.create(
+            **settings, n=3, temperature=1.2, seed=11
+        )
+    )
+    check("CreateChatCompletionResponse", raw.http_response.json())
+    varied = raw.parse()
+    assert [c.index for c in varied.choices] == [0, 1, 2]
+    texts = [c.message.content for c in varied.choices]
+    assert all(texts) and len(set(texts)) > 1, texts  # seeds 11, 12, 13: different answers
+    assert varied.usage is not None and varied.usage.completion_tokens >= 3
+
+    greedy = await asyncio.to_thread(
+        lambda: client.chat.completions.create(**settings, n=2, temperature=0)
+    )
+    chunks = await asyncio.to_thread(
+        lambda: list(client.chat.completions.create(**settings, n=2, temperature=0, stream=True))
+    )
+    joined = {0: "", 1: ""}
+    for chunk in chunks:
+        for choice in chunk.choices:
+            joined[choice.index] += choice.delta.content or ""
+    assert [joined[0], joined[1]] == [c.message.content for c in greedy.choices]
+    assert {c.choices[0].delta.role for c in chunks[:2]} == {"assistant"}
+    last = chunks[-1].choices
+    assert [c.index for c in last] == [0, 1] and all(c.finish_reason for c in last)
+
+    text = await asyncio.to_thread(
+        lambda: client.completions.create(
+            model=DEMO_LLM_NAME, prompt=COUNTING, max_tokens=4, temperature=0, n=2, echo=True
+        )
+    )
+    assert len(text.choices) == 2
+    assert all(c.text.startswith(COUNTING) for c in text.choices)
+    with pytest.raises(openai.BadRequestError) as error:
+        await asyncio.to_thread(lambda: client.chat.completions.create(**settings, n=17))
+    assert error.value.param == "n"
+
+
+@pytest.mark.parametrize("neira_config", [{"llm_slots": 1}])
+async def test_n_on_the_single_path_is_a_400(jp_fetch: Fetch, client: OpenAI) -> None:
+    await wait_ready(jp_fetch)
+    with pytest.raises(openai.BadRequestError) as error:
+        await asyncio.to_thread(
+            lambda: client.chat.completions.create(
+                model=DEMO_LLM_NAME, messages=MESSAGES, n=2, max_tokens=4
+            )
+        )
+    assert error.value.param == "n" and "llm_slots" in error.value.message

@@ -43,7 +43,7 @@ USER = [{"role": "user", "content": "hi"}]
     ("model", "body", "param", "words"),
     [
         (ChatCompletionRequest, {"model": "m", "messages": []}, "messages", "at least 1"),
-        (ChatCompletionRequest, {"model": "m", "messages": USER, "n": 2}, "n", "n=1"),
+        (ChatCompletionRequest, {"model": "m", "messages": USER, "n": 17}, "n", "at most 16"),
         (ChatCompletionRequest, {"model": "m", "messages": USER, "stop": ["a"] * 9}, "stop", "8"),
         (ChatCompletionRequest, {"model": "m", "messages": USER, "stop": ""}, "stop[0]", "1"),
         (ChatCompletionRequest, {"model": "m", "messages": USER, "tools": [{}]}, "tools", "tools"),
@@ -160,7 +160,7 @@ USER = [{"role": "user", "content": "hi"}]
             "echo",
             "not scored",
         ),
-        (CompletionRequest, {"model": "m", "prompt": "a", "best_of": 3}, "best_of", "one choice"),
+        (CompletionRequest, {"model": "m", "prompt": "a", "best_of": 3}, "best_of", "dropped"),
         (CompletionRequest, {"model": "m", "prompt": "a", "suffix": "x"}, "suffix", "insert"),
         (CompletionRequest, {"model": "m", "prompt": "a", "logprobs": 6}, "logprobs", "5"),
         (TranscriptionRequest, {"model": "w", "language": "de"}, "language", "ru, en"),

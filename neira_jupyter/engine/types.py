@@ -39,7 +39,8 @@ class GenerationOptions:
     JSON text; ``llm.grammar.ANY_OBJECT`` for any object), or None for free text.
     The penalties and ``logit_bias`` (token id, bias added to its logit) mean
     what OpenAI's fields of those names mean. ``logprobs``: None for none, else
-    each token's log probability and this many likeliest alternatives.
+    each token's log probability and this many likeliest alternatives. ``n``:
+    how many answers (choices) to sample for the one prompt.
     """
 
     max_tokens: int = 256
@@ -52,6 +53,7 @@ class GenerationOptions:
     frequency_penalty: float = 0.0
     logit_bias: tuple[tuple[int, float], ...] = ()
     logprobs: int | None = None
+    n: int = 1
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,12 @@ FinishReason = Literal["stop", "length", "cancelled"]
 
 @dataclass
 class GenerationResult:
-    """The outcome of one generation: the text plus usage, timings and who served it."""
+    """The outcome of one generation: the text plus usage, timings and who served it.
+
+    With ``GenerationOptions.n`` > 1 this is the first choice; ``others`` are the
+    rest (their own text, finish reason and log probabilities), and
+    ``usage.completion_tokens`` counts the tokens of every choice.
+    """
 
     text: str
     model: str
@@ -110,6 +117,7 @@ class GenerationResult:
     route: str = "primary"
     route_reason: str = ""
     logprobs: list[TokenLogprob] | None = None
+    others: list[GenerationResult] = field(default_factory=list)
 
 
 class CancelToken:

@@ -44,6 +44,7 @@ OPENAI_PREFIX = "neira/v1/"
 MAX_MESSAGES = 512
 MAX_CONTENT_PARTS = 64
 MAX_NAME_CHARS = 256
+MAX_CHOICES = 16
 
 
 def _listed(value: Any) -> Any:
@@ -199,7 +200,7 @@ class _CompletionFields(RequestModel):
     top_p: float | None = Field(None, gt=0.0, le=1.0)
     stop: StopList | None = Field(None, description="A string or a list of strings.")
     seed: int | None = Field(None, ge=0, le=MAX_SEED)
-    n: int | None = Field(None, ge=1, le=128, description="Must be 1: one choice per request.")
+    n: int | None = Field(None, ge=1, le=128, description="Choices to sample, at most 16.")
     stream: bool | None = False
     stream_options: StreamOptions | None = None
     presence_penalty: Penalty | None = None
@@ -209,11 +210,17 @@ class _CompletionFields(RequestModel):
 
     @model_validator(mode="after")
     def _supported(self) -> _CompletionFields:
-        if self.n not in (None, 1):
-            raise ValueError(f"field 'n' is {self.n}; this server returns exactly one choice (n=1)")
+        if self.n is not None and self.n > MAX_CHOICES:
+            raise ValueError(
+                f"field 'n' is {self.n}; this server samples at most {MAX_CHOICES} choices"
+            )
         if self.stream_options is not None and not self.stream:
             raise ValueError("field 'stream_options' is only allowed when 'stream' is true")
         return self
+
+    @property
+    def choices(self) -> int:
+        return self.n or 1
 
     @property
     def include_usage(self) -> bool:
@@ -342,7 +349,7 @@ class CompletionRequest(_CompletionFields):
         Field(description="A string, or a list of exactly one string.")
     )
     echo: bool | None = Field(None, description="The answer begins with the prompt.")
-    best_of: int | None = Field(None, ge=0, le=20, description="Accepted only as 1.")
+    best_of: int | None = Field(None, ge=0, le=20, description="Accepted only as 1 or n.")
     logprobs: int | None = Field(None, ge=0, le=5, description="The likeliest tokens listed.")
     suffix: str | None = Field(None, description="Accepted only empty.")
 
@@ -350,7 +357,7 @@ class CompletionRequest(_CompletionFields):
     def _text_supported(self) -> CompletionRequest:
         if self.echo and self.logprobs is not None:
             raise ValueError("field 'echo' cannot go with 'logprobs': prompt tokens are not scored")
-        _no_op("best_of", self.best_of, (1,), "this server returns exactly one choice")
+        _no_op("best_of", self.best_of, (1, self.n or 1), "no choices are sampled to be dropped")
         _no_op("suffix", self.suffix, ("",), "this server does not insert text")
         return self
 

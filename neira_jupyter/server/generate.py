@@ -99,12 +99,14 @@ def open_generation(
     request: GenerateRequest,
     limits: RequestLimits,
     logprobs: int | None = None,
+    n: int = 1,
 ) -> Events:
-    """Start a generation; its first event is the ``GenerationStart``. ``logprobs``
-    (the OpenAI routes' option): each token's log probability and this many alternatives."""
+    """Start a generation; its first event is the ``GenerationStart``. The OpenAI routes'
+    options: ``logprobs``, each token's log probability and this many alternatives;
+    ``n``, how many choices."""
     messages, options = engine_request(request, engine.config.defaults, limits)
-    if logprobs is not None:
-        options = replace(options, logprobs=logprobs)
+    if logprobs is not None or n != 1:
+        options = replace(options, logprobs=logprobs, n=n)
     return engine.generate(
         user, messages, options, model=request.model, request_id=request.request_id
     )

@@ -190,7 +190,7 @@ class _Answer:
         self.chat = chat
         self.logprobs = logprobs
         self.echo = echo  # a text completion's prompt, when it is echoed
-        self._offset = 0  # where the next streamed text piece begins, for text_offset
+        self._offsets: dict[int, int] = {}  # choice -> where its next piece begins
 
     def info(self, result: GenerationResult) -> NeiraInfo:
         return NeiraInfo(
@@ -199,41 +199,70 @@ class _Answer:
 
     def whole(self, result: GenerationResult) -> WireModel:
         usage = _usage(result)
-        finish = _finish(result)
-        scored = (result.logprobs or []) if self.logprobs else None
+        each = [result, *result.others]  # one per choice
         if self.chat:
-            message = AssistantMessage(content=result.text)
-            choice = ChatChoice(
-                message=message, finish_reason=finish, logprobs=chat_logprobs(scored)
-            )
+            choices = [
+                ChatChoice(
+                    index=index,
+                    message=AssistantMessage(content=one.text),
+                    finish_reason=_finish(one),
+                    logprobs=chat_logprobs(self._scored(one)),
+                )
+                for index, one in enumerate(each)
+            ]
             return ChatCompletion(
                 id=self.id,
                 created=self.created,
                 model=result.model,
-                choices=[choice],
+                choices=choices,
                 usage=usage,
                 neira=self.info(result),
             )
-        text = TextChoice(
-            text=self.echo + result.text, finish_reason=finish, logprobs=text_logprobs(scored)
+        texts = [
+            TextChoice(
+                index=index,
+                text=self.echo + one.text,
+                finish_reason=_finish(one),
+                logprobs=text_logprobs(self._scored(one)),
+            )
+            for index, one in enumerate(each)
+        ]
+        return self._text(texts, usage=usage, neira=self.info(result))
+
+    def _scored(self, result: GenerationResult) -> list[ScoredToken] | None:
+        return (result.logprobs or []) if self.logprobs else None
+
+    def finishes(self, result: GenerationResult) -> WireModel:
+        """The stream's closing chunk: each choice's finish reason."""
+        each = [result, *result.others]
+        if not self.chat:
+            ends = [
+                TextChoice(index=i, text="", finish_reason=_finish(r)) for i, r in enumerate(each)
+            ]
+            return self._text(ends)
+        return self._chunk(
+            [
+                ChatChunkChoice(index=i, delta=ChatDelta(), finish_reason=_finish(r))
+                for i, r in enumerate(each)
+            ]
         )
-        return self._text([text], usage=usage, neira=self.info(result))
 
     def chunk(
         self,
         text: str | None,
-        finish: str | None = None,
         first: bool = False,
         scored: Sequence[ScoredToken] = (),
+        index: int = 0,
     ) -> WireModel:
         listed = scored if self.logprobs and text else None
         if not self.chat:
-            logprobs = text_logprobs(listed, self._offset)
-            self._offset += len(text or "")
-            piece = TextChoice(text=text or "", finish_reason=finish, logprobs=logprobs)
+            offset = self._offsets.get(index, 0)
+            logprobs = text_logprobs(listed, offset)
+            self._offsets[index] = offset + len(text or "")
+            piece = TextChoice(index=index, text=text or "", logprobs=logprobs)
             return self._text([piece])
         delta = ChatDelta(role="assistant" if first else None, content=text)
-        choice = ChatChunkChoice(delta=delta, finish_reason=finish, logprobs=chat_logprobs(listed))
+        choice = ChatChunkChoice(index=index, delta=delta, logprobs=chat_logprobs(listed))
         return self._chunk([choice])
 
     def usage(self, result: GenerationResult) -> WireModel:
@@ -282,7 +311,12 @@ class ChatCompletionsHandler(OpenAIHandler, GenerateHandler):
             generate = request.to_generate()
             await check_format(generate)
             events = open_generation(
-                self.engine, self.username, generate, self.limits, request.logprob_count
+                self.engine,
+                self.username,
+                generate,
+                self.limits,
+                request.logprob_count,
+                request.choices,
             )
             start = await first_event(events)
         except EngineError as exc:
@@ -294,13 +328,15 @@ class ChatCompletionsHandler(OpenAIHandler, GenerateHandler):
         answer = _Answer(start, chat, logprobs=request.logprob_count is not None, echo=echo)
         try:
             if request.stream:
-                await self._sse(answer, events, request.include_usage)
+                await self._sse(answer, events, request.include_usage, request.choices)
             else:
                 await self.reply_last(events, answer.whole)
         finally:
             await events.aclose()  # cancels the job if the client went away
 
-    async def _sse(self, answer: _Answer, events: Events, include_usage: bool) -> None:
+    async def _sse(
+        self, answer: _Answer, events: Events, include_usage: bool, choices: int
+    ) -> None:
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
         self.set_header("X-Accel-Buffering", "no")
@@ -310,17 +346,19 @@ class ChatCompletionsHandler(OpenAIHandler, GenerateHandler):
             await self.flush()
 
         try:
-            if answer.chat:  # OpenAI's first chunk names the role
-                await send(answer.chunk("", first=True).to_json())
-            elif answer.echo:
-                await send(answer.chunk(answer.echo).to_json())
+            for index in range(choices):
+                if answer.chat:  # OpenAI's first chunk names the role
+                    await send(answer.chunk("", first=True, index=index).to_json())
+                elif answer.echo:
+                    await send(answer.chunk(answer.echo, index=index).to_json())
             try:
                 async for event in events:
                     if isinstance(event, TokenChunk):
-                        await send(answer.chunk(event.text, scored=event.logprobs).to_json())
+                        chunk = answer.chunk(event.text, scored=event.logprobs, index=event.index)
+                        await send(chunk.to_json())
                         continue
                     result: GenerationResult = event
-                    await send(answer.chunk(None, finish=_finish(result)).to_json())
+                    await send(answer.finishes(result).to_json())
                     if include_usage:
                         await send(answer.usage(result).to_json())
             except StreamClosedError:

@@ -22,10 +22,12 @@ __all__ = ["LanguageModel", "TokenChunk"]
 class TokenChunk:
     """A piece of generated text, as it streams; ``logprobs`` when they were asked for
     (those of the tokens since the last chunk: a token held back for a stop string
-    may come a chunk later than its text would)."""
+    may come a chunk later than its text would). ``index``: which choice it belongs to
+    (``GenerationOptions.n``)."""
 
     text: str
     logprobs: tuple[TokenLogprob, ...] = ()
+    index: int = 0
 
 
 class LanguageModel(Protocol):

@@ -24,6 +24,7 @@ tokens, so each has ``n_ctx`` of its own and they always fit.
 from __future__ import annotations
 
 import functools
+import queue
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -65,6 +66,18 @@ _SAMPLING_KEYS = (
     "frequency_penalty",
     "presence_penalty",
 )
+
+
+class _Tagged(queue.SimpleQueue):
+    """A request's event queue that puts ``(index, event)`` on one queue shared by the
+    ``n`` choices of a generation, so one reader follows them all."""
+
+    def __init__(self, shared: queue.SimpleQueue[tuple[int, Any]], index: int) -> None:
+        self.shared = shared
+        self.index = index
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        self.shared.put((self.index, item))
 
 
 class _PromptReady(Exception):
@@ -217,43 +230,63 @@ class BatchedLlamaModel(LlamaModel):
         if loop is None:
             raise EngineError(f"model {self.name!r} is not loaded")
         grammar = json_grammar(options.json_schema) if options.json_schema is not None else None
-        req = SeqRequest(
-            tokens,
-            sampling,
-            options.max_tokens,
-            stops,
-            cancel,
-            grammar=grammar,
-            logprobs=options.logprobs,
-        )
-        loop.submit(req)
-        pieces: list[str] = []
-        scored = 0  # of req.scored, given out with the chunks so far
+        shared: queue.SimpleQueue[tuple[int, str | Finished]] = queue.SimpleQueue()
+        reqs = []
+        for index in range(options.n):  # choice i samples with seed + i: n different answers
+            seed = sampling.get("seed")
+            varied = {**sampling, "seed": seed + index if seed is not None else None}
+            reqs.append(
+                SeqRequest(
+                    tokens,
+                    varied,
+                    options.max_tokens,
+                    stops,
+                    cancel,
+                    grammar=grammar,
+                    logprobs=options.logprobs,
+                    events=_Tagged(shared, index),
+                )
+            )
+        for req in reqs:
+            loop.submit(req)
+        pieces: list[list[str]] = [[] for _ in reqs]
+        scored = [0 for _ in reqs]  # of each req.scored, given out with the chunks so far
+        finals: dict[int, Finished] = {}
         try:
-            while True:
-                item = req.events.get()
+            while len(finals) < len(reqs):
+                index, item = shared.get()
                 if isinstance(item, Finished):
-                    break
-                pieces.append(item)
-                fresh = tuple(req.scored[scored:])  # the loop adds them before the text
-                scored += len(fresh)
-                yield TokenChunk(item, fresh)
+                    finals[index] = item
+                    continue
+                pieces[index].append(item)
+                fresh = tuple(reqs[index].scored[scored[index] :])  # added before the text
+                scored[index] += len(fresh)
+                yield TokenChunk(item, fresh, index)
         finally:
-            req.abandoned = True  # a no-op once finished; else the loop drops it
-        if isinstance(item.error, ValueError):  # the sampler refused the request's grammar
-            raise BadRequest(f"structured output: {item.error}") from item.error
-        if item.error is not None:
-            raise EngineError(f"generation failed: {item.error}") from item.error
-        result = generation_result(
-            self.name,
-            "".join(pieces),
-            item.finish,
-            (item.prompt_tokens, item.completion_tokens),
-            started,
-            item.first_token_at,
-            item.ended,
-            item.first_token_at,  # the step that read the prompt's last token gave the first one
-        )
-        if options.logprobs is not None:
-            result.logprobs = list(req.scored)
-        yield result
+            for req in reqs:
+                req.abandoned = True  # a no-op once finished; else the loop drops it
+        for final in finals.values():
+            if isinstance(final.error, ValueError):  # the sampler refused the grammar
+                raise BadRequest(f"structured output: {final.error}") from final.error
+            if final.error is not None:
+                raise EngineError(f"generation failed: {final.error}") from final.error
+        results = []
+        for index, req in enumerate(reqs):
+            final = finals[index]
+            result = generation_result(
+                self.name,
+                "".join(pieces[index]),
+                final.finish,
+                (final.prompt_tokens, final.completion_tokens),
+                started,
+                final.first_token_at,
+                final.ended,
+                final.first_token_at,  # the step that read the prompt's last token gave it
+            )
+            if options.logprobs is not None:
+                result.logprobs = list(req.scored)
+            results.append(result)
+        first, others = results[0], results[1:]
+        first.usage.completion_tokens = sum(r.usage.completion_tokens for r in results)
+        first.others = others
+        yield first

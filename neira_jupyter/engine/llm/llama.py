@@ -182,6 +182,12 @@ NO_LOGPROBS = (
 )
 
 
+NO_CHOICES = (
+    "field 'n' is more than 1, which this backend does not sample: several choices "
+    "are sampled on the batched path only (NeiraApp.llm_slots > 1)"
+)
+
+
 def check_logit_bias(
     bias: Sequence[tuple[int, float]], n_vocab: int
 ) -> tuple[tuple[int, float], ...]:
@@ -298,6 +304,8 @@ class LlamaModel(ResidentModel):
         self._require_ready()
         if options.logprobs is not None:
             raise BadRequest(NO_LOGPROBS)
+        if options.n > 1:
+            raise BadRequest(NO_CHOICES)
         llama = self._llama
         started = time.perf_counter()
         pieces: list[str] = []

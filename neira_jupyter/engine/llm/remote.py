@@ -118,6 +118,8 @@ class RemoteModel:
         self, messages: Sequence[ChatMessage], options: GenerationOptions
     ) -> tuple[dict[str, Any], dict[str, str]]:
         """The JSON body and headers of one streamed chat completion request."""
+        if options.n > 1:
+            raise BadRequest("field 'n' is more than 1, which the remote backend is not asked for")
         if options.logprobs is not None:
             raise BadRequest(
                 "field 'logprobs' is not supported through the remote backend; "
