@@ -221,6 +221,19 @@ def summarise(results: list[Scored]) -> Summary:
     )
 
 
+UNRELATED_WER = 0.5
+"""A transcript that gets more than half the words wrong is not a mishearing to correct."""
+
+
+def unrelated(result: Scored) -> bool:
+    """Whisper heard something else altogether (words-only WER above ``UNRELATED_WER``)."""
+    return result.wer("raw", False) > UNRELATED_WER
+
+
 def worse_clips(results: list[Scored]) -> list[Scored]:
-    """Clips whose corrected text has a higher words-only or punctuation-aware WER than raw."""
-    return [r for r in results if verdict(r) == -1]
+    """Clips whose corrected text has a higher words-only or punctuation-aware WER than raw.
+
+    An ``unrelated`` transcript is left out: punctuating a sentence that was never
+    said moves its WER either way by chance (a "." where the reference has "?").
+    """
+    return [r for r in results if verdict(r) == -1 and not unrelated(r)]

@@ -120,6 +120,35 @@ def test_a_repeated_prompt_prefix_is_not_evaluated_again(batched: BatchedLlamaMo
     assert again.usage == fresh.usage  # the count is the whole prompt, reused or not
 
 
+def test_a_running_sequence_shares_its_prompt_prefix_with_a_new_one(
+    batched: BatchedLlamaModel,
+) -> None:
+    """A prompt whose prefix only a *running* sequence holds reads it from that sequence's
+    cells (a burst of corrections shares the worked examples) with the same answer."""
+    system = ChatMessage("system", "Answer like a ship's captain, in one sentence. " * 6)
+    question = [system, ChatMessage("user", "Name a colour.")]
+    _, fresh = run(batched, question, GREEDY)  # its slot keeps the system prompt's cells
+    shared = len(batched.prompt([system, ChatMessage("user", "")], GREEDY)[0]) - 8
+    started = threading.Event()
+    before = batched.describe()["batch"]["prompt_tokens_reused"]
+
+    def long() -> GenerationResult:  # takes that slot (the longest prefix) and keeps running
+        options = GenerationOptions(max_tokens=120, temperature=0.0)
+        count = [system, ChatMessage("user", "Count from 1 to 100.")]
+        return run(batched, count, options, on_chunk=lambda _t: started.set())[1]
+
+    def meanwhile() -> GenerationResult:
+        assert started.wait(120)
+        return run(batched, question, GREEDY)[1]
+
+    long_result, again = run_all([long, meanwhile])
+    reused = batched.describe()["batch"]["prompt_tokens_reused"] - before
+    assert long_result.usage.completion_tokens > again.usage.completion_tokens  # it overlapped
+    assert reused >= 2 * shared  # the long one from the kept slot, the second from the long one
+    assert again.text == fresh.text
+    assert again.usage == fresh.usage
+
+
 def test_cancelling_one_sequence_leaves_the_others_streaming(batched: BatchedLlamaModel) -> None:
     cancel = CancelToken()
     cancelled_at: list[int] = []  # how many chunks the others had when the cancel came

@@ -22,6 +22,7 @@ from .correction_eval import (
     correct_all,
     llm_generate,
     transcribe_set,
+    unrelated,
     worse_clips,
 )
 
@@ -64,6 +65,10 @@ def test_no_clip_gets_worse(results: list[Scored]) -> None:
     # a degraded correction (the guard rejected the answer) hands back the raw text
     assert all(r.corrected == r.clip.raw for r in results if r.degraded)
     assert sum(r.degraded for r in results) <= len(results) // 10, describe(results)
+    # Whisper base may hear an espeak-ng clip as another sentence on some CPUs; a few
+    # such clips say nothing about correction, many would mean speech is broken (each
+    # sentence is scored twice, as Whisper wrote it and unpunctuated: 4 is two sentences)
+    assert sum(map(unrelated, results)) <= 4, describe([r for r in results if unrelated(r)])
     worse = worse_clips(results)
     assert not worse, describe(worse)
 

@@ -54,15 +54,24 @@ def service_pid(hub: LiveHub) -> int:
 
 
 async def generate(
-    client: httpx.AsyncClient, url: str, headers: dict[str, str], **body: Any
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    admitted: asyncio.Event | None = None,
+    **body: Any,
 ) -> tuple[int, dict[str, str], list[dict[str, Any]]]:
-    """POST generate, streamed: status, headers, and the NDJSON events as they arrived."""
+    """POST generate, streamed: status, headers, and the NDJSON events as they arrived.
+
+    ``admitted`` is set once the service has answered 200 (the job holds its place).
+    """
     body = {"prompt": "Say hello.", "max_tokens": 8, "temperature": 0, **body}
     events: list[dict[str, Any]] = []
     async with client.stream("POST", url + "generate", headers=headers, json=body) as response:
         if response.status_code != 200:
             await response.aread()
             return response.status_code, dict(response.headers), [response.json()]
+        if admitted is not None:
+            admitted.set()
         async for line in response.aiter_lines():
             if line.strip():
                 events.append(json.loads(line))
@@ -128,10 +137,12 @@ async def test_request_ids_are_per_user(hub: LiveHub) -> None:
 
 async def test_over_the_limit_is_429_for_alice_only(hub: LiveHub) -> None:
     async with httpx.AsyncClient(timeout=300) as client:
-        slow = {"prompt": COUNTING, "max_tokens": 24}
-        burst = [generate(client, hub.service, hub.auth("alice"), **slow) for _ in range(2)]
+        # long enough to still run while her third arrives, however fast the machine
+        slow = {"prompt": COUNTING, "max_tokens": 256}
+        admitted = [asyncio.Event(), asyncio.Event()]
+        burst = [generate(client, hub.service, hub.auth("alice"), a, **slow) for a in admitted]
         tasks = [asyncio.ensure_future(g) for g in burst]
-        await asyncio.sleep(1.0)  # both of alice's are queued or running
+        await asyncio.wait_for(asyncio.gather(*(a.wait() for a in admitted)), 240)
         # her third, through her own server's relay: 429 + Retry-After + which limit
         code, headers, body = await generate(client, hub.user_api("alice"), hub.auth("alice"))
         assert code == 429, body

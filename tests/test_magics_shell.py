@@ -100,6 +100,7 @@ def _status(state: StubState) -> StatusDocument:
                 "depth": 0, "running": 0, "capacity": 16, "per_user": 8, "running_ids": [],
                 "lanes": {},
             },
+            "speech_lane": None,
             "time": 0.0,
         }
     )  # fmt: skip
