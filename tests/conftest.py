@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from openai import OpenAI
 
 # pytest-jupyter points HOME at a temporary folder; keep the assembled demo GGUF
 # in the real cache so it is joined once, not once per test.
@@ -44,6 +45,25 @@ def jp_server_config(neira_config: dict[str, Any]) -> dict[str, Any]:
         },
         "NeiraApp": neira_config,
     }
+
+
+@pytest.fixture
+def v1_url(jp_http_port: int, jp_base_url: str) -> str:
+    """The OpenAI-compatible API of the server under test, as clients are configured."""
+    return f"http://localhost:{jp_http_port}{jp_base_url}neira/v1"
+
+
+@pytest.fixture
+def token(jp_serverapp: Any) -> str:
+    """The server's token: the API key of OpenAI clients."""
+    return str(jp_serverapp.identity_provider.token)
+
+
+@pytest.fixture
+def client(v1_url: str, token: str) -> Iterator[OpenAI]:
+    """The official ``openai`` client on ``v1_url`` (no retries: a 429 is seen as one)."""
+    with OpenAI(base_url=v1_url, api_key=token, max_retries=0, timeout=300) as sync_client:
+        yield sync_client
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,6 @@ import asyncio
 import json
 import math
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,22 +54,6 @@ def words(text: str) -> str:
 @pytest.fixture
 def neira_config() -> dict[str, Any]:
     return {"max_jobs_per_user": 1, "max_audio_bytes": 1_000_000}
-
-
-@pytest.fixture
-def v1_url(jp_http_port: int, jp_base_url: str) -> str:
-    return f"http://localhost:{jp_http_port}{jp_base_url}neira/v1"
-
-
-@pytest.fixture
-def token(jp_serverapp: Any) -> str:
-    return str(jp_serverapp.identity_provider.token)
-
-
-@pytest.fixture
-def client(v1_url: str, token: str) -> Iterator[OpenAI]:
-    with OpenAI(base_url=v1_url, api_key=token, max_retries=0, timeout=300) as sync_client:
-        yield sync_client
 
 
 async def test_models_lists_the_configured_llms_and_the_speech_model(
@@ -394,7 +377,7 @@ async def test_answers_validate_against_the_spec_and_no_op_fields_are_accepted(
     )  # fmt: skip
     assert error.code == 400
     check("ErrorResponse", json.loads(error.body))
-    assert json.loads(error.body)["error"]["param"] == "tools"
+    assert json.loads(error.body)["error"]["param"] == "tools[0].type"
 
 
 async def test_transcription_formats_and_the_whisper_1_alias(

@@ -38,6 +38,8 @@ from tests.openai_spec import REQUEST_FIELDS, check
 
 USER = [{"role": "user", "content": "hi"}]
 
+FUNCTION = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+
 
 @pytest.mark.parametrize(
     ("model", "body", "param", "words"),
@@ -46,13 +48,33 @@ USER = [{"role": "user", "content": "hi"}]
         (ChatCompletionRequest, {"model": "m", "messages": USER, "n": 17}, "n", "at most 16"),
         (ChatCompletionRequest, {"model": "m", "messages": USER, "stop": ["a"] * 9}, "stop", "8"),
         (ChatCompletionRequest, {"model": "m", "messages": USER, "stop": ""}, "stop[0]", "1"),
-        (ChatCompletionRequest, {"model": "m", "messages": USER, "tools": [{}]}, "tools", "tools"),
+        (ChatCompletionRequest, {"model": "m", "messages": USER, "tools": [{}]}, "tools[0].type",
+         "required"),
+        (
+            ChatCompletionRequest,
+            {"model": "m", "messages": USER, "tools": [{"type": "custom", "custom": {"name": "x"}}]},
+            "tools[0].custom",
+            "unknown",
+        ),
+        (
+            ChatCompletionRequest,
+            {"model": "m", "messages": USER, "tools": [FUNCTION],
+             "tool_choice": {"type": "function", "function": {"name": "g"}}},
+            "tool_choice",
+            "does not offer",
+        ),
+        (
+            ChatCompletionRequest,
+            {"model": "m", "messages": USER, "tools": [FUNCTION, FUNCTION]},
+            "tools",
+            "same name",
+        ),
         (ChatCompletionRequest, {"model": "m", "messages": USER, "gpt": 1}, "gpt", "unknown"),
         (
             ChatCompletionRequest,
             {"model": "m", "messages": USER, "tool_choice": "required"},
             "tool_choice",
-            "'none'",
+            "offers none",
         ),
         (
             ChatCompletionRequest,
@@ -105,8 +127,8 @@ USER = [{"role": "user", "content": "hi"}]
         (
             ChatCompletionRequest,
             {"model": "m", "messages": [{"role": "assistant", "tool_calls": [{"id": "x"}]}]},
-            "messages[0].tool_calls",
-            "does not call tools",
+            "messages[0].tool_calls[0].function",
+            "required",
         ),
         (ChatCompletionRequest, {"model": "m", "messages": [{"role": "user"}]}, "messages[0]",
          "'content' is required"),
@@ -143,8 +165,14 @@ USER = [{"role": "user", "content": "hi"}]
         (
             ChatCompletionRequest,
             {"model": "m", "messages": [{"role": "tool", "content": "x"}]},
+            "messages[0]",
+            "names its 'tool_call_id'",
+        ),
+        (
+            ChatCompletionRequest,
+            {"model": "m", "messages": [{"role": "function", "content": "x", "name": "f"}]},
             "messages[0].role",
-            "'tool'",
+            "legacy",
         ),
         (
             ChatCompletionRequest,
@@ -324,8 +352,10 @@ def test_fields_that_change_nothing_are_accepted() -> None:
     }
     request = parse(ChatCompletionRequest, busy)
     assert not request.include_usage
-    expected = parse(ChatCompletionRequest, plain).to_generate().model_dump(exclude={"messages"})
-    assert request.to_generate().model_dump(exclude={"messages"}) == expected
+    assert request.to_generate().tool_use is None  # tools offered with tool_choice none
+    unused = {"messages", "tools", "tool_choice"}
+    expected = parse(ChatCompletionRequest, plain).to_generate().model_dump(exclude=unused)
+    assert request.to_generate().model_dump(exclude=unused) == expected
     assert [m.content for m in request.to_generate().chat()] == ["hi", "no", "still no"]
     assert set(NO_OPS) <= set(REQUEST_FIELDS["CreateChatCompletionRequest"])
     text = parse(

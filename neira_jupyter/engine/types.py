@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
+import json
 import threading
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-Role = Literal["system", "user", "assistant"]
-ROLES: frozenset[str] = frozenset({"system", "user", "assistant"})
+Role = Literal["system", "user", "assistant", "tool"]
+ROLES: frozenset[str] = frozenset({"system", "user", "assistant", "tool"})
 
 
 class ModelState(enum.StrEnum):
@@ -21,14 +22,73 @@ class ModelState(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """A call of one offered function: its id, name and arguments (a JSON object's text)."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
 class ChatMessage:
-    """One message of a chat conversation."""
+    """One message of a chat conversation.
+
+    An assistant's message may carry the ``tool_calls`` it made; a ``tool``
+    message is one call's result and names it by ``tool_call_id``.
+    """
 
     role: Role
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
 
-    def to_dict(self) -> dict[str, str]:
-        return {"role": self.role, "content": self.content}
+    def to_dict(self) -> dict[str, Any]:
+        """The message as chat templates read it (a call's arguments as an object)."""
+        out: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            out["tool_calls"] = [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": _arguments(call.arguments)},
+                }
+                for call in self.tool_calls
+            ]
+        if self.tool_call_id is not None:
+            out["tool_call_id"] = self.tool_call_id
+        return out
+
+
+def _arguments(text: str) -> Any:
+    """A call's arguments as an object when they are JSON (templates render them as JSON)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+@dataclass(frozen=True)
+class ToolChoice:
+    """The functions a generation may call (OpenAI's ``tools`` and ``tool_choice``).
+
+    ``tools`` is the JSON text of the list of OpenAI function tools;
+    ``required``: the answer must be a call; ``name``: it must call this one.
+    """
+
+    tools: str
+    required: bool = False
+    name: str | None = None
+
+    @property
+    def functions(self) -> list[dict[str, Any]]:
+        """Each offered tool's ``function`` object (name, description, parameters)."""
+        return [tool["function"] for tool in json.loads(self.tools)]
+
+    @property
+    def names(self) -> frozenset[str]:
+        """The offered functions' names."""
+        return frozenset(f["name"] for f in self.functions)
 
 
 @dataclass(frozen=True)
@@ -40,7 +100,8 @@ class GenerationOptions:
     The penalties and ``logit_bias`` (token id, bias added to its logit) mean
     what OpenAI's fields of those names mean. ``logprobs``: None for none, else
     each token's log probability and this many likeliest alternatives. ``n``:
-    how many answers (choices) to sample for the one prompt.
+    how many answers (choices) to sample for the one prompt. ``tools``: the
+    functions the model may call (None: none offered).
     """
 
     max_tokens: int = 256
@@ -54,6 +115,7 @@ class GenerationOptions:
     logit_bias: tuple[tuple[int, float], ...] = ()
     logprobs: int | None = None
     n: int = 1
+    tools: ToolChoice | None = None
 
 
 @dataclass(frozen=True)
@@ -97,7 +159,7 @@ class Timings:
         return max(0.0, self.first_token_ms - (self.prompt_ms or 0.0))
 
 
-FinishReason = Literal["stop", "length", "cancelled"]
+FinishReason = Literal["stop", "length", "cancelled", "tool_calls"]
 
 
 @dataclass
@@ -106,7 +168,9 @@ class GenerationResult:
 
     With ``GenerationOptions.n`` > 1 this is the first choice; ``others`` are the
     rest (their own text, finish reason and log probabilities), and
-    ``usage.completion_tokens`` counts the tokens of every choice.
+    ``usage.completion_tokens`` counts the tokens of every choice. An answer
+    that calls functions has them in ``tool_calls`` (``finish_reason``
+    ``tool_calls``) and any text before the calls in ``text``.
     """
 
     text: str
@@ -118,6 +182,7 @@ class GenerationResult:
     route_reason: str = ""
     logprobs: list[TokenLogprob] | None = None
     others: list[GenerationResult] = field(default_factory=list)
+    tool_calls: list[ToolCall] = field(default_factory=list)
 
 
 class CancelToken:

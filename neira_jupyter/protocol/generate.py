@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from .base import ErrorEvent, RequestId, RequestModel, Text, WireModel
+from .tools import MAX_TOOLS, CallId, FunctionTool, ToolCall, ToolChoiceOption, chosen
 
 MAX_TOKENS_LIMIT = 8192
 MAX_STOP_SEQUENCES = 8
@@ -24,16 +25,28 @@ LogitBias = Annotated[
     Field(max_length=MAX_LOGIT_BIAS),
 ]
 
-Role = Literal["system", "user", "assistant"]
-FinishReason = Literal["stop", "length", "cancelled"]
+Role = Literal["system", "user", "assistant", "tool"]
+FinishReason = Literal["stop", "length", "cancelled", "tool_calls"]
 RouteName = Literal["primary", "fallback", "remote", "degraded"]
 
 
 class ChatMessage(RequestModel):
-    """One message of a conversation."""
+    """One message of a conversation; a ``tool`` message is a call's result."""
 
     role: Role
     content: Text
+    tool_calls: list[ToolCall] | None = Field(
+        None, max_length=MAX_TOOLS, description="An assistant message's calls."
+    )
+    tool_call_id: CallId | None = Field(None, description="A tool message: the call it answers.")
+
+    @model_validator(mode="after")
+    def _tool_fields(self) -> ChatMessage:
+        if self.tool_calls and self.role != "assistant":
+            raise ValueError("only an assistant message carries 'tool_calls'")
+        if (self.role == "tool") != (self.tool_call_id is not None):
+            raise ValueError("a tool message, and only a tool message, names its 'tool_call_id'")
+        return self
 
 
 class GenerateRequest(RequestModel):
@@ -63,10 +76,21 @@ class GenerateRequest(RequestModel):
     logit_bias: LogitBias | None = Field(
         None, description="Token id (a decimal string) -> bias added to its logit, -100..100."
     )
+    tools: list[FunctionTool] | None = Field(
+        None, max_length=MAX_TOOLS, description="Functions the model may call."
+    )
+    tool_choice: ToolChoiceOption | None = Field(
+        None, description="none, auto (the default with tools), required, or a named function."
+    )
     stream: bool = Field(True, description="Stream events (NDJSON/SSE) or answer once.")
     request_id: RequestId | None = Field(
         None, description="Chosen by the client so it can cancel; generated when unset."
     )
+
+    @property
+    def tool_use(self) -> tuple[bool, str | None] | None:
+        """None when no tool may be called, else ``(required, name)`` (see ``tools.chosen``)."""
+        return chosen(self.tools, self.tool_choice)
 
     @model_validator(mode="after")
     def _one_prompt(self) -> GenerateRequest:
@@ -76,6 +100,7 @@ class GenerateRequest(RequestModel):
             raise ValueError("field 'prompt' is empty")
         if self.messages is not None and not self.messages:
             raise ValueError("field 'messages' is empty")
+        chosen(self.tools, self.tool_choice)  # a choice that does not fit the tools is an error
         return self
 
     def chat(self) -> list[ChatMessage]:
@@ -144,6 +169,9 @@ class GenerateResult(WireModel):
     timings: GenerateTimings
     route: RouteName
     route_reason: str = ""
+    tool_calls: list[ToolCall] = Field(
+        default_factory=list, description="The calls the answer makes (finish_reason tool_calls)."
+    )
 
 
 class DoneEvent(GenerateResult):

@@ -6,7 +6,7 @@ unchanged. Every request field of the spec for the routes served is
 declared: one that changes nothing here (``store``, ``metadata``,
 ``service_tier``, ``user``, ``prediction`` ...) is accepted and unused; one
 this server cannot honour is accepted only at its no-op value (``n`` 1,
-``logprobs`` false, ``tool_choice`` ``"none"`` ...), and any
+legacy ``functions`` only with ``function_call`` ``"none"`` ...), and any
 other value is a ``ValueError`` that names the field and says why, so a
 client never gets a silently different answer. ``SPEC_FIELDS`` lists the
 spec's field names per route (a test checks it against the vendored spec).
@@ -37,6 +37,7 @@ from .generate import (
     Penalty,
     Role,
 )
+from .tools import MAX_TOOLS, CallId, FunctionTool, ToolCall, ToolChoiceOption, chosen
 
 OPENAI_PREFIX = "neira/v1/"
 """The OpenAI-compatible routes live under ``{base_url}neira/v1/``."""
@@ -107,9 +108,10 @@ class ContentPart(RequestModel):
 class OpenAIChatMessage(RequestModel):
     """One message; ``developer`` counts as ``system``, ``name`` is accepted and unused.
 
-    An assistant's ``refusal`` is read as its content when it has none. Tool
-    and function messages, and an assistant's ``tool_calls``,
-    ``function_call`` or ``audio``, are refused: this server never produced them.
+    An assistant's ``refusal`` is read as its content when it has none. An
+    assistant's ``tool_calls`` and ``tool`` messages (a call's result, naming
+    its ``tool_call_id``) carry a tool-calling conversation; the legacy
+    ``function`` messages and ``function_call``, and ``audio``, are refused.
     """
 
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
@@ -121,41 +123,41 @@ class OpenAIChatMessage(RequestModel):
     ) = Field(None, description="A string, or a list of text parts.")
     name: str | None = Field(None, max_length=MAX_NAME_CHARS)
     refusal: Text | None = None
-    tool_calls: list[Any] | None = None
+    tool_calls: list[ToolCall] | None = Field(None, max_length=MAX_TOOLS)
     function_call: Any = None
     audio: Any = None
-    tool_call_id: str | None = None
+    tool_call_id: CallId | None = None
 
     @field_validator("role")
     @classmethod
     def _answerable(cls, role: str) -> str:
-        if role in ("tool", "function"):
-            raise ValueError(
-                f"is {role!r}; this server does not call tools, so there are no tool results"
-            )
+        if role == "function":
+            raise ValueError("is 'function' (the legacy functions API); send tool messages")
         return role
-
-    @field_validator("tool_calls")
-    @classmethod
-    def _no_tool_calls(cls, calls: list[Any] | None) -> list[Any] | None:
-        if calls:
-            raise ValueError("is not supported: this server does not call tools")
-        return calls
 
     @model_validator(mode="after")
     def _readable(self) -> OpenAIChatMessage:
-        _no_op("function_call", self.function_call, (), "this server does not call functions")
+        _no_op("function_call", self.function_call, (), "send tool_calls instead")
         _no_op("audio", self.audio, (), "this server does not answer with audio")
         if self.content is None and self.role != "assistant":
             raise ValueError("field 'content' is required")
+        if self.tool_calls and self.role != "assistant":
+            raise ValueError("only an assistant message carries 'tool_calls'")
+        if (self.role == "tool") != (self.tool_call_id is not None):
+            raise ValueError("a tool message, and only a tool message, names its 'tool_call_id'")
         return self
 
     def as_chat(self) -> ChatMessage:
-        role: Role = "assistant" if self.role == "assistant" else "user"
+        role: Role = "user" if self.role in ("user", "function") else self.role  # type: ignore[assignment]
         if self.role in ("system", "developer"):
             role = "system"
         text = "".join(part.words for part in self.content or [])
-        return ChatMessage(role=role, content=text or self.refusal or "")
+        return ChatMessage(
+            role=role,
+            content=text or self.refusal or "",
+            tool_calls=self.tool_calls,
+            tool_call_id=self.tool_call_id,
+        )
 
 
 class JsonSchemaFormat(RequestModel):
@@ -270,11 +272,17 @@ class ChatCompletionRequest(_CompletionFields):
     response_format: ResponseFormat | None = Field(
         None, description="text, json_object or json_schema: the answer follows it."
     )
-    tools: list[Any] | None = Field(None, description="Accepted only with tool_choice 'none'.")
-    tool_choice: Any = Field(None, description="'none', or 'auto' without tools.")
-    parallel_tool_calls: bool | None = Field(None, description="Accepted, unused.")
-    functions: list[Any] | None = Field(None, description="Accepted only with 'none'.")
-    function_call: Any = Field(None, description="'none', or 'auto' without functions.")
+    tools: list[FunctionTool] | None = Field(
+        None, max_length=MAX_TOOLS, description="Functions the model may call."
+    )
+    tool_choice: ToolChoiceOption | None = Field(
+        None, description="none, auto (the default with tools), required, or a named function."
+    )
+    parallel_tool_calls: bool | None = Field(
+        None, description="Accepted: a forced call is one call; with auto the model may make more."
+    )
+    functions: list[Any] | None = Field(None, description="Legacy: only with function_call 'none'.")
+    function_call: Any = Field(None, description="Legacy: 'none', or 'auto' without functions.")
     store: bool | None = Field(None, description="Accepted, unused: nothing is stored.")
     metadata: Metadata | None = Field(None, description="Accepted, unused.")
     service_tier: str | None = Field(None, max_length=32, description="Accepted, unused.")
@@ -299,18 +307,12 @@ class ChatCompletionRequest(_CompletionFields):
             raise ValueError("field 'max_tokens' differs from 'max_completion_tokens'; send one")
         if self.top_logprobs and not self.logprobs:
             raise ValueError("field 'top_logprobs' needs 'logprobs': true")
-        for tools, choice, kind in (
-            ("tools", "tool_choice", "tools"),
-            ("functions", "function_call", "functions"),
-        ):
-            offered, picked = getattr(self, tools), getattr(self, choice)
-            allowed: tuple[Any, ...] = ("none",) if offered else ("none", "auto")
-            _no_op(choice, picked, allowed, f"this server does not call {kind}; send 'none'")
-            if offered and picked != "none":
-                raise ValueError(
-                    f"field '{tools}' is not supported: this server does not call {kind}; "
-                    f"send {choice}: 'none' to get a message answer"
-                )
+        chosen(self.tools, self.tool_choice)
+        allowed: tuple[Any, ...] = ("none",) if self.functions else ("none", "auto")
+        legacy = "the legacy functions API is not served; send 'tools' instead"
+        _no_op("function_call", self.function_call, allowed, legacy)
+        if self.functions and self.function_call != "none":
+            raise ValueError(f"field 'functions' is not supported: {legacy}")
         _no_op("modalities", self.modalities, (["text"],), "the answer is text only")
         _no_op("audio", self.audio, (), "the answer is text only")
         _no_op("reasoning_effort", self.reasoning_effort, ("none",), "the models do not reason")
@@ -340,6 +342,12 @@ class ChatCompletionRequest(_CompletionFields):
 
     def chat(self) -> list[ChatMessage]:
         return [message.as_chat() for message in self.messages]
+
+    def to_generate(self) -> GenerateRequest:
+        """``_CompletionFields.to_generate`` with the offered tools and the choice."""
+        request = super().to_generate()
+        request.tools, request.tool_choice = self.tools, self.tool_choice
+        return request
 
 
 class CompletionRequest(_CompletionFields):

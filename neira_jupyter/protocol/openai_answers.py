@@ -17,6 +17,7 @@ from pydantic import ConfigDict, Field, field_serializer
 
 from .base import WireModel
 from .generate import Usage
+from .tools import FunctionCall, ToolCall
 
 _OPTIONAL_FIELDS = ConfigDict(
     extra="forbid", populate_by_name=True, json_schema_serialization_defaults_required=False
@@ -34,11 +35,19 @@ class NeiraInfo(WireModel):
 
 
 class AssistantMessage(WireModel):
-    """The answer's message; ``refusal`` is required by the spec and always null here."""
+    """The answer's message; ``refusal`` is required by the spec and always null here.
+    ``tool_calls`` is sent only when the answer calls tools (then ``content`` may be null)."""
 
     role: Literal["assistant"] = "assistant"
     content: str | None
     refusal: str | None = None
+    tool_calls: list[ToolCall] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        if out["tool_calls"] is None:
+            del out["tool_calls"]
+        return out
 
 
 class TopLogprob(WireModel):
@@ -77,6 +86,10 @@ class ChatChoice(WireModel):
     finish_reason: str
     logprobs: ChatLogprobs | None = None
 
+    @field_serializer("message")
+    def _message(self, message: AssistantMessage) -> dict[str, Any]:
+        return message.to_dict()
+
 
 class _Answer(WireModel):
     """What every completion answer and chunk carries."""
@@ -95,6 +108,15 @@ class ChatCompletion(_Answer):
     neira: NeiraInfo
 
 
+class ToolCallDelta(WireModel):
+    """A stream's piece of a call: here always the whole call, in one chunk."""
+
+    index: int = Field(description="Which call of the choice this is.")
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
 class ChatDelta(WireModel):
     """What a chunk adds; fields left out of a chunk are not sent."""
 
@@ -102,6 +124,7 @@ class ChatDelta(WireModel):
 
     role: Literal["assistant"] | None = None
     content: str | None = None
+    tool_calls: list[ToolCallDelta] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

@@ -24,7 +24,14 @@ from tornado.iostream import StreamClosedError
 from ..engine.llm import TokenChunk
 from ..engine.llm.grammar import json_grammar
 from ..engine.service import GenerationStart, NeiraEngine
-from ..engine.types import BadRequest, ChatMessage, EngineError, GenerationOptions
+from ..engine.types import (
+    BadRequest,
+    ChatMessage,
+    EngineError,
+    GenerationOptions,
+    ToolCall,
+    ToolChoice,
+)
 from ..protocol import (
     REQUEST_ID_PATTERN,
     CancelMessage,
@@ -36,6 +43,7 @@ from ..protocol import (
     WireModel,
     parse_tagged,
 )
+from ..protocol import ChatMessage as WireMessage
 from .base import (
     BoundedBodyMixin,
     NeiraAPIHandler,
@@ -58,7 +66,7 @@ def engine_request(
     request: GenerateRequest, defaults: GenerationOptions, limits: RequestLimits
 ) -> tuple[tuple[ChatMessage, ...], GenerationOptions]:
     """The engine's messages and options for a validated request, within this server's limits."""
-    messages = tuple(ChatMessage(m.role, m.content) for m in request.chat())
+    messages = tuple(engine_message(m) for m in request.chat())
     total = sum(len(m.content) for m in messages)
     if total > limits.max_prompt_chars:
         raise BadRequest(
@@ -81,16 +89,39 @@ def engine_request(
         "logit_bias": tuple((int(t), b) for t, b in request.logit_bias.items())
         if request.logit_bias
         else None,
+        "tools": tool_choice(request),
     }
     return messages, replace(defaults, **{k: v for k, v in overrides.items() if v is not None})
 
 
+def engine_message(message: WireMessage) -> ChatMessage:
+    """A protocol message as the engine's (a tool call's arguments kept as JSON text)."""
+    calls = tuple(
+        ToolCall(c.id, c.function.name, c.function.arguments) for c in message.tool_calls or ()
+    )
+    return ChatMessage(message.role, message.content, calls, message.tool_call_id)
+
+
+def tool_choice(request: GenerateRequest) -> ToolChoice | None:
+    """The engine's ``ToolChoice`` for the request's ``tools`` and ``tool_choice``."""
+    use = request.tool_use
+    if use is None or request.tools is None:
+        return None
+    offered = json.dumps([tool.to_dict() for tool in request.tools], ensure_ascii=False)
+    return ToolChoice(offered, *use)
+
+
 async def check_format(request: GenerateRequest) -> None:
-    """``BadRequest`` now, before any event, for a ``json_schema`` no grammar can follow
-    (converted in a thread: a schema's size is the client's; the grammar is cached for
-    the engine)."""
+    """``BadRequest`` now, before any event, for a ``json_schema`` (or a forced tool's
+    ``parameters``) no grammar can follow (converted in a thread: a schema's size is the
+    client's; the grammar is cached for the engine)."""
     if request.json_schema is not None:
         await asyncio.to_thread(json_grammar, json.dumps(request.json_schema))
+    use = request.tool_use
+    for index, tool in enumerate(request.tools or [] if use is not None and use[0] else []):
+        if tool.function.parameters is not None:  # a forced call follows them by a grammar
+            field = f"tools[{index}].function.parameters"
+            await asyncio.to_thread(json_grammar, json.dumps(tool.function.parameters), field)
 
 
 def open_generation(

@@ -44,11 +44,13 @@ from ..protocol.openai_answers import (
     TextChoice,
     TextLogprobs,
     TokenLogprob,
+    ToolCallDelta,
     TopLogprob,
 )
 from ..protocol.openai_audio import SPEECH_ALIAS
 from .base import NeiraAPIHandler, http_error
 from .generate import Events, GenerateHandler, check_format, first_event, open_generation
+from .wire import tool_calls
 
 ModelKind = Literal["llm", "speech"]
 _LOADED_AT = int(time.time())
@@ -204,7 +206,10 @@ class _Answer:
             choices = [
                 ChatChoice(
                     index=index,
-                    message=AssistantMessage(content=one.text),
+                    message=AssistantMessage(
+                        content=one.text or (None if one.tool_calls else ""),
+                        tool_calls=tool_calls(one) or None,
+                    ),
                     finish_reason=_finish(one),
                     logprobs=chat_logprobs(self._scored(one)),
                 )
@@ -231,6 +236,23 @@ class _Answer:
 
     def _scored(self, result: GenerationResult) -> list[ScoredToken] | None:
         return (result.logprobs or []) if self.logprobs else None
+
+    def calls(self, result: GenerationResult) -> WireModel | None:
+        """The chunk of the calls the answer makes (each choice's, each call whole), or None."""
+        choices = [
+            ChatChunkChoice(
+                index=index,
+                delta=ChatDelta(
+                    tool_calls=[
+                        ToolCallDelta(index=at, id=call.id, function=call.function)
+                        for at, call in enumerate(tool_calls(one))
+                    ]
+                ),
+            )
+            for index, one in enumerate([result, *result.others])
+            if one.tool_calls
+        ]
+        return self._chunk(choices) if choices and self.chat else None
 
     def finishes(self, result: GenerationResult) -> WireModel:
         """The stream's closing chunk: each choice's finish reason."""
@@ -292,8 +314,10 @@ def _usage(result: GenerationResult) -> Usage:
 
 
 def _finish(result: GenerationResult) -> str:
-    """OpenAI knows stop and length; a cancelled generation stopped."""
-    return "length" if result.finish_reason == "length" else "stop"
+    """OpenAI knows stop, length and tool_calls; a cancelled generation stopped."""
+    if result.finish_reason in ("length", "tool_calls"):
+        return result.finish_reason
+    return "stop"
 
 
 @web.stream_request_body
@@ -358,6 +382,8 @@ class ChatCompletionsHandler(OpenAIHandler, GenerateHandler):
                         await send(chunk.to_json())
                         continue
                     result: GenerationResult = event
+                    if (calls := answer.calls(result)) is not None:
+                        await send(calls.to_json())
                     await send(answer.finishes(result).to_json())
                     if include_usage:
                         await send(answer.usage(result).to_json())

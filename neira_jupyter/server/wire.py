@@ -30,6 +30,7 @@ from ..protocol import (
     TranscribeTimings,
     Usage,
 )
+from ..protocol.tools import FunctionCall, ToolCall
 
 
 def start_event(start: GenerationStart) -> StartEvent:
@@ -73,7 +74,16 @@ def _result_fields(result: GenerationResult, request_id: str) -> dict[str, Any]:
         ),
         "route": result.route,
         "route_reason": result.route_reason,
+        "tool_calls": tool_calls(result),
     }
+
+
+def tool_calls(result: GenerationResult) -> list[ToolCall]:
+    """The calls one choice of ``result`` makes, as the wire writes them."""
+    return [
+        ToolCall(id=c.id, function=FunctionCall(name=c.name, arguments=c.arguments))
+        for c in result.tool_calls
+    ]
 
 
 def correct_result(correction: Correction) -> CorrectResult:
@@ -109,6 +119,8 @@ def transcribe_result(
             total_ms=total_ms,
         ),
         cancelled=transcript.cancelled,
+        model=transcript.model or None,
+        route="remote" if transcript.route == "remote" else "local",
     )
 
 

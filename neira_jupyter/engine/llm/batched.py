@@ -39,7 +39,6 @@ from ..types import (
 )
 from .base import TokenChunk
 from .batch_loop import BatchLoop, Finished, SeqRequest
-from .grammar import json_grammar
 from .llama import (
     LlamaModel,
     LLMSpec,
@@ -50,6 +49,7 @@ from .llama import (
     ignore_eos,
     import_llama,
 )
+from .tools import with_tool_calls
 
 __all__ = ["PREFILL_CHUNK", "BatchedLlamaModel", "make_llama_model"]
 
@@ -175,9 +175,13 @@ class BatchedLlamaModel(LlamaModel):
         super()._release()
 
     def prompt(
-        self, messages: Sequence[ChatMessage], options: GenerationOptions
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions,
+        tools: list[dict[str, Any]] | None = None,
     ) -> tuple[list[int], tuple[str, ...], dict[str, Any]]:
-        """Prompt tokens, stop strings and sampler settings, as the chat handler makes them."""
+        """Prompt tokens, stop strings and sampler settings, as the chat handler makes them
+        (with ``tools``, the functions offered, written in by the chat template)."""
         self._require_ready()
         try:
             self._llama.create_chat_completion(
@@ -187,9 +191,12 @@ class BatchedLlamaModel(LlamaModel):
                 stop=list(options.stop) or None,
                 seed=options.seed,
                 max_tokens=options.max_tokens,
+                tools=tools,
             )
         except _PromptReady as ready:
             prompt, settings = ready.prompt, ready.settings
+        except Exception as exc:  # nothing was decoded: the messages are at fault
+            raise BadRequest(f"the model's chat template refuses these messages: {exc}") from exc
         else:  # pragma: no cover - a handler that decodes by other means
             raise EngineError(f"chat format {self.spec.chat_format!r} cannot be batched")
         if isinstance(prompt, str | bytes):
@@ -219,8 +226,23 @@ class BatchedLlamaModel(LlamaModel):
         Raises ``BadRequest`` when the prompt does not fit one slot's context.
         Cancelling (or closing the iterator) ends the sequence within one step.
         """
+        syntax, tools, grammar = self.offered_tools(options)
+        events = self._batched(messages, options, cancel, tools, grammar)
+        if syntax is None or options.tools is None:
+            yield from events
+        else:
+            yield from with_tool_calls(events, syntax, options.tools.names)
+
+    def _batched(
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions,
+        cancel: CancelToken | None,
+        tools: list[dict[str, Any]] | None,
+        grammar: str | None,
+    ) -> Iterator[TokenChunk | GenerationResult]:
         started = time.perf_counter()
-        tokens, stops, sampling = self.prompt(messages, options)
+        tokens, stops, sampling = self.prompt(messages, options, tools)
         if len(tokens) >= self.spec.n_ctx:
             raise BadRequest(
                 f"the prompt ({len(tokens)} tokens) does not fit in the model's context "
@@ -229,7 +251,6 @@ class BatchedLlamaModel(LlamaModel):
         loop = self._loop
         if loop is None:
             raise EngineError(f"model {self.name!r} is not loaded")
-        grammar = json_grammar(options.json_schema) if options.json_schema is not None else None
         shared: queue.SimpleQueue[tuple[int, str | Finished]] = queue.SimpleQueue()
         reqs = []
         for index in range(options.n):  # choice i samples with seed + i: n different answers

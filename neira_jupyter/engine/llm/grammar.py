@@ -26,16 +26,15 @@ _JSON_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F] |'
 
 
 @lru_cache(maxsize=64)
-def json_grammar(schema: str) -> str:
-    """The GBNF of JSON text following ``schema`` (a JSON Schema, as JSON text)."""
+def json_grammar(schema: str, field: str = "response_format.json_schema.schema") -> str:
+    """The GBNF of JSON text following ``schema`` (a JSON Schema, as JSON text); an error
+    names the request's ``field`` that held the schema."""
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
     try:
         grammar = json_schema_to_gbnf(schema)
     except RecursionError:
-        raise BadRequest("field 'response_format.json_schema.schema' nests too deeply") from None
+        raise BadRequest(f"field '{field}' nests too deeply") from None
     except Exception as exc:  # the converter raises what it meets: the schema is at fault
-        raise BadRequest(
-            f"field 'response_format.json_schema.schema' cannot be turned into a grammar: {exc}"
-        ) from None
+        raise BadRequest(f"field '{field}' cannot be turned into a grammar: {exc}") from None
     return grammar.replace(_LOOSE_CHAR, _JSON_CHAR)

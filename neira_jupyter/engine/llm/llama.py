@@ -14,6 +14,7 @@ possible stop sequence or an incomplete UTF-8 character).
 from __future__ import annotations
 
 import functools
+import json
 import os
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -36,6 +37,7 @@ from ..types import (
 )
 from .base import TokenChunk
 from .grammar import json_grammar
+from .tools import ToolSyntax, tool_grammar, tool_syntax, with_tool_calls
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -223,9 +225,7 @@ def _request_error(exc: Exception, n_ctx: int) -> BadRequest | None:
     return None
 
 
-def _request_checked(
-    start: Callable[[], Iterator[Any]], n_ctx: int
-) -> Generator[Any, None, None]:
+def _request_checked(start: Callable[[], Iterator[Any]], n_ctx: int) -> Generator[Any, None, None]:
     """Run ``start()`` and its stream, re-raising the request's faults as ``BadRequest``."""
     try:
         yield from start()
@@ -306,15 +306,50 @@ class LlamaModel(ResidentModel):
             raise BadRequest(NO_LOGPROBS)
         if options.n > 1:
             raise BadRequest(NO_CHOICES)
+        syntax, tools, rules = self.offered_tools(options)
+        events = self._stream(messages, options, cancel, tools, rules)
+        if syntax is None or options.tools is None:
+            yield from events
+        else:
+            yield from with_tool_calls(events, syntax, options.tools.names)
+
+    def offered_tools(
+        self, options: GenerationOptions
+    ) -> tuple[ToolSyntax | None, list[dict[str, Any]] | None, str | None]:
+        """The tool-call syntax, the tools for the chat template and the grammar (GBNF) a
+        generation with ``options`` uses: the forced call's, else the JSON schema's, else None.
+        ``BadRequest`` when tools are offered to a model whose template has no tool calls."""
+        grammar = json_grammar(options.json_schema) if options.json_schema is not None else None
+        if options.tools is None:
+            return None, None, grammar
+        llama = self._llama
+        template = llama.metadata.get("tokenizer.chat_template")
+        syntax = tool_syntax(template if llama.chat_format == "chat_template.default" else None)
+        if syntax is None:
+            raise BadRequest(
+                f"field 'tools': the model {self.name!r} cannot call tools "
+                "(its chat template defines no tool calls)"
+            )
+        forced = tool_grammar(options.tools, syntax)
+        return syntax, json.loads(options.tools.tools), forced or grammar
+
+    def _stream(
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions,
+        cancel: CancelToken | None,
+        tools: list[dict[str, Any]] | None,
+        rules: str | None,
+    ) -> Iterator[TokenChunk | GenerationResult]:
         llama = self._llama
         started = time.perf_counter()
         pieces: list[str] = []
         finish: FinishReason = "stop"
         grammar = None
-        if options.json_schema is not None:
+        if rules is not None:
             from llama_cpp import LlamaGrammar
 
-            grammar = LlamaGrammar.from_string(json_grammar(options.json_schema), verbose=False)
+            grammar = LlamaGrammar.from_string(rules, verbose=False)
         bias = dict(self._logit_bias or {})
         for token, shift in check_logit_bias(options.logit_bias, llama.n_vocab()):
             bias[str(token)] = bias.get(str(token), 0.0) + shift
@@ -331,6 +366,7 @@ class LlamaModel(ResidentModel):
                 presence_penalty=options.presence_penalty,
                 frequency_penalty=options.frequency_penalty,
                 grammar=grammar,
+                tools=tools,
             ),
             self.spec.n_ctx,
         )

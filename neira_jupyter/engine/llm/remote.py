@@ -125,6 +125,11 @@ class RemoteModel:
                 "field 'logprobs' is not supported through the remote backend; "
                 "log probabilities are computed on the local batched path"
             )
+        if options.tools is not None or any(m.role == "tool" or m.tool_calls for m in messages):
+            raise BadRequest(
+                "field 'tools' is not supported through the remote backend; "
+                "tools are called on the local models"
+            )
         body: dict[str, Any] = {
             "model": self.spec.model,
             "messages": [m.to_dict() for m in messages],
