@@ -52,7 +52,8 @@ FUNCTION = {"type": "function", "function": {"name": "f", "parameters": {"type":
          "required"),
         (
             ChatCompletionRequest,
-            {"model": "m", "messages": USER, "tools": [{"type": "custom", "custom": {"name": "x"}}]},
+            {"model": "m", "messages": USER,
+             "tools": [{"type": "custom", "custom": {"name": "x"}}]},
             "tools[0].custom",
             "unknown",
         ),

@@ -1,6 +1,6 @@
 /* Generated from neira_jupyter/protocol/schema.json by json-schema-to-typescript
  * (`npm run build:protocol` in labextension/). Do not edit.
- * schema sha256: e9a1d02e57b232c8d684696903b81cfa4d9941eef0e3c07c7f5a7332d044a300 */
+ * schema sha256: a2aedabb6413f8d1add6faab0aad749c15e4427579963cb983eb2e7e1715c89c */
 
 /**
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -119,14 +119,52 @@ export interface Change {
   corrected: string;
 }
 /**
- * One message of a conversation.
+ * One message of a conversation; a ``tool`` message is a call's result.
  *
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
  * via the `definition` "ChatMessage".
  */
 export interface ChatMessage {
-  role: "system" | "user" | "assistant";
+  role: "system" | "user" | "assistant" | "tool";
   content: string;
+  /**
+   * An assistant message's calls.
+   */
+  tool_calls?: ToolCall[] | null;
+  /**
+   * A tool message: the call it answers.
+   */
+  tool_call_id?: string | null;
+}
+/**
+ * A call the model made (in an answer, and in the assistant messages sent back).
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "ToolCall".
+ */
+export interface ToolCall {
+  id: string;
+  type?: "function";
+  function: FunctionCall;
+}
+/**
+ * The function a call runs and its arguments (JSON text of an object).
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "FunctionCall".
+ */
+export interface FunctionCall {
+  name: string;
+  arguments: string;
+}
+/**
+ * The function ``tool_choice`` names.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "ChosenFunction".
+ */
+export interface ChosenFunction {
+  name: string;
 }
 /**
  * The body of ``POST api/correct``.
@@ -180,11 +218,15 @@ export interface DoneEvent {
   request_id: string;
   text: string;
   model: string;
-  finish_reason: "stop" | "length" | "cancelled";
+  finish_reason: "stop" | "length" | "cancelled" | "tool_calls";
   usage: Usage;
   timings: GenerateTimings;
   route: "primary" | "fallback" | "remote" | "degraded";
   route_reason: string;
+  /**
+   * The calls the answer makes (finish_reason tool_calls).
+   */
+  tool_calls: ToolCall[];
   type: "done";
 }
 /**
@@ -290,6 +332,36 @@ export interface FinalTimings {
   finish_ms: number | null;
 }
 /**
+ * A function the model may call.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "FunctionDefinition".
+ */
+export interface FunctionDefinition {
+  name: string;
+  description?: string | null;
+  /**
+   * A JSON Schema of the arguments (an object); none: any object.
+   */
+  parameters?: {
+    [k: string]: unknown;
+  } | null;
+  /**
+   * Accepted: a forced call always follows the schema.
+   */
+  strict?: boolean | null;
+}
+/**
+ * One offered tool (only functions).
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "FunctionTool".
+ */
+export interface FunctionTool {
+  type: "function";
+  function: FunctionDefinition;
+}
+/**
  * ``WS api/generate/ws``: start a generation (the fields of ``GenerateRequest``).
  *
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -352,6 +424,14 @@ export interface GenerateMessage {
     [k: string]: number;
   } | null;
   /**
+   * Functions the model may call.
+   */
+  tools?: FunctionTool[] | null;
+  /**
+   * none, auto (the default with tools), required, or a named function.
+   */
+  tool_choice?: ("none" | "auto" | "required") | NamedToolChoice | null;
+  /**
    * Stream events (NDJSON/SSE) or answer once.
    */
   stream?: boolean;
@@ -360,6 +440,16 @@ export interface GenerateMessage {
    */
   request_id?: string | null;
   type: "generate";
+}
+/**
+ * ``tool_choice`` that names the function to call.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "NamedToolChoice".
+ */
+export interface NamedToolChoice {
+  type: "function";
+  function: ChosenFunction;
 }
 /**
  * The request was accepted and a backend chosen.
@@ -447,6 +537,14 @@ export interface GenerateRequest {
     [k: string]: number;
   } | null;
   /**
+   * Functions the model may call.
+   */
+  tools?: FunctionTool[] | null;
+  /**
+   * none, auto (the default with tools), required, or a named function.
+   */
+  tool_choice?: ("none" | "auto" | "required") | NamedToolChoice | null;
+  /**
    * Stream events (NDJSON/SSE) or answer once.
    */
   stream?: boolean;
@@ -465,11 +563,26 @@ export interface GenerateResult {
   request_id: string;
   text: string;
   model: string;
-  finish_reason: "stop" | "length" | "cancelled";
+  finish_reason: "stop" | "length" | "cancelled" | "tool_calls";
   usage: Usage;
   timings: GenerateTimings;
   route: "primary" | "fallback" | "remote" | "degraded";
   route_reason: string;
+  /**
+   * The calls the answer makes (finish_reason tool_calls).
+   */
+  tool_calls: ToolCall1[];
+}
+/**
+ * A call the model made (in an answer, and in the assistant messages sent back).
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "ToolCall-Output".
+ */
+export interface ToolCall1 {
+  id: string;
+  type: "function";
+  function: FunctionCall;
 }
 /**
  * One worker lane of the scheduler.
@@ -784,6 +897,17 @@ export interface StreamStop {
   type: "stop";
 }
 /**
+ * A call the model made (in an answer, and in the assistant messages sent back).
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "ToolCall-Input".
+ */
+export interface ToolCall2 {
+  id: string;
+  type?: "function";
+  function: FunctionCall;
+}
+/**
  * The options of ``POST api/transcribe`` (query arguments or multipart fields).
  *
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -829,6 +953,14 @@ export interface TranscribeResult {
   correction: CorrectResult | null;
   timings: TranscribeTimings;
   cancelled: boolean;
+  /**
+   * The speech model that heard it.
+   */
+  model: string | null;
+  /**
+   * Who served it: local (this server's Whisper) or remote.
+   */
+  route: "local" | "remote";
 }
 /**
  * Milliseconds.

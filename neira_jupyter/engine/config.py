@@ -114,6 +114,8 @@ class EngineConfig:
     quick_max_tokens: int
     remote: RemoteSpec | None
     overflow_queue: int = 0  # waiting local requests that send the next one to the remote
+    speech_remote: RemoteSpec | None = None
+    speech_overflow_queue: int = 0  # waiting transcriptions that send the next one remote
     demo: bool = False
     demo_notes: list[str] = field(default_factory=list)
 
@@ -216,7 +218,9 @@ def build_engine_config(values: Mapping[str, Any]) -> EngineConfig:
         "batch": int(o.get("speech_batch")),
     }
     speech_path = o.path("speech_model_path")
-    if speech_path is not None:
+    if not o.get("speech_local"):  # transcription goes only to speech_remote_url
+        notes.append("no local speech model (speech_local is off)")
+    elif speech_path is not None:
         speech = SpeechSpec(name=speech_path.name, path=speech_path, **speech_common)
     elif (demo_speech := models.demo_speech_path()) is None:
         notes.append("no speech model configured and the demo models are not installed")
@@ -234,23 +238,12 @@ def build_engine_config(values: Mapping[str, Any]) -> EngineConfig:
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
-    remote: RemoteSpec | None = None
-    if o.get("remote_url"):
-        if not o.get("remote_model"):
-            raise ConfigError("remote_url is set but remote_model is not")
-        remote = RemoteSpec(
-            base_url=str(o.get("remote_url")),
-            model=str(o.get("remote_model")),
-            api_key=str(o.get("remote_api_key")),
-            timeout_s=float(o.get("remote_timeout")),
-            concurrency=int(o.get("remote_concurrency")),
-        )
+    remote = remote_spec(o, "remote")
     overflow = int(o.get("remote_overflow_queue"))
-    if overflow and (remote is None or not o.get("allow_external_api")):
-        raise ConfigError(
-            "remote_overflow_queue sends requests to remote_url: it needs remote_url, "
-            "remote_model and allow_external_api=True"
-        )
+
+    speech_remote = remote_spec(o, "speech_remote")
+    if speech_remote is not None and not o.get("allow_external_api"):
+        notes.append("speech_remote_url is not used: allow_external_api is off")
 
     return EngineConfig(
         llm_enabled=bool(o.get("llm_enabled")),
@@ -278,9 +271,34 @@ def build_engine_config(values: Mapping[str, Any]) -> EngineConfig:
         quick_max_tokens=int(o.get("quick_max_tokens")),
         remote=remote,
         overflow_queue=overflow,
+        speech_remote=speech_remote,
+        speech_overflow_queue=int(o.get("speech_remote_overflow_queue")),
         demo=demo,
         demo_notes=notes,
     )
+
+
+def remote_spec(o: _Options, prefix: str) -> RemoteSpec | None:
+    """The server of ``{prefix}_url`` (``remote``: the LLM's, ``speech_remote``: the
+    transcriptions'), or None; checks the options that need it (overflow needs the URL,
+    the model and ``allow_external_api``)."""
+    spec = None
+    if o.get(f"{prefix}_url"):
+        if not o.get(f"{prefix}_model"):
+            raise ConfigError(f"{prefix}_url is set but {prefix}_model is empty")
+        spec = RemoteSpec(
+            base_url=str(o.get(f"{prefix}_url")),
+            model=str(o.get(f"{prefix}_model")),
+            api_key=str(o.get(f"{prefix}_api_key")),
+            timeout_s=float(o.get(f"{prefix}_timeout")),
+            concurrency=int(o.get(f"{prefix}_concurrency")),
+        )
+    if int(o.get(f"{prefix}_overflow_queue")) and (spec is None or not o.get("allow_external_api")):
+        raise ConfigError(
+            f"{prefix}_overflow_queue sends work to {prefix}_url: it needs {prefix}_url, "
+            f"{prefix}_model and allow_external_api=True"
+        )
+    return spec
 
 
 def environment() -> dict[str, Any]:

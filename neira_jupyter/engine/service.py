@@ -17,6 +17,12 @@ that fails before its first token (say, its model failed to load meanwhile)
 is tried again on the route the router gives next, once per backend; its
 result then names the backend that really served it.
 
+A whole-file transcription goes to ``speech_remote`` (an OpenAI-compatible
+transcription server, ``speech.remote``) instead of the local Whisper only
+with ``allow_external_api``: when no local speech model can serve, or when
+``speech_overflow_queue`` transcriptions already wait for it; its transcript
+says so (``route``). Live streams always decode locally.
+
 Finished work is reported to ``observer`` (an ``EngineObserver``; the base
 class ignores it): each generation's result, transcription, correction and
 change of route, from this one place, whichever handler asked for it.
@@ -55,6 +61,7 @@ from .schedule import Job, JobCancelled, Scheduler
 from .speech import (
     SAMPLE_RATE,
     Priority,
+    RemoteTranscriber,
     SpeechDispatcher,
     Transcript,
     WhisperTranscriber,
@@ -74,6 +81,7 @@ from .types import (
 log = logging.getLogger("neira_jupyter")
 
 SPEECH_LANE = "speech"
+SPEECH_REMOTE_LANE = "speech-remote"
 
 
 __all__ = ["GenerationStart", "NeiraEngine", "Route"]
@@ -102,6 +110,8 @@ class NeiraEngine:
         self.fallback = make_llama_model(config.fallback) if config.fallback else None
         self.remote = RemoteModel(config.remote) if config.remote else None
         self.speech = WhisperTranscriber(config.speech) if config.speech else None
+        remote_speech = config.speech_remote
+        self.speech_remote = RemoteTranscriber(remote_speech) if remote_speech else None
         self.live_speech: SpeechDispatcher[Transcript] | None = None
         if self.speech is not None:  # live streams' decodes: finals first, partials coalesced
             speech = self.speech
@@ -170,6 +180,8 @@ class NeiraEngine:
                 self.scheduler.add_lane(self.remote.name, threads=self.remote.spec.concurrency)
         if self.speech is not None:
             self.scheduler.add_lane(SPEECH_LANE, threads=self.speech.spec.num_workers)
+        if self.speech_remote is not None:
+            self.scheduler.add_lane(SPEECH_REMOTE_LANE, threads=self.speech_remote.spec.concurrency)
         self.memory.poll()  # the first reading decides whether the primary fits at all
         self.memory.start()
         self.router.refresh()  # loads the route's model now when eager
@@ -344,18 +356,47 @@ class NeiraEngine:
         """Transcribe 16 kHz mono float32 audio on the speech worker(s).
 
         ``fallback``: Whisper's temperature fallback (``WhisperTranscriber.transcribe``).
+        The transcript's ``route`` says who served it (``_speech_route``).
         """
-        speech = self._speech_model()
+        remote = self._speech_route()
+        if remote is not None:
 
-        def work(cancel: CancelToken, _emit: Any) -> Transcript:
-            return self._ready(speech).transcribe(
-                audio, language=language, vad=vad, cancel=cancel, fallback=fallback
-            )
+            def remote_work(_cancel: CancelToken, _emit: Any) -> Transcript:
+                return remote.transcribe(audio, language=language, vad=vad)
 
-        job = self.scheduler.submit(user, SPEECH_LANE, work)
+            job = self.scheduler.submit(user, SPEECH_REMOTE_LANE, remote_work)
+        else:
+            speech = self._speech_model()
+
+            def work(cancel: CancelToken, _emit: Any) -> Transcript:
+                heard = self._ready(speech).transcribe(
+                    audio, language=language, vad=vad, cancel=cancel, fallback=fallback
+                )
+                heard.model = speech.name
+                return heard
+
+            job = self.scheduler.submit(user, SPEECH_LANE, work)
         transcript: Transcript = await self._wait(job)
         notify(self.observer.transcription, user, transcript, len(audio) / SAMPLE_RATE)
         return transcript
+
+    def _speech_route(self) -> RemoteTranscriber | None:
+        """The remote transcriber when it should serve the next whole-file transcription:
+        allowed (``allow_external_api``) and either no local model can serve (none, or
+        its load failed) or ``speech_overflow_queue`` transcriptions already wait for it.
+        None: the local model. Raises ``NoModelAvailable`` when neither may serve."""
+        remote, local = self.speech_remote, self.speech
+        if remote is None or not self.config.allow_external_api:
+            if local is None and remote is not None:
+                raise NoModelAvailable(
+                    "no local speech model, and speech_remote_url may not be used: "
+                    "allow_external_api is off (audio would leave this server)"
+                )
+            return None
+        if local is None or self._speech_model().state is ModelState.FAILED:
+            return remote  # _speech_model retried a failed load when due
+        limit = self.config.speech_overflow_queue
+        return remote if limit and self.scheduler.waiting(SPEECH_LANE) >= limit else None
 
     def _speech_model(self) -> WhisperTranscriber:
         """The speech model, its load queued when it is not loaded. Raises ``NoModelAvailable``."""
@@ -464,6 +505,8 @@ class NeiraEngine:
                 models.append({**model.describe(), "role": role})
         if self.speech is not None:
             models.append({**self.speech.describe(), "role": "speech"})
+        if self.speech_remote is not None:
+            models.append({**self.speech_remote.describe(), "role": "remote"})
         router = self.router.status()
         return {
             "version": __version__,

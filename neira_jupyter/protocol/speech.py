@@ -35,6 +35,7 @@ def _language(value: Any) -> Any:
 
 Flag = Annotated[bool, BeforeValidator(_flag)]
 LanguageOption = Annotated[Language, BeforeValidator(_language)]
+SpeechRoute = Literal["local", "remote"]
 
 
 class TranscribeOptions(WireModel):
@@ -112,6 +113,10 @@ class TranscribeResult(WireModel):
     correction: CorrectResult | None
     timings: TranscribeTimings
     cancelled: bool = False
+    model: str | None = Field(None, description="The speech model that heard it.")
+    route: SpeechRoute = Field(
+        "local", description="Who served it: local (this server's Whisper) or remote."
+    )
 
 
 # -- WS api/transcribe/stream ----------------------------------------------------------

@@ -146,6 +146,39 @@ class NeiraApp(ExtensionApp):
         help="Live-stream windows Whisper decodes in one call (0: 8 on a GPU, 1 on CPU, "
         "where batching was measured to buy nothing).",
     )
+    speech_local = Bool(
+        True,
+        config=True,
+        help="Load a local Whisper model (speech_model_path, else the demo one). Off: "
+        "transcriptions go only to speech_remote_url, and live streams are unavailable.",
+    )
+    speech_remote_url = Unicode(
+        "",
+        config=True,
+        help="Base URL of an OpenAI-compatible transcription API (POST {url}/audio/"
+        "transcriptions; e.g. another neira server's http://host:8888/neira/v1), used for "
+        "whole-file transcriptions when there is no usable local speech model, or for "
+        "overflow (speech_remote_overflow_queue); only when allow_external_api is true.",
+    )
+    speech_remote_model = Unicode(
+        "whisper-1", config=True, help="Model name to request from speech_remote_url."
+    )
+    speech_remote_api_key = Unicode(
+        "", config=True, help="Bearer token for speech_remote_url (never logged)."
+    )
+    speech_remote_timeout = Float(
+        120.0, config=True, help="Seconds to wait for the remote transcription API."
+    )
+    speech_remote_concurrency = Int(
+        4, config=True, help="Transcriptions in flight to speech_remote_url at once."
+    )
+    speech_remote_overflow_queue = Int(
+        0,
+        config=True,
+        help="When this many transcriptions wait for the local speech model, the next one "
+        "goes to speech_remote_url. Needs allow_external_api. 0: the remote is used only "
+        "when no local speech model can serve.",
+    )
     eager_load = Bool(
         True, config=True, help="Load models in the background at start (else on first use)."
     )
@@ -304,6 +337,8 @@ class NeiraApp(ExtensionApp):
         "memory_interval",
         "remote_timeout",
         "remote_concurrency",
+        "speech_remote_timeout",
+        "speech_remote_concurrency",
         "max_audio_seconds",
         "correction_timeout",
     )
@@ -317,6 +352,7 @@ class NeiraApp(ExtensionApp):
         "socket_idle_timeout",
         "llm_slots",
         "remote_overflow_queue",
+        "speech_remote_overflow_queue",
         "speech_batch",
     )
     def _validate_not_negative(self, proposal: Any) -> Any:

@@ -68,12 +68,14 @@ class OpenAIRequestError(EngineError):
 
 
 def model_cards(engine: NeiraEngine) -> list[ModelCard]:
-    """The models a request may name: the configured LLMs, then the speech model and its
-    alias ``whisper-1`` (the name most OpenAI clients send)."""
+    """The models a request may name: the configured LLMs, then the speech model (the local
+    one, else the remote transcription server's) and its alias ``whisper-1`` (the name most
+    OpenAI clients send)."""
     llms = [m for m in (engine.primary, engine.fallback, engine.remote) if m is not None]
     cards = [ModelCard(id=m.name, created=_LOADED_AT, neira_kind="llm") for m in llms]
-    if engine.speech is not None:
-        names = dict.fromkeys((engine.speech.name, SPEECH_ALIAS))
+    speech = engine.speech or engine.speech_remote  # a remote one when no Whisper is local
+    if speech is not None:
+        names = dict.fromkeys((speech.name, SPEECH_ALIAS))
         cards += [ModelCard(id=name, created=_LOADED_AT, neira_kind="speech") for name in names]
     return cards
 

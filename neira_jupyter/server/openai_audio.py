@@ -9,6 +9,8 @@ with the LLM: ``text`` is then the corrected text and ``neira_correction``
 holds the raw text, the changes and whether it degraded.
 ``response_format`` ``text`` answers ``text/plain``, ``srt`` SubRip and
 ``vtt`` WebVTT (from the segments: raw, uncorrected timing and text).
+With ``speech_local`` off, the speech model is the remote one
+(``speech_remote_url``): its name and ``whisper-1`` are accepted.
 """
 
 from __future__ import annotations

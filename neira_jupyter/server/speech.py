@@ -29,7 +29,7 @@ from ..engine.speech import (
     decode_audio,
     pcm16le_to_float,
 )
-from ..engine.types import BadRequest, EngineError
+from ..engine.types import BadRequest, EngineError, NoModelAvailable
 from ..protocol import (
     MAX_CONTROL_BYTES,
     MAX_FRAME_BYTES,
@@ -209,8 +209,8 @@ class TranscribeStreamWebSocket(NeiraWebSocketHandler):
         if self._recognizer is not None:
             raise StreamConflict("a stream is already running on this socket; stop it first")
         engine = self.engine
-        if engine.speech is None:
-            raise EngineError("no speech model is configured")
+        if engine.speech is None:  # speech_remote_url serves whole files, never live streams
+            raise NoModelAvailable("no local speech model: live transcription needs one")
         options = StreamOptions(
             language=control.language,
             correct=control.correct,

@@ -49,7 +49,6 @@ from .llama import (
     ignore_eos,
     import_llama,
 )
-from .tools import with_tool_calls
 
 __all__ = ["PREFILL_CHUNK", "BatchedLlamaModel", "make_llama_model"]
 
@@ -106,7 +105,8 @@ def make_llama_model(spec: LLMSpec) -> LlamaModel:
 
 
 class BatchedLlamaModel(LlamaModel):
-    """One resident GGUF model with ``spec.slots`` sequence slots; ``generate`` is thread-safe."""
+    """One resident GGUF model with ``spec.slots`` sequence slots; ``generate`` is thread-safe
+    (it is ``LlamaModel.generate`` around this class's ``_decode``)."""
 
     def __init__(self, spec: LLMSpec, prefill_chunk: int = PREFILL_CHUNK) -> None:
         super().__init__(spec)
@@ -215,25 +215,7 @@ class BatchedLlamaModel(LlamaModel):
         )
         return list(prompt), stops, sampling
 
-    def generate(
-        self,
-        messages: Sequence[ChatMessage],
-        options: GenerationOptions,
-        cancel: CancelToken | None = None,
-    ) -> Iterator[TokenChunk | GenerationResult]:
-        """Stream a chat completion in the shared batch; many threads may call this at once.
-
-        Raises ``BadRequest`` when the prompt does not fit one slot's context.
-        Cancelling (or closing the iterator) ends the sequence within one step.
-        """
-        syntax, tools, grammar = self.offered_tools(options)
-        events = self._batched(messages, options, cancel, tools, grammar)
-        if syntax is None or options.tools is None:
-            yield from events
-        else:
-            yield from with_tool_calls(events, syntax, options.tools.names)
-
-    def _batched(
+    def _decode(
         self,
         messages: Sequence[ChatMessage],
         options: GenerationOptions,
@@ -241,6 +223,11 @@ class BatchedLlamaModel(LlamaModel):
         tools: list[dict[str, Any]] | None,
         grammar: str | None,
     ) -> Iterator[TokenChunk | GenerationResult]:
+        """Stream a chat completion in the shared batch; many threads may call this at once.
+
+        Raises ``BadRequest`` when the prompt does not fit one slot's context.
+        Cancelling (or closing the iterator) ends the sequence within one step.
+        """
         started = time.perf_counter()
         tokens, stops, sampling = self.prompt(messages, options, tools)
         if len(tokens) >= self.spec.n_ctx:

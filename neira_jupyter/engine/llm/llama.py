@@ -302,12 +302,8 @@ class LlamaModel(ResidentModel):
         next token and the result has ``finish_reason == "cancelled"``.
         """
         self._require_ready()
-        if options.logprobs is not None:
-            raise BadRequest(NO_LOGPROBS)
-        if options.n > 1:
-            raise BadRequest(NO_CHOICES)
         syntax, tools, rules = self.offered_tools(options)
-        events = self._stream(messages, options, cancel, tools, rules)
+        events = self._decode(messages, options, cancel, tools, rules)
         if syntax is None or options.tools is None:
             yield from events
         else:
@@ -333,7 +329,7 @@ class LlamaModel(ResidentModel):
         forced = tool_grammar(options.tools, syntax)
         return syntax, json.loads(options.tools.tools), forced or grammar
 
-    def _stream(
+    def _decode(
         self,
         messages: Sequence[ChatMessage],
         options: GenerationOptions,
@@ -341,6 +337,12 @@ class LlamaModel(ResidentModel):
         tools: list[dict[str, Any]] | None,
         rules: str | None,
     ) -> Iterator[TokenChunk | GenerationResult]:
+        """One sequence's tokens (with the chat template's ``tools`` and the grammar
+        ``rules``), then its result; one thread at a time."""
+        if options.logprobs is not None:
+            raise BadRequest(NO_LOGPROBS)
+        if options.n > 1:
+            raise BadRequest(NO_CHOICES)
         llama = self._llama
         started = time.perf_counter()
         pieces: list[str] = []

@@ -23,13 +23,12 @@ import json
 import ssl
 import time
 from collections.abc import AsyncGenerator, Iterator, Sequence
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from ..endpoint import RemoteEndpoint, RemoteSpec
 from ..types import (
     BadRequest,
     CancelToken,
@@ -38,7 +37,6 @@ from ..types import (
     FinishReason,
     GenerationOptions,
     GenerationResult,
-    ModelState,
     Timings,
     Usage,
 )
@@ -52,62 +50,10 @@ MAX_EVENT_BYTES = 1 << 20
 _CANCEL_POLL_S = 0.05
 
 
-@dataclass(frozen=True)
-class RemoteSpec:
-    """Where the remote API is and which model to ask for.
-
-    ``timeout_s`` bounds connecting and every wait for the next piece of the
-    answer, not the whole answer.
-    """
-
-    base_url: str = field(repr=False)  # e.g. http://gpu-box:8000/v1; may hold credentials
-    model: str
-    api_key: str = field(default="", repr=False)  # never in a repr, a log or status
-    timeout_s: float = 60.0
-    concurrency: int = 8  # requests in flight to it at once (its own lane's threads)
-
-    @property
-    def public_url(self) -> str:
-        """``base_url`` without credentials or a query: what status, logs and errors show."""
-        parts = urlsplit(self.base_url)
-        host = parts.hostname or ""
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-    @property
-    def name(self) -> str:
-        return f"remote:{self.model}"
-
-
-class RemoteModel:
+class RemoteModel(RemoteEndpoint):
     """A chat model behind an OpenAI-compatible HTTP API."""
 
-    def __init__(self, spec: RemoteSpec) -> None:
-        self.spec = spec
-        self.state = ModelState.READY  # nothing to load; failures are counted by the router
-        self.error: str | None = None
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": "llm",
-            "file": None,
-            "url": self.spec.public_url,
-            "state": self.state.value,
-            "error": self.error,
-            "device": "remote",
-            "memory_bytes": 0,
-        }
-
-    def load(self) -> None:
-        self.state = ModelState.READY
-
-    def close(self) -> None:
-        """Nothing is held between requests."""
+    kind = "llm"
 
     @cached_property
     def _ssl(self) -> ssl.SSLContext:

@@ -7,7 +7,9 @@ frame), ``segment`` (the current segment's frames and where to cut it),
 ``language`` (which language a live stream's decodes use), ``window``
 (short-window decodes of live audio), ``dispatch`` (``SpeechDispatcher``:
 which stream's decode runs next, finals first), and ``streaming``
-(``StreamingRecognizer``: live PCM in, partials and a final out).
+(``StreamingRecognizer``: live PCM in, partials and a final out). Beside
+them, ``remote`` (``RemoteTranscriber``: whole-file transcription by an
+OpenAI-compatible server, for scale-out).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from .agreement import LocalAgreement, align_end, fold
 from .audio import SAMPLE_RATE, decode_audio, pcm16le_to_float
 from .dispatch import Priority, SpeechDispatcher
 from .language import LanguageTracker
+from .remote import RemoteSpeechError, RemoteSpeechSpec, RemoteTranscriber
 from .streaming import (
     Partial,
     SpeechEngine,
@@ -34,6 +37,9 @@ __all__ = [
     "LocalAgreement",
     "Partial",
     "Priority",
+    "RemoteSpeechError",
+    "RemoteSpeechSpec",
+    "RemoteTranscriber",
     "Segment",
     "SpeechDetector",
     "SpeechDispatcher",

@@ -88,7 +88,9 @@ class Transcript:
 
     ``timings`` holds ``transcribe_ms``; whoever decoded the audio adds
     ``decode_ms``. ``cancelled`` is true when a ``CancelToken`` stopped it early:
-    the segments are then the ones decoded so far.
+    the segments are then the ones decoded so far. ``model`` and ``route``
+    say who served it: ``"local"`` (this process's Whisper; the engine fills
+    in its name) or ``"remote"`` (``remote.RemoteTranscriber``).
     """
 
     text: str
@@ -98,6 +100,8 @@ class Transcript:
     duration: float
     timings: dict[str, float] = field(default_factory=dict)
     cancelled: bool = False
+    model: str = ""
+    route: str = "local"
 
 
 def _cuda_available() -> bool:
