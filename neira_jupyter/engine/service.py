@@ -433,9 +433,9 @@ class NeiraEngine:
         return transcript
 
     def drop_live(self, key: str) -> None:
-        """Drop the stream's waiting decode, if any (its final covers that audio)."""
+        """Drop the stream's waiting partial, if any (its final covers that audio)."""
         if self.live_speech is not None:
-            self.live_speech.drop(key)
+            self.live_speech.drop(key, partial_only=True)
 
     @contextlib.contextmanager
     def hold_partials(self) -> Iterator[None]:

@@ -112,11 +112,13 @@ class SpeechDispatcher(Generic[R]):
             if self._waiting.get(key) is not None and self._waiting[key].future is future:
                 del self._waiting[key]  # the caller was cancelled while it waited
 
-    def drop(self, key: str) -> None:
-        """End the stream's waiting decode, if any, with None."""
-        request = self._waiting.pop(key, None)
-        if request is None:
+    def drop(self, key: str, partial_only: bool = False) -> None:
+        """End the stream's waiting decode, if any, with None; with ``partial_only``, only
+        a waiting partial (a stopping stream still needs its closed segment decoded)."""
+        request = self._waiting.get(key)
+        if request is None or (partial_only and request.priority is not Priority.PARTIAL):
             return
+        del self._waiting[key]
         if request.priority is Priority.PARTIAL:
             self.counts["partials_dropped"] += 1
         if not request.future.done():
