@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
+
 from .types import ModelState
 
 __all__ = ["RemoteEndpoint", "RemoteSpec"]
@@ -77,6 +79,17 @@ class RemoteEndpoint:
 
     def load(self) -> None:
         self.state = ModelState.READY
+
+    def transport_failure(self, exc: httpx.HTTPError, what: str) -> str:
+        """What a request to ``what`` (e.g. "remote API") that failed in transit says:
+        that it timed out, or the transport's error; the URL without credentials."""
+        where = f"{what} {self.spec.public_url}"
+        if isinstance(exc, httpx.TimeoutException):
+            return (
+                f"{where} did not answer within {self.spec.timeout_s:g} s "
+                f"({type(exc).__name__})"
+            )
+        return f"{where} failed: {exc!r}"
 
     def close(self) -> None:
         """Nothing is held between requests."""

@@ -369,11 +369,9 @@ class NeiraEngine:
             speech = self._speech_model()
 
             def work(cancel: CancelToken, _emit: Any) -> Transcript:
-                heard = self._ready(speech).transcribe(
+                return self._ready(speech).transcribe(
                     audio, language=language, vad=vad, cancel=cancel, fallback=fallback
                 )
-                heard.model = speech.name
-                return heard
 
             job = self.scheduler.submit(user, SPEECH_LANE, work)
         transcript: Transcript = await self._wait(job)

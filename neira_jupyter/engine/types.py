@@ -6,6 +6,7 @@ import enum
 import json
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -80,12 +81,18 @@ class ToolChoice:
     required: bool = False
     name: str | None = None
 
+    @cached_property
+    def offered(self) -> list[dict[str, Any]]:
+        """The tools as the chat template takes them (parsed once)."""
+        offered: list[dict[str, Any]] = json.loads(self.tools)
+        return offered
+
     @property
     def functions(self) -> list[dict[str, Any]]:
         """Each offered tool's ``function`` object (name, description, parameters)."""
-        return [tool["function"] for tool in json.loads(self.tools)]
+        return [tool["function"] for tool in self.offered]
 
-    @property
+    @cached_property
     def names(self) -> frozenset[str]:
         """The offered functions' names."""
         return frozenset(f["name"] for f in self.functions)

@@ -118,8 +118,9 @@ async def check_format(request: GenerateRequest) -> None:
     if request.json_schema is not None:
         await asyncio.to_thread(json_grammar, json.dumps(request.json_schema))
     use = request.tool_use
-    for index, tool in enumerate(request.tools or [] if use is not None and use[0] else []):
-        if tool.function.parameters is not None:  # a forced call follows them by a grammar
+    forced = use is not None and use[0]  # a forced call follows the parameters by a grammar
+    for index, tool in enumerate(request.tools or [] if forced else []):
+        if tool.function.parameters is not None:
             field = f"tools[{index}].function.parameters"
             await asyncio.to_thread(json_grammar, json.dumps(tool.function.parameters), field)
 

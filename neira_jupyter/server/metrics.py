@@ -149,7 +149,7 @@ class NeiraMetrics(EngineObserver):
             USER_TOKENS.labels(user=user).inc(result.usage.completion_tokens)
 
     def transcription(self, user: str, transcript: Transcript, audio_seconds: float) -> None:
-        model = transcript.model or (self.engine.speech.name if self.engine.speech else "speech")
+        model = transcript.model or "speech"
         AUDIO_SECONDS.labels(model=model).inc(audio_seconds)
         spent_ms = transcript.timings.get("transcribe_ms")
         if spent_ms is not None and audio_seconds > 0:

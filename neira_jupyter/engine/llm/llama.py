@@ -14,7 +14,6 @@ possible stop sequence or an incomplete UTF-8 character).
 from __future__ import annotations
 
 import functools
-import json
 import os
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -327,7 +326,7 @@ class LlamaModel(ResidentModel):
                 "(its chat template defines no tool calls)"
             )
         forced = tool_grammar(options.tools, syntax)
-        return syntax, json.loads(options.tools.tools), forced or grammar
+        return syntax, options.tools.offered, forced or grammar
 
     def _decode(
         self,

@@ -150,13 +150,8 @@ class RemoteModel(RemoteEndpoint):
                             yield TokenChunk(text)
                         if choice.get("finish_reason") == "length":
                             finish = "length"
-        except httpx.TimeoutException as exc:
-            raise EngineError(
-                f"remote API {self.spec.public_url} did not answer within "
-                f"{self.spec.timeout_s:g} s ({type(exc).__name__})"
-            ) from exc
         except httpx.HTTPError as exc:
-            raise EngineError(f"remote API {self.spec.public_url} failed: {exc!r}") from exc
+            raise EngineError(self.transport_failure(exc, "remote API")) from exc
         ended = time.perf_counter()
         if not usage.completion_tokens:
             usage.completion_tokens = len(pieces)

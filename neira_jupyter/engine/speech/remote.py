@@ -117,13 +117,8 @@ class RemoteTranscriber(RemoteEndpoint):
                 raw = _read_bounded(response)
                 status = response.status_code
                 reason = response.reason_phrase
-        except httpx.TimeoutException as exc:
-            raise RemoteSpeechError(
-                f"remote speech API {where} did not answer within {self.spec.timeout_s:g} s "
-                f"({type(exc).__name__})"
-            ) from exc
         except httpx.HTTPError as exc:
-            raise RemoteSpeechError(f"remote speech API {where} failed: {exc!r}") from exc
+            raise RemoteSpeechError(self.transport_failure(exc, "remote speech API")) from exc
         if status >= 400:
             detail = _error_detail(raw) or reason
             if status == 400 and response_format != "json" and "response_format" in detail:

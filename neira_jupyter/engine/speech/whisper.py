@@ -89,8 +89,8 @@ class Transcript:
     ``timings`` holds ``transcribe_ms``; whoever decoded the audio adds
     ``decode_ms``. ``cancelled`` is true when a ``CancelToken`` stopped it early:
     the segments are then the ones decoded so far. ``model`` and ``route``
-    say who served it: ``"local"`` (this process's Whisper; the engine fills
-    in its name) or ``"remote"`` (``remote.RemoteTranscriber``).
+    say who served it: ``"local"`` (this process's Whisper) or ``"remote"``
+    (``remote.RemoteTranscriber``).
     """
 
     text: str
@@ -267,6 +267,7 @@ class WhisperTranscriber(ResidentModel):
             duration=float(info.duration),
             timings={"transcribe_ms": (time.perf_counter() - started) * 1000},
             cancelled=cancelled,
+            model=self.name,
         )
 
     def transcribe_windows(self, windows: list[Window]) -> list[Transcript]:
@@ -293,6 +294,7 @@ class WhisperTranscriber(ResidentModel):
                     language_probability=heard.language_probability,
                     duration=duration,
                     timings={"transcribe_ms": heard.decode_ms},
+                    model=self.name,
                 )
             )
         return transcripts
