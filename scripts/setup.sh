@@ -8,6 +8,8 @@
 #   4. npm packages for the browser tests (playwright-core)
 #   5. .venv-clients: jupyter-ai-magics 2.x for tests/test_openai_jupyter_ai.py (it needs
 #      langchain 0.3, which cannot share .venv); its kernel is started by that test only
+#   6. .venv-jupyter-ai3: jupyter-ai 3 with Jupyternaut (LiteLLM, langchain 1.x) for
+#      tests/test_openai_jupyter_ai3.py; nothing from it is loaded into any server
 #
 # NEIRA_CMAKE_ARGS overrides the llama.cpp build flags (e.g. -DGGML_CUDA=on).
 set -euo pipefail
@@ -71,6 +73,16 @@ if [ ! -f "$CLIENTS/.neira-installed" ] || [ "$(cat "$CLIENTS/.neira-installed")
   # shellcheck disable=SC2086  # the spec is a list of requirements
   "$CLIENTS/bin/python" -m pip install -q $CLIENTS_SPEC
   echo "$CLIENTS_SPEC" > "$CLIENTS/.neira-installed"
+fi
+
+# 6: jupyter-ai 3's Jupyternaut agent, run by its test as a client of neira/v1
+JAI3=.venv-jupyter-ai3
+JAI3_SPEC='jupyter-ai[jupyternaut]>=3.2,<3.3'
+if [ ! -f "$JAI3/.neira-installed" ] || [ "$(cat "$JAI3/.neira-installed")" != "$JAI3_SPEC" ]; then
+  say "creating $JAI3 (jupyter-ai 3 and LiteLLM for the Jupyternaut test)"
+  [ -x "$JAI3/bin/python" ] || "$PYTHON" -m venv "$JAI3"
+  "$JAI3/bin/python" -m pip install -q "$JAI3_SPEC"
+  echo "$JAI3_SPEC" > "$JAI3/.neira-installed"
 fi
 
 say "assembling the demo models into the cache (once; checked by size and SHA-256)"

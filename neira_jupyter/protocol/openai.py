@@ -77,6 +77,16 @@ class StreamOptions(RequestModel):
     include_obfuscation: bool | None = Field(None, description="Accepted, unused (no padding).")
 
 
+class CacheControl(RequestModel):
+    """A prompt-caching hint (LiteLLM sends it for Jupyternaut); accepted, unused.
+
+    This server keeps a prompt's evaluated prefix on its own, with or without the hint.
+    """
+
+    type: Literal["ephemeral"]
+    ttl: str | None = Field(None, max_length=16)
+
+
 class ContentPart(RequestModel):
     """One part of a message's content; text (and an assistant's refusal) is what a model reads."""
 
@@ -86,6 +96,7 @@ class ContentPart(RequestModel):
     image_url: Any = None
     input_audio: Any = None
     file: Any = None
+    cache_control: CacheControl | None = None
 
     @field_validator("type")
     @classmethod
@@ -127,6 +138,7 @@ class OpenAIChatMessage(RequestModel):
     function_call: Any = None
     audio: Any = None
     tool_call_id: CallId | None = None
+    cache_control: CacheControl | None = None
 
     @field_validator("role")
     @classmethod
