@@ -54,6 +54,7 @@ from tests.audio_fixtures import speak  # noqa: E402
 from tests.correction_eval import load_set, words_only  # noqa: E402
 
 FRAME = 1600  # samples: 100 ms at 16 kHz
+SERVER_ARGS: list[str] = []  # --server-arg: options for every server measured
 
 
 @dataclass
@@ -191,6 +192,7 @@ def server(source: Path, workdir: Path) -> Iterator[tuple[str, str]]:
             "--ServerApp.jpserver_extensions={'neira_jupyter': True}",
             # the benchmark's N clients are one user; the per-user caps are not what it measures
             "--NeiraApp.max_jobs_per_user=0", "--NeiraApp.max_sockets_per_user=0",
+            *SERVER_ARGS,
         ],
         cwd=source,
         env=env,
@@ -274,7 +276,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 8, 16])
     parser.add_argument("--baseline", metavar="REV", help="also measure git revision REV first")
+    parser.add_argument(
+        "--server-arg", action="append", default=[], metavar="OPTION",
+        help="a server option for every server measured, e.g. --server-arg=--NeiraApp.llm_slots=8",
+    )  # fmt: skip
     args = parser.parse_args()
+    SERVER_ARGS.extend(args.server_arg)
     loads = sorted(set(args.clients))
     if loads[0] != 1:
         loads.insert(0, 1)  # the ratios are against one client
