@@ -11,19 +11,12 @@
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import { ServerConnection } from '@jupyterlab/services';
 
-import {
-  Capture,
-  Transcription,
-  elapsedClock,
-  h,
-  levelMeter,
-  openTranscription,
-  startCapture
-} from '../../neira_jupyter/kernel/recorder.js';
-import type { FinalMessage, StreamStart } from './protocol';
+import type { FinalMessage } from './protocol';
+import { Capture, startCapture } from './recorder/capture';
+import { elapsedClock, h, levelMeter } from './recorder/elements';
+import { Language, Transcription, openTranscription } from './recorder/transcription';
 
-/** A speech language the server accepts. */
-export type Language = NonNullable<StreamStart['language']>;
+export type { Language };
 
 /** What the indicator shows: recording, finishing (transcribing), done or error. */
 export type IndicatorState = 'idle' | 'recording' | 'finishing' | 'done' | 'error';

@@ -1,106 +1,101 @@
-// The Recorder widget (anywidget ESM) and the audio capture shared with the lab extension.
-//
-// Audio path: microphone -> AudioWorklet (device rate -> 16 kHz mono s16le,
-// 100 ms frames, plus an RMS level) -> WebSocket `neira/api/transcribe/stream`
-// on the Jupyter server that serves this page -> partial / final messages.
-// Only the final result goes to the kernel (the widget's `result` / `value`).
-// See neira_jupyter/kernel/widget.py for why the audio does not go through
-// the kernel.
-//
-// Named exports (`startCapture`, `openTranscription`, `pageConnection`,
-// `CaptureError`) are imported by the lab extension's Dictate command.
+// Generated from labextension/src/recorder/ by esbuild 0.28.2
+// (`npm run build:recorder` in labextension/). Do not edit.
+// sources sha256: 090e36debe12e9ab29f1b3bf4d0a625de61d16d48dba0ea6701ef4014138457f
 
-const SAMPLE_RATE = 16000;
-const FRAME_SAMPLES = 1600; // 100 ms
-
-// Runs in the AudioWorkletGlobalScope (`sampleRate` is its global).
-// Decimation by averaging: every output sample is the mean of the input
-// samples that fall in its 1/16000 s slot -- a box low-pass before the rate
-// change, enough against aliasing for speech recognition, and correct for any
-// device rate (48000, 44100, ...), not just integer ratios.
-const WORKLET_SOURCE = `
-class NeiraPcm16k extends AudioWorkletProcessor {
-  constructor() {
-    super();
-    this.step = sampleRate / ${SAMPLE_RATE};
-    this.phase = 0;
-    this.acc = 0;
-    this.count = 0;
-    this.frame = new Int16Array(${FRAME_SAMPLES});
-    this.filled = 0;
-    this.energy = 0;
-  }
-  process(inputs) {
-    const input = inputs[0];
-    if (!input || input.length === 0) return true;
-    const channels = input.length;
-    const length = input[0].length;
-    for (let i = 0; i < length; i++) {
-      let x = 0;
-      for (let c = 0; c < channels; c++) x += input[c][i];
-      this.acc += x / channels;
-      this.count += 1;
-      this.phase += 1;
-      if (this.phase >= this.step) {
-        this.phase -= this.step;
-        const y = Math.max(-1, Math.min(1, this.acc / this.count));
-        this.acc = 0;
-        this.count = 0;
-        this.energy += y * y;
-        this.frame[this.filled++] = y < 0 ? y * 32768 : y * 32767;
-        if (this.filled === this.frame.length) {
-          const level = Math.sqrt(this.energy / this.filled);
-          const pcm = this.frame.buffer;
-          this.port.postMessage({ pcm, level }, [pcm]);
-          this.frame = new Int16Array(${FRAME_SAMPLES});
-          this.filled = 0;
-          this.energy = 0;
+// src/recorder/worklet.ts
+var SAMPLE_RATE = 16e3;
+var FRAME_SAMPLES = 1600;
+var PCM16K_PROCESSOR = "neira-pcm16k";
+function definePcm16kProcessor(name, targetRate, frameSamples) {
+  class Pcm16kProcessor extends AudioWorkletProcessor {
+    constructor() {
+      super();
+      this.step = sampleRate / targetRate;
+      this.phase = 0;
+      this.acc = 0;
+      this.count = 0;
+      this.frame = new Int16Array(frameSamples);
+      this.filled = 0;
+      this.energy = 0;
+    }
+    process(inputs) {
+      const input = inputs[0];
+      if (!input || input.length === 0) return true;
+      const channels = input.length;
+      const length = input[0].length;
+      for (let i = 0; i < length; i++) {
+        let x = 0;
+        for (let c = 0; c < channels; c++) x += input[c][i];
+        this.acc += x / channels;
+        this.count += 1;
+        this.phase += 1;
+        if (this.phase >= this.step) {
+          this.phase -= this.step;
+          this.push(Math.max(-1, Math.min(1, this.acc / this.count)));
+          this.acc = 0;
+          this.count = 0;
         }
       }
+      return true;
     }
-    return true;
+    /** Appends one output sample; posts the frame when it is full. */
+    push(y) {
+      this.energy += y * y;
+      this.frame[this.filled++] = y < 0 ? y * 32768 : y * 32767;
+      if (this.filled === this.frame.length) {
+        const level = Math.sqrt(this.energy / this.filled);
+        const pcm = this.frame.buffer;
+        this.port.postMessage({ pcm, level }, [pcm]);
+        this.frame = new Int16Array(frameSamples);
+        this.filled = 0;
+        this.energy = 0;
+      }
+    }
   }
+  registerProcessor(name, Pcm16kProcessor);
 }
-registerProcessor('neira-pcm16k', NeiraPcm16k);
+var PCM16K_WORKLET_SOURCE = `(${definePcm16kProcessor.toString()})(${JSON.stringify(
+  PCM16K_PROCESSOR
+)}, ${SAMPLE_RATE}, ${FRAME_SAMPLES});
 `;
 
-/** An error a user can act on: `kind` is "denied", "nomic", "unsupported" or "failed". */
-export class CaptureError extends Error {
+// src/recorder/capture.ts
+var CaptureError = class extends Error {
   constructor(kind, message) {
     super(message);
     this.kind = kind;
   }
-}
-
+};
 function captureError(err) {
-  const name = err && err.name;
-  if (name === 'NotAllowedError' || name === 'SecurityError') {
+  const { name, message } = typeof err === "object" && err !== null ? err : {};
+  if (name === "NotAllowedError" || name === "SecurityError") {
     return new CaptureError(
-      'denied',
-      'Microphone access was denied. Allow the microphone for this page (the icon in the ' +
-        'address bar) and press Record again.'
+      "denied",
+      "Microphone access was denied. Allow the microphone for this page (the icon in the address bar) and press Record again."
     );
   }
-  if (name === 'NotFoundError' || name === 'OverconstrainedError' || name === 'NotReadableError') {
+  if (name === "NotFoundError" || name === "OverconstrainedError" || name === "NotReadableError") {
     return new CaptureError(
-      'nomic',
-      'No usable microphone was found. Connect one (or free it from another application) ' +
-        'and press Record again.'
+      "nomic",
+      "No usable microphone was found. Connect one (or free it from another application) and press Record again."
     );
   }
-  return new CaptureError('failed', `Could not start the microphone: ${err && err.message}`);
+  return new CaptureError("failed", `Could not start the microphone: ${String(message)}`);
 }
-
-/**
- * Start the microphone. `onChunk(ArrayBuffer)` gets 100 ms of 16 kHz s16le,
- * `onLevel(rms)` the level of each chunk. Resolves to `{ stop() }`, which
- * releases the microphone (tracks stopped, audio context closed).
- */
-export async function startCapture({ onChunk, onLevel }) {
-  if (!window.isSecureContext || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+async function addPcmWorklet(context) {
+  const blob = new Blob([PCM16K_WORKLET_SOURCE], { type: "text/javascript" });
+  const url = URL.createObjectURL(blob);
+  try {
+    await context.audioWorklet.addModule(url);
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+async function startCapture({ onChunk, onLevel }) {
+  if (!window.isSecureContext || !navigator.mediaDevices?.getUserMedia) {
     throw new CaptureError(
-      'unsupported',
-      'This page cannot use a microphone: open Jupyter over https or on localhost.'
+      "unsupported",
+      "This page cannot use a microphone: open Jupyter over https or on localhost."
     );
   }
   let stream;
@@ -111,79 +106,100 @@ export async function startCapture({ onChunk, onLevel }) {
   } catch (err) {
     throw captureError(err);
   }
+  const stopTracks = () => stream.getTracks().forEach((track) => track.stop());
   let context = null;
   try {
     context = new AudioContext();
-    const url = URL.createObjectURL(new Blob([WORKLET_SOURCE], { type: 'text/javascript' }));
-    try {
-      await context.audioWorklet.addModule(url);
-    } finally {
-      URL.revokeObjectURL(url);
-    }
+    await addPcmWorklet(context);
     const source = context.createMediaStreamSource(stream);
-    const node = new AudioWorkletNode(context, 'neira-pcm16k', {
+    const node = new AudioWorkletNode(context, PCM16K_PROCESSOR, {
       numberOfInputs: 1,
       numberOfOutputs: 1,
-      channelCountMode: 'explicit',
+      channelCountMode: "explicit",
       channelCount: 1
     });
-    node.port.onmessage = event => {
+    node.port.onmessage = (event) => {
       onChunk(event.data.pcm);
-      if (onLevel) onLevel(event.data.level);
+      onLevel?.(event.data.level);
     };
     source.connect(node);
-    node.connect(context.destination); // outputs silence; keeps the node pulled
-    if (context.state === 'suspended') await context.resume();
+    node.connect(context.destination);
+    if (context.state === "suspended") await context.resume();
     let stopped = false;
-    const ctx = context;
+    const running = context;
     return {
-      sampleRate: context.sampleRate,
+      sampleRate: running.sampleRate,
       async stop() {
         if (stopped) return;
         stopped = true;
         node.port.onmessage = null;
         source.disconnect();
         node.disconnect();
-        stream.getTracks().forEach(track => track.stop());
-        await ctx.close();
+        stopTracks();
+        await running.close();
       }
     };
   } catch (err) {
-    stream.getTracks().forEach(track => track.stop());
-    if (context) context.close();
+    stopTracks();
+    void context?.close();
     throw err instanceof CaptureError ? err : captureError(err);
   }
 }
 
-/** The WebSocket base URL and token of the Jupyter server that serves this page. */
-export function pageConnection() {
-  const element = document.getElementById('jupyter-config-data');
+// src/recorder/clipboard.ts
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    const area = document.createElement("textarea");
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    const ok = document.execCommand("copy");
+    area.remove();
+    return ok;
+  }
+}
+
+// src/recorder/connection.ts
+function pageConnection() {
+  const element = document.getElementById("jupyter-config-data");
   if (!element) return null;
   let config;
   try {
-    config = JSON.parse(element.textContent || '{}');
+    config = JSON.parse(element.textContent || "{}");
   } catch {
     return null;
   }
-  const baseUrl = new URL(config.baseUrl || '/', window.location.href);
-  let wsUrl = config.wsUrl;
-  if (!wsUrl) {
-    wsUrl = baseUrl.href.replace(/^http/, 'ws');
-  }
-  if (!wsUrl.endsWith('/')) wsUrl += '/';
-  return { wsUrl, token: config.token || '' };
+  const baseUrl = new URL(config.baseUrl || "/", window.location.href);
+  let wsUrl = config.wsUrl || baseUrl.href.replace(/^http/, "ws");
+  if (!wsUrl.endsWith("/")) wsUrl += "/";
+  return { wsUrl, token: config.token || "" };
 }
 
-/**
- * Open a transcription stream. Callbacks: `onPartial(msg)`, `onFinal(msg)`,
- * `onError(message)`. Returns `{ send(ArrayBuffer), stop(), close() }`;
- * audio sent before the socket opens is queued.
- */
-export function openTranscription({
+// src/recorder/model.ts
+function isFinal(result) {
+  return Boolean(result && typeof result.text === "string");
+}
+var INSERT_CELL_EVENT = "neira:insert-cell";
+
+// src/recorder/transcription.ts
+var STREAM_PATH = "neira/api/transcribe/stream";
+function parseMessage(data) {
+  if (typeof data !== "string") return null;
+  try {
+    const message = JSON.parse(data);
+    return typeof message === "object" && message !== null && "type" in message ? message : null;
+  } catch {
+    return null;
+  }
+}
+function openTranscription({
   wsUrl,
   token,
-  path = 'neira/api/transcribe/stream',
-  language = 'auto',
+  path = STREAM_PATH,
+  language = "auto",
   correct = true,
   onPartial,
   onFinal,
@@ -192,49 +208,47 @@ export function openTranscription({
   let url = wsUrl + path;
   if (token) url += `?token=${encodeURIComponent(token)}`;
   const socket = new WebSocket(url);
-  socket.binaryType = 'arraybuffer';
+  socket.binaryType = "arraybuffer";
   const queue = [];
   let open = false;
   let done = false;
-  const fail = message => {
+  const fail = (message) => {
     if (done) return;
     done = true;
-    if (onError) onError(message);
+    onError?.(message);
   };
-  socket.onopen = () => {
-    open = true;
-    socket.send(JSON.stringify({ type: 'start', language, correct }));
-    for (const item of queue.splice(0)) socket.send(item);
-  };
-  socket.onmessage = event => {
-    let message;
-    try {
-      message = JSON.parse(event.data);
-    } catch {
-      return;
-    }
-    if (message.type === 'partial' && onPartial) onPartial(message);
-    else if (message.type === 'final') {
-      done = true;
-      if (onFinal) onFinal(message);
-      socket.close();
-    } else if (message.type === 'error') {
-      fail(message.message || 'the server reported an error');
-      socket.close();
-    }
-  };
-  socket.onerror = () => fail('Could not reach the neira speech service on the Jupyter server.');
-  socket.onclose = event => {
-    if (!done) fail(`The connection to the speech service closed (code ${event.code}).`);
-  };
-  const send = item => {
+  const send = (item) => {
     if (done) return;
     if (open && socket.readyState === WebSocket.OPEN) socket.send(item);
     else queue.push(item);
   };
+  socket.onopen = () => {
+    open = true;
+    const start = { type: "start", language, correct };
+    socket.send(JSON.stringify(start));
+    for (const item of queue.splice(0)) socket.send(item);
+  };
+  socket.onmessage = (event) => {
+    const message = parseMessage(event.data);
+    if (message?.type === "partial") {
+      onPartial?.(message);
+    } else if (message?.type === "final") {
+      done = true;
+      onFinal?.(message);
+      socket.close();
+    } else if (message?.type === "error") {
+      fail(message.message || "the server reported an error");
+      socket.close();
+    }
+  };
+  socket.onerror = () => fail("Could not reach the neira speech service on the Jupyter server.");
+  socket.onclose = (event) => {
+    if (!done) fail(`The connection to the speech service closed (code ${event.code}).`);
+  };
+  const stop = { type: "stop" };
   return {
     send,
-    stop: () => send(JSON.stringify({ type: 'stop' })),
+    stop: () => send(JSON.stringify(stop)),
     close: () => {
       done = true;
       if (socket.readyState <= WebSocket.OPEN) socket.close();
@@ -242,325 +256,328 @@ export function openTranscription({
   };
 }
 
-// ------------------------------------------------------------------ the widget
-
-/** An element with a class and text (always `textContent`: model text is untrusted). */
-export function h(tag, className, text) {
+// src/recorder/elements.ts
+function h(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
+  if (text !== void 0) node.textContent = text;
   return node;
 }
-
-/** Elapsed milliseconds as "m:ss.s". */
-export function formatTime(ms) {
-  const seconds = ms / 1000;
+function formatTime(ms) {
+  const seconds = ms / 1e3;
   const minutes = Math.floor(seconds / 60);
-  return `${minutes}:${(seconds % 60).toFixed(1).padStart(4, '0')}`;
+  return `${minutes}:${(seconds % 60).toFixed(1).padStart(4, "0")}`;
 }
-
-/**
- * A microphone level meter (`role="meter"`, 0-100 in `aria-valuenow`).
- * `set(rms)` shows the RMS level of a chunk on a perceptual (square-root) scale.
- */
-export function levelMeter(className) {
-  const node = h('div', className);
-  node.setAttribute('role', 'meter');
-  node.setAttribute('aria-label', 'Microphone level');
-  node.setAttribute('aria-valuemin', '0');
-  node.setAttribute('aria-valuemax', '100');
-  const fill = h('div', `${className}-fill`);
+function levelMeter(className) {
+  const node = h("div", className);
+  node.setAttribute("role", "meter");
+  node.setAttribute("aria-label", "Microphone level");
+  node.setAttribute("aria-valuemin", "0");
+  node.setAttribute("aria-valuemax", "100");
+  const fill = h("div", `${className}-fill`);
   node.append(fill);
-  const show = percent => {
+  const show = (percent) => {
     fill.style.width = `${percent}%`;
-    node.setAttribute('aria-valuenow', String(percent));
+    node.setAttribute("aria-valuenow", String(percent));
     node.dataset.loud = String(percent >= 90);
   };
   show(0);
-  return { node, set: rms => show(Math.min(100, Math.round(Math.sqrt(rms) * 250))), reset: () => show(0) };
+  return {
+    node,
+    set: (rms) => show(Math.min(100, Math.round(Math.sqrt(rms) * 250))),
+    reset: () => show(0)
+  };
 }
-
-/** An elapsed-time display (`role="timer"`): `start()` counts up from 0:00.0, `stop()` freezes it. */
-export function elapsedClock(className) {
-  const node = h('span', className, formatTime(0));
-  node.setAttribute('role', 'timer');
-  node.setAttribute('aria-label', 'Elapsed recording time');
+function elapsedClock(className) {
+  const node = h("span", className, formatTime(0));
+  node.setAttribute("role", "timer");
+  node.setAttribute("aria-label", "Elapsed recording time");
   let timer = null;
   const stop = () => {
-    if (timer !== null) clearInterval(timer);
+    if (timer !== null) window.clearInterval(timer);
     timer = null;
   };
   const start = () => {
     stop();
     const started = performance.now();
     node.textContent = formatTime(0);
-    timer = setInterval(() => (node.textContent = formatTime(performance.now() - started)), 100);
+    timer = window.setInterval(() => {
+      node.textContent = formatTime(performance.now() - started);
+    }, 100);
   };
   return { node, start, stop };
 }
 
+// src/recorder/final.ts
 function renderDiff(container, changes) {
   container.replaceChildren();
-  // Nothing changed: the transcript row already says it all.
-  if (!(changes || []).some(change => change.op !== 'equal')) return;
+  if (!changes.some((change) => change.op !== "equal")) return;
   for (const change of changes) {
-    if (change.op === 'equal') {
-      container.append(h('span', 'neira-eq', change.raw), ' ');
+    if (change.op === "equal") {
+      container.append(h("span", "neira-eq", change.raw), " ");
       continue;
     }
-    if (change.raw) container.append(h('del', 'neira-del', change.raw), ' ');
-    if (change.corrected) container.append(h('ins', 'neira-ins', change.corrected), ' ');
+    if (change.raw) container.append(h("del", "neira-del", change.raw), " ");
+    if (change.corrected) container.append(h("ins", "neira-ins", change.corrected), " ");
   }
 }
-
-async function copyText(text) {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    const area = document.createElement('textarea');
-    area.value = text;
-    document.body.append(area);
-    area.select();
-    const ok = document.execCommand('copy');
-    area.remove();
-    return ok;
-  }
+function correctionNote(result) {
+  const correction = result.correction;
+  if (!correction) return "Correction was off.";
+  if (correction.degraded) return `Not corrected: ${correction.reason}`;
+  return `Corrected by ${correction.model}.`;
 }
-
-function render({ model, el }) {
-  el.classList.add('neira-recorder');
-  // keys pressed on the widget's controls are theirs, not JupyterLab's notebook shortcuts
-  el.setAttribute('data-lm-suppress-shortcuts', 'true');
-  const bar = h('div', 'neira-rec-bar');
-  const button = h('button', 'neira-rec-button', 'Record');
-  button.type = 'button';
-  button.setAttribute('aria-label', 'Start recording');
-  button.setAttribute('aria-pressed', 'false');
-  const meter = levelMeter('neira-rec-meter');
-  const clock = elapsedClock('neira-rec-time');
-  const select = h('select', 'neira-rec-language');
-  select.setAttribute('aria-label', 'Speech language');
-  for (const [value, label] of [
-    ['auto', 'auto'],
-    ['en', 'English'],
-    ['ru', 'Русский']
-  ]) {
-    const option = h('option', '', label);
-    option.value = value;
-    select.append(option);
+var FinalView = class {
+  constructor() {
+    this.node = h("div", "neira-final");
+    this.insertButton = h("button", "neira-insert", "Insert as new cell");
+    this.copyButton = h("button", "neira-copy", "Copy");
+    this.raw = h("span", "neira-final-raw");
+    this.text = h("span", "neira-final-text");
+    this.diff = h("div", "neira-final-diff");
+    this.note = h("div", "neira-final-note");
+    const rawRow = h("div", "neira-final-row");
+    rawRow.append(h("b", "", "Transcript: "), this.raw);
+    const textRow = h("div", "neira-final-row");
+    textRow.append(h("b", "", "Corrected: "), this.text);
+    const actions = h("div", "neira-final-actions");
+    this.insertButton.type = this.copyButton.type = "button";
+    this.insertButton.setAttribute("aria-label", "Insert the corrected text as a new cell");
+    this.copyButton.setAttribute("aria-label", "Copy the corrected text");
+    actions.append(this.insertButton, this.copyButton);
+    this.node.append(rawRow, textRow, this.diff, this.note, actions);
   }
-  const correctLabel = h('label', 'neira-rec-correct');
-  const correctBox = h('input');
-  correctBox.type = 'checkbox';
-  correctLabel.append(correctBox, ' correct');
-  bar.append(button, meter.node, clock.node, select, correctLabel);
+  /** Shows `result`, or hides the panel when there is none. */
+  show(result) {
+    const hasResult = isFinal(result);
+    this.node.classList.toggle("neira-visible", hasResult);
+    if (!hasResult) return;
+    this.raw.textContent = result.raw || "";
+    this.text.textContent = result.text || "";
+    renderDiff(this.diff, result.correction?.changes ?? []);
+    this.note.textContent = correctionNote(result);
+  }
+  /** Shows `label` on the Copy button for 1.5 s. */
+  flashCopy(label) {
+    this.copyButton.textContent = label;
+    window.setTimeout(() => this.copyButton.textContent = "Copy", 1500);
+  }
+};
 
-  const message = h('div', 'neira-rec-message');
-  message.setAttribute('role', 'alert');
-  const partial = h('div', 'neira-partial');
-  const confirmed = h('span', 'neira-partial-confirmed');
-  const tentative = h('span', 'neira-partial-tentative');
-  partial.append(confirmed, ' ', tentative);
-  partial.setAttribute('aria-live', 'polite');
+// src/recorder/view.ts
+var LANGUAGES = [
+  ["auto", "auto"],
+  ["en", "English"],
+  ["ru", "Русский"]
+];
+var BUSY = /* @__PURE__ */ new Set(["connecting", "recording", "finishing"]);
+var RecorderView = class {
+  constructor(el) {
+    this.el = el;
+    this.button = h("button", "neira-rec-button", "Record");
+    this.meter = levelMeter("neira-rec-meter");
+    this.clock = elapsedClock("neira-rec-time");
+    this.language = h("select", "neira-rec-language");
+    this.correct = h("input");
+    this.final = new FinalView();
+    this.message = h("div", "neira-rec-message");
+    this.partial = h("div", "neira-partial");
+    this.confirmed = h("span", "neira-partial-confirmed");
+    this.tentative = h("span", "neira-partial-tentative");
+    el.classList.add("neira-recorder");
+    el.setAttribute("data-lm-suppress-shortcuts", "true");
+    this.button.type = "button";
+    this.button.setAttribute("aria-label", "Start recording");
+    this.button.setAttribute("aria-pressed", "false");
+    this.language.setAttribute("aria-label", "Speech language");
+    for (const [value, label] of LANGUAGES) {
+      const option = h("option", "", label);
+      option.value = value;
+      this.language.append(option);
+    }
+    const correctLabel = h("label", "neira-rec-correct");
+    this.correct.type = "checkbox";
+    correctLabel.append(this.correct, " correct");
+    const bar = h("div", "neira-rec-bar");
+    bar.append(this.button, this.meter.node, this.clock.node, this.language, correctLabel);
+    this.message.setAttribute("role", "alert");
+    this.partial.append(this.confirmed, " ", this.tentative);
+    this.partial.setAttribute("aria-live", "polite");
+    el.append(bar, this.message, this.partial, this.final.node);
+    el.dataset.state = "idle";
+  }
+  /** Shows `state`: on `el`'s `data-state`, the button, and the settings' availability. */
+  showState(state) {
+    const recording = state === "recording";
+    this.el.dataset.state = state;
+    this.button.textContent = recording ? "Stop" : "Record";
+    this.button.setAttribute("aria-label", recording ? "Stop recording" : "Start recording");
+    this.button.setAttribute("aria-pressed", String(recording));
+    const waiting = state === "connecting" || state === "finishing";
+    this.button.setAttribute("aria-disabled", String(waiting));
+    this.button.classList.toggle("neira-recording", recording);
+    this.language.disabled = this.correct.disabled = BUSY.has(state);
+  }
+  /** Shows `text` in the message line (hidden when empty). */
+  showError(text) {
+    this.message.textContent = text;
+    this.message.classList.toggle("neira-visible", Boolean(text));
+  }
+  /** Shows a partial transcript: the confirmed words, then the tentative tail. */
+  showPartial(message) {
+    this.confirmed.textContent = message.confirmed;
+    this.tentative.textContent = message.tentative;
+    this.partial.classList.add("neira-visible");
+  }
+  /** Clears and hides the partial transcript. */
+  clearPartial() {
+    this.confirmed.textContent = this.tentative.textContent = "";
+    this.partial.classList.remove("neira-visible");
+  }
+};
 
-  const final = h('div', 'neira-final');
-  const rawRow = h('div', 'neira-final-row');
-  const raw = h('span', 'neira-final-raw');
-  rawRow.append(h('b', '', 'Transcript: '), raw);
-  const textRow = h('div', 'neira-final-row');
-  const text = h('span', 'neira-final-text');
-  textRow.append(h('b', '', 'Corrected: '), text);
-  const diff = h('div', 'neira-final-diff');
-  const note = h('div', 'neira-final-note');
-  const actions = h('div', 'neira-final-actions');
-  const insert = h('button', 'neira-insert', 'Insert as new cell');
-  const copy = h('button', 'neira-copy', 'Copy');
-  insert.type = copy.type = 'button';
-  insert.setAttribute('aria-label', 'Insert the corrected text as a new cell');
-  copy.setAttribute('aria-label', 'Copy the corrected text');
-  actions.append(insert, copy);
-  final.append(rawRow, textRow, diff, note, actions);
-  el.append(bar, message, partial, final);
-
+// src/recorder/widget.ts
+var NO_SERVER = "The recorder needs JupyterLab or Jupyter Notebook served by the Jupyter server that runs neira; use %transcribe FILE elsewhere.";
+var render = ({ model, el }) => {
+  const view = new RecorderView(el);
   let capture = null;
   let transcription = null;
-  let state = 'idle';
+  let state = "idle";
   let disposed = false;
-
-  const setState = next => {
+  const sync = (write) => {
+    if (disposed) return;
+    write();
+    model.save_changes();
+  };
+  const setState = (next) => {
     state = next;
-    el.dataset.state = next;
-    button.textContent = next === 'recording' ? 'Stop' : 'Record';
-    button.setAttribute('aria-label', next === 'recording' ? 'Stop recording' : 'Start recording');
-    button.setAttribute('aria-pressed', String(next === 'recording'));
-    // aria-disabled, not disabled: a disabled button would drop the keyboard focus
-    button.setAttribute('aria-disabled', String(next === 'connecting' || next === 'finishing'));
-    button.classList.toggle('neira-recording', next === 'recording');
-    select.disabled = correctBox.disabled = next !== 'idle' && next !== 'done' && next !== 'error';
-    if (!disposed) {
-      model.set('status', next);
-      model.save_changes();
-    }
+    view.showState(next);
+    sync(() => model.set("status", next));
   };
-
-  const showError = text => {
-    message.textContent = text;
-    message.classList.toggle('neira-visible', Boolean(text));
-    if (!disposed) {
-      model.set('error', text || '');
-      model.save_changes();
-    }
+  const showError = (text) => {
+    view.showError(text);
+    sync(() => model.set("error", text));
   };
-
-  const showResult = result => {
-    const hasResult = Boolean(result && typeof result.text === 'string');
-    final.classList.toggle('neira-visible', hasResult);
-    if (!hasResult) return;
-    raw.textContent = result.raw || '';
-    text.textContent = result.text || '';
-    const correction = result.correction;
-    renderDiff(diff, correction ? correction.changes : []);
-    note.textContent = !correction
-      ? 'Correction was off.'
-      : correction.degraded
-        ? `Not corrected: ${correction.reason}`
-        : `Corrected by ${correction.model}.`;
-  };
-
   const releaseMicrophone = async () => {
     const current = capture;
     capture = null;
-    meter.reset();
+    view.meter.reset();
     if (current) await current.stop();
   };
-
-  const fail = async text => {
-    clock.stop();
+  const fail = async (text) => {
+    view.clock.stop();
     await releaseMicrophone();
-    if (transcription) transcription.close();
+    transcription?.close();
     transcription = null;
     showError(text);
-    setState('error');
+    setState("error");
   };
-
+  const finish = (message) => {
+    transcription = null;
+    view.clearPartial();
+    view.final.show(message);
+    sync(() => {
+      model.set("result", message);
+      model.set("value", message.text);
+    });
+    setState("done");
+  };
   const record = async () => {
     const connection = pageConnection();
     if (!connection) {
-      showError(
-        'The recorder needs JupyterLab or Jupyter Notebook served by the Jupyter server ' +
-          'that runs neira; use %transcribe FILE elsewhere.'
-      );
-      setState('error');
+      showError(NO_SERVER);
+      setState("error");
       return;
     }
-    showError('');
-    confirmed.textContent = tentative.textContent = '';
-    partial.classList.remove('neira-visible');
-    setState('connecting');
+    showError("");
+    view.clearPartial();
+    setState("connecting");
     transcription = openTranscription({
       wsUrl: connection.wsUrl,
       token: connection.token,
-      path: model.get('stream_path'),
-      language: model.get('language'),
-      correct: model.get('correct'),
-      onPartial: msg => {
-        confirmed.textContent = msg.confirmed;
-        tentative.textContent = msg.tentative;
-        partial.classList.add('neira-visible');
-      },
-      onFinal: msg => {
-        transcription = null;
-        confirmed.textContent = tentative.textContent = '';
-        partial.classList.remove('neira-visible'); // the final rows below replace it
-        showResult(msg);
-        if (!disposed) {
-          model.set('result', msg);
-          model.set('value', msg.text);
-          model.save_changes();
-        }
-        setState('done');
-      },
-      onError: text => fail(text)
+      path: model.get("stream_path"),
+      language: model.get("language"),
+      correct: model.get("correct"),
+      onPartial: (message) => view.showPartial(message),
+      onFinal: finish,
+      onError: (text) => void fail(text)
     });
     try {
       capture = await startCapture({
-        onChunk: pcm => transcription && transcription.send(pcm),
-        onLevel: meter.set
+        onChunk: (pcm) => transcription?.send(pcm),
+        onLevel: (rms) => view.meter.set(rms)
       });
     } catch (err) {
-      await fail(err.message);
+      await fail(err instanceof Error ? err.message : String(err));
       return;
     }
     if (disposed || !transcription) {
       await releaseMicrophone();
       return;
     }
-    clock.start();
-    setState('recording');
+    view.clock.start();
+    setState("recording");
   };
-
   const stop = async () => {
-    clock.stop();
+    view.clock.stop();
     await releaseMicrophone();
-    setState('finishing');
-    if (transcription) transcription.stop();
+    setState("finishing");
+    transcription?.stop();
   };
-
-  button.addEventListener('click', () => {
-    if (state === 'recording') stop();
-    else if (state !== 'connecting' && state !== 'finishing') record();
-  });
-  select.value = model.get('language');
-  select.addEventListener('change', () => {
-    model.set('language', select.value);
-    model.save_changes();
-  });
-  correctBox.checked = model.get('correct');
-  correctBox.addEventListener('change', () => {
-    model.set('correct', correctBox.checked);
-    model.save_changes();
-  });
-  insert.addEventListener('click', async () => {
-    const value = model.get('value');
-    const event = new CustomEvent('neira:insert-cell', {
+  const insertCell = async () => {
+    const text = model.get("value");
+    const event = new CustomEvent(INSERT_CELL_EVENT, {
       bubbles: true,
       cancelable: true,
-      detail: { text: value }
+      detail: { text }
     });
-    if (!el.dispatchEvent(event)) return; // the lab extension inserted the cell
-    const copied = await copyText(value);
+    if (!el.dispatchEvent(event)) return;
+    const copied = await copyText(text);
     showError(
-      copied
-        ? 'Copied: paste it into a new cell (with the neira lab extension this button inserts it).'
-        : 'Could not insert or copy the text here.'
+      copied ? "Copied: paste it into a new cell (with the neira lab extension this button inserts it)." : "Could not insert or copy the text here."
     );
+  };
+  view.button.addEventListener("click", () => {
+    if (state === "recording") void stop();
+    else if (state !== "connecting" && state !== "finishing") void record();
   });
-  copy.addEventListener('click', async () => {
-    const copied = await copyText(model.get('value'));
-    copy.textContent = copied ? 'Copied' : 'Copy failed';
-    setTimeout(() => (copy.textContent = 'Copy'), 1500);
+  view.language.value = model.get("language");
+  view.language.addEventListener("change", () => {
+    model.set("language", view.language.value);
+    model.save_changes();
   });
-
-  const onLanguage = () => (select.value = model.get('language'));
-  const onCorrect = () => (correctBox.checked = model.get('correct'));
-  const onResult = () => showResult(model.get('result'));
-  model.on('change:language', onLanguage);
-  model.on('change:correct', onCorrect);
-  model.on('change:result', onResult);
-  showResult(model.get('result'));
-  el.dataset.state = 'idle';
-
+  view.correct.checked = model.get("correct");
+  view.correct.addEventListener("change", () => {
+    model.set("correct", view.correct.checked);
+    model.save_changes();
+  });
+  view.final.insertButton.addEventListener("click", () => void insertCell());
+  view.final.copyButton.addEventListener("click", async () => {
+    view.final.flashCopy(await copyText(model.get("value")) ? "Copied" : "Copy failed");
+  });
+  const onLanguage = () => {
+    view.language.value = model.get("language");
+  };
+  const onCorrect = () => {
+    view.correct.checked = model.get("correct");
+  };
+  const onResult = () => view.final.show(model.get("result"));
+  model.on("change:language", onLanguage);
+  model.on("change:correct", onCorrect);
+  model.on("change:result", onResult);
+  view.final.show(model.get("result"));
   return () => {
     disposed = true;
-    clock.stop();
-    model.off('change:language', onLanguage);
-    model.off('change:correct', onCorrect);
-    model.off('change:result', onResult);
-    if (transcription) transcription.close();
+    view.clock.stop();
+    model.off("change:language", onLanguage);
+    model.off("change:correct", onCorrect);
+    model.off("change:result", onResult);
+    transcription?.close();
     transcription = null;
-    releaseMicrophone();
+    void releaseMicrophone();
   };
-}
-
-export default { render };
+};
+var widget_default = { render };
+export {
+  widget_default as default
+};

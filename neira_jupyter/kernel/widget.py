@@ -23,11 +23,14 @@ WebSocket client. The price: the widget needs a front end served by the
 neira server (JupyterLab 4, Notebook 7); elsewhere it says so instead of
 recording.
 
-The kernel side stays light: ``anywidget`` and ``traitlets`` only; the
-JavaScript (``recorder.js``) holds the capture code -- an AudioWorklet that
-averages the device-rate signal down to 16 kHz mono s16le in 100 ms frames,
-with echo cancellation, noise suppression and auto gain off -- which the lab
-extension's Dictate button imports too.
+The kernel side stays light: ``anywidget`` and ``traitlets`` only. The front
+end is TypeScript in ``labextension/src/recorder/`` -- the audio capture (an
+AudioWorklet that averages the device-rate signal down to 16 kHz mono s16le
+in 100 ms frames, with echo cancellation, noise suppression and auto gain
+off), the socket client typed by the generated protocol, and the view --
+which the lab extension's Dictate button shares. esbuild bundles it into one
+ES module, ``recorder.js`` beside this file (``npm run build:recorder``;
+committed, and ``make lint`` fails when it is stale).
 """
 
 from __future__ import annotations
