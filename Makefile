@@ -26,7 +26,7 @@ lint: setup
 
 # Regenerate the JSON Schema and the TypeScript types from neira_jupyter/protocol
 # (lint fails when the checked-in copies differ from what this writes; it also type-checks the
-# TypeScript and fails when neira_jupyter/kernel/recorder.js differs from a fresh esbuild bundle).
+# TypeScript and fails when the built neira_jupyter/kernel/recorder.js is stale or broken).
 protocol:
 	$(BIN)/python -m neira_jupyter.protocol > neira_jupyter/protocol/schema.json
 	cd labextension && npm run build:protocol

@@ -1,11 +1,12 @@
 // Bundles the Recorder widget's TypeScript (src/recorder/, entry widget.ts) into one ES module,
 // ../neira_jupyter/kernel/recorder.js, the widget's anywidget `_esm` (anywidget's bundling guide:
-// esbuild, --bundle --format=esm). The bundle is committed, so the kernel package works from a
-// source tree without node. The banner carries the sources' sha256 (every src/recorder/*.ts,
-// sorted by name), so the Python suite sees a stale bundle without running node
-// (tests/test_widget.py).
+// esbuild, --bundle --format=esm). Like the lab extension's build, the bundle is git-ignored and
+// built by `npm run build` / `build:prod` (make setup, the package build). The banner carries the
+// sources' sha256 (every src/recorder/*.ts, sorted by name), so the Python suite sees a stale
+// bundle without running node (tests/test_widget.py).
 //   node build-recorder.mjs           write recorder.js
-//   node build-recorder.mjs --check   only compare (exit 1 when recorder.js is stale; `make lint`)
+//   node build-recorder.mjs --check   only compare (exit 1 when recorder.js is missing or differs
+//                                     from a fresh bundle: stale or edited; `make lint`)
 //   node build-recorder.mjs --watch   rebuild on every change (with ANYWIDGET_HMR=1 in the kernel,
 //                                     open widgets reload the new bundle)
 import { createHash } from 'node:crypto';

@@ -37,16 +37,16 @@ if ! "$VENV/bin/python" -c "import llama_cpp" >/dev/null 2>&1; then
 fi
 
 # 3a: the JupyterLab extension (its build script asks Python's jupyterlab for the staging files)
-# and the Recorder widget's bundle (neira_jupyter/kernel/recorder.js, esbuild; committed, rebuilt
-# here all the same); npm packages installed when missing or older than package-lock.json, the
-# build run when missing or older than its sources (a pull that changed the TypeScript rebuilds it)
+# and the Recorder widget's ESM (neira_jupyter/kernel/recorder.js, esbuild), both git-ignored;
+# npm packages installed when missing or older than package-lock.json, the build run when an
+# output is missing or older than its sources (a pull that changed the TypeScript rebuilds it)
 installed=labextension/node_modules/.package-lock.json
 if [ ! -f "$installed" ] || [ labextension/package-lock.json -nt "$installed" ]; then
   say "installing the lab extension's npm packages"
   (cd labextension && PATH="$PWD/../$VENV/bin:$PATH" npm install --no-audit --no-fund)
 fi
 built=neira_jupyter/labextension/static/style.js
-if [ ! -f "$built" ] || [ -n "$(find labextension/src labextension/style labextension/schema \
+if [ ! -f "$built" ] || [ ! -f neira_jupyter/kernel/recorder.js ] || [ -n "$(find labextension/src labextension/style labextension/schema \
      labextension/package.json labextension/build-labextension.mjs labextension/build-recorder.mjs \
      -newer "$built" -print -quit)" ]; then
   say "building the JupyterLab extension and the recorder widget"

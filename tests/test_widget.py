@@ -3,9 +3,9 @@
 The browser writes ``status``, then ``result`` and ``value`` in one update
 message when a recording ends; these tests send the same messages to the
 widget's comm handler and check what the kernel sees. The widget's ESM,
-``recorder.js``, is bundled from ``labextension/src/recorder/``: its banner
-carries the sources' sha256, so a stale bundle fails here without node
-(``make lint`` rebuilds it with esbuild and compares).
+``recorder.js``, is bundled from ``labextension/src/recorder/`` (by ``make
+setup``): its banner carries the sources' sha256, so a stale build fails here
+without node (``make lint`` bundles again with esbuild and compares).
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 import traitlets
 
+from neira_jupyter.kernel import widget as widget_module
 from neira_jupyter.kernel.widget import STATES, STREAM_PATH, Recorder
 
 ROOT = Path(__file__).parent.parent
 SOURCES = ROOT / "labextension" / "src" / "recorder"
-REBUILD = "cd labextension && npm run build:recorder"
+REBUILD = "make setup, or: cd labextension && npm run build:recorder"
 
 FINAL: dict[str, Any] = {
     "type": "final",
@@ -134,3 +135,11 @@ def test_the_typescript_knows_the_python_states_and_path() -> None:
     assert tuple(re.findall(r"'([a-z]+)'", union.group(1))) == STATES
     transcription = (SOURCES / "transcription.ts").read_text(encoding="utf-8")
     assert f"export const STREAM_PATH = '{STREAM_PATH}';" in transcription
+
+
+def test_an_unbuilt_front_end_says_how_to_build_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(widget_module, "_ESM", tmp_path / "recorder.js")
+    with pytest.raises(FileNotFoundError, match="npm run build:recorder"):
+        Recorder()
