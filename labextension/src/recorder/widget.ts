@@ -13,11 +13,10 @@
 import type { Render } from '@anywidget/types';
 
 import type { FinalMessage } from '../protocol';
-import { Capture, startCapture } from './capture';
 import { copyText } from './clipboard';
 import { pageConnection } from './connection';
 import { INSERT_CELL_EVENT, InsertCellDetail, RecorderState, RecorderStatus } from './model';
-import { Transcription, openTranscription } from './transcription';
+import { Recording } from './recording';
 import { RecorderView } from './view';
 
 /** Shown where no Jupyter server serves the page (nbviewer, VS Code, a static export). */
@@ -28,8 +27,7 @@ const NO_SERVER =
 /** Draws the widget into `el` and runs its recordings; returns the cleanup. */
 const render: Render<RecorderState> = ({ model, el }) => {
   const view = new RecorderView(el);
-  let capture: Capture | null = null;
-  let transcription: Transcription | null = null;
+  let recording: Recording | null = null;
   let state: RecorderStatus = 'idle';
   let disposed = false;
 
@@ -51,24 +49,23 @@ const render: Render<RecorderState> = ({ model, el }) => {
     sync(() => model.set('error', text));
   };
 
-  const releaseMicrophone = async (): Promise<void> => {
-    const current = capture;
-    capture = null;
+  /** Ends the current recording: `close` abandons it, `stop` asks for its final result. */
+  const end = async (how: 'stop' | 'close'): Promise<void> => {
+    const current = recording;
+    if (how === 'close') recording = null;
+    view.clock.stop();
     view.meter.reset();
-    if (current) await current.stop();
+    await current?.[how]();
   };
 
   const fail = async (text: string): Promise<void> => {
-    view.clock.stop();
-    await releaseMicrophone();
-    transcription?.close();
-    transcription = null;
+    await end('close');
     showError(text);
     setState('error');
   };
 
   const finish = (message: FinalMessage): void => {
-    transcription = null;
+    recording = null;
     view.clearPartial(); // the final rows below replace it
     view.final.show(message);
     sync(() => {
@@ -88,7 +85,7 @@ const render: Render<RecorderState> = ({ model, el }) => {
     showError('');
     view.clearPartial();
     setState('connecting');
-    transcription = openTranscription({
+    const current = new Recording({
       wsUrl: connection.wsUrl,
       token: connection.token,
       path: model.get('stream_path'),
@@ -96,19 +93,15 @@ const render: Render<RecorderState> = ({ model, el }) => {
       correct: model.get('correct'),
       onPartial: message => view.showPartial(message),
       onFinal: finish,
-      onError: text => void fail(text)
+      onError: text => void fail(text),
+      onLevel: rms => view.meter.set(rms)
     });
+    recording = current;
     try {
-      capture = await startCapture({
-        onChunk: pcm => transcription?.send(pcm),
-        onLevel: rms => view.meter.set(rms)
-      });
+      // false: it failed or the view went away meanwhile (its microphone is released)
+      if (!(await current.start())) return;
     } catch (err) {
       await fail(err instanceof Error ? err.message : String(err));
-      return;
-    }
-    if (disposed || !transcription) {
-      await releaseMicrophone();
       return;
     }
     view.clock.start();
@@ -116,10 +109,8 @@ const render: Render<RecorderState> = ({ model, el }) => {
   };
 
   const stop = async (): Promise<void> => {
-    view.clock.stop();
-    await releaseMicrophone();
+    await end('stop');
     setState('finishing');
-    transcription?.stop();
   };
 
   const insertCell = async (): Promise<void> => {
@@ -171,13 +162,10 @@ const render: Render<RecorderState> = ({ model, el }) => {
 
   return () => {
     disposed = true;
-    view.clock.stop();
     model.off('change:language', onLanguage);
     model.off('change:correct', onCorrect);
     model.off('change:result', onResult);
-    transcription?.close();
-    transcription = null;
-    void releaseMicrophone();
+    void end('close');
   };
 };
 
