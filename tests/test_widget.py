@@ -19,6 +19,7 @@ import pytest
 import traitlets
 
 from neira_jupyter.kernel import widget as widget_module
+from neira_jupyter.kernel.options import LANGUAGES
 from neira_jupyter.kernel.widget import STATES, STREAM_PATH, Recorder
 
 ROOT = Path(__file__).parent.parent
@@ -128,11 +129,15 @@ def test_the_bundle_is_built_from_the_current_typescript() -> None:
     )
 
 
-def test_the_typescript_knows_the_python_states_and_path() -> None:
+def test_the_typescript_knows_the_python_states_languages_and_path() -> None:
     model = (SOURCES / "model.ts").read_text(encoding="utf-8")
     union = re.search(r"export type RecorderStatus =([^;]+);", model)
     assert union is not None
     assert tuple(re.findall(r"'([a-z]+)'", union.group(1))) == STATES
+    view = (SOURCES / "view.ts").read_text(encoding="utf-8")
+    offered = re.search(r"const LANGUAGES[^=]*= \[(.*?)\];", view, re.DOTALL)
+    assert offered is not None
+    assert set(re.findall(r"\['([a-z]+)', ", offered.group(1))) == set(LANGUAGES)
     transcription = (SOURCES / "transcription.ts").read_text(encoding="utf-8")
     assert f"export const STREAM_PATH = '{STREAM_PATH}';" in transcription
 
