@@ -22,10 +22,11 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/python -m neira_jupyter.protocol | diff -u neira_jupyter/protocol/schema.json -
 	cd labextension && (test -d node_modules || npm install --no-audit --no-fund) \
-	  && npm run check:protocol
+	  && npm run check:protocol && npm run check:recorder
 
 # Regenerate the JSON Schema and the TypeScript types from neira_jupyter/protocol
-# (lint fails when the checked-in copies differ from what this writes).
+# (lint fails when the checked-in copies differ from what this writes; it also type-checks the
+# TypeScript and fails when the built neira_jupyter/kernel/recorder.js is stale or broken).
 protocol:
 	$(BIN)/python -m neira_jupyter.protocol > neira_jupyter/protocol/schema.json
 	cd labextension && npm run build:protocol

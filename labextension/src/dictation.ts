@@ -1,8 +1,8 @@
 /**
  * Dictation into the active notebook cell.
  *
- * `Dictation` records from the microphone with the Recorder widget's capture
- * code, streams it to `neira/api/transcribe/stream`, and inserts the final
+ * `Dictation` records with the Recorder widget's `Recording` (the microphone
+ * streaming to `neira/api/transcribe/stream`) and inserts the final
  * (corrected) text into the cell that was active when it started.
  * `DictationIndicator` is the floating panel shown meanwhile: state, elapsed
  * time, a level meter and the partial transcript, in the theme's colours.
@@ -11,19 +11,12 @@
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import { ServerConnection } from '@jupyterlab/services';
 
-import {
-  Capture,
-  Transcription,
-  elapsedClock,
-  h,
-  levelMeter,
-  openTranscription,
-  startCapture
-} from '../../neira_jupyter/kernel/recorder.js';
-import type { FinalMessage, StreamStart } from './protocol';
+import type { FinalMessage } from './protocol';
+import { elapsedClock, h, levelMeter } from './recorder/elements';
+import { Recording } from './recorder/recording';
+import type { Language } from './recorder/transcription';
 
-/** A speech language the server accepts. */
-export type Language = NonNullable<StreamStart['language']>;
+export type { Language };
 
 /** What the indicator shows: recording, finishing (transcribing), done or error. */
 export type IndicatorState = 'idle' | 'recording' | 'finishing' | 'done' | 'error';
@@ -94,8 +87,7 @@ export class DictationIndicator {
 
 /** One dictation: microphone -> server -> text inserted into a cell. */
 export class Dictation {
-  private capture: Capture | null = null;
-  private transcription: Transcription | null = null;
+  private recording: Recording | null = null;
   state: 'idle' | 'recording' | 'finishing' = 'idle';
 
   constructor(
@@ -109,7 +101,7 @@ export class Dictation {
     this.state = 'recording';
     this.onChange();
     this.indicator.show('recording', 'Listening… press Dictate again to stop.');
-    this.transcription = openTranscription({
+    this.recording = new Recording({
       wsUrl: settings.wsUrl,
       token: settings.token,
       language,
@@ -119,13 +111,11 @@ export class Dictation {
         this.indicator.partial(`${message.confirmed}${tentative}` || 'Listening…');
       },
       onFinal: message => this.insert(panel, cellIndex, message),
-      onError: message => void this.fail(message)
+      onError: message => void this.fail(message),
+      onLevel: rms => this.indicator.level(rms)
     });
     try {
-      this.capture = await startCapture({
-        onChunk: pcm => this.transcription?.send(pcm),
-        onLevel: rms => this.indicator.level(rms)
-      });
+      await this.recording.start();
     } catch (error) {
       await this.fail(error instanceof Error ? error.message : String(error));
     }
@@ -135,27 +125,20 @@ export class Dictation {
     this.state = 'finishing';
     this.onChange();
     this.indicator.show('finishing', 'Transcribing…');
-    await this.release();
-    this.transcription?.stop();
-  }
-
-  private async release(): Promise<void> {
-    const capture = this.capture;
-    this.capture = null;
-    if (capture) await capture.stop();
+    await this.recording?.stop();
   }
 
   private async fail(message: string): Promise<void> {
-    await this.release();
-    this.transcription?.close();
-    this.transcription = null;
+    const recording = this.recording;
+    this.recording = null;
+    await recording?.close();
     this.state = 'idle';
     this.onChange();
     this.indicator.show('error', message);
   }
 
   private insert(panel: NotebookPanel, cellIndex: number, message: FinalMessage): void {
-    this.transcription = null;
+    this.recording = null;
     this.state = 'idle';
     this.onChange();
     const cells = panel.content.widgets;

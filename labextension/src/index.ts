@@ -14,7 +14,8 @@
  *   (`./dictation`).
  *
  * The audio capture and the streaming socket are the Recorder widget's own
- * code (`neira_jupyter/kernel/recorder.js`), imported here so both share one
+ * modules (`./recorder`, which esbuild bundles into the widget's ESM,
+ * neira_jupyter/kernel/recorder.js), imported here so both share one
  * implementation. The socket goes from this page straight to the Jupyter
  * server, authenticated like every other Jupyter WebSocket.
  */
@@ -28,6 +29,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
 import { Dictation, DictationIndicator, Language } from './dictation';
+import { INSERT_CELL_EVENT } from './recorder/model';
 import { StatusItem } from './status';
 
 export { NeiraRequestError, formatMiB, memoryLabel, requestAPI } from './request';
@@ -85,7 +87,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     tracker.currentChanged.connect(() => app.commands.notifyCommandChanged(COMMAND));
-    document.addEventListener('neira:insert-cell', event => handleInsertCell(tracker, event));
+    document.addEventListener(INSERT_CELL_EVENT, event => handleInsertCell(tracker, event));
 
     if (settingRegistry) {
       try {

@@ -11,8 +11,8 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
-import { h } from '../../neira_jupyter/kernel/recorder.js';
 import type { StatusDocument } from './protocol';
+import { h } from './recorder/elements';
 import { formatClock, formatMiB, memoryLabel, requestAPI } from './request';
 
 /** Switches shown in the panel, newest first. */

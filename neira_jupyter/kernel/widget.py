@@ -23,11 +23,15 @@ WebSocket client. The price: the widget needs a front end served by the
 neira server (JupyterLab 4, Notebook 7); elsewhere it says so instead of
 recording.
 
-The kernel side stays light: ``anywidget`` and ``traitlets`` only; the
-JavaScript (``recorder.js``) holds the capture code -- an AudioWorklet that
-averages the device-rate signal down to 16 kHz mono s16le in 100 ms frames,
-with echo cancellation, noise suppression and auto gain off -- which the lab
-extension's Dictate button imports too.
+The kernel side stays light: ``anywidget`` and ``traitlets`` only. The front
+end is TypeScript in ``labextension/src/recorder/`` -- the audio capture (an
+AudioWorklet that averages the device-rate signal down to 16 kHz mono s16le
+in 100 ms frames, with echo cancellation, noise suppression and auto gain
+off), the socket client typed by the generated protocol, and the view --
+which the lab extension's Dictate button shares. esbuild bundles it into one
+ES module, ``recorder.js`` beside this file, built (git-ignored) like the lab
+extension: by ``make setup`` and by the package build (``pip install``), or
+by ``npm run build:recorder`` in ``labextension/``.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ STATES = ("idle", "connecting", "recording", "finishing", "done", "error")
 STREAM_PATH = "neira/api/transcribe/stream"
 
 _HERE = pathlib.Path(__file__).parent
+_ESM = _HERE / "recorder.js"
 
 ResultCallback = Callable[[dict[str, Any]], None]
 
@@ -58,7 +63,7 @@ class Recorder(anywidget.AnyWidget):
     ``error`` say what the widget is doing.
     """
 
-    _esm = _HERE / "recorder.js"
+    _esm = _ESM
     _css = _HERE / "recorder.css"
 
     language = traitlets.Unicode("auto", help="Speech language: auto, ru or en.").tag(sync=True)
@@ -78,6 +83,11 @@ class Recorder(anywidget.AnyWidget):
     ).tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
+        if not _ESM.is_file():
+            raise FileNotFoundError(
+                f"The Recorder's front end ({_ESM}) is not built: run `make setup`, "
+                "or `npm install && npm run build:recorder` in labextension/"
+            )
         super().__init__(**kwargs)
         self._callbacks: list[ResultCallback] = []
 

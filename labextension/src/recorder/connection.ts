@@ -1,0 +1,33 @@
+/**
+ * Where the speech socket goes: the Jupyter server that serves this page,
+ * read from the page's `jupyter-config-data` (JupyterLab 4, Notebook 7).
+ */
+
+/** The WebSocket base URL (ending in `/`) and the token of the page's Jupyter server. */
+export interface PageConnection {
+  wsUrl: string;
+  token: string;
+}
+
+/** The part of the page config this module reads. */
+interface PageConfig {
+  baseUrl?: string;
+  wsUrl?: string;
+  token?: string;
+}
+
+/** The page's Jupyter server, or null on a page that no Jupyter server serves. */
+export function pageConnection(): PageConnection | null {
+  const element = document.getElementById('jupyter-config-data');
+  if (!element) return null;
+  let config: PageConfig;
+  try {
+    config = JSON.parse(element.textContent || '{}') as PageConfig;
+  } catch {
+    return null;
+  }
+  const baseUrl = new URL(config.baseUrl || '/', window.location.href);
+  let wsUrl = config.wsUrl || baseUrl.href.replace(/^http/, 'ws');
+  if (!wsUrl.endsWith('/')) wsUrl += '/';
+  return { wsUrl, token: config.token || '' };
+}

@@ -1,0 +1,116 @@
+/**
+ * The client of the live-speech socket, `WS neira/api/transcribe/stream`.
+ *
+ * It speaks the protocol's messages (`../protocol`, generated from
+ * neira_jupyter/protocol): `StreamStart` when the socket opens, binary PCM
+ * frames, `StreamStop`; back come `StartedMessage`, `PartialMessage`s, then
+ * one `FinalMessage` or an `ErrorEvent`.
+ */
+import type {
+  FinalMessage,
+  PartialMessage,
+  StreamMessage,
+  StreamStart,
+  StreamStop
+} from '../protocol';
+
+/** The streaming endpoint, relative to the server's base URL. */
+export const STREAM_PATH = 'neira/api/transcribe/stream';
+
+/** A speech language the server accepts. */
+export type Language = NonNullable<StreamStart['language']>;
+
+/** Where to connect, what to ask for, and what to call as messages arrive. */
+export interface TranscriptionOptions {
+  wsUrl: string;
+  token: string;
+  path?: string;
+  language?: Language;
+  correct?: boolean;
+  onPartial?: (message: PartialMessage) => void;
+  onFinal?: (message: FinalMessage) => void;
+  /** Called once, with a sentence for the user, when the stream fails. */
+  onError?: (message: string) => void;
+}
+
+/** An open stream: `send` PCM (queued until the socket opens), `stop` for the final, `close`. */
+export interface Transcription {
+  send(pcm: ArrayBuffer): void;
+  stop(): void;
+  close(): void;
+}
+
+/** A server message, or null for anything that is not a JSON object with a `type`. */
+function parseMessage(data: unknown): StreamMessage | null {
+  if (typeof data !== 'string') return null;
+  try {
+    const message: unknown = JSON.parse(data);
+    return typeof message === 'object' && message !== null && 'type' in message
+      ? (message as StreamMessage)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Opens a transcription stream. */
+export function openTranscription({
+  wsUrl,
+  token,
+  path = STREAM_PATH,
+  language = 'auto',
+  correct = true,
+  onPartial,
+  onFinal,
+  onError
+}: TranscriptionOptions): Transcription {
+  let url = wsUrl + path;
+  if (token) url += `?token=${encodeURIComponent(token)}`;
+  const socket = new WebSocket(url);
+  socket.binaryType = 'arraybuffer';
+  const queue: Array<ArrayBuffer | string> = [];
+  let open = false;
+  let done = false;
+  const fail = (message: string): void => {
+    if (done) return;
+    done = true;
+    onError?.(message);
+  };
+  const send = (item: ArrayBuffer | string): void => {
+    if (done) return;
+    if (open && socket.readyState === WebSocket.OPEN) socket.send(item);
+    else queue.push(item);
+  };
+  socket.onopen = () => {
+    open = true;
+    const start: StreamStart = { type: 'start', language, correct };
+    socket.send(JSON.stringify(start));
+    for (const item of queue.splice(0)) socket.send(item);
+  };
+  socket.onmessage = (event: MessageEvent<unknown>) => {
+    const message = parseMessage(event.data);
+    if (message?.type === 'partial') {
+      onPartial?.(message);
+    } else if (message?.type === 'final') {
+      done = true;
+      onFinal?.(message);
+      socket.close();
+    } else if (message?.type === 'error') {
+      fail(message.message || 'the server reported an error');
+      socket.close();
+    }
+  };
+  socket.onerror = () => fail('Could not reach the neira speech service on the Jupyter server.');
+  socket.onclose = (event: CloseEvent) => {
+    if (!done) fail(`The connection to the speech service closed (code ${event.code}).`);
+  };
+  const stop: StreamStop = { type: 'stop' };
+  return {
+    send,
+    stop: () => send(JSON.stringify(stop)),
+    close: () => {
+      done = true;
+      if (socket.readyState <= WebSocket.OPEN) socket.close();
+    }
+  };
+}
