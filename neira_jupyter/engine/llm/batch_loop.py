@@ -42,6 +42,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..compute import CPU
 from ..types import CancelToken, EngineError, FinishReason, TokenLogprob
 from .sampling import TextStream, make_sampler
 
@@ -131,6 +132,7 @@ class BatchLoop:
         slot_ctx: int,
         prefill_chunk: tuple[int, int],
         ban_tokens: Sequence[int] = (),
+        on_cpu: bool = True,
     ) -> None:
         import llama_cpp
 
@@ -143,6 +145,7 @@ class BatchLoop:
         self.slot_ctx = slot_ctx
         self.prefill_chunk = prefill_chunk
         self._ban = list(ban_tokens)
+        self.on_cpu = on_cpu  # each step then takes its turn on the cores (compute.CPU)
         shared, alone = prefill_chunk  # the most tokens one step can hold:
         self._batch = llama_cpp.llama_batch_init(max(alone, shared + slots), 0, 1)
         self._cond = threading.Condition()
@@ -321,7 +324,8 @@ class BatchLoop:
                     slot.output = row
             budget -= end - slot.fed
             slot.fed = end
-        rc = self._ll.llama_decode(self._ctx, self._batch)
+        with CPU.turn(self.on_cpu):
+            rc = self._ll.llama_decode(self._ctx, self._batch)
         if rc != 0:
             raise EngineError(f"llama_decode failed with status {rc}")
         now = time.perf_counter()

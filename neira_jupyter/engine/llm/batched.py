@@ -160,6 +160,7 @@ class BatchedLlamaModel(LlamaModel):
             self.spec.n_ctx,
             (self.prefill_chunk, alone),
             ban,
+            on_cpu=self.device == "cpu",
         )
 
     def _release(self) -> None:

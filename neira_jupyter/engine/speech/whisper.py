@@ -34,6 +34,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from ..compute import CPU
 from ..resident import ResidentModel
 from ..types import BadRequest, CancelToken, EngineError, ModelState
 from .audio import SAMPLE_RATE
@@ -231,9 +232,11 @@ class WhisperTranscriber(ResidentModel):
         code = self._language_code(model, language)
         started = time.perf_counter()
         options: dict[str, Any] = {} if fallback else {"temperature": 0.0}
-        pieces, info = model.transcribe(
-            samples, language=code, vad_filter=vad, beam_size=beam_size, **options
-        )
+        on_cpu = self._device == "cpu"
+        with CPU.turn(on_cpu):  # features, VAD and language detection happen here
+            pieces, info = model.transcribe(
+                samples, language=code, vad_filter=vad, beam_size=beam_size, **options
+            )
         segments: list[Segment] = []
         cancelled = False
         try:
@@ -241,7 +244,8 @@ class WhisperTranscriber(ResidentModel):
                 if cancel is not None and cancel.cancelled:
                     cancelled = True
                     break
-                piece = next(pieces, None)
+                with CPU.turn(on_cpu):  # one segment's decode
+                    piece = next(pieces, None)
                 if piece is None:
                     break
                 segment = Segment(
@@ -281,7 +285,9 @@ class WhisperTranscriber(ResidentModel):
             if window.language is not None:
                 self._language_code(model, window.language)  # BadRequest for an unknown one
         transcripts = []
-        for window, heard in zip(windows, decode_windows(model, windows), strict=True):
+        with CPU.turn(self._device == "cpu"):
+            heard_all = decode_windows(model, windows)
+        for window, heard in zip(windows, heard_all, strict=True):
             if heard.suspect:
                 transcripts.append(self.transcribe(window.audio, window.language or "auto"))
                 continue
