@@ -4,6 +4,12 @@
 fixture to start the server differently (LLM disabled, a tiny queue, ...).
 Authentication stays on (``allow_unauthenticated_access=False``): ``jp_fetch``
 sends the server's token, and tests of the 403 path send none.
+
+The ``model`` marker: a test that loads a real model (Whisper or a GGUF),
+directly or through a server, kernel or Hub. Every test on the
+extension's server (``jp_serverapp``) gets it here; the modules that load
+models themselves mark their tests. ``pytest -m "not model"`` runs the rest,
+the fast part (under a minute on 2 cores).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import json
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from openai import OpenAI
@@ -27,6 +33,37 @@ os.environ.pop("LLM_MODEL_PATH", None)
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 Fetch = Callable[..., Awaitable[Any]]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def loads_model(fixture_function: F) -> F:
+    """Say that a fixture loads a real model: the tests using it are marked ``model``.
+
+    Goes under ``@pytest.fixture``, on the function itself.
+    """
+    fixture_function.loads_model = True  # type: ignore[attr-defined]
+    return fixture_function
+
+
+def _needs_a_model(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    for name in getattr(item, "fixturenames", ()):
+        if name == "jp_serverapp":  # the extension's server loads the models
+            return True
+        definitions = info.name2fixturedefs.get(name, ()) if info is not None else ()
+        if definitions and getattr(definitions[-1].func, "loads_model", False):
+            return True
+    return False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``model`` every test that uses a server with the extension or a ``loads_model``
+    fixture, even through other fixtures."""
+    for item in items:
+        if _needs_a_model(item):
+            item.add_marker(pytest.mark.model)
 
 
 @pytest.fixture

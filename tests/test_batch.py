@@ -21,12 +21,14 @@ from neira_jupyter.engine.types import (
 )
 from neira_jupyter.server.app import NeiraApp
 from tests.batch_model import qwen_path
+from tests.conftest import loads_model
 
 SLOTS = 4
 SLOT_CTX = 256
 
 
 @pytest.fixture(scope="module")
+@loads_model
 def batched() -> Iterator[BatchedLlamaModel]:
     model = BatchedLlamaModel(LLMSpec(name="qwen", path=qwen_path(), n_ctx=SLOT_CTX, slots=SLOTS))
     model.load()

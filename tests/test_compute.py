@@ -22,6 +22,7 @@ from neira_jupyter.engine.speech.audio import decode_audio
 from neira_jupyter.engine.types import ChatMessage, GenerationOptions, GenerationResult
 from tests.audio_fixtures import SENTENCES, speak
 from tests.batch_model import qwen_path
+from tests.conftest import loads_model
 from tests.test_speech import tiny_en_path
 
 
@@ -94,6 +95,7 @@ def test_work_off_the_cpu_takes_no_turn() -> None:
 
 
 @pytest.fixture(scope="module")
+@loads_model
 def llm() -> Iterator[BatchedLlamaModel]:
     model = BatchedLlamaModel(LLMSpec(name="qwen", path=qwen_path(), n_ctx=256, slots=2))
     model.load()
@@ -102,6 +104,7 @@ def llm() -> Iterator[BatchedLlamaModel]:
 
 
 @pytest.fixture(scope="module")
+@loads_model
 def whisper() -> Iterator[WhisperTranscriber]:
     model = WhisperTranscriber(SpeechSpec("whisper-tiny.en", tiny_en_path(), cpu_threads=2))
     model.load()

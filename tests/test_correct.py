@@ -36,6 +36,7 @@ from neira_jupyter.engine.types import (
     GenerationResult,
     Usage,
 )
+from tests.conftest import loads_model
 
 RAW = "the quick roundfire stump over the lazy dog"
 FIXED = "The quick brown fox jumps over the lazy dog."
@@ -313,6 +314,7 @@ def test_empty_text_needs_no_model(text: str) -> None:
 
 
 @pytest.fixture(scope="session")
+@loads_model
 def demo_llm() -> Iterator[LlamaModel]:
     path = models.demo_llm_path()  # the demo extra is part of the test setup
     assert path is not None

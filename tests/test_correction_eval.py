@@ -16,6 +16,7 @@ import pytest
 
 from neira_jupyter.engine import models
 from neira_jupyter.engine.llm import LlamaModel, LLMSpec
+from tests.conftest import loads_model
 
 from .correction_eval import (
     Scored,
@@ -32,6 +33,7 @@ pytestmark = pytest.mark.timeout(1800)
 
 
 @pytest.fixture(scope="module")
+@loads_model
 def results(audio_dir: Path) -> list[Scored]:
     speech, llm = models.demo_speech_path(), models.demo_llm_path()
     assert speech is not None and llm is not None  # the demo extra is part of the test setup

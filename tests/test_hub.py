@@ -21,6 +21,7 @@ from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
 from tests.audio_fixtures import speak
+from tests.conftest import loads_model
 from tests.hub_fixture import TESTER_TOKEN, LiveHub
 from tests.test_magics_e2e import ServerKernel
 from tests.test_speech_stream import pcm_of, stream
@@ -30,6 +31,7 @@ COUNTING = "Count from 1 to 100, separated by commas: 1, 2, 3,"
 
 
 @pytest.fixture(scope="session")
+@loads_model
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
     live = LiveHub.start(tmp_path_factory.mktemp("hub"))
     processes: list[psutil.Process] = []

@@ -32,6 +32,7 @@ from neira_jupyter.engine.types import (
     GenerationResult,
 )
 from neira_jupyter.server.app import NeiraApp
+from tests.conftest import loads_model
 
 HI = [ChatMessage("user", "hi")]
 
@@ -181,6 +182,7 @@ def test_cancelling_closes_the_connection(stub: Any) -> None:
 
 
 @pytest.fixture(scope="module")
+@loads_model
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     demo = models.demo_llm_path()
     assert demo is not None, "the demo models are part of the test setup"

@@ -21,6 +21,7 @@ from neira_jupyter.engine.speech import (
     decode_audio,
 )
 from neira_jupyter.engine.types import BadRequest, CancelToken, EngineError, ModelState
+from tests.conftest import loads_model
 
 from .audio_fixtures import SENTENCES, speak
 
@@ -32,6 +33,7 @@ def tiny_en_path() -> Path:
 
 
 @pytest.fixture(scope="session")
+@loads_model
 def whisper() -> Iterator[WhisperTranscriber]:
     model = WhisperTranscriber(SpeechSpec("whisper-tiny.en", tiny_en_path(), cpu_threads=2))
     model.load()

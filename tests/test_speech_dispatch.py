@@ -17,6 +17,7 @@ from pathlib import Path
 
 import jiwer
 import numpy as np
+import pytest
 
 from neira_jupyter.engine.config import build_engine_config
 from neira_jupyter.engine.service import NeiraEngine
@@ -24,6 +25,8 @@ from neira_jupyter.engine.speech import Priority, StreamingRecognizer, StreamOpt
 from neira_jupyter.server.app import NeiraApp
 from tests.audio_fixtures import SENTENCES, speak
 from tests.correction_eval import words_only
+
+pytestmark = pytest.mark.model  # each test runs the demo Whisper in an engine
 
 CHUNK = 1600  # 100 ms
 

@@ -47,7 +47,7 @@ from neira_jupyter.engine.speech import (
 )
 from neira_jupyter.server.app import NeiraApp
 from tests.audio_fixtures import SENTENCES, speak
-from tests.conftest import Fetch, get_status
+from tests.conftest import Fetch, get_status, loads_model
 
 SENTENCE = SENTENCES["en"][1]
 
@@ -65,6 +65,7 @@ class Remote:
 
 
 @pytest.fixture(scope="module")
+@loads_model
 def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Remote]:
     """A real jupyter server with neira's demo Whisper model (no LLM), on loopback."""
     with socket.socket() as s:

@@ -41,7 +41,7 @@ from tests.browser.themes import (
     assert_theme,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.model]
 
 
 @pytest.fixture(scope="module")

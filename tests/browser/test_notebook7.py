@@ -33,7 +33,7 @@ from tests.browser.support import (
 )
 from tests.browser.themes import assert_focus_ring, assert_status_item, assert_surface
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.model]
 
 ASK = code_cell(
     "ask",
