@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
 
 from neira_jupyter.engine.config import (
     ConfigError,
@@ -173,3 +174,22 @@ def test_remote_api_key_never_shows(tmp_path: Path) -> None:
     assert "sk-hidden" not in shown
     assert "secret" not in shown and "k2" not in shown
     assert "gpu-box:8000/v1" in shown
+
+
+def test_hub_service_keeps_explicit_neira_app_options_over_brain_config(tmp_path: Path) -> None:
+    """``c.NeiraApp.x`` (a config file) and ``--NeiraApp.x`` win over brain_config.toml under
+    the Hub service too, as they do in the extension."""
+    from neira_jupyter.hub.service import NeiraServiceApp
+
+    brain = tmp_path / "brain_config.toml"
+    brain.write_text("[llm]\ndefault_max_tokens = 99\ndefault_top_p = 0.5\n"
+                     "[fallback_rules]\nmax_local_attempts = 5\n", encoding="utf-8")  # fmt: skip
+    config_file = tmp_path / "neira_service_config.py"
+    config_file.write_text("c.NeiraApp.default_max_tokens = 7\n", encoding="utf-8")
+    config = PyFileConfigLoader(config_file.name, str(tmp_path)).load_config()
+    app = NeiraServiceApp(config=config)
+    app.parse_command_line([f"--NeiraApp.brain_config={brain}", "--NeiraApp.default_top_p=0.25"])
+    app.apply_overrides(read_brain_config(brain), {}, str(brain))
+    assert app.default_max_tokens == 7  # c.NeiraApp in the config file
+    assert app.default_top_p == 0.25  # --NeiraApp on the command line
+    assert app.max_local_attempts == 5  # not set explicitly: brain_config.toml's

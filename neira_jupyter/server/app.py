@@ -386,10 +386,16 @@ class NeiraApp(ExtensionApp):
         candidates = [Path(folder) / path for folder in jupyter_config_path()]
         return next((c for c in candidates if c.is_file()), candidates[0])
 
+    def explicit_options(self) -> set[str]:
+        """Options set through Jupyter config: in the section of this class or of any class
+        it derives from (``c.NeiraApp.x`` counts for the Hub's ``NeiraServiceApp`` too)."""
+        sections = [self.config[name] for name in self.section_names() if name in self.config]
+        return {option for section in sections for option in section}
+
     def apply_overrides(self, brain: dict[str, Any], env: dict[str, Any], where: str) -> None:
         """Set options from ``brain_config.toml`` (unless configured explicitly), then the
         environment; the traits check each value, and a bad one is a ``ConfigError``."""
-        explicit = set(self.config.get(type(self).__name__, {}))
+        explicit = self.explicit_options()
         layers = [(name, value, f"{where}: {_BRAIN_KEY_OF.get(name, name)}")
                   for name, value in brain.items() if name not in explicit]  # fmt: skip
         layers += [(name, value, f"environment ({name})") for name, value in env.items()]
