@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,9 @@ from neira_jupyter.engine.config import (
     read_brain_config,
 )
 from neira_jupyter.engine.models import DEMO_LLM_NAME, demo_llm_path
-from neira_jupyter.server.app import NeiraApp
+from neira_jupyter.hub.service import NeiraService
+from neira_jupyter.options import NeiraApp
+from neira_jupyter.server.settings import apply_overrides, brain_config_path
 
 BRAIN = """
 [llm]
@@ -44,7 +47,7 @@ def app_with(
     app = NeiraApp(config=Config({"NeiraApp": explicit}))
     path = tmp_path / "brain_config.toml"
     path.write_text(brain, encoding="utf-8")
-    app.apply_overrides(read_brain_config(path), env_overrides(env or {}), str(path))
+    apply_overrides(app, read_brain_config(path), env_overrides(env or {}), str(path))
     return app
 
 
@@ -160,10 +163,10 @@ def test_brain_config_is_read_from_jupyter_config_dirs_not_the_root(
     (root / "brain_config.toml").write_text("[llm]\ndefault_max_tokens = 1\n", encoding="utf-8")
     monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(admin))
     app = NeiraApp()
-    assert app.brain_config_path().parent != root
+    assert brain_config_path(app).parent != root
     (admin / "brain_config.toml").write_text("[llm]\ndefault_max_tokens = 7\n", encoding="utf-8")
-    assert app.brain_config_path() == admin / "brain_config.toml"
-    assert read_brain_config(app.brain_config_path())["default_max_tokens"] == 7
+    assert brain_config_path(app) == admin / "brain_config.toml"
+    assert read_brain_config(brain_config_path(app))["default_max_tokens"] == 7
 
 
 def test_remote_api_key_never_shows(tmp_path: Path) -> None:
@@ -179,17 +182,18 @@ def test_remote_api_key_never_shows(tmp_path: Path) -> None:
 def test_hub_service_keeps_explicit_neira_app_options_over_brain_config(tmp_path: Path) -> None:
     """``c.NeiraApp.x`` (a config file) and ``--NeiraApp.x`` win over brain_config.toml under
     the Hub service too, as they do in the extension."""
-    from neira_jupyter.hub.service import NeiraServiceApp
-
     brain = tmp_path / "brain_config.toml"
     brain.write_text("[llm]\ndefault_max_tokens = 99\ndefault_top_p = 0.5\n"
                      "[fallback_rules]\nmax_local_attempts = 5\n", encoding="utf-8")  # fmt: skip
     config_file = tmp_path / "neira_service_config.py"
     config_file.write_text("c.NeiraApp.default_max_tokens = 7\n", encoding="utf-8")
     config = PyFileConfigLoader(config_file.name, str(tmp_path)).load_config()
-    app = NeiraServiceApp(config=config)
-    app.parse_command_line([f"--NeiraApp.brain_config={brain}", "--NeiraApp.default_top_p=0.25"])
-    app.apply_overrides(read_brain_config(brain), {}, str(brain))
-    assert app.default_max_tokens == 7  # c.NeiraApp in the config file
-    assert app.default_top_p == 0.25  # --NeiraApp on the command line
-    assert app.max_local_attempts == 5  # not set explicitly: brain_config.toml's
+    service = NeiraService(config=config)
+    service.parse_command_line([f"--NeiraApp.brain_config={brain}", "--NeiraApp.default_top_p=.25"])
+    options = service.load_options()  # the real loading: brain_config.toml, environment, engine
+    assert options.default_max_tokens == 7  # c.NeiraApp in the config file
+    assert options.default_top_p == 0.25  # --NeiraApp on the command line
+    assert options.max_local_attempts == 5  # not set explicitly: brain_config.toml's
+    assert service.state.engine is not None
+    assert service.state.engine.config.defaults.max_tokens == 7
+    asyncio.run(service.state.stop())  # takes the engine off the metrics collector

@@ -1,11 +1,11 @@
 """Engine configuration: the resolved settings, the seed's ``brain_config.toml``, env overrides.
 
-Every option and its default is a trait of ``NeiraApp`` (server/app.py); this
-module restates no default: ``build_engine_config`` turns a complete set of
-option values into an ``EngineConfig``. Precedence (applied by the app),
-lowest first: trait defaults, ``brain_config.toml``, options set explicitly
-through Jupyter config, then the environment variables ``LLM_ENABLED`` and
-``LLM_MODEL_PATH``. When no primary model is named anywhere, the demo models
+Every option and its default is a trait of ``NeiraApp`` (``neira_jupyter/options.py``);
+this module restates no default: ``build_engine_config`` turns a complete set
+of option values into an ``EngineConfig``. Precedence (applied by
+``server.settings``), lowest first: trait defaults, ``brain_config.toml``,
+options set explicitly through config, then the environment variables
+``LLM_ENABLED`` and ``LLM_MODEL_PATH``. When no primary model is named anywhere, the demo models
 (the ``demo`` extra) are used and ``EngineConfig.demo`` says so.
 """
 
