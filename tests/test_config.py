@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import dataclasses
+import inspect
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +23,16 @@ from neira_jupyter.engine.config import (
     read_brain_config,
 )
 from neira_jupyter.engine.models import DEMO_LLM_NAME, demo_llm_path
+from neira_jupyter.engine.routing import MemoryWatch, PressureThresholds, RouterConfig
+from neira_jupyter.engine.speech import SpeechSpec
+from neira_jupyter.engine.types import GenerationOptions
+from neira_jupyter.hub.options import NeiraServiceApp
 from neira_jupyter.hub.service import NeiraService
+from neira_jupyter.kernel.settings import MagicSettings
 from neira_jupyter.options import NeiraApp
 from neira_jupyter.server.settings import apply_overrides, brain_config_path
 
+REPO = Path(__file__).resolve().parent.parent
 BRAIN = """
 [llm]
 primary_model = "mistral"
@@ -197,3 +207,81 @@ def test_hub_service_keeps_explicit_neira_app_options_over_brain_config(tmp_path
     assert service.state.engine is not None
     assert service.state.engine.config.defaults.max_tokens == 7
     asyncio.run(service.state.stop())  # takes the engine off the metrics collector
+
+
+# engine dataclass -> {field: the NeiraApp option whose default it takes}
+ENGINE_DEFAULTS: dict[type, dict[str, str]] = {
+    RouterConfig: {
+        "max_local_attempts": "max_local_attempts",
+        "local_timeout_ms": "local_timeout_ms",
+        "quick_max_tokens": "quick_max_tokens",
+        "failure_cooldown_s": "failure_cooldown",
+        "allow_external_api": "allow_external_api",
+        "unload_on_pressure": "unload_on_pressure",
+        "preload": "eager_load",
+        "overflow_queue": "remote_overflow_queue",
+    },
+    PressureThresholds: {
+        "low_mib": "memory_low_mib",
+        "recover_mib": "memory_recover_mib",
+        "recover_s": "memory_recover_seconds",
+        "critical_mib": "memory_critical_mib",
+    },
+    GenerationOptions: {
+        "max_tokens": "default_max_tokens",
+        "temperature": "default_temperature",
+        "top_p": "default_top_p",
+    },
+    SpeechSpec: {
+        "device": "speech_device",
+        "compute_type": "speech_compute_type",
+        "num_workers": "speech_workers",
+        "batch": "speech_batch",
+    },
+}
+
+
+@pytest.mark.parametrize("cls", list(ENGINE_DEFAULTS), ids=lambda cls: cls.__name__)
+def test_engine_dataclasses_take_their_defaults_from_the_options(cls: type) -> None:
+    """A default lives on its ``NeiraApp`` trait only: each field's default is written as
+    ``option_default("<option>")``, never as a literal, and equals the trait's."""
+    options = NeiraApp.option_defaults()
+    declared = {f.name: f.default for f in dataclasses.fields(cls)}
+    written = {
+        node.target.id: node.value
+        for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(cls))))
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+    }
+    for name, option in ENGINE_DEFAULTS[cls].items():
+        assert declared[name] == options[option], (name, option)
+        value = written[name]
+        assert isinstance(value, ast.Call) and ast.unparse(value) == (
+            f"option_default('{option}')"
+        ), f"{cls.__name__}.{name} restates a default: {ast.unparse(value)}"
+
+
+def test_memory_watch_polls_at_the_option_default() -> None:
+    interval = inspect.signature(MemoryWatch).parameters["interval_s"].default
+    assert interval == NeiraApp.option_defaults()["memory_interval"]
+
+
+def test_kernel_limits_are_the_protocols() -> None:
+    """The magics' bounds are the server's request bounds, stated by the protocol only."""
+    from neira_jupyter.kernel.options import MAX_TOKENS_RANGE, TEMPERATURE_RANGE
+    from neira_jupyter.protocol import MAX_TOKENS_LIMIT
+
+    assert MAX_TOKENS_RANGE == (1, MAX_TOKENS_LIMIT)
+    assert TEMPERATURE_RANGE == (0.0, 2.0)
+    kernel = Path(inspect.getfile(MagicSettings)).parent
+    restating = [p.name for p in kernel.glob("*.py") if str(MAX_TOKENS_LIMIT) in p.read_text()]
+    assert not restating
+
+
+def test_every_option_is_documented() -> None:
+    """README's configuration reference names every ``NeiraApp`` option, docs/hub.md every
+    option of the Hub service."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    hub = (REPO / "docs" / "hub.md").read_text(encoding="utf-8")
+    assert [name for name in NeiraApp.option_defaults() if f"`{name}`" not in readme] == []
+    own = NeiraServiceApp.class_own_traits(config=True)
+    assert [name for name in own if f"`{name}`" not in hub] == []
