@@ -356,10 +356,10 @@ class NeiraApp(Configurable):
         return {name: getattr(self, name) for name in NeiraApp.class_own_traits(config=True)}
 
     def explicit_options(self) -> set[str]:
-        """Options set through config: in the section of this class or of any class it
-        derives from (``c.NeiraApp.x`` counts for the Hub's ``NeiraServiceApp`` too)."""
-        sections = [self.config[name] for name in self.section_names() if name in self.config]
-        return {option for section in sections for option in section}
+        """Options set through config: every section traitlets reads for this object, that
+        of its class and of each class it derives from (``c.NeiraApp.x`` counts for the
+        Hub's ``NeiraServiceApp`` too), also nested under its parent's."""
+        return set(self._find_my_config(self.config))  # what traitlets applies to self
 
 
 def option_default(name: str) -> Any:

@@ -44,7 +44,7 @@ from ..protocol import API_PREFIX, REQUEST_ID_PATTERN
 from ..server.base import NeiraAPIHandler
 from ..server.generate import CancelHandler
 from ..server.routes import handlers
-from ..server.settings import start_handler_state
+from ..server.settings import HandlerState, start_handler_state
 from .auth import HubAuthorizer, HubIdentityProvider
 from .options import NeiraServiceApp
 
@@ -119,6 +119,10 @@ class NeiraService(Application):
     name = "neira-hub"
     description = "The neira engine as a JupyterHub service: the neira API only."
     classes = [NeiraServiceApp]  # noqa: RUF012 (traitlets.Application declares it so); --help-all
+
+    options: NeiraServiceApp  # set by load_options, with the two below
+    ledger: QuotaLedger
+    state: HandlerState
 
     def load_options(self) -> NeiraServiceApp:
         """The options as configured (config file, command line, then ``brain_config.toml``
