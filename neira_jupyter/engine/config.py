@@ -91,7 +91,8 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
 
 @dataclass
 class EngineConfig:
-    """Everything the engine needs, already resolved and validated."""
+    """Everything the engine needs, already resolved and validated (no option defaults here:
+    ``build_engine_config`` sets every field from the options)."""
 
     llm_enabled: bool
     primary: LLMSpec | None
@@ -113,9 +114,9 @@ class EngineConfig:
     failure_cooldown_s: float
     quick_max_tokens: int
     remote: RemoteSpec | None
-    overflow_queue: int = 0  # waiting local requests that send the next one to the remote
-    speech_remote: RemoteSpec | None = None
-    speech_overflow_queue: int = 0  # waiting transcriptions that send the next one remote
+    overflow_queue: int  # waiting local requests that send the next one to the remote
+    speech_remote: RemoteSpec | None
+    speech_overflow_queue: int  # waiting transcriptions that send the next one remote
     demo: bool = False
     demo_notes: list[str] = field(default_factory=list)
 
