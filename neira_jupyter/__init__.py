@@ -26,9 +26,9 @@ def __getattr__(name: str) -> Any:
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     """Tell jupyter_server where the extension app lives."""
-    from .server.app import NeiraApp
+    from .server.app import NeiraExtension
 
-    return [{"module": "neira_jupyter.server.app", "app": NeiraApp}]
+    return [{"module": "neira_jupyter.server.app", "app": NeiraExtension}]
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

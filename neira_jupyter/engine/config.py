@@ -1,11 +1,11 @@
 """Engine configuration: the resolved settings, the seed's ``brain_config.toml``, env overrides.
 
-Every option and its default is a trait of ``NeiraApp`` (server/app.py); this
-module restates no default: ``build_engine_config`` turns a complete set of
-option values into an ``EngineConfig``. Precedence (applied by the app),
-lowest first: trait defaults, ``brain_config.toml``, options set explicitly
-through Jupyter config, then the environment variables ``LLM_ENABLED`` and
-``LLM_MODEL_PATH``. When no primary model is named anywhere, the demo models
+Every option and its default is a trait of ``NeiraApp`` (``neira_jupyter/options.py``);
+this module restates no default: ``build_engine_config`` turns a complete set
+of option values into an ``EngineConfig``. Precedence (applied by
+``server.settings``), lowest first: trait defaults, ``brain_config.toml``,
+options set explicitly through config, then the environment variables
+``LLM_ENABLED`` and ``LLM_MODEL_PATH``. When no primary model is named anywhere, the demo models
 (the ``demo`` extra) are used and ``EngineConfig.demo`` says so.
 """
 
@@ -91,7 +91,8 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
 
 @dataclass
 class EngineConfig:
-    """Everything the engine needs, already resolved and validated."""
+    """Everything the engine needs, already resolved and validated (no option defaults here:
+    ``build_engine_config`` sets every field from the options)."""
 
     llm_enabled: bool
     primary: LLMSpec | None
@@ -113,9 +114,9 @@ class EngineConfig:
     failure_cooldown_s: float
     quick_max_tokens: int
     remote: RemoteSpec | None
-    overflow_queue: int = 0  # waiting local requests that send the next one to the remote
-    speech_remote: RemoteSpec | None = None
-    speech_overflow_queue: int = 0  # waiting transcriptions that send the next one remote
+    overflow_queue: int  # waiting local requests that send the next one to the remote
+    speech_remote: RemoteSpec | None
+    speech_overflow_queue: int  # waiting transcriptions that send the next one remote
     demo: bool = False
     demo_notes: list[str] = field(default_factory=list)
 

@@ -13,9 +13,12 @@ systemd) gets them, plus ``JUPYTERHUB_API_URL``, ``JUPYTERHUB_API_TOKEN``,
 ``JUPYTERHUB_CLIENT_ID`` and ``JUPYTERHUB_OAUTH_ACCESS_SCOPES``, from its
 environment (docs/hub.md).
 
-Options are ``NeiraApp``'s (``--NeiraServiceApp.x=...`` or ``--NeiraApp.x``,
-or a ``--config`` file) plus the quotas below. Users are always kept apart
-(``isolate_users``): fairness, request ids and cancellation are per Hub user.
+``NeiraService`` is a plain traitlets ``Application``: its options are
+``NeiraServiceApp``'s (``hub.options``: ``NeiraApp``'s plus the quotas;
+``--NeiraServiceApp.x=...`` or ``--NeiraApp.x``, or a ``--config`` file), read
+and turned into the engine and the handlers' settings by ``server.settings``
+as the extension does. Users are always kept apart (``isolate_users``):
+fairness, request ids and cancellation are per Hub user.
 """
 
 from __future__ import annotations
@@ -33,18 +36,17 @@ from jupyter_server.utils import url_path_join
 from jupyterhub.singleuser.extension import JupyterHubOAuthCallbackHandler
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from tornado import httpserver, web
-from traitlets import Dict, Float, Int, Unicode, default
-from traitlets.config import Config
+from traitlets.config import Application, Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from ..engine.quota import Limits, QuotaEngine, QuotaLedger, QuotaPolicy
-from ..engine.service import NeiraEngine
+from ..engine.quota import QuotaEngine, QuotaLedger
 from ..protocol import API_PREFIX, REQUEST_ID_PATTERN
-from ..server.app import NeiraApp
 from ..server.base import NeiraAPIHandler
 from ..server.generate import CancelHandler
 from ..server.routes import handlers
-from .auth import ADMIN_SCOPE, HubAuthorizer, HubIdentityProvider
+from ..server.settings import HandlerState, start_handler_state
+from .auth import HubAuthorizer, HubIdentityProvider
+from .options import NeiraServiceApp
 
 USAGE_PATH = "usage"
 METRICS_PATH = "metrics"
@@ -111,66 +113,35 @@ class NotFound(NeiraAPIHandler):
         raise web.HTTPError(404, "the neira service serves only neira/api/")
 
 
-class NeiraServiceApp(NeiraApp):
-    """The neira engine as a JupyterHub service, with per-user quotas."""
+class NeiraService(Application):
+    """``python -m neira_jupyter.hub``: serves the neira API of ``NeiraServiceApp`` options."""
 
     name = "neira-hub"
-    service_prefix = Unicode(
-        config=True, help="URL prefix (default: JUPYTERHUB_SERVICE_PREFIX, else /services/neira/)."
-    )
-    listen_url = Unicode(
-        config=True, help="Address to listen on (default: JUPYTERHUB_SERVICE_URL)."
-    )
-    requests_per_minute = Int(0, config=True, help="Generations per user per minute (0: any).")
-    tokens_per_day = Int(0, config=True, help="Generated tokens per user per UTC day (0: any).")
-    audio_seconds_per_day = Float(
-        0.0, config=True, help="Audio seconds per user per UTC day that Whisper decodes (0: any)."
-    )
-    group_limits = Dict(
-        config=True,
-        help='Per-group overrides, e.g. {"staff": {"tokens_per_day": 0}}; a user in several '
-        "groups gets the most generous value of each limit.",
-    )
-    admin_scope = Unicode(ADMIN_SCOPE, config=True, help="Scope that may read neira/api/usage.")
+    description = "The neira engine as a JupyterHub service: the neira API only."
+    classes = [NeiraServiceApp]  # noqa: RUF012 (traitlets.Application declares it so); --help-all
 
-    @default("service_prefix")
-    def _default_prefix(self) -> str:
-        return os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/neira/")
+    options: NeiraServiceApp  # set by load_options, with the two below
+    ledger: QuotaLedger
+    state: HandlerState
 
-    @default("listen_url")
-    def _default_listen(self) -> str:
-        return os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101")
-
-    @default("isolate_users")
-    def _default_isolate(self) -> bool:
-        return True
-
-    @default("metrics_per_user")
-    def _default_metrics_per_user(self) -> bool:
-        return True  # the Hub's users are a known, bounded set
-
-    @default("service_url")
-    def _default_service_url(self) -> str:
-        return ""  # the service itself never relays
-
-    def option_values(self) -> dict[str, Any]:
-        """The engine's options: ``NeiraApp``'s (the quotas are this class's own)."""
-        return {name: getattr(self, name) for name in NeiraApp.class_own_traits(config=True)}
-
-    def make_engine(self, config: Any) -> NeiraEngine:
-        limits = Limits(self.requests_per_minute, self.tokens_per_day, self.audio_seconds_per_day)
-        self.ledger = QuotaLedger(QuotaPolicy.from_options(limits, self.group_limits))
-        return QuotaEngine(config, self.ledger)
+    def load_options(self) -> NeiraServiceApp:
+        """The options as configured (config file, command line, then ``brain_config.toml``
+        for those not set explicitly, then the environment) and the engine built from them,
+        with quotas; nothing started yet."""
+        self.options = NeiraServiceApp(parent=self)
+        self.ledger = QuotaLedger(self.options.quota_policy())
+        self.state = start_handler_state(
+            self.options, self.log, lambda config: QuotaEngine(config, self.ledger)
+        )
+        return self.options
 
     def make_web_app(self) -> web.Application:
         """The tornado application: the neira routes under the prefix, nothing else."""
-        self.initialize_settings()
-        prefix = (
-            self.service_prefix if self.service_prefix.endswith("/") else self.service_prefix + "/"
-        )
+        options = self.load_options()
+        prefix = options.prefix
         identity = HubIdentityProvider(parent=self, ledger=self.ledger)
         authorizer = HubAuthorizer(
-            parent=self, identity_provider=identity, admin_scope=self.admin_scope
+            parent=self, identity_provider=identity, admin_scope=options.admin_scope
         )
         routes: list[Any] = [
             (url_path_join(prefix, path), ServiceCancelHandler if h is CancelHandler else h)
@@ -182,38 +153,49 @@ class NeiraServiceApp(NeiraApp):
             (url_path_join(prefix, "oauth_callback"), JupyterHubOAuthCallbackHandler,
              {"hub_auth": identity.hub_auth})
         )  # fmt: skip
-        secret = os.environ.get("JUPYTERHUB_COOKIE_SECRET", "")
         settings = {
-            **self.settings,
-            "base_url": prefix,
-            "identity_provider": identity,
-            "authorizer": authorizer,
-            "serverapp": None,
-            "config": self.config,
-            "allow_remote_access": True,  # behind the Hub's proxy: Host is the public name
-            "headers": {},
-            "cookie_secret": bytes.fromhex(secret) if secret else os.urandom(32),
+            **self.state.settings(),
+            **jupyter_handler_settings(prefix, identity, authorizer, self.config),
             "default_handler_class": NotFound,
-            "websocket_max_message_size": self.max_audio_bytes,
+            "websocket_max_message_size": options.max_audio_bytes,
         }
         return web.Application(routes, **settings)
 
     async def serve(self) -> None:
         """Listen on ``listen_url`` until SIGTERM/SIGINT, then stop the engine."""
         app = self.make_web_app()
-        assert self.engine is not None
-        self.engine.start()
-        url = urlsplit(self.listen_url)
+        self.state.start()
+        url = urlsplit(self.options.listen_url)
         server = httpserver.HTTPServer(app, xheaders=True)
         server.listen(url.port or 80, url.hostname or "127.0.0.1")
-        self.log.info("neira: service listening on %s%s", self.listen_url, self.service_prefix)
+        self.log.info(
+            "neira: service listening on %s%s", self.options.listen_url, self.options.prefix
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         server.stop()
-        await self.engine.stop()
+        await self.state.stop()
+
+
+def jupyter_handler_settings(
+    prefix: str, identity: HubIdentityProvider, authorizer: HubAuthorizer, config: Config
+) -> dict[str, Any]:
+    """What jupyter_server's ``JupyterHandler`` reads that a ``ServerApp`` would set: the
+    base URL, the Hub's identity provider and authorizer, the cookie secret."""
+    secret = os.environ.get("JUPYTERHUB_COOKIE_SECRET", "")
+    return {
+        "base_url": prefix,
+        "identity_provider": identity,
+        "authorizer": authorizer,
+        "serverapp": None,
+        "config": config,
+        "allow_remote_access": True,  # behind the Hub's proxy: Host is the public name
+        "headers": {},
+        "cookie_secret": bytes.fromhex(secret) if secret else os.urandom(32),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -227,6 +209,6 @@ def main(argv: list[str] | None = None) -> None:
         config.merge(
             PyFileConfigLoader(os.path.basename(path), os.path.dirname(path)).load_config()
         )
-    app = NeiraServiceApp(config=config)
-    app.parse_command_line(args)
-    asyncio.run(app.serve())
+    service = NeiraService(config=config)
+    service.parse_command_line(args)
+    asyncio.run(service.serve())

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from .options import MAX_TOKENS_RANGE, TEMPERATURE_RANGE
+
 __all__ = ["HELP"]
 
-HELP = """\
+_TEXT = """\
 **neira** — a local assistant that runs in this Jupyter server.
 
 `%%neira [options]` — the cell body is the prompt; the answer streams into the output.
@@ -12,8 +14,8 @@ HELP = """\
 | option | |
 |---|---|
 | `--model NAME\\|auto` | a configured model (`%neira models` lists them) |
-| `--temperature T` | 0..2 |
-| `--max-tokens N` | 1..8192 |
+| `--temperature T` | TEMPERATURE_RANGE |
+| `--max-tokens N` | MAX_TOKENS_RANGE |
 | `--system TEXT` | a system message |
 | `--format F` | markdown (default), code, text, json (constrained to JSON), html, math |
 | `--no-stream` | show the answer only when it is complete |
@@ -37,3 +39,8 @@ Settings: `%config NeiraMagics` lists them, e.g. `%config NeiraMagics.default_ma
 The server is found automatically in a kernel started by Jupyter; elsewhere set
 `NEIRA_URL` and `NEIRA_TOKEN`.
 """
+
+# the ranges the server enforces (the protocol's), not restated here
+HELP = _TEXT.replace("TEMPERATURE_RANGE", "{:g}..{:g}".format(*TEMPERATURE_RANGE)).replace(
+    "MAX_TOKENS_RANGE", "{}..{}".format(*MAX_TOKENS_RANGE)
+)

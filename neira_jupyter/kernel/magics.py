@@ -32,7 +32,14 @@ from traitlets import observe
 from .answer import report, run_answer
 from .client import ChatMessage, GenerateRequest, NeiraClient, NeiraError
 from .help import HELP
-from .options import CODE_SYSTEM_PROMPT, LANGUAGES, identifier, ranged
+from .options import (
+    CODE_SYSTEM_PROMPT,
+    LANGUAGES,
+    MAX_TOKENS_RANGE,
+    TEMPERATURE_RANGE,
+    identifier,
+    ranged,
+)
 from .prompt import (
     ChatHistory,
     ErrorRecord,
@@ -112,15 +119,15 @@ class NeiraMagics(Magics, MagicSettings):
     @argument("--model", default=None, help="a configured model name, or auto")
     @argument(
         "--temperature",
-        type=ranged(float, 0.0, 2.0, "--temperature"),
+        type=ranged(float, *TEMPERATURE_RANGE, "--temperature"),
         default=None,
-        help="sampling temperature, 0..2",
+        help="sampling temperature, {:g}..{:g}".format(*TEMPERATURE_RANGE),
     )
     @argument(
         "--max-tokens",
-        type=ranged(int, 1, 8192, "--max-tokens"),
+        type=ranged(int, *MAX_TOKENS_RANGE, "--max-tokens"),
         default=None,
-        help="most tokens to generate, 1..8192",
+        help="most tokens to generate, {}..{}".format(*MAX_TOKENS_RANGE),
     )
     @argument("--system", default=None, help="a system message")
     @argument("--format", choices=FORMATS, default=None, help="how to render the answer")

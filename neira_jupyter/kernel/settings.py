@@ -11,6 +11,7 @@ from typing import Any, cast
 from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
+from .options import MAX_TOKENS_RANGE, TEMPERATURE_RANGE
 from .render import FORMATS
 
 __all__ = ["MagicSettings"]
@@ -61,15 +62,17 @@ class MagicSettings(Configurable):
     @validate("default_max_tokens")
     def _check_max_tokens(self, proposal: dict[str, Any]) -> int | None:
         value = proposal["value"]
-        if value is not None and not 1 <= value <= 8192:
-            raise TraitError("default_max_tokens must be between 1 and 8192")
+        low, high = MAX_TOKENS_RANGE
+        if value is not None and not low <= value <= high:
+            raise TraitError(f"default_max_tokens must be between {low} and {high}")
         return cast("int | None", value)
 
     @validate("default_temperature")
     def _check_temperature(self, proposal: dict[str, Any]) -> float | None:
         value = proposal["value"]
-        if value is not None and not 0.0 <= value <= 2.0:
-            raise TraitError("default_temperature must be between 0 and 2")
+        low, high = TEMPERATURE_RANGE
+        if value is not None and not low <= value <= high:
+            raise TraitError(f"default_temperature must be between {low:g} and {high:g}")
         return cast("float | None", value)
 
     @validate("stream_interval", "connect_timeout", "read_timeout", "cancel_timeout")

@@ -1,464 +1,63 @@
-"""``NeiraApp``: the jupyter-server extension that keeps the models resident.
+"""``NeiraExtension``: the jupyter-server extension that keeps the models resident.
 
-Every option is a trait on ``NeiraApp`` with its real default and help
-(``--NeiraApp.x=...``, or ``c.NeiraApp.x`` in ``jupyter_server_config.py``;
-``jupyter neira --help-all`` lists them). The seed's ``brain_config.toml``
-sets the options it names unless Jupyter config set them explicitly;
-``LLM_ENABLED`` and ``LLM_MODEL_PATH`` override both. Values from either
-are checked by the traits, so a bad one is an error naming its key.
+The extension holds no option itself: they are ``NeiraApp``'s (``options.py``;
+``--NeiraApp.x=...``, or ``c.NeiraApp.x`` in ``jupyter_server_config.py``;
+``jupyter neira --help-all`` lists them). At start it reads them,
+``brain_config.toml`` and the environment included, builds the engine (or
+the relay) through ``server.settings`` as the Hub service does, and mounts
+the neira handlers; it starts the engine with the server and stops it with
+the server.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
-from jupyter_core.paths import jupyter_config_path
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Float, Int, TraitError, Unicode, default, validate
 
-from ..engine.config import (
-    BRAIN_KEYS,
-    ConfigError,
-    build_engine_config,
-    environment,
-    read_brain_config,
-)
-from ..engine.service import NeiraEngine
-from ..protocol import MAX_TOKENS_LIMIT
-from .base import ENGINE_KEY, ISOLATE_KEY, LIMITS_KEY, METRICS_KEY, RequestLimits
-from .metrics import COLLECTOR, NeiraMetrics
-from .relay import RELAY_KEY, Relay, relay_handlers
-from .routes import HANDLERS, handlers
+from ..options import NeiraApp
+from .relay import relay_handlers
+from .routes import handlers
+from .settings import HandlerState, start_handler_state
 
-_BRAIN_KEY_OF = {name: f"[{section}].{key}" for section, keys in BRAIN_KEYS.items()
-                 for key, name in keys.items()}  # fmt: skip
+__all__ = ["NeiraApp", "NeiraExtension", "main"]
 
 
-def _positive(value: Any, name: str) -> Any:
-    if value <= 0:
-        raise ValueError(f"NeiraApp.{name} must be positive, got {value}")
-    return value
-
-
-class NeiraApp(ExtensionApp):
+class NeiraExtension(ExtensionApp):
     """Local LLM and speech recognition for Jupyter, resident in the server process."""
 
     name = "neira_jupyter"
     extension_url = "/neira/api/status"
     load_other_extensions = True
+    classes = [NeiraApp]  # noqa: RUF012 (as ExtensionApp declares it); --help-all lists them
 
-    # -- the original design's brain_config.toml ---------------------------------
-    brain_config = Unicode(
-        "brain_config.toml",
-        config=True,
-        help="The seed's brain_config.toml ([llm] and [fallback_rules]). A relative name is "
-        "looked up in Jupyter's config directories (jupyter --paths), never in the notebook "
-        "folder that users write; an absolute path is used as it is. A missing file is "
-        "ignored.",
-    )
-    primary_model = Unicode(
-        "",
-        config=True,
-        help="Name of the primary LLM ([llm] primary_model; empty: the file name).",
-    )
-    primary_path = Unicode(
-        "",
-        config=True,
-        help="Path of the primary GGUF ([llm] primary_path; LLM_MODEL_PATH overrides). "
-        "Empty: the demo model from the 'demo' extra.",
-    )
-    primary_context = Int(4096, config=True, help="Context size of the primary LLM.")
-    demo_context = Int(
-        2048, config=True, help="Context size of the demo LLM, used when no primary is set."
-    )
-    fallback_model = Unicode(
-        "", config=True, help="Name of the smaller fallback LLM (empty: the file name)."
-    )
-    fallback_path = Unicode(
-        "",
-        config=True,
-        help="Path of the fallback GGUF ([llm] fallback_path; empty: no fallback).",
-    )
-    fallback_context = Int(2048, config=True, help="Context size of the fallback model.")
-    default_temperature = Float(
-        0.7, config=True, help="Sampling temperature when a request sets none."
-    )
-    default_max_tokens = Int(256, config=True, help="max_tokens when a request sets none.")
-    default_top_p = Float(0.95, config=True, help="top_p when a request sets none.")
-    cuda_enabled = Bool(
-        True,
-        config=True,
-        help="Offload gpu_layers layers to the GPU (needs a CUDA build of llama-cpp-python).",
-    )
-    gpu_layers = Int(
-        0, config=True, help="n_gpu_layers for llama.cpp (-1: all); only used when cuda_enabled."
-    )
-    max_local_attempts = Int(
-        2, config=True, help="[fallback_rules] failures in a row before switching models."
-    )
-    local_timeout_ms = Int(
-        180,
-        config=True,
-        help="[fallback_rules] first-token budget of a quick request, in ms (0: none).",
-    )
-    allow_external_api = Bool(
-        False,
-        config=True,
-        help="[fallback_rules] allow a remote OpenAI-compatible backend (off: offline first).",
-    )
-
-    # -- options of this extension -------------------------------------------------
-    llm_enabled = Bool(True, config=True, help="Load the LLM at all (LLM_ENABLED overrides).")
-    chat_format = Unicode(
-        "",
-        config=True,
-        help="llama-cpp-python chat_format of the primary (empty: the GGUF's own chat template).",
-    )
-    fallback_chat_format = Unicode(
-        "", config=True, help="chat_format of the fallback model (empty: chat_format)."
-    )
-    n_threads = Int(0, config=True, help="CPU threads for llama.cpp (0: all cores).")
-    llm_slots = Int(
-        0,
-        config=True,
-        help="Generations a local LLM decodes at once, in one batch (1: one at a time; "
-        "0: chosen for the hardware: 8 with a GPU, 4 on 2 or more CPU cores, else 1).",
-    )
-    speech_model_path = Unicode(
-        "",
-        config=True,
-        help="Folder of a faster-whisper (CTranslate2) model. Empty: the demo Whisper base.",
-    )
-    speech_device = Unicode(
-        "auto", config=True, help="Whisper device: auto (CUDA when present), cpu or cuda."
-    )
-    speech_compute_type = Unicode(
-        "default",
-        config=True,
-        help="CTranslate2 compute_type for Whisper (default: int8 on CPU, float16 on CUDA).",
-    )
-    speech_workers = Int(1, config=True, help="Parallel Whisper transcriptions (num_workers).")
-    speech_batch = Int(
-        0,
-        config=True,
-        help="Live-stream windows Whisper decodes in one call (0: 8 on a GPU, 1 on CPU, "
-        "where batching was measured to buy nothing).",
-    )
-    speech_local = Bool(
-        True,
-        config=True,
-        help="Load a local Whisper model (speech_model_path, else the demo one). Off: "
-        "transcriptions go only to speech_remote_url, and live streams are unavailable.",
-    )
-    speech_remote_url = Unicode(
-        "",
-        config=True,
-        help="Base URL of an OpenAI-compatible transcription API (POST {url}/audio/"
-        "transcriptions; e.g. another neira server's http://host:8888/neira/v1), used for "
-        "whole-file transcriptions when there is no usable local speech model, or for "
-        "overflow (speech_remote_overflow_queue); only when allow_external_api is true.",
-    )
-    speech_remote_model = Unicode(
-        "whisper-1", config=True, help="Model name to request from speech_remote_url."
-    )
-    speech_remote_api_key = Unicode(
-        "", config=True, help="Bearer token for speech_remote_url (never logged)."
-    )
-    speech_remote_timeout = Float(
-        120.0, config=True, help="Seconds to wait for the remote transcription API."
-    )
-    speech_remote_concurrency = Int(
-        4, config=True, help="Transcriptions in flight to speech_remote_url at once."
-    )
-    speech_remote_overflow_queue = Int(
-        0,
-        config=True,
-        help="When this many transcriptions wait for the local speech model, the next one "
-        "goes to speech_remote_url. Needs allow_external_api. 0: the remote is used only "
-        "when no local speech model can serve.",
-    )
-    eager_load = Bool(
-        True, config=True, help="Load models in the background at start (else on first use)."
-    )
-    queue_size = Int(
-        16, config=True, help="Requests that may wait for a model; more get 429 + Retry-After."
-    )
-    max_jobs_per_user = Int(
-        8,
-        config=True,
-        help="Requests (queued plus running) one user may hold at once; more get 429 + "
-        "Retry-After, so one user's burst leaves room for the others. 0: no cap.",
-    )
-    retry_after = Int(2, config=True, help="Retry-After seconds sent with a 429.")
-    socket_ping_interval = Float(
-        30.0,
-        config=True,
-        help="Seconds between WebSocket pings; a client that does not answer within as "
-        "long again is disconnected. 0: no pings.",
-    )
-    socket_idle_timeout = Float(
-        600.0,
-        config=True,
-        help="A WebSocket with no message and no running work for this many seconds is "
-        "closed. 0: never.",
-    )
-    max_sockets_per_user = Int(
-        8, config=True, help="WebSockets one user may hold open at once; more get 429. 0: no cap."
-    )
-    correction_timeout = Float(
-        30.0, config=True, help="Seconds the LLM may take to correct a transcript."
-    )
-    max_body_bytes = Int(
-        1024 * 1024, config=True, help="Largest JSON request body, in bytes (else 413)."
-    )
-    max_audio_bytes = Int(
-        50 * 1024 * 1024, config=True, help="Largest audio upload, in bytes (else 413)."
-    )
-    max_audio_seconds = Float(600.0, config=True, help="Longest audio accepted, in seconds.")
-    isolate_users = Bool(
-        False,
-        config=True,
-        help="Keep users apart for fairness and cancellation (JupyterHub, collaboration). "
-        "Off: every authenticated request belongs to the server's owner, as token-"
-        "authenticated requests get a fresh anonymous identity each time.",
-    )
-    max_tokens_limit = Int(
-        MAX_TOKENS_LIMIT,
-        config=True,
-        help="The most tokens one request may ask for (max_tokens); more is a 400. Lower it "
-        "on a shared server so no single answer holds a model for long.",
-    )
-    max_prompt_chars = Int(
-        100_000, config=True, help="Longest prompt or text accepted, in characters."
-    )
-
-    # -- memory pressure, fallback, remote (the router) ---------------------------------
-    memory_source = Unicode(
-        "auto",
-        config=True,
-        help="Where free memory is read: 'auto' (NVML when layers are offloaded to a GPU, "
-        "else host RAM via psutil), 'nvml', 'host', 'file:/path.json' (a JSON file "
-        'such as {"free_mib": 900, "total_mib": 8192} that an agent or test rewrites), '
-        "or 'module:attribute' naming a MemorySource object.",
-    )
-    memory_interval = Float(1.0, config=True, help="Seconds between memory readings.")
-    memory_low_mib = Float(
-        1024.0,
-        config=True,
-        help="Switch new requests to the fallback model when free memory drops below this (MiB).",
-    )
-    memory_recover_mib = Float(
-        2048.0,
-        config=True,
-        help="Switch back to the primary only after at least this much memory (MiB) stayed "
-        "free for memory_recover_seconds.",
-    )
-    memory_recover_seconds = Float(
-        30.0, config=True, help="How long memory_recover_mib must stay free before switching back."
-    )
-    memory_critical_mib = Float(
-        0.0,
-        config=True,
-        help="Below this much free memory (MiB) no local model is used, and all are unloaded "
-        "(remote or degraded). 0: no critical level.",
-    )
-    unload_on_pressure = Bool(
-        True,
-        config=True,
-        help="Unload the primary under memory pressure (once idle) to give the memory back.",
-    )
-    failure_cooldown = Float(
-        60.0,
-        config=True,
-        help="Seconds a model that failed max_local_attempts times in a row is skipped.",
-    )
-    quick_max_tokens = Int(
-        64,
-        config=True,
-        help="Requests with max_tokens up to this are 'quick': their first token must come "
-        "within local_timeout_ms, or it counts as a local failure.",
-    )
-    remote_url = Unicode(
-        "",
-        config=True,
-        help="Base URL of an OpenAI-compatible API (e.g. http://host:8000/v1), used after the "
-        "local models only when allow_external_api is true.",
-    )
-    remote_model = Unicode("", config=True, help="Model name to request from remote_url.")
-    remote_api_key = Unicode("", config=True, help="Bearer token for remote_url (never logged).")
-    remote_timeout = Float(60.0, config=True, help="Seconds to wait for the remote API.")
-    remote_concurrency = Int(
-        8, config=True, help="Requests in flight to remote_url at once (more wait in its queue)."
-    )
-    remote_overflow_queue = Int(
-        0,
-        config=True,
-        help="Use remote_url for capacity: when this many requests wait for the local model, "
-        "the next one goes to the remote API (a vLLM, SGLang, llama-server or Ollama that "
-        "batches). Needs allow_external_api. 0: the remote is only a fallback.",
-    )
-
-    # -- JupyterHub: relay to a shared neira service (docs/hub.md) ----------------------
-    service_url = Unicode(
-        config=True,
-        help="URL of a shared neira service (e.g. http://hub:8000/services/neira/; default: "
-        "NEIRA_SERVICE_URL). Set: this server loads no model and relays neira/api/* there.",
-    )
-    service_token = Unicode(
-        config=True,
-        help="Token the relay presents to the service (default: JUPYTERHUB_API_TOKEN, the "
-        "user's own Hub token, so the service sees the Hub user). Never logged.",
-    )
-
-    @default("service_url")
-    def _default_service_url(self) -> str:
-        return os.environ.get("NEIRA_SERVICE_URL", "")
-
-    @default("service_token")
-    def _default_service_token(self) -> str:
-        return os.environ.get("JUPYTERHUB_API_TOKEN", "")
-
-    metrics_per_user = Bool(
-        False,
-        config=True,
-        help="Add per-user usage counters (a 'user' label) to the Prometheus metrics at "
-        "/metrics. For a JupyterHub service with a known set of users; off by default, as "
-        "every user adds time series.",
-    )
-
-    @validate(
-        "max_tokens_limit",
-        "queue_size",
-        "speech_workers",
-        "max_body_bytes",
-        "max_audio_bytes",
-        "memory_interval",
-        "remote_timeout",
-        "remote_concurrency",
-        "speech_remote_timeout",
-        "speech_remote_concurrency",
-        "max_audio_seconds",
-        "correction_timeout",
-    )
-    def _validate_positive(self, proposal: Any) -> Any:
-        return _positive(proposal["value"], proposal["trait"].name)
-
-    @validate(
-        "max_jobs_per_user",
-        "max_sockets_per_user",
-        "socket_ping_interval",
-        "socket_idle_timeout",
-        "llm_slots",
-        "remote_overflow_queue",
-        "speech_remote_overflow_queue",
-        "speech_batch",
-    )
-    def _validate_not_negative(self, proposal: Any) -> Any:
-        if proposal["value"] < 0:
-            raise TraitError(f"{proposal['trait'].name} must be 0 or more, got {proposal['value']}")
-        return proposal["value"]
-
-    engine: NeiraEngine | None = None
-    relay: Relay | None = None
-
-    def make_engine(self, config: Any) -> NeiraEngine:
-        """The engine for ``config`` (the Hub service makes one with quotas)."""
-        return NeiraEngine(config)
-
-    @classmethod
-    def option_defaults(cls) -> dict[str, Any]:
-        """Every option of this app and its default value."""
-        own = cls.class_own_traits(config=True)
-        return {name: trait.default() for name, trait in own.items()}
-
-    def option_values(self) -> dict[str, Any]:
-        """Every option of this app and its current value."""
-        return {name: getattr(self, name) for name in self.class_own_traits(config=True)}
-
-    def brain_config_path(self) -> Path:
-        """The brain_config.toml to read: absolute as configured, else the first one found in
-        Jupyter's config directories (the administrator's, not the notebook root)."""
-        path = Path(self.brain_config).expanduser()
-        if path.is_absolute():
-            return path
-        candidates = [Path(folder) / path for folder in jupyter_config_path()]
-        return next((c for c in candidates if c.is_file()), candidates[0])
-
-    def apply_overrides(self, brain: dict[str, Any], env: dict[str, Any], where: str) -> None:
-        """Set options from ``brain_config.toml`` (unless configured explicitly), then the
-        environment; the traits check each value, and a bad one is a ``ConfigError``."""
-        explicit = set(self.config.get(type(self).__name__, {}))
-        layers = [(name, value, f"{where}: {_BRAIN_KEY_OF.get(name, name)}")
-                  for name, value in brain.items() if name not in explicit]  # fmt: skip
-        layers += [(name, value, f"environment ({name})") for name, value in env.items()]
-        for name, value, source in layers:
-            try:
-                setattr(self, name, value)
-            except TraitError as exc:
-                raise ConfigError(f"{source}: {exc}") from None
+    options: NeiraApp | None = None
+    state: HandlerState | None = None
 
     def initialize_settings(self) -> None:
-        try:
-            path = self.brain_config_path()
-            self.apply_overrides(read_brain_config(path), environment(), str(path))
-            # a relay builds no engine config: that would import llama_cpp for nothing
-            config = None if self.service_url else build_engine_config(self.option_values())
-        except ConfigError as exc:
-            self.log.error("neira: %s", exc)
-            raise
-        metrics: NeiraMetrics | None = None
-        if config is None:
-            self.relay = Relay(self.service_url, self.service_token)
-            self.log.info("neira: no model here; relaying neira/api/* to %s", self.service_url)
-        else:
-            self.engine = self.make_engine(config)
-            metrics = NeiraMetrics(
-                self.engine,
-                {handler: path for path, handler in HANDLERS.items()},
-                per_user=self.metrics_per_user,
-            )
-            self.engine.observer = metrics
-            COLLECTOR.engines.add(self.engine)  # its gauges are read at every scrape
-            for note in config.demo_notes:
-                self.log.info("neira: %s", note)
-        self.settings.update(
-            {
-                ENGINE_KEY: self.engine,
-                RELAY_KEY: self.relay,
-                ISOLATE_KEY: self.isolate_users,
-                METRICS_KEY: metrics,
-                LIMITS_KEY: RequestLimits(
-                    max_body_bytes=self.max_body_bytes,
-                    max_audio_bytes=self.max_audio_bytes,
-                    max_audio_seconds=self.max_audio_seconds,
-                    max_prompt_chars=self.max_prompt_chars,
-                    max_tokens=self.max_tokens_limit,
-                    socket_ping_interval=self.socket_ping_interval,
-                    socket_idle_timeout=self.socket_idle_timeout,
-                    max_sockets_per_user=self.max_sockets_per_user,
-                ),
-            }
-        )
+        """Read the options (config, brain_config.toml, environment) and build the engine
+        or the relay; the handlers find them in the server's settings."""
+        self.options = NeiraApp(parent=self)
+        self.state = start_handler_state(self.options, self.log)
+        self.settings.update(self.state.settings())
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(relay_handlers() if self.relay is not None else handlers())
+        """The neira API, or its relay to a shared service."""
+        relaying = self.state is not None and self.state.relay is not None
+        self.handlers.extend(relay_handlers() if relaying else handlers())
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
-        if self.engine is not None:
-            self.engine.start()
+        if self.state is not None:
+            self.state.start()
 
     async def stop_extension(self) -> None:
-        if self.engine is not None:
-            COLLECTOR.engines.discard(self.engine)
-            await self.engine.stop()
-        if self.relay is not None:
-            await self.relay.close()
+        """Cancel running work and free the models (or close the relay)."""
+        if self.state is not None:
+            await self.state.stop()
 
 
 # ``jupyter neira``: a Jupyter server with the extension; ``--help-all`` lists every option.
-main = launch_new_instance = NeiraApp.launch_instance
+main = launch_new_instance = NeiraExtension.launch_instance
 
 if __name__ == "__main__":
     main()

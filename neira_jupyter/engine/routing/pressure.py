@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ...options import option_default
 from .readings import MIB, MemoryReading, MemorySource
 
 log = logging.getLogger("neira_jupyter")
@@ -42,12 +43,13 @@ class PressureLevel(enum.StrEnum):
 
 @dataclass(frozen=True)
 class PressureThresholds:
-    """When the level rises and when it falls back (hysteresis)."""
+    """When the level rises and when it falls back (hysteresis); the defaults are the
+    options' (``NeiraApp.memory_*``)."""
 
-    low_mib: float = 1024.0
-    recover_mib: float = 2048.0
-    recover_s: float = 30.0
-    critical_mib: float = 0.0  # 0: no critical level
+    low_mib: float = option_default("memory_low_mib")
+    recover_mib: float = option_default("memory_recover_mib")
+    recover_s: float = option_default("memory_recover_seconds")
+    critical_mib: float = option_default("memory_critical_mib")  # 0: no critical level
 
     def __post_init__(self) -> None:
         if self.recover_mib < self.low_mib:
@@ -79,7 +81,7 @@ class MemoryWatch:
         self,
         source: MemorySource,
         thresholds: PressureThresholds | None = None,
-        interval_s: float = 1.0,
+        interval_s: float = option_default("memory_interval"),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source

@@ -34,6 +34,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from ...options import option_default
 from ..compute import CPU
 from ..resident import ResidentModel
 from ..types import BadRequest, CancelToken, EngineError, ModelState
@@ -51,15 +52,16 @@ class SpeechSpec:
     a GPU). ``compute_type`` ``"default"`` means int8 on CPU and float16 on CUDA.
     ``cpu_threads`` 0 means one per core, at most 4. ``batch``: live windows
     decoded in one call (``transcribe_windows``); 0 means 8 on CUDA, 1 on CPU.
+    The defaults are the options' (``NeiraApp.speech_*``), except ``cpu_threads``.
     """
 
     name: str
     path: Path
-    device: str = "auto"
-    compute_type: str = "default"
-    num_workers: int = 1
+    device: str = option_default("speech_device")
+    compute_type: str = option_default("speech_compute_type")
+    num_workers: int = option_default("speech_workers")
     cpu_threads: int = 0
-    batch: int = 0
+    batch: int = option_default("speech_batch")
 
 
 @dataclass(frozen=True)
