@@ -6,8 +6,8 @@ several groups with overrides gets the most generous value of each limit.
 ``Retry-After`` and a message naming the limit) and records what was used;
 usage resets per rolling minute (requests) and per UTC day (tokens, audio).
 Requests per minute counts generations (corrections included); audio counts
-every decode, so a live recording, whose growing audio is re-decoded for its
-partial transcripts, uses more than its length (what the speech model spent).
+each whole-file transcription (finished or not) and each committed segment of
+a live recording, never its partial re-decodes.
 ``QuotaEngine`` is ``NeiraEngine`` with the ledger in front of ``generate``
 and ``transcribe``. Concurrent plus queued requests per user stay the
 scheduler's ``per_user`` cap (``NeiraApp.max_jobs_per_user``).

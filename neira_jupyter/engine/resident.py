@@ -143,6 +143,19 @@ class LoadRetry:
         """The pause before the next attempt."""
         return float(min(self.max_s, self.base_s * 2**self.attempts))
 
+    @staticmethod
+    def healable(model: Loadable) -> bool:
+        """Whether a failed load of ``model`` may succeed when tried again (a missing file is
+        a configuration error: no retry heals it)."""
+        return not (model.error or "").startswith("FileNotFoundError")
+
+    def may_retry(self, model: Loadable, now: float) -> bool:
+        """Read-only: whether the next request may find failed ``model`` loadable (its retry is
+        due, or its backoff starts with that request)."""
+        if model.state is not ModelState.FAILED or not self.healable(model):
+            return False
+        return self.failed_at is None or now - self.failed_at >= self.wait_s()
+
     def due(self, model: Loadable, now: float) -> bool:
         """True when ``model`` failed long enough ago: it is then marked unloaded, to load anew."""
         if model.state is not ModelState.FAILED:
@@ -150,8 +163,8 @@ class LoadRetry:
                 self.attempts = 0
             self.failed_at = None
             return False
-        if (model.error or "").startswith("FileNotFoundError"):
-            return False  # a configuration error: no retry heals it
+        if not self.healable(model):
+            return False
         if self.failed_at is None:
             self.failed_at = now
             return False

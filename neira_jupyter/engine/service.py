@@ -457,26 +457,40 @@ class NeiraEngine:
         return result
 
     async def correct(self, user: str, text: str, language: str = "auto") -> Correction:
-        """Correct a transcript with the LLM; degrades to the raw text, never loses it."""
+        """Correct a transcript with the LLM; degrades to the raw text, never loses it.
+
+        Routed once: the correction's own generation asks the router. When no
+        backend could take it (``router.available()``, which changes nothing) or
+        that routing finds none, the correction degrades with the router's reason.
+        """
+        unroutable = self.router.available()
+        refused: list[NoModelAvailable] = []  # the routing of its generation found none
         generate = None
-        reason_prefix = ""
-        try:
-            self.route()
-        except EngineError as exc:
-            reason_prefix = str(exc)
-        else:
+        if unroutable is None:
 
             async def generate_via_engine(
                 messages: list[ChatMessage], options: GenerationOptions
             ) -> GenerationResult:
-                return await self.complete(user, messages, options, "auto")
+                stream = self.generate(user, messages, options, "auto")
+                try:
+                    try:
+                        await anext(stream)  # the start: routing errors surface here
+                    except NoModelAvailable as exc:
+                        refused.append(exc)
+                        raise
+                    async for event in stream:
+                        if isinstance(event, GenerationResult):
+                            return event
+                finally:
+                    await stream.aclose()
+                raise EngineError("the generation ended without a result")
 
             generate = generate_via_engine
         correction = await self.corrector.correct(
             text, language, generate, timeout_s=self.config.correction_timeout_s
         )
-        if generate is None and reason_prefix:
-            correction.reason = reason_prefix
+        if unroutable is not None or refused:
+            correction.reason = unroutable if unroutable is not None else str(refused[0])
             correction.reason_code = DegradedReason.NO_MODEL
         notify(self.observer.correction, user, correction)
         return correction

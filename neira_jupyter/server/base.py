@@ -15,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, NoReturn, TypeVar
 
 from jupyter_core.utils import ensure_async
@@ -27,8 +26,10 @@ from tornado import web, websocket
 from tornado.ioloop import IOLoop
 
 from ..engine.service import NeiraEngine
-from ..engine.types import BadRequest, EngineError, QueueFull
-from ..protocol import ErrorEvent, ProtocolError, WireModel, parse
+from ..engine.types import BadRequest, EngineError
+from ..protocol import ProtocolError, WireModel, parse
+from ..serving.errors import error_event, retry_after
+from ..serving.limits import RequestLimits
 
 ENGINE_KEY = "neira_engine"
 LIMITS_KEY = "neira_limits"
@@ -43,20 +44,6 @@ M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class RequestLimits:
-    """Size limits of incoming requests (their values are ``NeiraApp``'s traits)."""
-
-    max_body_bytes: int
-    max_audio_bytes: int
-    max_audio_seconds: float
-    max_prompt_chars: int
-    max_tokens: int
-    socket_ping_interval: float
-    socket_idle_timeout: float
-    max_sockets_per_user: int
-
-
 def parse_body(model: type[M], data: Any) -> M:
     """``data`` (JSON text or a parsed object) as ``model``, or ``BadRequest`` naming the field."""
     try:
@@ -65,18 +52,31 @@ def parse_body(model: type[M], data: Any) -> M:
         raise BadRequest(str(exc)) from None
 
 
-def http_error(exc: EngineError) -> web.HTTPError:
+class NeiraHTTPError(web.HTTPError):
+    """An HTTP error whose answer may carry ``Retry-After`` (a full queue, a quota, a relayed
+    429); ``write_error`` sets the header from ``retry_after``."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        reason: str | None = None,
+        retry_after: int | str | None = None,
+    ) -> None:
+        super().__init__(status, message, reason=reason)
+        self.retry_after = retry_after
+
+
+def http_error(exc: EngineError) -> NeiraHTTPError:
     """The HTTP error for an engine error (its message is shown to the user)."""
-    error = web.HTTPError(exc.status, str(exc), reason=type(exc).__name__)
-    if isinstance(exc, QueueFull):
-        error.retry_after = exc.retry_after  # type: ignore[attr-defined]
-    return error
+    return NeiraHTTPError(exc.status, str(exc), type(exc).__name__, retry_after(exc))
 
 
-def error_event(exc: EngineError) -> ErrorEvent:
-    """The in-band error message for an engine error (streams and sockets)."""
-    retry_after = exc.retry_after if isinstance(exc, QueueFull) else None
-    return ErrorEvent(status=exc.status, message=str(exc), retry_after=retry_after)
+def set_retry_after(handler: web.RequestHandler, exc_info: Any) -> None:
+    """``Retry-After`` from a ``NeiraHTTPError`` (``send_error()`` cleared the headers)."""
+    exc = exc_info[1] if exc_info else None
+    if isinstance(exc, NeiraHTTPError) and exc.retry_after is not None:
+        handler.set_header("Retry-After", str(exc.retry_after))
 
 
 def count_request(handler: web.RequestHandler) -> None:
@@ -141,32 +141,12 @@ class NeiraAPIHandler(NeiraMixin, APIHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(body)
 
-    async def reply_last(
-        self, events: AsyncIterator[Any], build: Callable[[Any], WireModel]
-    ) -> None:
-        """Drain ``events`` and finish with ``build(last event)`` (``reply_built``).
-
-        An ``EngineError`` raised by the stream is answered instead, and nothing
-        else is written (a non-streaming generation: its result is the last event).
-        """
-        last: Any = None
-        try:
-            async for event in events:
-                last = event
-        except EngineError as exc:
-            self.send_engine_error(exc)
-            return
-        await self.reply_built(lambda: build(last))
-
     def on_finish(self) -> None:
         count_request(self)
         super().on_finish()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc_info = kwargs.get("exc_info")
-        retry_after = getattr(exc_info[1], "retry_after", None) if exc_info else None
-        if retry_after is not None:  # send_error() cleared the headers: set it here
-            self.set_header("Retry-After", str(retry_after))
+        set_retry_after(self, kwargs.get("exc_info"))
         super().write_error(status_code, **kwargs)
 
 
@@ -204,8 +184,17 @@ class BoundedBodyMixin(NeiraAPIHandler):
                 raise web.Finish() from None
             raise
 
+    _request_id: str | None = None
+
+    def cancel_on_close(self, request_id: str) -> None:
+        """The client leaving from now on cancels the caller's request ``request_id``."""
+        self._request_id = request_id
+
     def on_connection_close(self) -> None:
+        """The client left: stop its work now, queued or running."""
         self._client_left = True
+        if self._request_id is not None:
+            self.engine.cancel(self._request_id, self.username)
         if self._work is not None:
             self._work.cancel()
         super().on_connection_close()

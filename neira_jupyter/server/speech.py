@@ -13,22 +13,12 @@ queue. The total duration is bounded by ``NeiraApp.max_audio_seconds``.
 from __future__ import annotations
 
 import asyncio
-import time
 
 import numpy as np
 from jupyter_server.auth.decorator import authorized
 from tornado import httputil, web
 
-from ..engine.correct import Correction
-from ..engine.speech import (
-    SAMPLE_RATE,
-    Partial,
-    StreamingRecognizer,
-    StreamOptions,
-    Transcript,
-    decode_audio,
-    pcm16le_to_float,
-)
+from ..engine.speech import SAMPLE_RATE, Partial, StreamingRecognizer, StreamOptions
 from ..engine.types import BadRequest, EngineError, NoModelAvailable
 from ..protocol import (
     MAX_CONTROL_BYTES,
@@ -42,8 +32,9 @@ from ..protocol import (
     TranscribeOptions,
     parse_tagged,
 )
+from ..serving.speech import correct_text, hear
+from ..serving.wire import correct_result, final_message, partial_message, transcribe_result
 from .base import BoundedBodyMixin, NeiraWebSocketHandler, parse_body
-from .wire import correct_result, final_message, partial_message, transcribe_result
 
 CONTROLS: dict[str, type[StreamStart | StreamStop | StreamCancel]] = {
     "start": StreamStart,
@@ -53,14 +44,43 @@ CONTROLS: dict[str, type[StreamStart | StreamStop | StreamCancel]] = {
 """The control messages of the live stream, by ``type``."""
 
 
-Heard = tuple[Transcript, Correction | None, float, float]
-"""A transcription: the transcript, its correction, decode and total milliseconds."""
-
-
 class StreamConflict(EngineError):
     """A ``start`` while this socket's stream is still running."""
 
     status = 409
+
+
+def media_type(handler: web.RequestHandler) -> str:
+    """The request's Content-Type without parameters, lower case."""
+    return handler.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+
+def audio_upload(
+    handler: web.RequestHandler, body: bytes, file_field: str
+) -> tuple[bytes, dict[str, str]]:
+    """The audio and the fields of an upload: a multipart ``file_field`` and its form
+    fields, or the whole body; the query's fields either way (run it in a thread: the
+    body can be as large as ``max_audio_bytes``)."""
+    fields = {k: handler.get_query_argument(k) for k in handler.request.query_arguments}
+    if media_type(handler) == "multipart/form-data":
+        args: dict[str, list[bytes]] = {}
+        files: dict[str, list[httputil.HTTPFile]] = {}
+        content_type = handler.request.headers.get("Content-Type", "")
+        try:
+            httputil.parse_body_arguments(content_type, body, args, files)
+        except httputil.HTTPInputError as exc:
+            raise BadRequest(f"the multipart upload is malformed: {exc}") from None
+        for key, values in args.items():
+            fields[key] = values[0].decode("utf-8", "replace")
+        uploads = files.get(file_field)
+        if not uploads:
+            raise BadRequest(f"multipart upload has no file field named {file_field!r}")
+        data = uploads[0]["body"]
+    else:
+        data = body
+    if not data:
+        raise BadRequest(f"no audio received; upload a file as field {file_field!r} or as the body")
+    return data, fields
 
 
 @web.stream_request_body
@@ -68,8 +88,6 @@ class TranscribeHandler(BoundedBodyMixin):
     """``POST api/transcribe``: audio upload -> raw text, corrected text, segments, timings."""
 
     body_limit_name = "max_audio_bytes"
-    file_field = "audio"
-    """The multipart field that holds the audio."""
 
     @web.authenticated
     @authorized("execute")
@@ -78,59 +96,13 @@ class TranscribeHandler(BoundedBodyMixin):
 
     async def _transcribe(self) -> None:
         try:
-            # a multipart body is parsed in a thread: it can be as large as max_audio_bytes
-            audio_bytes, fields = await asyncio.to_thread(self._audio_and_fields)
-            heard = await self.hear(audio_bytes, parse_body(TranscribeOptions, fields))
+            audio, fields = await asyncio.to_thread(audio_upload, self, bytes(self._body), "audio")
+            options = parse_body(TranscribeOptions, fields)
+            pcm = media_type(self) == "audio/l16"
+            heard = await hear(self.engine, self.username, audio, options, self.limits, pcm)
         except EngineError as exc:
             self.send_engine_error(exc)
-            return
         await self.reply_built(lambda: transcribe_result(*heard))
-
-    async def hear(self, audio_bytes: bytes, options: TranscribeOptions) -> Heard:
-        """Decode, transcribe and (when asked) correct; decode and total milliseconds too."""
-        engine = self.engine
-        pcm = options.format == "pcm_s16le" or self._content_type() == "audio/l16"
-        decode = pcm16le_to_float if pcm else decode_audio
-        started = time.perf_counter()
-        # decoding is CPU work: keep it off the event loop
-        audio = await asyncio.to_thread(
-            decode, audio_bytes, max_seconds=self.limits.max_audio_seconds
-        )
-        decode_ms = (time.perf_counter() - started) * 1000
-        transcript = await engine.transcribe(self.username, audio, options.language, options.vad)
-        correction = None
-        if options.correct:
-            correction = await engine.correct(
-                self.username, transcript.text, transcript.language or options.language
-            )
-        return transcript, correction, decode_ms, (time.perf_counter() - started) * 1000
-
-    def _content_type(self) -> str:
-        return self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
-
-    def _audio_and_fields(self) -> tuple[bytes, dict[str, str]]:
-        fields = {k: self.get_query_argument(k) for k in self.request.query_arguments}
-        content_type = self.request.headers.get("Content-Type", "")
-        if self._content_type() == "multipart/form-data":
-            args: dict[str, list[bytes]] = {}
-            files: dict[str, list[httputil.HTTPFile]] = {}
-            try:
-                httputil.parse_body_arguments(content_type, bytes(self._body), args, files)
-            except httputil.HTTPInputError as exc:
-                raise BadRequest(f"the multipart upload is malformed: {exc}") from None
-            for key, values in args.items():
-                fields[key] = values[0].decode("utf-8", "replace")
-            uploads = files.get(self.file_field)
-            if not uploads:
-                raise BadRequest(f"multipart upload has no file field named {self.file_field!r}")
-            data = uploads[0]["body"]
-        else:
-            data = bytes(self._body)
-        if not data:
-            raise BadRequest(
-                f"no audio received; upload a file as field {self.file_field!r} or as the body"
-            )
-        return data, fields
 
 
 @web.stream_request_body
@@ -145,15 +117,9 @@ class CorrectHandler(BoundedBodyMixin):
     async def _correct(self) -> None:
         try:
             request = await self.parse_json_body(CorrectRequest)
-            limit = self.limits.max_prompt_chars
-            if len(request.text) > limit:
-                raise BadRequest(
-                    f"field 'text' is {len(request.text)} characters long; the limit is {limit}"
-                )
-            correction = await self.engine.correct(self.username, request.text, request.language)
+            correction = await correct_text(self.engine, self.username, request, self.limits)
         except EngineError as exc:
             self.send_engine_error(exc)
-            return
         await self.reply_built(lambda: correct_result(correction))
 
 

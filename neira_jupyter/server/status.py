@@ -7,8 +7,8 @@ from tornado import web
 
 from .._version import __version__
 from ..protocol import openapi
+from ..serving.wire import status_document
 from .base import NeiraAPIHandler
-from .wire import status_document
 
 
 class StatusHandler(NeiraAPIHandler):

@@ -245,6 +245,21 @@ class ModelRouter:
             raise NoModelAvailable(current.reason)
         return current
 
+    def available(self) -> str | None:
+        """Why no backend could take an ``auto`` request now, or None when one could.
+
+        Read-only, unlike ``route``: no refresh, no load, no retry. A failed local
+        backend whose reload the next request would start (``LoadRetry.may_retry``)
+        counts as able, so asking never keeps a model from being retried. The reason
+        is the message ``route`` would raise.
+        """
+        decision = self._decide()
+        if decision.backend is not None:
+            return None
+        now = self.clock()
+        retryable = any(b.local and b.load_retry.may_retry(b.model, now) for b in self.backends)
+        return None if self.enabled and retryable else decision.reason
+
     def overflow(self, route: Route, waiting: int) -> Route:
         """``route``, or the remote when ``waiting`` requests already queue for its local model."""
         limit = self.config.overflow_queue

@@ -1,0 +1,43 @@
+"""Engine errors as protocol documents: neira's ``ErrorEvent`` and OpenAI's error body.
+
+An ``EngineError`` carries its HTTP status and a message meant for the user;
+``QueueFull`` (and ``QuotaExceeded``) adds ``retry_after``;
+``OpenAIRequestError`` adds OpenAI's ``param`` and ``code``. The functions
+here are the only place those fields become wire documents, whether the
+error ends a stream in-band or becomes an HTTP answer.
+"""
+
+from __future__ import annotations
+
+from ..engine.types import EngineError, QueueFull
+from ..protocol import ErrorEvent
+from ..protocol.openai import OpenAIError, openai_error
+
+
+class OpenAIRequestError(EngineError):
+    """An error with OpenAI's ``param`` and ``code`` (an unknown model, a wrong kind)."""
+
+    def __init__(self, status: int, message: str, param: str, code: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.param = param
+        self.code = code
+
+
+def retry_after(exc: EngineError) -> int | None:
+    """Seconds the client should wait before trying again (a full queue, a quota), or None."""
+    return exc.retry_after if isinstance(exc, QueueFull) else None
+
+
+def error_event(exc: EngineError) -> ErrorEvent:
+    """The in-band error message for an engine error (streams and sockets)."""
+    return ErrorEvent(status=exc.status, message=str(exc), retry_after=retry_after(exc))
+
+
+def openai_error_body(exc: EngineError, message: str | None = None) -> OpenAIError:
+    """OpenAI's ``{"error": {message, type, param, code}}`` for an engine error;
+    ``message`` replaces the error's own text."""
+    text = str(exc) if message is None else message
+    if isinstance(exc, OpenAIRequestError):
+        return openai_error(exc.status, text, exc.param, exc.code)
+    return openai_error(exc.status, text)
