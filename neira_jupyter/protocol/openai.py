@@ -14,8 +14,8 @@ Requests are validated as strictly as ``GenerateRequest`` (same ``Text``
 check, same bounds). A chat or text completion becomes a ``GenerateRequest``
 (``to_generate``); a text completion's prompt is sent as one user message,
 so the chat template applies (the engine has no raw-prompt path). The
-answers are in ``openai_answers``, the transcription form in
-``openai_audio``. None of these is part of ``schema.json``: OpenAI's own API
+answers are in ``openai_answers``, the messages in ``openai_messages``, the
+transcription form in ``openai_audio``. None of these is part of ``schema.json``: OpenAI's own API
 reference describes them.
 """
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from .base import RequestModel, Text, WireModel
 from .generate import (
@@ -35,16 +35,23 @@ from .generate import (
     GenerateRequest,
     LogitBias,
     Penalty,
-    Role,
 )
-from .tools import MAX_TOOLS, CallId, FunctionTool, ToolCall, ToolChoiceOption, chosen
+from .openai_messages import (
+    MAX_NAME_CHARS,
+    ModelName,
+    OpenAIChatMessage,
+    ResponseFormat,
+    ResponseFormatJsonObject,
+    ResponseFormatJsonSchema,
+    StreamOptions,
+    no_op,
+)
+from .tools import MAX_TOOLS, FunctionTool, ToolChoiceOption, chosen
 
 OPENAI_PREFIX = "neira/v1/"
 """The OpenAI-compatible routes live under ``{base_url}neira/v1/``."""
 
 MAX_MESSAGES = 512
-MAX_CONTENT_PARTS = 64
-MAX_NAME_CHARS = 256
 MAX_CHOICES = 16
 
 
@@ -53,151 +60,9 @@ def _listed(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
-def _text_parts(value: Any) -> Any:
-    """Message content given as a string, as the one text part it stands for."""
-    return [{"type": "text", "text": value}] if isinstance(value, str) else value
-
-
-ModelName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]
 StopText = Annotated[Text, Field(min_length=1)]
 StopList = Annotated[list[StopText], BeforeValidator(_listed), Field(max_length=MAX_STOP_SEQUENCES)]
 
-
-def _no_op(name: str, value: Any, allowed: tuple[Any, ...], why: str) -> None:
-    """Refuse ``value`` for field ``name`` unless it is null or one of ``allowed``."""
-    if value is None or any(value == ok and type(value) is type(ok) for ok in allowed):
-        return
-    raise ValueError(f"field '{name}' is not supported: {why}")
-
-
-class StreamOptions(RequestModel):
-    """``stream_options``: ``include_usage`` adds a last chunk with usage and no choices."""
-
-    include_usage: bool = False
-    include_obfuscation: bool | None = Field(None, description="Accepted, unused (no padding).")
-
-
-class CacheControl(RequestModel):
-    """A prompt-caching hint (LiteLLM sends it for Jupyternaut); accepted, unused.
-
-    This server keeps a prompt's evaluated prefix on its own, with or without the hint.
-    """
-
-    type: Literal["ephemeral"]
-    ttl: str | None = Field(None, max_length=16)
-
-
-class ContentPart(RequestModel):
-    """One part of a message's content; text (and an assistant's refusal) is what a model reads."""
-
-    type: Literal["text", "refusal", "image_url", "input_audio", "file"]
-    text: Text | None = None
-    refusal: Text | None = None
-    image_url: Any = None
-    input_audio: Any = None
-    file: Any = None
-    cache_control: CacheControl | None = None
-
-    @field_validator("type")
-    @classmethod
-    def _readable(cls, kind: str) -> str:
-        if kind not in ("text", "refusal"):
-            raise ValueError(f"is {kind!r}; this server's models read text only")
-        return kind
-
-    @model_validator(mode="after")
-    def _has_text(self) -> ContentPart:
-        if getattr(self, self.type) is None:
-            raise ValueError(f"field '{self.type}' is required in a {self.type!r} part")
-        return self
-
-    @property
-    def words(self) -> str:
-        return (self.text if self.type == "text" else self.refusal) or ""
-
-
-class OpenAIChatMessage(RequestModel):
-    """One message; ``developer`` counts as ``system``, ``name`` is accepted and unused.
-
-    An assistant's ``refusal`` is read as its content when it has none. An
-    assistant's ``tool_calls`` and ``tool`` messages (a call's result, naming
-    its ``tool_call_id``) carry a tool-calling conversation; the legacy
-    ``function`` messages and ``function_call``, and ``audio``, are refused.
-    """
-
-    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: (
-        Annotated[
-            list[ContentPart], BeforeValidator(_text_parts), Field(max_length=MAX_CONTENT_PARTS)
-        ]
-        | None
-    ) = Field(None, description="A string, or a list of text parts.")
-    name: str | None = Field(None, max_length=MAX_NAME_CHARS)
-    refusal: Text | None = None
-    tool_calls: list[ToolCall] | None = Field(None, max_length=MAX_TOOLS)
-    function_call: Any = None
-    audio: Any = None
-    tool_call_id: CallId | None = None
-    cache_control: CacheControl | None = None
-
-    @field_validator("role")
-    @classmethod
-    def _answerable(cls, role: str) -> str:
-        if role == "function":
-            raise ValueError("is 'function' (the legacy functions API); send tool messages")
-        return role
-
-    @model_validator(mode="after")
-    def _readable(self) -> OpenAIChatMessage:
-        _no_op("function_call", self.function_call, (), "send tool_calls instead")
-        _no_op("audio", self.audio, (), "this server does not answer with audio")
-        if self.content is None and self.role != "assistant":
-            raise ValueError("field 'content' is required")
-        if self.tool_calls and self.role != "assistant":
-            raise ValueError("only an assistant message carries 'tool_calls'")
-        if (self.role == "tool") != (self.tool_call_id is not None):
-            raise ValueError("a tool message, and only a tool message, names its 'tool_call_id'")
-        return self
-
-    def as_chat(self) -> ChatMessage:
-        role: Role = "user" if self.role in ("user", "function") else self.role  # type: ignore[assignment]
-        if self.role in ("system", "developer"):
-            role = "system"
-        text = "".join(part.words for part in self.content or [])
-        return ChatMessage(
-            role=role,
-            content=text or self.refusal or "",
-            tool_calls=self.tool_calls,
-            tool_call_id=self.tool_call_id,
-        )
-
-
-class JsonSchemaFormat(RequestModel):
-    """``response_format.json_schema``: the schema the answer must follow."""
-
-    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    description: str | None = None
-    schema_: dict[str, Any] | None = Field(None, alias="schema")
-    strict: bool | None = None
-
-
-class ResponseFormatText(RequestModel):
-    type: Literal["text"]
-
-
-class ResponseFormatJsonObject(RequestModel):
-    type: Literal["json_object"]
-
-
-class ResponseFormatJsonSchema(RequestModel):
-    type: Literal["json_schema"]
-    json_schema: JsonSchemaFormat
-
-
-ResponseFormat = Annotated[
-    ResponseFormatText | ResponseFormatJsonObject | ResponseFormatJsonSchema,
-    Field(discriminator="type"),
-]
 
 Metadata = Annotated[
     dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=512)]],
@@ -322,15 +187,15 @@ class ChatCompletionRequest(_CompletionFields):
         chosen(self.tools, self.tool_choice)
         allowed: tuple[Any, ...] = ("none",) if self.functions else ("none", "auto")
         legacy = "the legacy functions API is not served; send 'tools' instead"
-        _no_op("function_call", self.function_call, allowed, legacy)
+        no_op("function_call", self.function_call, allowed, legacy)
         if self.functions and self.function_call != "none":
             raise ValueError(f"field 'functions' is not supported: {legacy}")
-        _no_op("modalities", self.modalities, (["text"],), "the answer is text only")
-        _no_op("audio", self.audio, (), "the answer is text only")
-        _no_op("reasoning_effort", self.reasoning_effort, ("none",), "the models do not reason")
-        _no_op("verbosity", self.verbosity, ("medium",), "the answer's length is the model's own")
-        _no_op("web_search_options", self.web_search_options, (), "there is no web search")
-        _no_op("moderation", self.moderation, (), "there is no moderation")
+        no_op("modalities", self.modalities, (["text"],), "the answer is text only")
+        no_op("audio", self.audio, (), "the answer is text only")
+        no_op("reasoning_effort", self.reasoning_effort, ("none",), "the models do not reason")
+        no_op("verbosity", self.verbosity, ("medium",), "the answer's length is the model's own")
+        no_op("web_search_options", self.web_search_options, (), "there is no web search")
+        no_op("moderation", self.moderation, (), "there is no moderation")
         return self
 
     @property
@@ -377,8 +242,8 @@ class CompletionRequest(_CompletionFields):
     def _text_supported(self) -> CompletionRequest:
         if self.echo and self.logprobs is not None:
             raise ValueError("field 'echo' cannot go with 'logprobs': prompt tokens are not scored")
-        _no_op("best_of", self.best_of, (1, self.n or 1), "no choices are sampled to be dropped")
-        _no_op("suffix", self.suffix, ("",), "this server does not insert text")
+        no_op("best_of", self.best_of, (1, self.n or 1), "no choices are sampled to be dropped")
+        no_op("suffix", self.suffix, ("",), "this server does not insert text")
         return self
 
     @property

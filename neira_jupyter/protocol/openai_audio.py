@@ -21,7 +21,7 @@ from typing import Annotated, Literal, Protocol
 from pydantic import Field, model_validator
 
 from .base import LANGUAGES, WireModel
-from .openai import MAX_NAME_CHARS, ModelName
+from .openai_messages import MAX_NAME_CHARS, ModelName
 from .speech import Flag, TranscribeOptions
 
 SPEECH_ALIAS = "whisper-1"
