@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import itertools
 import json
@@ -78,6 +79,7 @@ class ClientRun:
     partials: int
     transcribe_s: float  # of ``final_s``: the last segment's decode (server's own timing)
     correct_s: float  # of ``final_s``: the correction
+    corrected_by: str  # the model that corrected it, or why it was not corrected
 
 
 @dataclass
@@ -154,6 +156,13 @@ async def dictate(url: str, token: str, clip: Clip) -> ClientRun:
     error = float(jiwer.wer(words_only(clip.reference), words_only(str(final["raw"]))))
     timings = final["timings"]
     assert isinstance(timings, dict)
+    correction = final.get("correction") or {}
+    assert isinstance(correction, dict)
+    corrected_by = (
+        f"not corrected ({correction.get('reason_code') or correction.get('reason')})"
+        if correction.get("degraded")
+        else str(correction.get("model"))
+    )
     return ClientRun(
         first,
         stall,
@@ -162,6 +171,7 @@ async def dictate(url: str, token: str, clip: Clip) -> ClientRun:
         len(partials),
         timings.get("finish_transcribe_ms", 0.0) / 1000,
         timings.get("correct_ms", 0.0) / 1000,
+        corrected_by,
     )
 
 
@@ -267,6 +277,9 @@ def table(title: str, results: list[LoadRun]) -> None:
             f"{p([c.correct_s for c in r.runs], 0.5):.2f} s "
             f"| {statistics.mean(c.wer for c in r.runs):.3f} |"
         )
+    for r in results:
+        who = collections.Counter(c.corrected_by for c in r.runs)
+        print(f"  corrected by, {r.clients} clients: {dict(who)}")
     for r in results:
         if r.status:
             print(f"  status after {r.clients} clients: {json.dumps(r.status)}")
