@@ -32,6 +32,8 @@ os.environ.pop("LLM_MODEL_PATH", None)
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
+REPO = Path(__file__).resolve().parents[1]
+
 Fetch = Callable[..., Awaitable[Any]]
 
 
@@ -101,6 +103,15 @@ def client(v1_url: str, token: str) -> Iterator[OpenAI]:
     """The official ``openai`` client on ``v1_url`` (no retries: a 429 is seen as one)."""
     with OpenAI(base_url=v1_url, api_key=token, max_retries=0, timeout=300) as sync_client:
         yield sync_client
+
+
+@pytest.fixture
+def kernel_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kernels import this checkout, and find the server only through JPY_PARENT_PID."""
+    paths = [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
+    for name in ("NEIRA_URL", "NEIRA_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import pytest
 
 from neira_jupyter.engine import models
 from tests.conftest import Fetch, wait_ready
-from tests.test_magics_e2e import kernel_env, neira_kernel  # noqa: F401  (fixture)
+from tests.support.kernels import neira_kernel
 
 pytestmark = pytest.mark.usefixtures("kernel_env")
 

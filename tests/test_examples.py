@@ -19,14 +19,13 @@ import nbformat
 import pytest
 
 from tests.conftest import Fetch, wait_ready
-from tests.test_magics_e2e import USER_FACING_ERRORS, ServerKernel, kernel_env
+from tests.support.kernels import USER_FACING_ERRORS, ServerKernel
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 RUN_ELSEWHERE = {"quickstart.ipynb": "tests/test_magics_e2e.py"}
 NOTEBOOKS = sorted(p.name for p in EXAMPLES.glob("*.ipynb") if p.name not in RUN_ELSEWHERE)
 
-__all__ = ["kernel_env"]  # a fixture, shared with the magics tests
 
 
 def test_every_example_is_run_somewhere() -> None:

@@ -23,8 +23,8 @@ from tornado.websocket import websocket_connect
 from tests.audio_fixtures import speak
 from tests.conftest import loads_model
 from tests.hub_fixture import TESTER_TOKEN, LiveHub
-from tests.test_magics_e2e import ServerKernel
-from tests.test_speech_stream import pcm_of, stream
+from tests.support.kernels import ServerKernel
+from tests.support.speech_streams import pcm_of, stream
 
 pytestmark = pytest.mark.timeout(600)
 COUNTING = "Count from 1 to 100, separated by commas: 1, 2, 3,"

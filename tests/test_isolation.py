@@ -15,15 +15,10 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from tests.conftest import Fetch, get_status, wait_ready
+from tests.support.helpers import post_json
 
 # a lone surrogate is valid JSON ("\ud800") but not valid Unicode text
 LONE_SURROGATE = json.loads('"\\ud800"')
-
-
-async def post_json(jp_fetch: Fetch, path: str, body: Any) -> Any:
-    return await jp_fetch(
-        "neira", "api", path, method="POST", body=json.dumps(body), raise_error=False
-    )
 
 
 def message_of(response: Any) -> str:
@@ -37,14 +32,14 @@ async def test_invalid_text_is_a_400_and_the_model_stays_healthy(
     await wait_ready(jp_fetch)
     body = {"prompt": LONE_SURROGATE, "max_tokens": 4, "stream": stream}
     for _ in range(3):  # more than max_local_attempts
-        response = await post_json(jp_fetch, "generate", body)
+        response = await post_json(jp_fetch, "generate", body, raise_error=False)
         assert response.code == 400, response.body
         assert "prompt" in message_of(response)
     status = await get_status(jp_fetch)
     primary = status["backends"]["primary"]
     assert primary["failures"] == 0
     answer = await post_json(
-        jp_fetch, "generate", {"prompt": "Hi", "max_tokens": 2, "stream": False}
+        jp_fetch, "generate", {"prompt": "Hi", "max_tokens": 2, "stream": False}, raise_error=False
     )
     assert answer.code == 200, answer.body
     assert json.loads(answer.body)["route"] == "primary"
@@ -61,13 +56,15 @@ async def test_invalid_text_is_a_400_and_the_model_stays_healthy(
 async def test_invalid_text_in_any_field_names_the_field(
     jp_fetch: Fetch, body: dict[str, Any], field: str
 ) -> None:
-    response = await post_json(jp_fetch, "generate", {**body, "max_tokens": 2, "stream": False})
+    response = await post_json(
+        jp_fetch, "generate", {**body, "max_tokens": 2, "stream": False}, raise_error=False
+    )
     assert response.code == 400, response.body
     assert field in message_of(response)
 
 
 async def test_invalid_correct_text_is_a_400(jp_fetch: Fetch) -> None:
-    response = await post_json(jp_fetch, "correct", {"text": LONE_SURROGATE})
+    response = await post_json(jp_fetch, "correct", {"text": LONE_SURROGATE}, raise_error=False)
     assert response.code == 400, response.body
     assert "text" in message_of(response)
 
@@ -77,7 +74,10 @@ async def test_a_rejected_chat_sequence_is_a_400(jp_fetch: Fetch) -> None:
     await wait_ready(jp_fetch)
     messages = [{"role": "assistant", "content": "x"}] * 2
     response = await post_json(
-        jp_fetch, "generate", {"messages": messages, "max_tokens": 2, "stream": False}
+        jp_fetch,
+        "generate",
+        {"messages": messages, "max_tokens": 2, "stream": False},
+        raise_error=False,
     )
     assert response.code in {200, 400}, response.body
     status = await get_status(jp_fetch)
@@ -89,7 +89,9 @@ async def test_status_answers_while_the_largest_correct_runs(jp_fetch: Fetch) ->
     await wait_ready(jp_fetch)
     limit = 100_000  # RequestLimits.max_prompt_chars
     words = ("да нет " * (limit // 7)).strip()
-    correct = asyncio.ensure_future(post_json(jp_fetch, "correct", {"text": words}))
+    correct = asyncio.ensure_future(
+        post_json(jp_fetch, "correct", {"text": words}, raise_error=False)
+    )
     answered_while_running = 0
     while not correct.done():
         await get_status(jp_fetch)

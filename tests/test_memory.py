@@ -25,18 +25,11 @@ from neira_jupyter.engine.routing import (
     make_source,
 )
 from neira_jupyter.engine.routing.gguf_header import read_gguf_metadata
+from tests.support.helpers import ManualClock
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def watch_with(source: MemorySource, **thresholds: float) -> tuple[MemoryWatch, FakeClock]:
-    clock = FakeClock()
+def watch_with(source: MemorySource, **thresholds: float) -> tuple[MemoryWatch, ManualClock]:
+    clock = ManualClock()
     options = {"low_mib": 1000, "recover_mib": 2000, "recover_s": 10, **thresholds}
     limits = PressureThresholds(**options)
     return MemoryWatch(source, limits, interval_s=0.01, clock=clock), clock

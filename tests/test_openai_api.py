@@ -30,6 +30,7 @@ from tests.audio_fixtures import SENTENCES, speak
 from tests.conftest import Fetch, get_status, wait_ready
 from tests.neira_http import fetch_raw
 from tests.openai_spec import check
+from tests.support.helpers import words
 
 SENTENCE = SENTENCES["en"][1]
 COUNTING = "Count from 1 to 300, separated by commas: 1, 2, 3, 4, 5,"
@@ -46,9 +47,6 @@ V1_ROUTES = [
     ("POST", "audio/transcriptions"),
 ]
 
-
-def words(text: str) -> str:
-    return re.sub(r"[^\w\s']", " ", text.lower()).strip()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from tests.conftest import Fetch
-from tests.test_magics_e2e import Execution, kernel_env, neira_kernel  # noqa: F401
+from tests.support.kernels import Execution, neira_kernel
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "examples" / "openai_clients.ipynb"
 

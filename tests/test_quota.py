@@ -5,20 +5,13 @@ from __future__ import annotations
 import pytest
 
 from neira_jupyter.engine.quota import Limits, QuotaExceeded, QuotaLedger, QuotaPolicy
+from tests.support.helpers import ManualClock
 
 DAY = 86_400.0
 
 
-class Clock:
-    def __init__(self, now: float = 10 * DAY + 100.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_requests_per_minute_refuses_with_the_limit_and_a_retry_after() -> None:
-    clock = Clock()
+    clock = ManualClock(10 * DAY + 100.0)
     ledger = QuotaLedger(QuotaPolicy(Limits(requests_per_minute=2)), clock)
     ledger.admit("alice", "generate")
     clock.now += 20
@@ -35,7 +28,7 @@ def test_requests_per_minute_refuses_with_the_limit_and_a_retry_after() -> None:
 
 
 def test_daily_tokens_and_audio_reset_at_utc_midnight() -> None:
-    clock = Clock()
+    clock = ManualClock(10 * DAY + 100.0)
     ledger = QuotaLedger(QuotaPolicy(Limits(tokens_per_day=10, audio_seconds_per_day=5)), clock)
     ledger.admit("alice", "generate")
     ledger.add_tokens("alice", 10)
@@ -66,7 +59,7 @@ def test_group_overrides_take_the_most_generous_value() -> None:
     with pytest.raises(ValueError, match="unknown limits"):
         QuotaPolicy.from_options(Limits(), {"x": {"tokens_per_week": 1}})
 
-    ledger = QuotaLedger(policy, Clock())
+    ledger = QuotaLedger(policy, ManualClock(10 * DAY + 100.0))
     ledger.set_groups("dave", ["trial"])
     ledger.admit("dave", "generate")
     ledger.add_tokens("dave", 10)

@@ -30,6 +30,7 @@ from neira_jupyter.engine.types import (
     ModelState,
     NoModelAvailable,
 )
+from tests.support.helpers import ManualClock
 
 
 class StateOnlyModel:
@@ -89,22 +90,14 @@ class RecordingActions:
             self.router.action_done(backend)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def make_router(
     primary_state: ModelState = ModelState.READY,
     fallback_state: ModelState = ModelState.UNLOADED,
     free_mib: float = 8000,
     estimates: tuple[float, float] = (3000, 500),
     **config: Any,
-) -> tuple[ModelRouter, RecordingActions, ManualSource, Clock]:
-    clock = Clock()
+) -> tuple[ModelRouter, RecordingActions, ManualSource, ManualClock]:
+    clock = ManualClock(1000.0)
     source = ManualSource(free_mib, 16000)
     watch = MemoryWatch(source, PressureThresholds(1000, 4000, 5), clock=clock)
     watch.poll()
@@ -225,7 +218,7 @@ def test_unloading_the_pressured_primary_counts_toward_the_fallback_fit() -> Non
 
 
 def test_critical_pressure_leaves_no_local_model() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     source = ManualSource(8000, 16000)
     watch = MemoryWatch(source, PressureThresholds(1000, 4000, 5, critical_mib=300), clock=clock)
     actions = RecordingActions()

@@ -18,17 +18,12 @@ from neira_jupyter.protocol import ROUTES
 from tests.audio_fixtures import SENTENCES, speak
 from tests.conftest import Fetch, get_status, wait_ready
 from tests.neira_http import fetch_raw, stream_generate
+from tests.support.helpers import post_json, words
 
 SENTENCE = SENTENCES["en"][1]  # tiny.en hears the fox pangram differently run to run
 PROMPT = "List three colours of the rainbow."
 
 
-def words(text: str) -> str:
-    return re.sub(r"[^\w\s']", " ", text.lower()).strip()
-
-
-async def post_json(jp_fetch: Fetch, path: str, body: Any, **kwargs: Any) -> Any:
-    return await jp_fetch("neira", "api", path, method="POST", body=json.dumps(body), **kwargs)
 
 
 async def test_status_reports_demo_models(jp_fetch: Fetch) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from neira_jupyter.engine.speech import (
 )
 from neira_jupyter.engine.types import BadRequest, CancelToken, EngineError, ModelState
 from tests.conftest import loads_model
+from tests.support.helpers import words
 
 from .audio_fixtures import SENTENCES, speak
 
@@ -50,9 +50,6 @@ def english(audio_dir: Path) -> list[np.ndarray]:
 def silence(seconds: float) -> np.ndarray:
     return np.zeros(int(seconds * SAMPLE_RATE), dtype=np.float32)
 
-
-def words(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
 
 
 def test_describe_a_loaded_model(whisper: WhisperTranscriber) -> None:

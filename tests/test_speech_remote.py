@@ -19,7 +19,6 @@ import http.server
 import json
 import logging
 import os
-import re
 import secrets
 import socket
 import subprocess
@@ -48,12 +47,10 @@ from neira_jupyter.engine.speech import (
 from neira_jupyter.server.app import NeiraApp
 from tests.audio_fixtures import SENTENCES, speak
 from tests.conftest import Fetch, get_status, loads_model
+from tests.support.helpers import words
 
 SENTENCE = SENTENCES["en"][1]
 
-
-def words(text: str) -> str:
-    return re.sub(r"[^\w\s']", " ", text.lower()).strip()
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from neira_jupyter.engine.speech import LanguageTracker, Transcript
 from tests.audio_fixtures import speak
 from tests.conftest import Fetch, wait_ready
 from tests.correction_eval import festival
-from tests.test_speech_stream import check_stream, pcm_of, stream
+from tests.support.speech_streams import check_stream, pcm_of, stream
 
 SPOKEN = {
     "ru": "Сегодня хорошая погода, поэтому после работы мы пойдём гулять в парк.",

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -74,10 +73,6 @@ RECORDER_CELL = code_cell(
     "rec",
 )
 
-
-def words(text: str) -> str:
-    """Lower-case words without punctuation, for word error rates."""
-    return re.sub(r"[^\w\s']", " ", text.lower()).strip()
 
 
 def missing_setup() -> str | None:

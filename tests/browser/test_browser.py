@@ -32,7 +32,6 @@ from tests.browser.support import (
     notebook,
     padded_clip,
     require_browser,
-    words,
 )
 from tests.browser.themes import (
     assert_focus_ring,
@@ -40,6 +39,7 @@ from tests.browser.themes import (
     assert_surface,
     assert_theme,
 )
+from tests.support.helpers import words
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 

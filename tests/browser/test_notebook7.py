@@ -29,9 +29,9 @@ from tests.browser.support import (
     notebook,
     padded_clip,
     require_browser,
-    words,
 )
 from tests.browser.themes import assert_focus_ring, assert_status_item, assert_surface
+from tests.support.helpers import words
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
