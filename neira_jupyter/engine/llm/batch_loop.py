@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..types import CancelToken, EngineError, FinishReason, TokenLogprob
+from .grammar import GrammarRefused
 from .sampling import TextStream, make_sampler
 
 log = logging.getLogger("neira_jupyter")
@@ -230,7 +231,7 @@ class BatchLoop:
             grammar = (self._vocab, req.grammar) if req.grammar is not None else None
             try:
                 sampler = make_sampler(self._n_vocab, self._ban, grammar=grammar, **req.sampling)
-            except ValueError as exc:  # a grammar llama.cpp refuses: this request's fault
+            except GrammarRefused as exc:  # this request's fault: the reader says so
                 now = time.perf_counter()
                 req.events.put(Finished("stop", len(req.tokens), 0, None, now, exc))
                 continue

@@ -48,6 +48,7 @@ from .llama import (
     generation_result,
     ignore_eos,
     import_llama,
+    request_error,
 )
 
 __all__ = ["PREFILL_CHUNK", "BatchedLlamaModel", "make_llama_model"]
@@ -184,24 +185,30 @@ class BatchedLlamaModel(LlamaModel):
         (with ``tools``, the functions offered, written in by the chat template)."""
         self._require_ready()
         try:
-            self._llama.create_chat_completion(
-                messages=[m.to_dict() for m in messages],
-                temperature=options.temperature,
-                top_p=options.top_p,
-                stop=list(options.stop) or None,
-                seed=options.seed,
-                max_tokens=options.max_tokens,
-                tools=tools,
-            )
-        except _PromptReady as ready:
-            prompt, settings = ready.prompt, ready.settings
+            try:
+                self._llama.create_chat_completion(
+                    messages=[m.to_dict() for m in messages],
+                    temperature=options.temperature,
+                    top_p=options.top_p,
+                    stop=list(options.stop) or None,
+                    seed=options.seed,
+                    max_tokens=options.max_tokens,
+                    tools=tools,
+                )
+            except _PromptReady as ready:
+                prompt, settings = ready.prompt, ready.settings
+            else:  # pragma: no cover - a handler that decodes by other means
+                raise EngineError(f"chat format {self.spec.chat_format!r} cannot be batched")
+            if isinstance(prompt, str | bytes):
+                raw = prompt.encode("utf-8") if isinstance(prompt, str) else prompt
+                prompt = self._llama.tokenize(raw, add_bos=True, special=True)
+        except EngineError:
+            raise
         except Exception as exc:  # nothing was decoded: the messages are at fault
-            raise BadRequest(f"the model's chat template refuses these messages: {exc}") from exc
-        else:  # pragma: no cover - a handler that decodes by other means
-            raise EngineError(f"chat format {self.spec.chat_format!r} cannot be batched")
-        if isinstance(prompt, str | bytes):
-            raw = prompt.encode("utf-8") if isinstance(prompt, str) else prompt
-            prompt = self._llama.tokenize(raw, add_bos=True, special=True)
+            error = request_error(exc, self.spec.n_ctx) or BadRequest(
+                f"the model's chat template refuses these messages: {exc}"
+            )
+            raise error from exc
         stop = settings.get("stop") or []
         stops = (stop,) if isinstance(stop, str) else tuple(stop)
         sampling = {k: settings[k] for k in _SAMPLING_KEYS if k in settings}
@@ -274,9 +281,10 @@ class BatchedLlamaModel(LlamaModel):
             for req in reqs:
                 req.abandoned = True  # a no-op once finished; else the loop drops it
         for final in finals.values():
-            if isinstance(final.error, ValueError):  # the sampler refused the grammar
-                raise BadRequest(f"structured output: {final.error}") from final.error
             if final.error is not None:
+                error = request_error(final.error, self.spec.n_ctx)
+                if error is not None:  # e.g. the sampler refused the grammar
+                    raise error from final.error
                 raise EngineError(f"generation failed: {final.error}") from final.error
         results = []
         for index, req in enumerate(reqs):

@@ -35,7 +35,7 @@ from ..types import (
     Usage,
 )
 from .base import TokenChunk
-from .grammar import json_grammar
+from .grammar import GrammarRefused, json_grammar
 from .tools import ToolSyntax, tool_grammar, tool_syntax, with_tool_calls
 
 if TYPE_CHECKING:
@@ -202,19 +202,24 @@ def check_logit_bias(
     return tuple(bias)
 
 
-def _request_error(exc: Exception, n_ctx: int) -> BadRequest | None:
-    """The caller's error (400) behind an exception from llama-cpp-python, or None.
+def request_error(exc: BaseException, n_ctx: int) -> BadRequest | None:
+    """The caller's error (400) behind an exception from preparing a generation, or None.
 
-    A prompt over the context, text the tokenizer cannot encode and a message
-    sequence the chat template refuses are faults of the request, not of the
-    model: they must not count against the model's health.
+    A prompt over the context, text the tokenizer cannot encode, a message
+    sequence the chat template refuses and a grammar llama.cpp cannot parse
+    are faults of the request, not of the model: they must not count against
+    the model's health (``ModelRouter.release``).
     """
+    if isinstance(exc, BadRequest):
+        return exc
     if isinstance(exc, UnicodeError):
         return BadRequest(f"the prompt is not valid Unicode text: {exc}")
     if isinstance(exc, ValueError) and "context window" in str(exc):
         return BadRequest(
             f"the prompt does not fit in the model's context of {n_ctx} tokens: {exc}"
         )
+    if isinstance(exc, GrammarRefused):
+        return BadRequest(f"structured output: {exc}")
     try:
         from jinja2 import TemplateError
     except ImportError:  # pragma: no cover - jinja2 comes with llama-cpp-python
@@ -229,7 +234,7 @@ def _request_checked(start: Callable[[], Iterator[Any]], n_ctx: int) -> Generato
     try:
         yield from start()
     except Exception as exc:
-        error = _request_error(exc, n_ctx)
+        error = request_error(exc, n_ctx)
         if error is None:
             raise
         raise error from exc
@@ -350,7 +355,10 @@ class LlamaModel(ResidentModel):
         if rules is not None:
             from llama_cpp import LlamaGrammar
 
-            grammar = LlamaGrammar.from_string(rules, verbose=False)
+            try:
+                grammar = LlamaGrammar.from_string(rules, verbose=False)
+            except ValueError as exc:
+                raise BadRequest(f"structured output: {exc}") from exc
         bias = dict(self._logit_bias or {})
         for token, shift in check_logit_bias(options.logit_bias, llama.n_vocab()):
             bias[str(token)] = bias.get(str(token), 0.0) + shift
