@@ -55,7 +55,12 @@ RATE_WINDOW_S = 60.0
 
 @dataclass
 class Finished:
-    """The last event of a request: why it ended, exact counts, ``perf_counter`` marks."""
+    """The last event of a request: why it ended, exact counts, ``perf_counter`` marks.
+
+    ``prompt_span`` is when the evaluation of the prompt began (the step that
+    took its first uncached token) and ended (that step's decode returned); None
+    when the request never reached a step.
+    """
 
     finish: FinishReason
     prompt_tokens: int
@@ -63,6 +68,7 @@ class Finished:
     first_token_at: float | None
     ended: float
     error: BaseException | None = None
+    prompt_span: tuple[float, float] | None = None
 
 
 @dataclass
@@ -108,6 +114,8 @@ class _Slot:
         self.last_token = -1
         self.completion = 0
         self.first_token_at: float | None = None
+        self.prompt_began: float | None = None  # the step that took its first prompt token
+        self.prompt_done: float | None = None  # ... and the end of the one that took its last
         self.output: int | None = None  # this step's logits row
         self.text = TextStream(req.stops)
 
@@ -301,6 +309,7 @@ class BatchLoop:
             self._finish(slot, "cancelled")
         if not self._running:
             return
+        began = time.perf_counter()
         self._batch.n_tokens = 0
         for slot in self._running.values():
             slot.output = None
@@ -314,6 +323,8 @@ class BatchLoop:
             if slot.prefilled:
                 continue
             tokens = slot.req.tokens
+            if slot.prompt_began is None:
+                slot.prompt_began = began
             end = min(len(tokens), slot.fed + budget)
             for i in range(slot.fed, end):
                 last = i == len(tokens) - 1
@@ -340,9 +351,11 @@ class BatchLoop:
         """Sample the slot's next token, stream its text and end it when it is done."""
         ll = self._ll
         assert slot.output is not None
+        if slot.prompt_done is None:  # the first sample: this step read the prompt's end
+            slot.prompt_done = now
         token = ll.llama_sampler_sample(slot.sampler, self._ctx, slot.output)
         if slot.first_token_at is None:
-            slot.first_token_at = now
+            slot.first_token_at = time.perf_counter()
         if ll.llama_vocab_is_eog(self._vocab, token):
             self._finish(slot, "stop")
             return
@@ -398,6 +411,9 @@ class BatchLoop:
             del self._running[slot.seq_id]
             self._kept[slot.seq_id] = kept
             self._free.append(slot.seq_id)
+        span = None
+        if slot.prompt_began is not None and slot.prompt_done is not None:
+            span = (slot.prompt_began, slot.prompt_done)
         slot.req.events.put(
             Finished(
                 finish,
@@ -406,6 +422,7 @@ class BatchLoop:
                 slot.first_token_at,
                 time.perf_counter(),
                 error,
+                span,
             )
         )
 

@@ -297,7 +297,7 @@ class BatchedLlamaModel(LlamaModel):
                 started,
                 final.first_token_at,
                 final.ended,
-                final.first_token_at,  # the step that read the prompt's last token gave it
+                final.prompt_span,
             )
             if options.logprobs is not None:
                 result.logprobs = list(req.scored)

@@ -115,12 +115,13 @@ def generation_result(
     started: float,
     first: float | None,
     ended: float,
-    prompt_done: float | None = None,
+    prompt_span: tuple[float, float] | None = None,
 ) -> GenerationResult:
     """A result with exact ``(prompt, completion)`` counts and timings from ``perf_counter`` marks.
 
-    ``tokens_per_second`` is the decode rate after the first token; ``prompt_done``
-    (when known) is when the prompt's evaluation ended.
+    ``tokens_per_second`` is the decode rate after the first token; ``prompt_span``
+    (when known) is when the prompt's evaluation began and ended: its length is
+    ``prompt_ms``, which the first-token budget does not count (``Timings.start_ms``).
     """
     prompt, completion = counts
     decode_s = ended - first if first is not None else 0.0
@@ -131,7 +132,7 @@ def generation_result(
         usage=Usage(prompt_tokens=prompt, completion_tokens=completion),
         timings=Timings(
             first_token_ms=(first - started) * 1000 if first is not None else None,
-            prompt_ms=(prompt_done - started) * 1000 if prompt_done is not None else None,
+            prompt_ms=(prompt_span[1] - prompt_span[0]) * 1000 if prompt_span else None,
             total_ms=(ended - started) * 1000,
             tokens_per_second=(completion - 1) / decode_s
             if completion > 1 and decode_s > 0
@@ -401,7 +402,7 @@ class LlamaModel(ResidentModel):
             started,
             llama.first_token_at,
             time.perf_counter(),
-            llama.prompt_evaluated_at,
+            (started, llama.prompt_evaluated_at) if llama.prompt_evaluated_at else None,
         )
 
     def _require_ready(self) -> None:
