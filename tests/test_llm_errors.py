@@ -1,19 +1,23 @@
 """What a request causes is the request's error (``BadRequest``), never the model's.
 
-One test per cause, on the real demo model served by the batch loop (the
-default path), and once through a real server: bad requests of every kind,
+One test per cause, on the real demo model and its batch loop (the one decode
+path), and once through a real server: bad requests of every kind,
 more of them than ``max_local_attempts``, leave the primary healthy.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import queue
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from neira_jupyter.engine.llm import LlamaModel, LLMSpec, make_llama_model
+from neira_jupyter.engine.llm import LlamaModel, LLMSpec
+from neira_jupyter.engine.llm.generation import Generation
 from neira_jupyter.engine.types import (
     BadRequest,
     ChatMessage,
@@ -35,7 +39,7 @@ TOOLS = json.dumps(
 
 @pytest.fixture(scope="module")
 def model() -> Iterator[LlamaModel]:
-    llm = make_llama_model(LLMSpec(name="qwen", path=qwen_path(), n_ctx=SLOT_CTX, slots=2))
+    llm = LlamaModel(LLMSpec(name="qwen", path=qwen_path(), n_ctx=SLOT_CTX, slots=2))
     llm.load()
     yield llm
     llm.close()
@@ -74,9 +78,17 @@ def test_each_cause_is_a_bad_request(model: LlamaModel, cause: str) -> None:
 
 
 def test_a_grammar_llama_cpp_refuses_is_a_bad_request(model: LlamaModel) -> None:
-    with pytest.raises(BadRequest) as error:
-        list(model._decode(ask("Hi"), GenerationOptions(max_tokens=2), None, None, "root ::= ("))
-    assert "structured output" in str(error.value)
+    """The converters write grammars llama.cpp parses; one it cannot is still the request's."""
+    options = GenerationOptions(max_tokens=2)
+    prompt = dataclasses.replace(model.prompt(ask("Hi"), options), grammar="root ::= (")
+    ended: queue.SimpleQueue[BaseException | None] = queue.SimpleQueue()
+    generation = Generation(
+        model.name, prompt, options, None, time.perf_counter(), print, lambda _r, e: ended.put(e)
+    )
+    for request in generation.requests:
+        model._ready()[1].submit(request)
+    error = ended.get(timeout=60)
+    assert isinstance(error, BadRequest) and "structured output" in str(error)
 
 
 async def test_bad_requests_never_count_against_the_model(jp_fetch: Fetch) -> None:
