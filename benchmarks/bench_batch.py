@@ -9,9 +9,9 @@ One process, one command::
 Two real Jupyter servers with the neira extension run one after the other in
 this process (``_server.py``), both on the Qwen2.5-Coder 0.5B demo GGUF from
 the model cache (``NEIRA_CACHE_DIR`` honoured) with the same context per
-sequence: the **serial** path (``llm_slots=1``, today's ``LlamaModel``, one
-request at a time) and the **batched** path (``llm_slots=--slots``,
-``BatchedLlamaModel``). ``NEIRA_BENCH_IGNORE_EOS=1`` bans the end-of-generation
+sequence: **serial** (``llm_slots=1``, one slot: one request at a time) and
+**batched** (``llm_slots=--slots``), both ``LlamaModel``'s one batch loop.
+``NEIRA_BENCH_IGNORE_EOS=1`` bans the end-of-generation
 tokens in both, so every request produces exactly ``--max-tokens`` tokens.
 
 For each number of concurrent clients, every client streams one

@@ -1,4 +1,4 @@
-"""The continuous-batching backend on a real GGUF: greedy parity, own usage, own cancel, 400s."""
+"""The local LLM (one batch loop) on a real GGUF: greedy parity, own usage, own cancel, 400s."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from traitlets import TraitError
 
 from neira_jupyter.engine.config import build_engine_config, default_llm_slots
-from neira_jupyter.engine.llm import BatchedLlamaModel, LLMSpec, TokenChunk
+from neira_jupyter.engine.llm import LlamaModel, LLMSpec, TokenChunk
 from neira_jupyter.engine.llm.sampling import TextStream
 from neira_jupyter.engine.types import (
     BadRequest,
@@ -29,8 +29,8 @@ SLOT_CTX = 256
 
 @pytest.fixture(scope="module")
 @loads_model
-def batched() -> Iterator[BatchedLlamaModel]:
-    model = BatchedLlamaModel(LLMSpec(name="qwen", path=qwen_path(), n_ctx=SLOT_CTX, slots=SLOTS))
+def batched() -> Iterator[LlamaModel]:
+    model = LlamaModel(LLMSpec(name="qwen", path=qwen_path(), n_ctx=SLOT_CTX, slots=SLOTS))
     model.load()
     yield model
     model.close()
@@ -41,7 +41,7 @@ def ask(text: str) -> list[ChatMessage]:
 
 
 def run(
-    model: BatchedLlamaModel,
+    model: LlamaModel,
     messages: list[ChatMessage],
     options: GenerationOptions,
     cancel: CancelToken | None = None,
@@ -89,7 +89,7 @@ PROMPTS = [
 ]
 
 
-def test_greedy_text_is_the_same_alone_and_in_a_full_batch(batched: BatchedLlamaModel) -> None:
+def test_greedy_text_is_the_same_alone_and_in_a_full_batch(batched: LlamaModel) -> None:
     alone_chunks, alone = run(batched, ask(PROMPTS[0]), GREEDY)
     assert "".join(alone_chunks) == alone.text
     assert alone.usage.completion_tokens == GREEDY.max_tokens  # this prompt runs on
@@ -103,11 +103,11 @@ def test_greedy_text_is_the_same_alone_and_in_a_full_batch(batched: BatchedLlama
         n = result.usage.completion_tokens
         assert 0 < n <= GREEDY.max_tokens
         assert result.finish_reason == ("length" if n == GREEDY.max_tokens else "stop")
-        assert result.usage.prompt_tokens == len(batched.prompt(ask(prompt), GREEDY)[0])
+        assert result.usage.prompt_tokens == len(batched.prompt(ask(prompt), GREEDY).tokens)
     assert len({r.usage.prompt_tokens for _, r in together}) > 1  # their own counts
 
 
-def test_a_repeated_prompt_prefix_is_not_evaluated_again(batched: BatchedLlamaModel) -> None:
+def test_a_repeated_prompt_prefix_is_not_evaluated_again(batched: LlamaModel) -> None:
     system = ChatMessage("system", "You answer in one short sentence. " * 8)
     first = [system, ChatMessage("user", "Name a planet.")]
     second = [system, ChatMessage("user", "Name a colour.")]
@@ -116,21 +116,21 @@ def test_a_repeated_prompt_prefix_is_not_evaluated_again(batched: BatchedLlamaMo
     run(batched, first, GREEDY)
     again_chunks, again = run(batched, second, GREEDY)  # shares the system prompt with `first`
     reused = batched.describe()["batch"]["prompt_tokens_reused"] - before
-    shared = len(batched.prompt([system, ChatMessage("user", "")], GREEDY)[0]) - 8
+    shared = len(batched.prompt([system, ChatMessage("user", "")], GREEDY).tokens) - 8
     assert reused >= 2 * shared  # both requests found the system prompt in the cache
     assert again.text == fresh.text == "".join(again_chunks)  # reuse does not change the answer
     assert again.usage == fresh.usage  # the count is the whole prompt, reused or not
 
 
 def test_a_running_sequence_shares_its_prompt_prefix_with_a_new_one(
-    batched: BatchedLlamaModel,
+    batched: LlamaModel,
 ) -> None:
     """A prompt whose prefix only a *running* sequence holds reads it from that sequence's
     cells (a burst of corrections shares the worked examples) with the same answer."""
     system = ChatMessage("system", "Answer like a ship's captain, in one sentence. " * 6)
     question = [system, ChatMessage("user", "Name a colour.")]
     _, fresh = run(batched, question, GREEDY)  # its slot keeps the system prompt's cells
-    shared = len(batched.prompt([system, ChatMessage("user", "")], GREEDY)[0]) - 8
+    shared = len(batched.prompt([system, ChatMessage("user", "")], GREEDY).tokens) - 8
     started = threading.Event()
     before = batched.describe()["batch"]["prompt_tokens_reused"]
 
@@ -151,7 +151,7 @@ def test_a_running_sequence_shares_its_prompt_prefix_with_a_new_one(
     assert again.usage == fresh.usage
 
 
-def test_cancelling_one_sequence_leaves_the_others_streaming(batched: BatchedLlamaModel) -> None:
+def test_cancelling_one_sequence_leaves_the_others_streaming(batched: LlamaModel) -> None:
     cancel = CancelToken()
     cancelled_at: list[int] = []  # how many chunks the others had when the cancel came
     others_chunks: list[list[str]] = [[], []]
@@ -180,13 +180,30 @@ def test_cancelling_one_sequence_leaves_the_others_streaming(batched: BatchedLla
     assert batched.describe()["batch"]["running"] == 0
 
 
-def test_a_prompt_longer_than_a_slot_is_a_bad_request(batched: BatchedLlamaModel) -> None:
+def test_the_loop_thread_hands_tokens_straight_to_the_reader(batched: LlamaModel) -> None:
+    """``start`` returns at once; the loop's own thread calls ``emit`` and ``done``, so a
+    token crosses threads once (to whoever ``emit`` wakes)."""
+    threads: set[str] = set()
+    ended = threading.Event()
+
+    def done(_result: Any, _error: Any) -> None:
+        threads.add(threading.current_thread().name)
+        ended.set()
+
+    batched.start(
+        ask(PROMPTS[1]), GREEDY, None, lambda _c: threads.add(threading.current_thread().name), done
+    )
+    assert ended.wait(120)
+    assert threads == {"neira-batch"}
+
+
+def test_a_prompt_longer_than_a_slot_is_a_bad_request(batched: LlamaModel) -> None:
     with pytest.raises(BadRequest, match="context of 256 tokens"):
         list(batched.generate(ask("word " * 400), GREEDY))
     assert run(batched, ask("hi"), GenerationOptions(max_tokens=2))[1].usage.completion_tokens
 
 
-def test_stop_string_and_seeded_sampling_are_per_request(batched: BatchedLlamaModel) -> None:
+def test_stop_string_and_seeded_sampling_are_per_request(batched: LlamaModel) -> None:
     stop = GenerationOptions(max_tokens=30, temperature=0.0, stop=("def",))
     seeded = GenerationOptions(max_tokens=8, temperature=0.9, seed=7)
     first = run_all(
@@ -206,7 +223,7 @@ def test_stop_string_and_seeded_sampling_are_per_request(batched: BatchedLlamaMo
     assert 0 < first[1].usage.completion_tokens <= 8
 
 
-def test_status_counts_slots_kv_and_rate(batched: BatchedLlamaModel) -> None:
+def test_status_counts_slots_kv_and_rate(batched: LlamaModel) -> None:
     batch = batched.describe()["batch"]
     assert batch["slots"] == SLOTS
     assert batch["kv_capacity_tokens"] == SLOTS * SLOT_CTX

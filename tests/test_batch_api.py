@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -57,6 +58,9 @@ async def test_eight_concurrent_streams_each_get_their_own_usage(
         assert done["model"] == "qwen-batch"
         prompt_tokens.append(done["usage"]["prompt_tokens"])
     assert prompt_tokens == sorted(prompt_tokens) and len(set(prompt_tokens)) == SLOTS
+    # one lane thread admits the eight into the batch loop; no thread per slot relays tokens
+    lane = [t.name for t in threading.enumerate() if t.name.startswith("neira-qwen-batch-")]
+    assert lane == ["neira-qwen-batch-0"]
     status = await get_status(jp_fetch)
     batch = primary(status)["batch"]
     assert batch["slots"] == SLOTS and batch["running"] == 0

@@ -1,13 +1,40 @@
-"""The quick first-token budget measures a slow start, not a long prompt's evaluation."""
+"""The quick first-token budget measures a slow start, not a long prompt's evaluation.
+
+The batch loop reports when each prompt's evaluation began and ended
+(``prompt_ms``); the budget (``local_timeout_ms``) counts the rest of the wait
+for the first token: a quick request stuck behind another's long prompt is a
+slow start, its own long prompt is not.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import pytest
 
 from tests.conftest import Fetch, get_status, wait_ready
+
+TEXT = "the quick brown fox jumps over the lazy dog. "
+
+
+async def generate(jp_fetch: Fetch, prompt: str, max_tokens: int) -> dict[str, Any]:
+    response = await jp_fetch(
+        "neira",
+        "api",
+        "generate",
+        method="POST",
+        body=json.dumps({"prompt": prompt, "max_tokens": max_tokens, "stream": False}),
+        request_timeout=300,
+    )
+    document: dict[str, Any] = json.loads(response.body)
+    return document
+
+
+def prefilling(status: dict[str, Any]) -> int:
+    primary = next(m for m in status["models"] if m["role"] == "primary")
+    return int(primary["batch"]["prefilling"])
 
 
 @pytest.fixture
@@ -18,7 +45,7 @@ def neira_config() -> dict[str, Any]:
 
 async def test_a_long_prompt_is_not_a_slow_start(jp_fetch: Fetch) -> None:
     await wait_ready(jp_fetch)
-    text = "the quick brown fox jumps over the lazy dog. " * 60
+    text = TEXT * 60
     for attempt in range(3):  # more than max_local_attempts
         # a new first word each time, so no cached prefix spares the evaluation
         prompt = f"{['Summarise', 'Shorten', 'Condense'][attempt]} in one word: {text}"
@@ -36,3 +63,18 @@ async def test_a_long_prompt_is_not_a_slow_start(jp_fetch: Fetch) -> None:
     status = await get_status(jp_fetch)
     assert status["backends"]["primary"]["failures"] == 0
     assert status["route"]["backend"] == "primary"
+
+
+async def test_a_quick_request_behind_a_long_prompt_misses_the_budget(jp_fetch: Fetch) -> None:
+    await wait_ready(jp_fetch)
+    # not quick (more than quick_max_tokens): its prompt fills several steps of the batch
+    long = asyncio.ensure_future(generate(jp_fetch, f"Summarise: {TEXT * 150}", 65))
+    while not prefilling(await get_status(jp_fetch)):
+        assert not long.done(), "the long prompt was read before the quick request came"
+        await asyncio.sleep(0.02)
+    quick = await generate(jp_fetch, "Say hi.", 2)  # its prompt waits for the long one's
+    await long
+    assert quick["route"] == "primary"
+    primary = (await get_status(jp_fetch))["backends"]["primary"]
+    # counted as a failure (the long request's success, ending later, resets the count)
+    assert primary["last_failure"].startswith("first token after")

@@ -1,7 +1,7 @@
 """The CPU gate (engine/compute.py): one model computes at a time, in the order they asked.
 
 The gate's rules on plain threads, then the real models taking their turns:
-the batched demo LLM for each ``llama_decode`` and Whisper for each piece of
+the demo LLM for each ``llama_decode`` and Whisper for each piece of
 a decode, both at once from two threads.
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from neira_jupyter.engine.compute import CPU, ComputeGate
-from neira_jupyter.engine.llm import BatchedLlamaModel, LLMSpec
+from neira_jupyter.engine.llm import LlamaModel, LLMSpec
 from neira_jupyter.engine.speech import SpeechSpec, WhisperTranscriber
 from neira_jupyter.engine.speech.audio import decode_audio
 from neira_jupyter.engine.types import ChatMessage, GenerationOptions, GenerationResult
@@ -96,8 +96,8 @@ def test_work_off_the_cpu_takes_no_turn() -> None:
 
 @pytest.fixture(scope="module")
 @loads_model
-def llm() -> Iterator[BatchedLlamaModel]:
-    model = BatchedLlamaModel(LLMSpec(name="qwen", path=qwen_path(), n_ctx=256, slots=2))
+def llm() -> Iterator[LlamaModel]:
+    model = LlamaModel(LLMSpec(name="qwen", path=qwen_path(), n_ctx=256, slots=2))
     model.load()
     yield model
     model.close()
@@ -113,7 +113,7 @@ def whisper() -> Iterator[WhisperTranscriber]:
 
 
 def test_llm_and_whisper_on_the_cpu_take_turns(
-    llm: BatchedLlamaModel, whisper: WhisperTranscriber, audio_dir: Path
+    llm: LlamaModel, whisper: WhisperTranscriber, audio_dir: Path
 ) -> None:
     assert llm.device == "cpu"
     audio = decode_audio(speak(SENTENCES["en"][0], "en", audio_dir).read_bytes())

@@ -23,7 +23,10 @@ CLIENTS = 6
 
 @pytest.fixture
 def neira_config() -> dict[str, Any]:
-    return {"queue_size": 4}
+    # This load checks accounting, not latency: with six clients on a small CPU a quick
+    # request waits seconds behind the others' prompts, a slow start the first-token
+    # budget rightly counts (test_budget), so the budget is off here.
+    return {"queue_size": 4, "local_timeout_ms": 0}
 
 
 async def test_mixed_load_is_fully_accounted_for(

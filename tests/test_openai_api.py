@@ -462,7 +462,7 @@ ASK_PERSON: list[Any] = [
 @pytest.mark.parametrize(
     "neira_config",
     [{"max_jobs_per_user": 1}, {"max_jobs_per_user": 1, "llm_slots": 1}],
-    ids=["batched", "single"],
+    ids=["slots", "one-slot"],
 )
 async def test_structured_output_always_parses(
     jp_fetch: Fetch, client: OpenAI, jp_http_port: int, jp_base_url: str, token: str
@@ -523,7 +523,7 @@ async def test_structured_output_always_parses(
 @pytest.mark.parametrize(
     "neira_config",
     [{"max_jobs_per_user": 1}, {"max_jobs_per_user": 1, "llm_slots": 1}],
-    ids=["batched", "single"],
+    ids=["slots", "one-slot"],
 )
 async def test_penalties_and_logit_bias_change_the_answer(
     jp_fetch: Fetch, client: OpenAI
@@ -618,15 +618,20 @@ async def test_logprobs_on_the_batched_path(
 
 
 @pytest.mark.parametrize("neira_config", [{"llm_slots": 1}])
-async def test_logprobs_on_the_single_path_are_a_400(jp_fetch: Fetch, client: OpenAI) -> None:
+async def test_logprobs_and_choices_with_one_slot(jp_fetch: Fetch, client: OpenAI) -> None:
+    """One slot is the same batch loop: logprobs, and n choices one after another."""
     await wait_ready(jp_fetch)
-    with pytest.raises(openai.BadRequestError) as error:
-        await asyncio.to_thread(
-            lambda: client.chat.completions.create(
-                model=DEMO_LLM_NAME, messages=MESSAGES, logprobs=True, max_tokens=4
-            )
+    answer = await asyncio.to_thread(
+        lambda: client.chat.completions.create(
+            model=DEMO_LLM_NAME, messages=MESSAGES, logprobs=True, top_logprobs=2, max_tokens=4,
+            n=2, temperature=0,
         )
-    assert error.value.param == "logprobs" and "llm_slots" in error.value.message
+    )  # fmt: skip
+    assert [c.index for c in answer.choices] == [0, 1]
+    for choice in answer.choices:
+        assert choice.logprobs is not None and choice.logprobs.content
+        assert all(len(t.top_logprobs) == 2 for t in choice.logprobs.content)
+    assert answer.choices[0].message.content == answer.choices[1].message.content  # greedy
 
 
 async def test_echo_begins_the_text_with_the_prompt(jp_fetch: Fetch, client: OpenAI) -> None:
@@ -684,15 +689,3 @@ async def test_n_choices_on_the_batched_path(jp_fetch: Fetch, client: OpenAI) ->
     with pytest.raises(openai.BadRequestError) as error:
         await asyncio.to_thread(lambda: client.chat.completions.create(**settings, n=17))
     assert error.value.param == "n"
-
-
-@pytest.mark.parametrize("neira_config", [{"llm_slots": 1}])
-async def test_n_on_the_single_path_is_a_400(jp_fetch: Fetch, client: OpenAI) -> None:
-    await wait_ready(jp_fetch)
-    with pytest.raises(openai.BadRequestError) as error:
-        await asyncio.to_thread(
-            lambda: client.chat.completions.create(
-                model=DEMO_LLM_NAME, messages=MESSAGES, n=2, max_tokens=4
-            )
-        )
-    assert error.value.param == "n" and "llm_slots" in error.value.message

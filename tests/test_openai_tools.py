@@ -64,7 +64,7 @@ def _chat(client: OpenAI, **settings: Any) -> Any:
 
 
 @pytest.mark.parametrize(
-    "neira_config", [{}, {"llm_slots": 1}], ids=["batched", "single"]
+    "neira_config", [{}, {"llm_slots": 1}], ids=["slots", "one-slot"]
 )
 async def test_a_forced_call_follows_the_schema(jp_fetch: Fetch, client: OpenAI) -> None:
     await wait_ready(jp_fetch)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from neira_jupyter.engine.jobs import Handoff
 from neira_jupyter.engine.schedule import FairQueue, Job, JobCancelled, Scheduler
 from neira_jupyter.engine.types import CancelToken, DuplicateRequest, QueueFull, ShuttingDown
 
@@ -187,3 +188,37 @@ async def test_stop_refuses_new_work_and_waits_for_the_running_job() -> None:
     assert finished == [True]  # stop returned only after the work did
     with pytest.raises(ShuttingDown):
         scheduler.submit("u", "llm", work)
+
+
+async def test_a_handed_off_job_holds_its_slot_until_another_thread_settles_it() -> None:
+    """One lane thread, two slots: work that returns a ``Handoff`` frees the thread at once,
+    its events and end come from the thread that settles it, and a third job waits for a slot."""
+    scheduler = Scheduler(capacity=10)
+    scheduler.add_lane("llm", threads=1, slots=2)
+    handoffs: list[tuple[Handoff, Any]] = []
+
+    def handed_off(_cancel: CancelToken, emit: Any) -> Handoff:
+        handoff = Handoff()
+        handoffs.append((handoff, emit))
+        return handoff
+
+    try:
+        first, second, third = (scheduler.submit(u, "llm", handed_off) for u in "abc")
+        while len(handoffs) < 2:
+            await asyncio.sleep(0.01)
+        status = scheduler.status()
+        assert (status["running"], status["depth"]) == (2, 1)  # the third waits for a slot
+        threading.Thread(target=lambda: (handoffs[0][1]("x"), handoffs[0][0].settle("a"))).start()
+        assert [item async for item in first.stream()] == ["x"]
+        assert first.result == "a"
+        while len(handoffs) < 3:  # the freed slot took the third job
+            await asyncio.sleep(0.01)
+        for handoff, _emit in handoffs[1:]:
+            handoff.settle(error=ValueError("late"))
+        with pytest.raises(ValueError, match="late"):
+            await second.wait()
+        with pytest.raises(ValueError, match="late"):
+            await third.wait()
+        assert scheduler.status()["running"] == 0
+    finally:
+        scheduler.stop()

@@ -1,9 +1,10 @@
 """``LaneActions``: model loads and unloads as jobs on each model's own worker lane.
 
-A model's lane is the one thread allowed to call it (see ``schedule``), so its
-load and its unload are queued there like requests: a request that arrives
-while its model loads waits behind the load, and an unload waits until the
-requests already queued on that model have run. ``LaneActions`` is the
+A model's load and unload are jobs on its lane (see ``schedule``), queued
+like requests: a request that arrives while its model loads waits behind the
+load, and an unload waits until the requests queued before it have been
+taken; a local LLM's ``close`` then lets the sequences already in its batch
+finish before it frees the model. ``LaneActions`` is the
 router's ``RouterActions``: when a load or unload it asked for settles, the
 router is told (``ModelRouter.action_done``) and re-evaluates the route.
 """
@@ -39,7 +40,7 @@ class LaneActions:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def load_in_lane(self, model: _Resident, lane: str) -> Job:
-        """Queue the model's load on its own worker; later jobs wait behind it.
+        """Queue the model's load on its lane; later jobs wait behind it.
 
         A failure is recorded in ``model.state``/``model.error`` (and logged) by
         the model itself, not raised here.

@@ -1,18 +1,26 @@
-"""The scheduler: bounded admission, round-robin fairness by user, one worker per model.
+"""The scheduler: bounded admission, round-robin fairness by user, one lane per model.
 
-llama-cpp-python's ``Llama`` is not thread-safe and does not batch requests,
-so every model gets its own ``ModelWorker`` thread(s) that alone call it. Work
-reaches a worker through a ``FairQueue``: jobs are kept per user and the worker
-takes one job from each waiting user in turn, so one user's burst cannot starve
-the others. Admission is bounded over all workers: when ``capacity`` jobs are
-already waiting, ``submit`` raises ``QueueFull`` (the server answers 429 with
+Every model has a lane: a ``FairQueue`` and the worker thread(s) that take
+jobs from it. Jobs are kept per user and the lane takes one job from each
+waiting user in turn, so one user's burst cannot starve the others.
+Admission is bounded over all lanes: when ``capacity`` jobs are already
+waiting, ``submit`` raises ``QueueFull`` (the server answers 429 with
 ``Retry-After``) instead of letting the wait grow without end, and one user
 may hold at most ``per_user`` jobs (queued plus running) at a time.
+
+A lane runs at most ``slots`` jobs at once on ``threads`` threads. Blocking
+work (Whisper, a remote API's HTTP stream, a model's load) holds a thread
+until it returns, so such lanes have a thread per slot. A local LLM's lane
+has one thread and the model's ``slots``: its work hands the generation to
+the model's batch loop and returns a ``Handoff`` (``jobs``), so the thread
+takes the next job at once, while the slot stays taken until the loop
+settles the job. The lane thread also runs the model's load and unload, in
+queue order with the requests (``lanes``).
 
 Request ids belong to their user: two users may use the same id, and a user
 can find or cancel only their own jobs. Once ``stop`` begins, new work is
 refused (``ShuttingDown``), queued jobs end cancelled and running ones are
-asked to stop; the models are freed only after their workers have returned.
+asked to stop; the models are freed only after their lanes' jobs have ended.
 
 Results travel back to asyncio with ``loop.call_soon_threadsafe``: the event
 loop never blocks on a model call.
@@ -21,111 +29,22 @@ loop never blocks on a model call.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 import threading
 import time
-import uuid
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from .types import CancelToken, DuplicateRequest, QueueFull, ShuttingDown
+from .jobs import Handoff, Job, JobCancelled, Work
+from .types import DuplicateRequest, QueueFull, ShuttingDown
 
 log = logging.getLogger("neira_jupyter")
 
+__all__ = ["INTERNAL_USER", "FairQueue", "Job", "JobCancelled", "ModelWorker", "Scheduler"]
+
 INTERNAL_USER = "neira-internal"
 """The owner of the engine's own jobs (model loads and unloads) on a lane."""
-
-Emit = Callable[[Any], None]
-Work = Callable[[CancelToken, Emit], Any]
-
-_DONE = object()
-
-
-class JobCancelled(Exception):
-    """Raised by ``Job.wait`` for a job cancelled before a worker started it."""
-
-
-class Job:
-    """One unit of work for a model worker, observed from asyncio."""
-
-    def __init__(
-        self,
-        user: str,
-        lane: str,
-        work: Work,
-        loop: asyncio.AbstractEventLoop,
-        job_id: str | None = None,
-        on_settled: Callable[[Job], None] | None = None,
-    ) -> None:
-        self.id = job_id or uuid.uuid4().hex
-        self._on_settled = on_settled
-        self.user = user
-        self.lane = lane
-        self.work = work
-        self.cancel_token = CancelToken()
-        self.created = time.perf_counter()
-        self.started: float | None = None
-        self.finished = False
-        self._loop = loop
-        self._events: asyncio.Queue[Any] = asyncio.Queue()
-        self._settled = asyncio.Event()
-        self._result: Any = None
-        self._error: BaseException | None = None
-
-    @property
-    def queue_ms(self) -> float:
-        """How long the job waited before a worker took it."""
-        end = self.started if self.started is not None else time.perf_counter()
-        return (end - self.created) * 1000
-
-    def cancel(self) -> None:
-        """Ask the job to stop; a queued job is dropped by the scheduler."""
-        self.cancel_token.cancel()
-
-    # -- called from the worker thread -------------------------------------
-    def _emit(self, item: Any) -> None:
-        self._loop.call_soon_threadsafe(self._events.put_nowait, item)
-
-    def _finish(self, result: Any = None, error: BaseException | None = None) -> None:
-        def settle() -> None:
-            self._result = result
-            self._error = error
-            self.finished = True
-            self._events.put_nowait(_DONE)
-            self._settled.set()
-            if self._on_settled is not None:
-                self._on_settled(self)
-
-        # a closed loop means nobody is listening any more
-        with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(settle)
-
-    # -- called from asyncio ---------------------------------------------------
-    async def stream(self) -> AsyncIterator[Any]:
-        """Yield what the work emits, then end (or raise the work's error)."""
-        while True:
-            item = await self._events.get()
-            if item is _DONE:
-                if self._error is not None:
-                    raise self._error
-                return
-            yield item
-
-    async def settled(self) -> None:
-        """Wait until the job ends, without consuming its events."""
-        await self._settled.wait()
-
-    async def wait(self) -> Any:
-        """Wait for the job's result, ignoring what it emitted (the job's only reader)."""
-        async for _ in self.stream():
-            pass
-        return self._result
-
-    @property
-    def result(self) -> Any:
-        return self._result
 
 
 class FairQueue:
@@ -185,13 +104,15 @@ class FairQueue:
 
 
 class ModelWorker:
-    """Thread(s) that alone run the work of one lane (one model)."""
+    """The thread(s) of one lane (one model): at most ``slots`` jobs run at once."""
 
-    def __init__(self, lane: str, threads: int = 1) -> None:
+    def __init__(self, lane: str, threads: int = 1, slots: int | None = None) -> None:
         self.lane = lane
+        self.slots = max(slots or threads, threads)
         self.queue = FairQueue()
         self.running: dict[str, Job] = {}
-        self._running_lock = threading.Lock()
+        self._running_lock = threading.Condition()
+        self._closed = False
         self._threads = [
             threading.Thread(target=self._run, name=f"neira-{lane}-{i}", daemon=True)
             for i in range(threads)
@@ -201,6 +122,9 @@ class ModelWorker:
 
     def _run(self) -> None:
         while True:
+            with self._running_lock:  # a free slot first, then the next job
+                while len(self.running) >= self.slots and not self._closed:
+                    self._running_lock.wait()
             job = self.queue.get()
             if job is None:
                 return
@@ -216,25 +140,40 @@ class ModelWorker:
                 result = job.work(job.cancel_token, job._emit)
             except BaseException as exc:  # delivered to the awaiting coroutine
                 error = exc
-            # leave ``running`` before the caller hears the end, so a status
-            # read after the last event never counts this job
-            with self._running_lock:
-                self.running.pop(job.id, None)
-            job._finish(result=result, error=error)
+            if isinstance(result, Handoff):  # the job goes on elsewhere; it settles later
+                result.then(functools.partial(self._settle, job))
+            else:
+                self._settle(job, result, error)
+
+    def _settle(self, job: Job, result: Any, error: BaseException | None) -> None:
+        # leave ``running`` before the caller hears the end, so a status
+        # read after the last event never counts this job
+        with self._running_lock:
+            self.running.pop(job.id, None)
+            self._running_lock.notify_all()
+        job._finish(result=result, error=error)
 
     def running_jobs(self) -> list[Job]:
         with self._running_lock:
             return list(self.running.values())
 
     def stop(self, timeout: float = 30.0) -> bool:
-        """Cancel queued and running jobs and wait for the threads; False if one is still busy."""
+        """Cancel queued and running jobs and wait for them; False if one is still busy."""
         for job in self.queue.close():
             job._finish(error=JobCancelled(job.id))
+        with self._running_lock:
+            self._closed = True
+            self._running_lock.notify_all()
         for job in self.running_jobs():
             job.cancel()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout)
-        return not any(thread.is_alive() for thread in self._threads)
+            thread.join(max(0.0, deadline - time.monotonic()))
+        with self._running_lock:  # handed-off jobs end when their loop drops them
+            while self.running and time.monotonic() < deadline:
+                self._running_lock.wait(deadline - time.monotonic())
+            busy = bool(self.running)
+        return not busy and not any(thread.is_alive() for thread in self._threads)
 
 
 class Scheduler:
@@ -251,11 +190,12 @@ class Scheduler:
         self._lock = threading.Lock()
         self._stopping = False
 
-    def add_lane(self, lane: str, threads: int = 1) -> None:
-        """Create the worker for a lane (a model); idempotent."""
+    def add_lane(self, lane: str, threads: int = 1, slots: int | None = None) -> None:
+        """Create the worker for a lane (a model): ``threads`` threads running at most
+        ``slots`` jobs at once (default: one per thread); idempotent."""
         with self._lock:
             if lane not in self._workers:
-                self._workers[lane] = ModelWorker(lane, threads)
+                self._workers[lane] = ModelWorker(lane, threads, slots)
 
     def has_lane(self, lane: str) -> bool:
         return lane in self._workers

@@ -2,12 +2,17 @@
 
 This is the one object a server holds (the Jupyter extension, or another
 host such as a JupyterHub service). It owns every model's lifecycle: loading
-happens on the model's own worker thread (``lanes``), so a request that
-arrives while its model loads simply waits in that model's queue; closing
-happens on shutdown.
+happens on the model's own lane (``lanes``), so a request that arrives while
+its model loads simply waits in that model's queue; closing happens on
+shutdown.
 
-Every call is async and returns promptly: model work runs on the scheduler's
-worker threads, never on the event loop.
+Every call is async and returns promptly: model work runs off the event loop.
+A local LLM's lane has one thread, which admits up to ``slots`` generations
+into the model's batch loop (``LlamaModel.start``); the loop's thread hands
+each token to the waiting job with ``loop.call_soon_threadsafe``, so a token
+crosses threads once (before: the loop's queue to one of ``slots`` relay
+threads, then to the event loop: twice). Whisper and remote backends run
+their blocking calls on their lanes' threads.
 
 Which LLM serves a request is the ``ModelRouter``'s decision (``router``),
 fed by ``MemoryWatch`` readings (``memory``); the engine carries out the
@@ -43,8 +48,9 @@ import numpy as np
 from .._version import __version__
 from .config import EngineConfig
 from .correct import Correction, DegradedReason, TranscriptCorrector
+from .jobs import Emit, Handoff
 from .lanes import LaneActions
-from .llm import LlamaModel, RemoteModel, TokenChunk, make_llama_model
+from .llm import LlamaModel, RemoteModel, TokenChunk
 from .observe import EngineObserver, notify
 from .resident import LoadRetry
 from .routing import (
@@ -106,8 +112,8 @@ class NeiraEngine:
             config.queue_capacity, config.retry_after, per_user=config.jobs_per_user
         )
         self._speech_retry = LoadRetry()
-        self.primary = make_llama_model(config.primary) if config.primary else None
-        self.fallback = make_llama_model(config.fallback) if config.fallback else None
+        self.primary = LlamaModel(config.primary) if config.primary else None
+        self.fallback = LlamaModel(config.fallback) if config.fallback else None
         self.remote = RemoteModel(config.remote) if config.remote else None
         self.speech = WhisperTranscriber(config.speech) if config.speech else None
         remote_speech = config.speech_remote
@@ -174,8 +180,8 @@ class NeiraEngine:
             return
         self._started = True
         if self.config.llm_enabled:
-            for model in self.llms:  # a batched model takes one request per slot
-                self.scheduler.add_lane(model.name, threads=model.spec.slots)
+            for model in self.llms:  # one thread; one request per slot in the batch loop
+                self.scheduler.add_lane(model.name, threads=1, slots=model.spec.slots)
             if self.remote is not None:
                 self.scheduler.add_lane(self.remote.name, threads=self.remote.spec.concurrency)
         if self.speech is not None:
@@ -284,11 +290,15 @@ class NeiraEngine:
             raise NoModelAvailable(route.reason)
         llm = backend.model
 
-        def work(cancel: CancelToken, emit: Any) -> GenerationResult | None:
+        def work(cancel: CancelToken, emit: Emit) -> GenerationResult | Handoff | None:
             if llm.state is ModelState.FAILED:
                 raise NoModelAvailable(f"model {llm.name!r} failed to load: {llm.error}")
             if llm.state is not ModelState.READY:
                 llm.load()  # on first use, or after an unload: this lane owns the model
+            if isinstance(llm, LlamaModel):  # the batch loop settles the job
+                handoff = Handoff()
+                llm.start(messages, options, cancel, emit, handoff.settle)
+                return handoff
             result = None
             for item in llm.generate(messages, options, cancel):
                 if isinstance(item, TokenChunk):

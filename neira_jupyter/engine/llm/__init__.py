@@ -1,21 +1,20 @@
 """Language models: the resident GGUF model (llama-cpp-python) and a remote OpenAI-compatible API.
 
-``make_llama_model`` picks the single-sequence ``LlamaModel`` or, for a spec
-with ``slots > 1``, the continuous-batching ``BatchedLlamaModel``.
-
-Both implement ``LanguageModel``: ``load``, ``close``, and a blocking
-``generate`` that streams ``TokenChunk``s and ends with a ``GenerationResult``.
+``LlamaModel`` serves ``spec.slots`` sequences at once (1 included) from one
+continuous-batching loop; ``RemoteModel`` streams from an OpenAI-compatible
+server. Both implement ``LanguageModel``: ``load``, ``close``, and a blocking
+``generate`` that streams ``TokenChunk``s and ends with a ``GenerationResult``;
+``LlamaModel.start`` is the non-blocking form the engine uses.
 """
 
 from __future__ import annotations
 
 from .base import LanguageModel, TokenChunk
-from .batched import BatchedLlamaModel, make_llama_model
-from .llama import LlamaModel, LLMSpec, llama_supports_gpu
+from .llama import LlamaModel, LLMSpec
 from .remote import RemoteModel, RemoteSpec
+from .runtime import llama_supports_gpu
 
 __all__ = [
-    "BatchedLlamaModel",
     "LLMSpec",
     "LanguageModel",
     "LlamaModel",
@@ -23,5 +22,4 @@ __all__ = [
     "RemoteSpec",
     "TokenChunk",
     "llama_supports_gpu",
-    "make_llama_model",
 ]

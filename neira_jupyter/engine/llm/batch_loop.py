@@ -12,10 +12,12 @@ slot is free; every step then builds one ``llama_batch`` with
   to ``prefill_chunk[1]`` when none is (bigger batches evaluate faster),
 
 calls ``llama_decode`` once and samples the next token of every sequence with
-its own sampler chain. Text goes to each request's own queue as it is
+its own sampler chain. Text goes to each request's ``send`` as it is
 produced (stop strings held back until they can no longer match, UTF-8
-characters whole). A finished, cancelled or abandoned sequence frees its slot
-for the next request at the next step.
+characters whole), on this thread, with no queue in between. A finished,
+cancelled or abandoned sequence frees its slot for the next request at the
+next step. Each request's ``Finished`` says when its prompt's evaluation
+began and ended, so the first-token budget can leave that time out.
 
 Prompt prefixes are reused, as ``llama_cpp.Llama`` reuses its last prompt: a
 free slot keeps the tokens its last sequence left in the KV cache, a new
@@ -26,99 +28,31 @@ of the prompt, the new sequence shares those cells instead
 (``llama_memory_seq_cp`` in the unified cache tags them with both ids), so
 eight corrections that arrive together read the correction prompt's worked
 examples once, not eight times. The same system prompt, few-shot examples
-or chat history is therefore not evaluated again. Each slot's cells stay within its ``n_ctx``,
-so the kept tokens always fit in the shared cache.
+or chat history is therefore not evaluated again. Each slot's cells stay
+within its ``n_ctx``, so the kept tokens always fit in the shared cache.
 """
 
 from __future__ import annotations
 
 import ctypes
 import logging
-import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..compute import CPU
-from ..types import CancelToken, EngineError, FinishReason, TokenLogprob
-from .sampling import TextStream, make_sampler
+from ..types import EngineError, FinishReason, TokenLogprob
+from .grammar import GrammarRefused
+from .sampling import make_sampler
+from .sequence import Finished, SeqRequest, Slot, common_prefix
 
 log = logging.getLogger("neira_jupyter")
 
-__all__ = ["BatchLoop", "Finished", "SeqRequest"]
+__all__ = ["BatchLoop"]
 
 RATE_WINDOW_S = 60.0
-
-
-@dataclass
-class Finished:
-    """The last event of a request: why it ended, exact counts, ``perf_counter`` marks."""
-
-    finish: FinishReason
-    prompt_tokens: int
-    completion_tokens: int
-    first_token_at: float | None
-    ended: float
-    error: BaseException | None = None
-
-
-@dataclass
-class SeqRequest:
-    """One generation handed to the loop: prompt tokens and sampling settings.
-
-    ``events`` receives text pieces (``str``) and, last, one ``Finished``.
-    ``sampling`` holds the sampler settings (``make_sampler``'s keywords);
-    ``grammar`` (GBNF) constrains what the sequence may say. With ``logprobs``
-    (how many alternatives), ``scored`` gets each token's ``TokenLogprob``
-    before its text is sent.
-    """
-
-    tokens: list[int]
-    sampling: dict[str, Any]
-    max_tokens: int
-    stops: tuple[str, ...] = ()
-    cancel: CancelToken | None = None
-    grammar: str | None = None
-    logprobs: int | None = None
-    scored: list[TokenLogprob] = field(default_factory=list)
-    events: queue.SimpleQueue[str | Finished] = field(default_factory=queue.SimpleQueue)
-    abandoned: bool = False  # the reader went away
-
-    @property
-    def dropped(self) -> bool:
-        return self.abandoned or (self.cancel is not None and self.cancel.cancelled)
-
-
-class _Slot:
-    """A running sequence: its KV-cache sequence id, sampler and progress.
-
-    ``kv`` lists the tokens in the sequence's cells, position by position: the
-    reused prefix, then every token decoded since.
-    """
-
-    def __init__(self, seq_id: int, req: SeqRequest, sampler: Any, kv: list[int]) -> None:
-        self.seq_id = seq_id
-        self.req = req
-        self.sampler = sampler
-        self.kv = kv
-        self.fed = len(kv)  # prompt tokens already in the cache
-        self.last_token = -1
-        self.completion = 0
-        self.first_token_at: float | None = None
-        self.output: int | None = None  # this step's logits row
-        self.text = TextStream(req.stops)
-
-    @property
-    def n_past(self) -> int:
-        """Positions filled in the KV cache."""
-        return len(self.kv)
-
-    @property
-    def prefilled(self) -> bool:
-        return self.fed >= len(self.req.tokens)
 
 
 class BatchLoop:
@@ -152,7 +86,7 @@ class BatchLoop:
         self._waiting: deque[SeqRequest] = deque()
         self._free = list(range(slots))
         self._kept: dict[int, list[int]] = {seq: [] for seq in range(slots)}  # free slots' cells
-        self._running: dict[int, _Slot] = {}
+        self._running: dict[int, Slot] = {}
         self._rate: deque[tuple[float, int]] = deque()
         self._reused = 0  # prompt tokens found in the cache since loading
         self._closed = False
@@ -215,7 +149,9 @@ class BatchLoop:
                     self._cond.wait()
                 if not self._waiting and not self._running:
                     return  # closed and drained
-                self._admit()
+                refused = self._admit()
+            for req, finished in refused:
+                self._send(req, finished)
             try:
                 self._step()
             except Exception as exc:  # a failed decode ends the sequences it held
@@ -223,22 +159,35 @@ class BatchLoop:
                 for slot in list(self._running.values()):
                     self._finish(slot, "stop", exc)
 
-    def _admit(self) -> None:
-        """Move waiting requests into free slots (caller holds the lock)."""
+    def _admit(self) -> list[tuple[SeqRequest, Finished]]:
+        """Move waiting requests into free slots (caller holds the lock); the requests
+        that end here (dropped, or a grammar llama.cpp refuses) with their last event."""
+        ended: list[tuple[SeqRequest, Finished]] = []
         for req in [r for r in self._waiting if r.dropped]:
             self._waiting.remove(req)
-            req.events.put(Finished("cancelled", len(req.tokens), 0, None, time.perf_counter()))
+            now = time.perf_counter()
+            ended.append((req, Finished("cancelled", len(req.tokens), 0, None, now)))
         while self._free and self._waiting:
             req = self._waiting.popleft()
             grammar = (self._vocab, req.grammar) if req.grammar is not None else None
             try:
                 sampler = make_sampler(self._n_vocab, self._ban, grammar=grammar, **req.sampling)
-            except ValueError as exc:  # a grammar llama.cpp refuses: this request's fault
+            except GrammarRefused as exc:  # this request's fault: the reader says so
                 now = time.perf_counter()
-                req.events.put(Finished("stop", len(req.tokens), 0, None, now, exc))
+                ended.append((req, Finished("stop", len(req.tokens), 0, None, now, exc)))
                 continue
             seq_id, kv = self._reuse(req.tokens)
-            self._running[seq_id] = _Slot(seq_id, req, sampler, kv)
+            self._running[seq_id] = Slot(seq_id, req, sampler, kv)
+        return ended
+
+    @staticmethod
+    def _send(req: SeqRequest, event: str | Finished) -> None:
+        """Hand ``event`` to the request's reader; a reader that fails is dropped."""
+        try:
+            req.send(event)
+        except Exception:
+            log.exception("neira: a generation's reader failed; its sequence is dropped")
+            req.abandoned = True
 
     def _reuse(self, tokens: list[int]) -> tuple[int, list[int]]:
         """Take the free slot sharing the longest prefix with ``tokens``; trim its cells to it.
@@ -248,7 +197,7 @@ class BatchLoop:
         """
         best, best_n = self._free[0], -1
         for seq_id in self._free:
-            n = _common_prefix(self._kept[seq_id], tokens)
+            n = common_prefix(self._kept[seq_id], tokens)
             if n > best_n:
                 best, best_n = seq_id, n
         self._free.remove(best)
@@ -279,12 +228,12 @@ class BatchLoop:
         cells.update({seq: slot.kv for seq, slot in self._running.items()})
         best, best_n = exclude, 0
         for seq_id, kv in cells.items():
-            n = _common_prefix(kv, tokens)
+            n = common_prefix(kv, tokens)
             if n > best_n:
                 best, best_n = seq_id, n
         return best, best_n
 
-    def _add(self, slot: _Slot, token: int, logits: bool) -> int:
+    def _add(self, slot: Slot, token: int, logits: bool) -> int:
         """Put ``token`` at the slot's next position in this step's batch."""
         batch = self._batch
         pos, seq_id = len(slot.kv), slot.seq_id
@@ -303,6 +252,7 @@ class BatchLoop:
             self._finish(slot, "cancelled")
         if not self._running:
             return
+        began = time.perf_counter()
         self._batch.n_tokens = 0
         for slot in self._running.values():
             slot.output = None
@@ -316,6 +266,8 @@ class BatchLoop:
             if slot.prefilled:
                 continue
             tokens = slot.req.tokens
+            if slot.prompt_began is None:
+                slot.prompt_began = began
             end = min(len(tokens), slot.fed + budget)
             for i in range(slot.fed, end):
                 last = i == len(tokens) - 1
@@ -339,13 +291,15 @@ class BatchLoop:
             while self._rate and now - self._rate[0][0] > RATE_WINDOW_S:
                 self._rate.popleft()
 
-    def _advance(self, slot: _Slot, now: float) -> None:
+    def _advance(self, slot: Slot, now: float) -> None:
         """Sample the slot's next token, stream its text and end it when it is done."""
         ll = self._ll
         assert slot.output is not None
+        if slot.prompt_done is None:  # the first sample: this step read the prompt's end
+            slot.prompt_done = now
         token = ll.llama_sampler_sample(slot.sampler, self._ctx, slot.output)
         if slot.first_token_at is None:
-            slot.first_token_at = now
+            slot.first_token_at = time.perf_counter()
         if ll.llama_vocab_is_eog(self._vocab, token):
             self._finish(slot, "stop")
             return
@@ -355,7 +309,7 @@ class BatchLoop:
             slot.req.scored.append(self._score(slot.output, token, slot.req.logprobs))
         text = slot.text.feed(self._bytes(token))
         if text:
-            slot.req.events.put(text)
+            self._send(slot.req, text)
         if slot.text.stopped:
             self._finish(slot, "stop")
         elif 0 < slot.req.max_tokens <= slot.completion or slot.n_past >= self.slot_ctx:
@@ -386,11 +340,11 @@ class BatchLoop:
         return TokenLogprob(text, logprob, data, tuple(entry(t) for t in ranked))
 
     def _finish(
-        self, slot: _Slot, finish: FinishReason, error: BaseException | None = None
+        self, slot: Slot, finish: FinishReason, error: BaseException | None = None
     ) -> None:
         tail = slot.text.flush()
         if tail and error is None:
-            slot.req.events.put(tail)
+            self._send(slot.req, tail)
         if error is None:  # the cells hold slot.kv: keep them for a prompt that shares it
             kept = slot.kv
         else:  # a failed decode leaves the cells unknown
@@ -401,23 +355,4 @@ class BatchLoop:
             del self._running[slot.seq_id]
             self._kept[slot.seq_id] = kept
             self._free.append(slot.seq_id)
-        slot.req.events.put(
-            Finished(
-                finish,
-                len(slot.req.tokens),
-                slot.completion,
-                slot.first_token_at,
-                time.perf_counter(),
-                error,
-            )
-        )
-
-
-def _common_prefix(a: list[int], b: list[int]) -> int:
-    """How many leading tokens ``a`` and ``b`` share."""
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
+        self._send(slot.req, slot.finished(finish, time.perf_counter(), error))

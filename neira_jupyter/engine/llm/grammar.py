@@ -16,10 +16,15 @@ from functools import lru_cache
 
 from ..types import BadRequest
 
-__all__ = ["ANY_OBJECT", "json_grammar"]
+__all__ = ["ANY_OBJECT", "GrammarRefused", "json_grammar"]
 
 ANY_OBJECT = '{"type": "object"}'
 """The schema of OpenAI's ``response_format: {"type": "json_object"}``."""
+
+
+class GrammarRefused(ValueError):
+    """llama.cpp could not parse a grammar (GBNF): the request that brought it is at fault."""
+
 
 _LOOSE_CHAR = 'char ::= [^"\\\\] |'
 _JSON_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F] |'

@@ -17,6 +17,8 @@ import codecs
 from collections.abc import Sequence
 from typing import Any
 
+from .grammar import GrammarRefused
+
 __all__ = ["TextStream", "make_sampler"]
 
 PENALTY_LAST_N = 64  # llama_cpp.Llama's default last_n_tokens_size
@@ -42,7 +44,7 @@ def make_sampler(
 
     ``bias`` adds to the logits of the given token ids (after ``ban``'s bans).
     ``grammar`` is ``(vocab, GBNF text)``; a grammar llama.cpp cannot parse
-    raises ``ValueError`` (and nothing is left to free).
+    raises ``GrammarRefused`` (and nothing is left to free).
     """
     import llama_cpp as ll
 
@@ -51,7 +53,7 @@ def make_sampler(
         vocab, text = grammar
         constrain = ll.llama_sampler_init_grammar(vocab, text.encode("utf-8"), b"root")
         if not constrain:
-            raise ValueError("llama.cpp could not parse the grammar")
+            raise GrammarRefused("llama.cpp could not parse the grammar")
     chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
 
     def add(sampler: Any) -> None:

@@ -9,10 +9,11 @@ a model whose template has neither cannot be offered tools (``BadRequest``).
 
 The offered functions go to the chat template (``tools``), which writes
 them into the prompt as the model was trained to read them. What comes back
-goes through ``with_tool_calls``: text streams as usual until a call's
-marker appears (a piece that may be the start of one is held back, as a
-stop string is), the rest is held, and at the end the calls are parsed
-into ``GenerationResult.tool_calls`` (``finish_reason`` ``tool_calls``).
+goes through a ``ToolCallFilter`` (``with_tool_calls`` over an iterator):
+text streams as usual until a call's marker appears (a piece that may be
+the start of one is held back, as a stop string is), the rest is held, and
+at the end the calls are parsed into ``GenerationResult.tool_calls``
+(``finish_reason`` ``tool_calls``).
 Held text that turns out not to be a valid call is sent on as text, so
 nothing is lost. ``tool_choice`` ``required`` or a named function adds a
 grammar (``tool_grammar``): the answer is then always one well-formed call
@@ -32,7 +33,14 @@ from ..types import BadRequest, GenerationResult, ToolCall, ToolChoice
 from .base import TokenChunk
 from .grammar import json_grammar
 
-__all__ = ["ToolCallStream", "ToolSyntax", "tool_grammar", "tool_syntax", "with_tool_calls"]
+__all__ = [
+    "ToolCallFilter",
+    "ToolCallStream",
+    "ToolSyntax",
+    "tool_grammar",
+    "tool_syntax",
+    "with_tool_calls",
+]
 
 Parse = Callable[[str, Collection[str]], "tuple[str, list[ToolCall]] | None"]
 
@@ -201,25 +209,39 @@ class ToolCallStream:
         return out
 
 
-def with_tool_calls(
-    events: Iterator[TokenChunk | GenerationResult], syntax: ToolSyntax, names: Collection[str]
-) -> Iterator[TokenChunk | GenerationResult]:
-    """A model's events with the calls of the functions ``names`` taken out of the text and
-    put into the result."""
-    streams: dict[int, ToolCallStream] = {}
-    for event in events:
+class ToolCallFilter:
+    """A generation's events with the calls of the functions ``names`` taken out of the
+    text and put into the result: ``push`` takes one event and gives those to pass on."""
+
+    def __init__(self, syntax: ToolSyntax, names: Collection[str]) -> None:
+        self.syntax = syntax
+        self.names = names
+        self._streams: dict[int, ToolCallStream] = {}
+
+    def push(self, event: TokenChunk | GenerationResult) -> list[TokenChunk | GenerationResult]:
+        """The events to send for ``event``: its text less what may be a call; at the end,
+        text held that made no call, then the result with the calls."""
         if isinstance(event, TokenChunk):
-            stream = streams.setdefault(event.index, ToolCallStream(syntax))
+            stream = self._streams.setdefault(event.index, ToolCallStream(self.syntax))
             text = stream.feed(event.text)
-            if text:
-                yield TokenChunk(text, event.logprobs, event.index)
-            continue
+            return [TokenChunk(text, event.logprobs, event.index)] if text else []
+        out: list[TokenChunk | GenerationResult] = []
         for index, result in enumerate([event, *event.others]):
-            found = syntax.calls(result.text, names)
+            found = self.syntax.calls(result.text, self.names)
             if found is not None:
                 result.text, result.tool_calls = found
                 if result.finish_reason != "cancelled":
                     result.finish_reason = "tool_calls"
-            elif index in streams and (rest := streams[index].flush()):
-                yield TokenChunk(rest, (), index)
-        yield event
+            elif index in self._streams and (rest := self._streams[index].flush()):
+                out.append(TokenChunk(rest, (), index))
+        out.append(event)
+        return out
+
+
+def with_tool_calls(
+    events: Iterator[TokenChunk | GenerationResult], syntax: ToolSyntax, names: Collection[str]
+) -> Iterator[TokenChunk | GenerationResult]:
+    """A model's events through a ``ToolCallFilter``."""
+    calls = ToolCallFilter(syntax, names)
+    for event in events:
+        yield from calls.push(event)
