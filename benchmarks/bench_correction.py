@@ -37,7 +37,7 @@ from neira_jupyter.engine import models
 from neira_jupyter.engine.correct import Generate
 from neira_jupyter.engine.llm import LlamaModel, LLMSpec
 from neira_jupyter.engine.types import ChatMessage, GenerationOptions, GenerationResult
-from tests.correction_eval import (
+from tests.support.correction_eval import (
     CONDITIONS,
     LANGUAGES,
     correct_all,

@@ -26,7 +26,7 @@ same model files directly in the main thread, and measures:
    with ``gc.collect()``, whose cost grows with the heap of the process,
    here one that holds a Jupyter server). Real-time factor (RTF) =
    processing time / audio duration, over espeak-ng clips of the English
-   ``SENTENCES`` of ``tests/audio_fixtures.py``.
+   ``SENTENCES`` of ``tests/support/audio_fixtures.py``.
 3. **correction quality**: word error rate (jiwer) against the reference of
    the raw transcript and of ``POST neira/api/correct``'s answer, words only
    (lowercased, punctuation stripped) and with case and punctuation kept.
@@ -65,11 +65,11 @@ from typing import Any
 from _server import TOKEN, free_port, post_generate, start_server, stop_server, wait_for_models
 from bench_magics import PROMPT, Sample, sample, stream_direct
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from neira_jupyter.engine import models  # noqa: E402
-from tests.audio_fixtures import SENTENCES, speak  # noqa: E402
+from tests.support.audio_fixtures import SENTENCES, speak  # noqa: E402
 
 BEAM_SIZE = 1  # WhisperTranscriber.transcribe's default, which the server uses
 SPEECH_LANGUAGE = "en"

@@ -1,7 +1,7 @@
 """Load benchmark: 20 clients x 10 mixed requests against a live server, then memory after 500.
 
 Starts a real Jupyter server with the neira extension and the demo models in
-this process, warms it up, and runs the load of ``tests/load_mix.py``
+this process, warms it up, and runs the load of ``tests/support/load_mix.py``
 (streamed and whole generations, corrections, transcriptions, cancels,
 clients that leave mid-stream). Prints the outcomes, p50/p95 latency per kind
 of request, and the process's resident memory after warm-up and after
@@ -26,14 +26,14 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _server import TOKEN, free_port, start_server, stop_server  # noqa: E402
 
-from tests.audio_fixtures import SENTENCES, speak  # noqa: E402
-from tests.load_mix import KINDS, Outcome, run_load  # noqa: E402
+from tests.support.audio_fixtures import SENTENCES, speak  # noqa: E402
+from tests.support.load_mix import KINDS, Outcome, run_load  # noqa: E402
 
 logging.getLogger("ServerApp").setLevel(logging.ERROR)  # 429s are expected here
 

@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 10:
         parser.error("--runs must be at least 10")
 
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[1]
     sys.path.insert(0, str(repo))
     from IPython.core.interactiveshell import InteractiveShell
     from llama_cpp import Llama

@@ -4,7 +4,7 @@ One command::
 
     PYTHONPATH=$PWD python benchmarks/bench_relay.py [--runs 7] [--max-tokens 48]
 
-Starts the real JupyterHub of tests/hub_fixture.py (proxy, the managed
+Starts the real JupyterHub of tests/support/hub_fixture.py (proxy, the managed
 ``neira`` service with the demo models, alice's server relaying), then
 alternates, run by run, the same streamed ``POST generate`` (same prompt,
 temperature 0, fixed seed, so the same tokens):
@@ -30,8 +30,8 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.hub_fixture import LiveHub
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support.hub_fixture import LiveHub
 
 PROMPT = "Count from 1 to 100, separated by commas: 1, 2, 3,"
 

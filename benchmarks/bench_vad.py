@@ -13,7 +13,7 @@ sends it, and the benchmark prints for each:
   (the pause was not heard); **false speech**: share of pause frames flagged
   as speech.
 
-The stream is espeak-ng sentences (``tests.audio_fixtures``) with 1.0 s pauses,
+The stream is espeak-ng sentences (``tests.support.audio_fixtures``) with 1.0 s pauses,
 clean (digital silence) and with white noise added at two levels (a quiet room,
 a laptop microphone). The energy detector is the one the stream used before
 Silero: RMS per 30 ms frame against 4x an adaptive noise floor (20th
@@ -34,11 +34,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from neira_jupyter.engine.speech import FRAME, SpeechDetector  # noqa: E402
-from tests.audio_fixtures import SENTENCES, speak  # noqa: E402
+from tests.support.audio_fixtures import SENTENCES, speak  # noqa: E402
 
 RATE = 16000
 CHUNK = 1600  # 100 ms

@@ -35,10 +35,10 @@ import numpy as np
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.audio_fixtures import SENTENCES, speak  # noqa: E402
+from tests.support.audio_fixtures import SENTENCES, speak  # noqa: E402
 
 FRAME = 1600  # samples, 100 ms
 

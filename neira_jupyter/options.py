@@ -7,7 +7,7 @@ is a plain ``Configurable``, apart from the jupyter-server extension
 (``hub.service.NeiraService``), which both read their options from it. A
 default lives here and nowhere else: the engine's dataclasses take theirs
 through ``option_default`` and ``engine.config.build_engine_config`` turns the
-values into the engine's settings; ``tests/test_config.py`` fails when a
+values into the engine's settings; ``tests/server/test_config.py`` fails when a
 default is restated. This module imports only traitlets and the protocol, so
 every layer can use it.
 """

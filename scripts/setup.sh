@@ -6,10 +6,10 @@
 #   3. the package itself, editable, with the demo models and test tools
 #      (this also builds the JupyterLab extension and the recorder widget with npm)
 #   4. npm packages for the browser tests (playwright-core)
-#   5. .venv-clients: jupyter-ai-magics 2.x for tests/test_openai_jupyter_ai.py (it needs
+#   5. .venv-clients: jupyter-ai-magics 2.x for tests/clients/test_openai_jupyter_ai.py (it needs
 #      langchain 0.3, which cannot share .venv); its kernel is started by that test only
 #   6. .venv-jupyter-ai3: jupyter-ai 3 with Jupyternaut (LiteLLM, langchain 1.x) for
-#      tests/test_openai_jupyter_ai3.py; nothing from it is loaded into any server
+#      tests/clients/test_openai_jupyter_ai3.py; nothing from it is loaded into any server
 #
 # NEIRA_CMAKE_ARGS overrides the llama.cpp build flags (e.g. -DGGML_CUDA=on).
 set -euo pipefail
@@ -65,7 +65,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# 3c: configurable-http-proxy for the live JupyterHub test (tests/test_hub.py, docs/hub.md)
+# 3c: configurable-http-proxy for the live JupyterHub test (tests/hub/test_hub.py, docs/hub.md)
 if [ ! -x .cache/chp/node_modules/.bin/configurable-http-proxy ]; then
   say "installing configurable-http-proxy (npm) into .cache/chp"
   npm install --prefix .cache/chp --no-audit --no-fund --silent "configurable-http-proxy@5"

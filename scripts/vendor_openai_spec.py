@@ -25,7 +25,7 @@ RESPONSES = (
     "ErrorResponse",
 )
 REQUESTS = ("CreateChatCompletionRequest", "CreateCompletionRequest", "CreateTranscriptionRequest")
-OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "openai_spec.json"
+OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "openai_spec.json"
 
 
 def _refs(node: Any) -> set[str]:

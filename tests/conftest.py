@@ -24,6 +24,8 @@ from typing import Any, TypeVar
 import pytest
 from openai import OpenAI
 
+from neira_jupyter.engine.speech import SpeechSpec, WhisperTranscriber
+
 # pytest-jupyter points HOME at a temporary folder; keep the assembled demo GGUF
 # in the real cache so it is joined once, not once per test.
 os.environ.setdefault("NEIRA_CACHE_DIR", str(Path.home() / ".cache" / "neira-jupyter"))
@@ -112,6 +114,18 @@ def kernel_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
     for name in ("NEIRA_URL", "NEIRA_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+@loads_model
+def whisper() -> Iterator[WhisperTranscriber]:
+    """The demo Whisper tiny.en, loaded once for the session (2 CPU threads)."""
+    from tests.support.models import tiny_en_path
+
+    model = WhisperTranscriber(SpeechSpec("whisper-tiny.en", tiny_en_path(), cpu_threads=2))
+    model.load()
+    yield model
+    model.close()
 
 
 @pytest.fixture(scope="session")

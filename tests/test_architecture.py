@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "neira_jupyter"
 FORBIDDEN_IN_KERNEL = ("jupyter_server", "tornado", "llama_cpp", "faster_whisper", "ctranslate2")
 

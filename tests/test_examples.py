@@ -21,9 +21,9 @@ import pytest
 from tests.conftest import Fetch, wait_ready
 from tests.support.kernels import USER_FACING_ERRORS, ServerKernel
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
-RUN_ELSEWHERE = {"quickstart.ipynb": "tests/test_magics_e2e.py"}
+RUN_ELSEWHERE = {"quickstart.ipynb": "tests/kernel/test_magics_e2e.py"}
 NOTEBOOKS = sorted(p.name for p in EXAMPLES.glob("*.ipynb") if p.name not in RUN_ELSEWHERE)
 
 

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import pytest
 
-from tests.audio_fixtures import speak
+from tests.support.audio_fixtures import speak
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent

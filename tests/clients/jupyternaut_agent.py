@@ -1,6 +1,6 @@
 """Jupyter AI 3's Jupyternaut agent, run against neira's OpenAI-compatible API.
 
-Run by tests/test_openai_jupyter_ai3.py with the interpreter of
+Run by tests/clients/test_openai_jupyter_ai3.py with the interpreter of
 ``.venv-jupyter-ai3`` (jupyter-ai 3 with its ``jupyternaut`` extra: LiteLLM,
 langchain 1.x), which cannot share the project's venv. It drives Jupyternaut's
 own code: ``JupyternautPersona.get_agent`` (its ``ChatLiteLLM`` with prompt

