@@ -42,7 +42,6 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-from ..compute import CPU
 from ..types import EngineError, FinishReason, TokenLogprob
 from .grammar import GrammarRefused
 from .sampling import make_sampler
@@ -66,7 +65,6 @@ class BatchLoop:
         slot_ctx: int,
         prefill_chunk: tuple[int, int],
         ban_tokens: Sequence[int] = (),
-        on_cpu: bool = True,
     ) -> None:
         import llama_cpp
 
@@ -79,7 +77,6 @@ class BatchLoop:
         self.slot_ctx = slot_ctx
         self.prefill_chunk = prefill_chunk
         self._ban = list(ban_tokens)
-        self.on_cpu = on_cpu  # each step then takes its turn on the cores (compute.CPU)
         shared, alone = prefill_chunk  # the most tokens one step can hold:
         self._batch = llama_cpp.llama_batch_init(max(alone, shared + slots), 0, 1)
         self._cond = threading.Condition()
@@ -276,8 +273,7 @@ class BatchLoop:
                     slot.output = row
             budget -= end - slot.fed
             slot.fed = end
-        with CPU.turn(self.on_cpu):
-            rc = self._ll.llama_decode(self._ctx, self._batch)
+        rc = self._ll.llama_decode(self._ctx, self._batch)
         if rc != 0:
             raise EngineError(f"llama_decode failed with status {rc}")
         now = time.perf_counter()

@@ -139,7 +139,6 @@ class LlamaModel(ResidentModel):
             spec.n_ctx,
             (self.prefill_chunk, alone),
             ban,
-            on_cpu=self.device == "cpu",
         )
 
     def _release(self) -> None:

@@ -35,7 +35,6 @@ from typing import Any, cast
 import numpy as np
 
 from ...options import option_default
-from ..compute import CPU
 from ..resident import ResidentModel
 from ..types import BadRequest, CancelToken, EngineError, ModelState
 from .audio import SAMPLE_RATE
@@ -234,11 +233,9 @@ class WhisperTranscriber(ResidentModel):
         code = self._language_code(model, language)
         started = time.perf_counter()
         options: dict[str, Any] = {} if fallback else {"temperature": 0.0}
-        on_cpu = self._device == "cpu"
-        with CPU.turn(on_cpu):  # features, VAD and language detection happen here
-            pieces, info = model.transcribe(
-                samples, language=code, vad_filter=vad, beam_size=beam_size, **options
-            )
+        pieces, info = model.transcribe(
+            samples, language=code, vad_filter=vad, beam_size=beam_size, **options
+        )
         segments: list[Segment] = []
         cancelled = False
         try:
@@ -246,8 +243,7 @@ class WhisperTranscriber(ResidentModel):
                 if cancel is not None and cancel.cancelled:
                     cancelled = True
                     break
-                with CPU.turn(on_cpu):  # one segment's decode
-                    piece = next(pieces, None)
+                piece = next(pieces, None)
                 if piece is None:
                     break
                 segment = Segment(
@@ -287,9 +283,7 @@ class WhisperTranscriber(ResidentModel):
             if window.language is not None:
                 self._language_code(model, window.language)  # BadRequest for an unknown one
         transcripts = []
-        with CPU.turn(self._device == "cpu"):
-            heard_all = decode_windows(model, windows)
-        for window, heard in zip(windows, heard_all, strict=True):
+        for window, heard in zip(windows, decode_windows(model, windows), strict=True):
             if heard.suspect:
                 transcripts.append(self.transcribe(window.audio, window.language or "auto"))
                 continue
