@@ -263,7 +263,8 @@ class NeiraApp(Configurable):
         64,
         config=True,
         help="Requests with max_tokens up to this are 'quick': their first token must come "
-        "within local_timeout_ms, or it counts as a local failure.",
+        "within local_timeout_ms (beyond reading the prompt, when the request had the model "
+        "to itself), or it counts as a local failure.",
     )
     remote_url = Unicode(
         "",

@@ -55,6 +55,7 @@ from .observe import EngineObserver, notify
 from .resident import LoadRetry
 from .routing import (
     Backend,
+    Claim,
     MemoryEstimate,
     MemoryWatch,
     ModelRouter,
@@ -235,7 +236,8 @@ class NeiraEngine:
         route = self.route(model)
         tried: list[str] = []
         quick = self.router.is_quick(options)
-        job, backend = self._submit(user, route, messages, options, request_id)
+        job, claim = self._submit(user, route, messages, options, request_id)
+        backend = claim.backend
         llm = backend.model
         yield GenerationStart(job.id, llm.name, route.backend, route.reason)
         result: GenerationResult | None = None
@@ -256,7 +258,7 @@ class NeiraEngine:
                     self.scheduler.cancel(job)
                 # a long prompt's evaluation is not a slow start: the budget excludes it
                 start_ms = result.timings.start_ms if result is not None else None
-                self.router.release(backend, error, start_ms, quick)
+                self.router.release(backend, error, start_ms, quick, claim)
             if error is None:
                 break
             # Failed before any token: try the next route (a switch must not lose it).
@@ -266,7 +268,8 @@ class NeiraEngine:
             if retry is None:
                 raise error
             route = retry
-            job, backend = self._submit(user, route, messages, options, request_id)
+            job, claim = self._submit(user, route, messages, options, request_id)
+            backend = claim.backend
             llm = backend.model
         if result is None:  # cancelled before a worker took it
             result = GenerationResult(text="", model=llm.name, finish_reason="cancelled")
@@ -283,7 +286,7 @@ class NeiraEngine:
         messages: Sequence[ChatMessage],
         options: GenerationOptions,
         request_id: str | None,
-    ) -> tuple[Job, Backend]:
+    ) -> tuple[Job, Claim]:
         """Queue a generation on the route's lane; the router counts it until release."""
         backend = route.target
         if backend is None:  # route() raises instead of returning degraded
@@ -307,13 +310,13 @@ class NeiraEngine:
                     result = item
             return result
 
-        self.router.acquire(backend)
+        claim = self.router.acquire(backend)
         try:
             job = self.scheduler.submit(user, llm.name, work, job_id=request_id)
         except BaseException:
             self.router.release(backend)
             raise
-        return job, backend
+        return job, claim
 
     def _next_route(self, failed: Route, tried: list[str]) -> Route | None:
         """The route after ``failed`` for a retry, or None when there is no other."""

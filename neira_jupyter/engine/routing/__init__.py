@@ -9,7 +9,7 @@ from the header ``gguf_header`` reads),
 
 from __future__ import annotations
 
-from .backend import ROLES, Backend, Route, RouterActions, RouterConfig, Switch
+from .backend import ROLES, Backend, Claim, Route, RouterActions, RouterConfig, Switch
 from .estimate import MemoryEstimate, estimate_model_memory
 from .pressure import MemoryWatch, PressureLevel, PressureThresholds
 from .readings import (
@@ -28,6 +28,7 @@ __all__ = [
     "MIB",
     "ROLES",
     "Backend",
+    "Claim",
     "FileSource",
     "HostSource",
     "ManualSource",

@@ -32,6 +32,7 @@ class Backend:
     local: bool = True
     estimate: MemoryEstimate | None = None
     inflight: int = 0
+    started: int = 0  # requests ever routed here (``acquire``)
     failures: int = 0  # consecutive
     last_failure: str | None = None
     tripped_at: float | None = None
@@ -42,6 +43,25 @@ class Backend:
     @property
     def name(self) -> str:
         return self.model.name
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One request's hold on a backend, from ``ModelRouter.acquire`` to ``release``.
+
+    ``alone``: nothing else ran on the backend when it started; with
+    ``ticket`` (``Backend.started`` then) the router tells at ``release``
+    whether anything started while it ran.
+    """
+
+    backend: Backend
+    alone: bool
+    ticket: int
+
+    @property
+    def had_the_model_alone(self) -> bool:
+        """True when no other request ran on the backend at any time during this one."""
+        return self.alone and self.backend.started == self.ticket
 
 
 @dataclass

@@ -14,7 +14,11 @@ skipped, and the reason kept for the response and the status, when
   unloading a pressured model gives back);
 * it failed ``max_local_attempts`` times in a row -- errors, or a quick
   request (``max_tokens <= quick_max_tokens``) whose first token missed
-  ``local_timeout_ms`` -- and ``failure_cooldown_s`` has not passed yet.
+  ``local_timeout_ms`` while it had the model to itself -- and
+  ``failure_cooldown_s`` has not passed yet. (A request that waited behind
+  others sharing the model measures the load, not the model: switching to
+  another model on the same cores would not help it; overflow to a remote
+  is ``remote_overflow_queue``'s job.)
 
 Switching back is automatic: every memory reading, load, unload and
 request re-evaluates the route (``refresh``). Going back up (fallback -> primary) is
@@ -44,7 +48,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..types import BadRequest, GenerationOptions, ModelState, NoModelAvailable
-from .backend import ROLES, Backend, Route, RouterActions, RouterConfig, Switch
+from .backend import ROLES, Backend, Claim, Route, RouterActions, RouterConfig, Switch
 from .pressure import MemoryWatch, PressureLevel
 from .readings import MIB
 
@@ -313,9 +317,12 @@ class ModelRouter:
         self.refresh()
 
     # -- outcomes --------------------------------------------------------------------
-    def acquire(self, backend: Backend) -> None:
+    def acquire(self, backend: Backend) -> Claim:
         """A request was routed to ``backend``; it stays there until ``release``."""
+        claim = Claim(backend, alone=backend.inflight == 0, ticket=backend.started + 1)
         backend.inflight += 1
+        backend.started += 1
+        return claim
 
     def release(
         self,
@@ -323,12 +330,15 @@ class ModelRouter:
         error: BaseException | None = None,
         first_token_ms: float | None = None,
         quick: bool = False,
+        claim: Claim | None = None,
     ) -> None:
         """A request on ``backend`` ended: count failures and slow starts, re-evaluate.
 
         ``first_token_ms`` is the wait for the first token beyond evaluating the
         prompt (``Timings.start_ms``), so a long prompt is not a slow start; a
-        ``BadRequest`` is the request's fault and never the model's.
+        ``BadRequest`` is the request's fault and never the model's. With its
+        ``claim``, a slow start counts only when the request had the model to
+        itself (``Claim.had_the_model_alone``).
         """
         backend.inflight = max(0, backend.inflight - 1)
         budget = self.config.local_timeout_ms
@@ -338,6 +348,7 @@ class ModelRouter:
             self.record_failure(backend, f"{type(error).__name__}: {error}")
         elif (
             quick
+            and (claim is None or claim.had_the_model_alone)
             and budget > 0
             and first_token_ms is not None
             and first_token_ms > budget

@@ -177,6 +177,30 @@ def test_a_quick_request_missing_the_first_token_budget_counts_as_a_failure() ->
     assert route.backend == "fallback" and "budget 100 ms" in route.reason
 
 
+def test_slow_starts_count_only_for_a_request_that_had_the_model_alone() -> None:
+    """Eight dictations' corrections at once wait behind one another in the batch:
+    that is load, not a sick model, and must not switch everyone to the fallback."""
+    router, _actions, _source, _clock = make_router(
+        max_local_attempts=2, local_timeout_ms=100, quick_max_tokens=32
+    )
+    primary = router.backend("primary")
+    assert primary is not None
+    claims = [router.acquire(primary) for _ in range(8)]
+    for claim in claims:
+        router.release(primary, first_token_ms=500, quick=True, claim=claim)
+    assert primary.failures == 0 and router.route().backend == "primary"
+    # alone at the start, but another request started while it waited: still shared
+    first = router.acquire(primary)
+    second = router.acquire(primary)
+    router.release(primary, first_token_ms=500, quick=True, claim=second)
+    router.release(primary, first_token_ms=500, quick=True, claim=first)
+    assert primary.failures == 0
+    for _ in range(2):  # alone, and slow: the model's own slowness
+        router.release(primary, first_token_ms=500, quick=True, claim=router.acquire(primary))
+    route = router.route()
+    assert route.backend == "fallback" and "budget 100 ms" in route.reason
+
+
 def test_slow_starts_of_the_only_usable_model_and_bad_requests_do_not_trip_it() -> None:
     router, _actions, _source, _clock = make_router(
         fallback_state=ModelState.FAILED, max_local_attempts=2, local_timeout_ms=100
