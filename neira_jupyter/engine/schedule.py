@@ -36,6 +36,7 @@ import time
 from collections import OrderedDict, deque
 from typing import Any
 
+from ..options import option_default
 from .jobs import Handoff, Job, JobCancelled, Work
 from .types import DuplicateRequest, QueueFull, ShuttingDown
 
@@ -179,7 +180,12 @@ class ModelWorker:
 class Scheduler:
     """Admission and fair dispatch of jobs to per-lane workers."""
 
-    def __init__(self, capacity: int = 16, retry_after: int = 2, per_user: int = 0) -> None:
+    def __init__(
+        self,
+        capacity: int = option_default("queue_size"),
+        retry_after: int = option_default("retry_after"),
+        per_user: int = 0,
+    ) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self.capacity = capacity
