@@ -55,7 +55,6 @@ from tests.support.audio_fixtures import speak  # noqa: E402
 from tests.support.correction_eval import load_set, words_only  # noqa: E402
 
 FRAME = 1600  # samples: 100 ms at 16 kHz
-SERVER_ARGS: list[str] = []  # --server-arg: options for every server measured
 
 
 @dataclass
@@ -185,7 +184,7 @@ def status(base: str, token: str) -> dict[str, object]:
 
 
 @contextlib.contextmanager
-def server(source: Path, workdir: Path) -> Iterator[tuple[str, str]]:
+def server(source: Path, workdir: Path, options: list[str]) -> Iterator[tuple[str, str]]:
     """A ``jupyter server`` process running the neira code in ``source``; (base URL, token)."""
     port = 19000 + os.getpid() % 500 + (hash(str(source)) % 400)
     token = uuid.uuid4().hex
@@ -202,7 +201,7 @@ def server(source: Path, workdir: Path) -> Iterator[tuple[str, str]]:
             "--ServerApp.jpserver_extensions={'neira_jupyter': True}",
             # the benchmark's N clients are one user; the per-user caps are not what it measures
             "--NeiraApp.max_jobs_per_user=0", "--NeiraApp.max_sockets_per_user=0",
-            *SERVER_ARGS,
+            *options,  # --server-arg
         ],
         cwd=source,
         env=env,
@@ -244,9 +243,11 @@ def p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def measure(source: Path, workdir: Path, clips: list[Clip], loads: list[int]) -> list[LoadRun]:
+def measure(
+    source: Path, workdir: Path, clips: list[Clip], loads: list[int], options: list[str]
+) -> list[LoadRun]:
     results = []
-    with server(source, workdir) as url:
+    with server(source, workdir, options) as url:
         asyncio.run(load(url, clips[:1]))  # warm-up: the first decode and correction
         for clients in loads:
             run = LoadRun(clients, asyncio.run(load(url, clips[:clients])))
@@ -294,7 +295,6 @@ def main() -> None:
         help="a server option for every server measured, e.g. --server-arg=--NeiraApp.llm_slots=8",
     )  # fmt: skip
     args = parser.parse_args()
-    SERVER_ARGS.extend(args.server_arg)
     loads = sorted(set(args.clients))
     if loads[0] != 1:
         loads.insert(0, 1)  # the ratios are against one client
@@ -314,13 +314,14 @@ def main() -> None:
                 capture_output=True,
             )
             try:
-                table(f"baseline {args.baseline}", measure(tree, workdir, clips, loads))
+                runs = measure(tree, workdir, clips, loads, args.server_arg)
+                table(f"baseline {args.baseline}", runs)
             finally:
                 subprocess.run(
                     ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
                     check=False,
                 )
-        table("this tree", measure(ROOT, workdir, clips, loads))
+        table("this tree", measure(ROOT, workdir, clips, loads, args.server_arg))
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
