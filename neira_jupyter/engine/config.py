@@ -143,9 +143,9 @@ def default_llm_slots(gpu_layers: int, cpu_count: int | None = None) -> int:
 
     With layers on a GPU: 8 (batched decoding pays most there). On a CPU
     with 2 cores or more: 4 -- on 2 cores one request alone runs as fast as
-    on the single-sequence path, and 4 at once get about 1.5x its tokens/s
+    it does with one slot, and 4 at once get about 1.5x its tokens/s
     (``benchmarks/bench_batch.py``); a correction then runs next to a long
-    answer instead of after it. On one core: 1, the single-sequence path.
+    answer instead of after it. On one core: 1 (one generation at a time).
     """
     if gpu_layers != 0 and llama_supports_gpu():
         return 8
