@@ -1,6 +1,6 @@
 /* Generated from neira_jupyter/protocol/schema.json by json-schema-to-typescript
  * (`npm run build:protocol` in labextension/). Do not edit.
- * schema sha256: a2aedabb6413f8d1add6faab0aad749c15e4427579963cb983eb2e7e1715c89c */
+ * schema sha256: b9e7f4d3dce60eca9d76ae2a60f37be7f5b521278cf27d60633402c85312e035 */
 
 /**
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -61,7 +61,7 @@ export interface MemoryEstimate {
   note: string;
 }
 /**
- * A batched LLM (``llm_slots`` > 1): its sequence slots and KV cache, once loaded.
+ * A local LLM's batch (any ``llm_slots``): its sequence slots and KV cache, once loaded.
  *
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
  * via the `definition` "BatchInfo".

@@ -19,7 +19,7 @@ PressureLevel = Literal["ok", "high", "critical"]
 
 
 class BatchInfo(WireModel):
-    """A batched LLM (``llm_slots`` > 1): its sequence slots and KV cache, once loaded."""
+    """A local LLM's batch (any ``llm_slots``): its sequence slots and KV cache, once loaded."""
 
     slots: int = Field(description="Sequences decoded together in one batch.")
     running: int | None = Field(None, description="Sequences in the batch now.")
