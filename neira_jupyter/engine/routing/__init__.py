@@ -4,7 +4,9 @@ Layers, lowest first: ``readings`` (how much memory is free: NVML, psutil, a
 file, a set value), ``pressure`` (readings on an interval -> ``ok``/``high``/
 ``critical`` with hysteresis), ``estimate`` (what a GGUF model will need,
 from the header ``gguf_header`` reads),
-``backend`` (the router's value types) and ``router`` (the decision).
+``backend`` (the router's value types), ``eligibility`` (which backends can
+serve now, read-only) and ``router`` (the route, its switches, the loads and
+unloads it asks for, the requests it counts).
 """
 
 from __future__ import annotations

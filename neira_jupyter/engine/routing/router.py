@@ -2,23 +2,8 @@
 
 The order is fixed: local primary, local fallback, remote OpenAI-compatible
 API (only with ``allow_external_api``), then degraded (nothing can serve:
-generation answers 503, correction returns the raw text). A backend is
-skipped, and the reason kept for the response and the status, when
-
-* it failed to load (missing file, corrupt GGUF, out of memory; sticky, the
-  error is shown in status until the server restarts);
-* memory pressure is ``high`` (the primary only) or ``critical`` (every local
-  model), as ``MemoryWatch`` reports it, hysteresis included;
-* it is not loaded and its estimate (file + KV cache, see
-  ``estimate.estimate_model_memory``) does not fit in free memory (plus what
-  unloading a pressured model gives back);
-* it failed ``max_local_attempts`` times in a row -- errors, or a quick
-  request (``max_tokens <= quick_max_tokens``) whose first token missed
-  ``local_timeout_ms`` while it had the model to itself -- and
-  ``failure_cooldown_s`` has not passed yet. (A request that waited behind
-  others sharing the model measures the load, not the model: switching to
-  another model on the same cores would not help it; overflow to a remote
-  is ``remote_overflow_queue``'s job.)
+generation answers 503, correction returns the raw text). Which backends are
+skipped, and why, is ``eligibility``'s rule; the router acts on its decision.
 
 Switching back is automatic: every memory reading, load, unload and
 request re-evaluates the route (``refresh``). Going back up (fallback -> primary) is
@@ -49,26 +34,12 @@ from typing import Any
 
 from ..types import BadRequest, GenerationOptions, ModelState, NoModelAvailable
 from .backend import ROLES, Backend, Claim, Route, RouterActions, RouterConfig, Switch
+from .eligibility import Decision, Eligibility, pressure_blocks
 from .pressure import MemoryWatch, PressureLevel
-from .readings import MIB
 
 log = logging.getLogger("neira_jupyter")
 
 __all__ = ["ModelRouter"]
-
-
-@dataclass
-class _Decision:
-    backend: Backend | None
-    reason: str
-    loading_first: Backend | None = None  # the better backend being loaded meanwhile
-
-
-def _as_route(decision: _Decision) -> Route:
-    chosen = decision.backend
-    if chosen is None:
-        return Route("degraded", None, decision.reason)
-    return Route(chosen.role, chosen.model, decision.reason, chosen)
 
 
 @dataclass
@@ -102,97 +73,23 @@ class ModelRouter:
 
     @property
     def level(self) -> PressureLevel:
-        return self.watch.level if self.watch is not None else PressureLevel.OK
+        return self._rules().level
 
-    def _free_bytes(self) -> int | None:
-        return self.watch.free_bytes() if self.watch is not None else None
+    def _rules(self) -> Eligibility:
+        """Which backends can serve, read from the router's current fields (tests change them)."""
+        return Eligibility(self.backends, self.config, self.watch, self.clock)
 
-    def _pressure_blocks(self, b: Backend, level: PressureLevel) -> bool:
-        if not b.local:
-            return False
-        return level is PressureLevel.CRITICAL or (
-            level is PressureLevel.HIGH and b.role == "primary"
-        )
-
-    def _unusable(self, b: Backend, level: PressureLevel) -> str | None:
-        """Why ``b`` cannot take new requests now (None: it can)."""
-        label = f"{b.role} {b.name!r}"
-        if not b.local and not self.config.allow_external_api:
-            return f"{label}: external APIs are not allowed (allow_external_api)"
-        if b.model.state is ModelState.FAILED:
-            return f"{label} failed to load: {b.model.error}"
-        if self._pressure_blocks(b, level):
-            why = self.watch.reason if self.watch is not None else ""
-            return f"{label} not used: memory pressure {level.value} ({why})"
-        left = self._cooldown_left(b)
-        if left > 0:
-            return (
-                f"{label} failed {b.failures} times in a row (last: {b.last_failure}); "
-                f"retried in {left:.0f} s"
-            )
-        if b.local and b.model.state is ModelState.UNLOADED and b.estimate is not None:
-            free = self._free_bytes()
-            if free is not None:
-                reclaim = sum(
-                    o.estimate.total_bytes
-                    for o in self.backends
-                    if o is not b and o.estimate is not None and self._gives_back(o, level)
-                )
-                if b.estimate.total_bytes > free + reclaim:
-                    return (
-                        f"{label} needs ~{b.estimate.total_bytes / MIB:.0f} MiB, "
-                        f"only {(free + reclaim) / MIB:.0f} MiB free"
-                    )
-        return None
-
-    def _cooldown_left(self, b: Backend) -> float:
-        """Seconds until a tripped backend gets another chance (0: it is not tripped)."""
-        if b.tripped_at is None:
-            return 0.0
-        return max(0.0, self.config.failure_cooldown_s - (self.clock() - b.tripped_at))
-
-    def _gives_back(self, o: Backend, level: PressureLevel) -> bool:
-        """Whether ``o``'s memory is about to come back, or came back after the last reading."""
-        if o.model.state is ModelState.READY:
-            return self._pressure_blocks(o, level) and self.config.unload_on_pressure
-        count = self.watch.reading_count if self.watch is not None else 0
-        return o.released_at is not None and o.released_at == count
-
-    def _decide(self) -> _Decision:
+    def _decide(self) -> Decision:
         if not self.enabled:
-            return _Decision(None, self.disabled_reason)
-        level = self.level
-        reasons: list[str] = []
-        usable: list[Backend] = []
-        for role in ("primary", "fallback"):
-            if self.backend(role) is None:
-                reasons.append(f"no {role} model configured")
-        for b in self.backends:
-            if not b.local and not self.config.allow_external_api:
-                continue
-            why = self._unusable(b, level)
-            if why is None:
-                usable.append(b)
-            elif not usable:
-                reasons.append(why)
-        if not usable:
-            return _Decision(None, "no language model can serve: " + "; ".join(reasons))
-        first = usable[0]
-        if first.local and first.model.state is not ModelState.READY:
-            ready = next(
-                (b for b in usable[1:] if b.local and b.model.state is ModelState.READY), None
-            )
-            if ready is not None:  # make-before-break: serve from it while `first` loads
-                reasons.append(f"{first.role} {first.name!r} is loading")
-                return _Decision(ready, "; ".join(reasons), loading_first=first)
-        reason = "; ".join(r for r in reasons if not r.startswith("no fallback"))
-        return _Decision(first, reason or f"{first.role} {first.name!r} available")
+            return Decision(None, self.disabled_reason)
+        return self._rules().decide()
 
     # -- the route -------------------------------------------------------------------
     def refresh(self) -> Route:
         """Re-evaluate the route, record a switch, and start the loads/unloads it needs."""
+        rules = self._rules()
         for b in self.backends:
-            if b.tripped_at is not None and self._cooldown_left(b) == 0:
+            if b.tripped_at is not None and rules.cooldown_left(b) == 0:
                 b.tripped_at = None  # cooldown over: give it another chance
                 b.failures = 0
         decision = self._decide()
@@ -213,7 +110,7 @@ class ModelRouter:
         self._maintain(decision)
         if self._epoch != epoch:  # an action finished synchronously: decide again
             return self.refresh()
-        self._route = _as_route(decision)
+        self._route = decision.as_route()
         return self._route
 
     def route(self, model: str = "auto") -> Route:
@@ -234,7 +131,7 @@ class ModelRouter:
                 raise BadRequest(f"unknown model {model!r}; configured models: {known}")
             if not self.enabled:
                 raise NoModelAvailable(self.disabled_reason)
-            why = self._unusable(named, self.level)
+            why = self._rules().unusable(named, self.level)
             if why is None:
                 return Route(named.role, named.model, f"requested by name: {model}", named)
             if named.model.state is ModelState.FAILED or current.target is None:
@@ -271,7 +168,7 @@ class ModelRouter:
         local = route.target
         if not limit or waiting < limit or remote is None or local is None or not local.local:
             return route
-        if self._unusable(remote, self.level) is not None:
+        if self._rules().unusable(remote, self.level) is not None:
             return route  # a tripped or refused remote: wait for the local model
         reason = (
             f"{waiting} requests wait for {route.backend} {local.name!r} "
@@ -279,7 +176,7 @@ class ModelRouter:
         )
         return Route("remote", remote.model, reason, remote)
 
-    def _maintain(self, decision: _Decision) -> None:
+    def _maintain(self, decision: Decision) -> None:
         """Load what the route needs; unload idle local models it no longer needs."""
         active = decision.backend
         wanted = {b.role for b in (active, decision.loading_first) if b is not None}
@@ -301,7 +198,7 @@ class ModelRouter:
                 self.actions.unload(b)
 
     def _unneeded(self, b: Backend, active: Backend | None) -> bool:
-        if self._pressure_blocks(b, self.level):
+        if pressure_blocks(b, self.level):
             return self.config.unload_on_pressure
         if active is None or not active.local:
             return False
@@ -363,8 +260,9 @@ class ModelRouter:
 
     def _has_alternative(self, backend: Backend) -> bool:
         """Whether another backend could take over; a slow start of the only one is no failure."""
-        level = self.level
-        return any(o is not backend and self._unusable(o, level) is None for o in self.backends)
+        rules = self._rules()
+        level = rules.level
+        return any(o is not backend and rules.unusable(o, level) is None for o in self.backends)
 
     def record_failure(self, backend: Backend, message: str) -> None:
         backend.failures += 1
@@ -391,7 +289,7 @@ class ModelRouter:
         Read-only: it reports what the last ``refresh`` decided (before the first
         one, what a refresh would decide) and starts no load or unload.
         """
-        route = self._route if self._route is not None else _as_route(self._decide())
+        route = self._route if self._route is not None else self._decide().as_route()
         return {
             "route": {
                 "backend": route.backend,
