@@ -34,8 +34,9 @@ class RemoteSpec:
     base_url: str = field(repr=False)  # e.g. http://gpu-box:8000/v1; may hold credentials
     model: str
     api_key: str = field(default="", repr=False)  # never in a repr, a log or status
-    timeout_s: float = 60.0
-    concurrency: int = 8
+    # No defaults: the LLM's (remote_*) and the transcriptions' (speech_remote_*) options differ.
+    timeout_s: float = field(kw_only=True)
+    concurrency: int = field(kw_only=True)
 
     @property
     def public_url(self) -> str:
@@ -85,10 +86,7 @@ class RemoteEndpoint:
         that it timed out, or the transport's error; the URL without credentials."""
         where = f"{what} {self.spec.public_url}"
         if isinstance(exc, httpx.TimeoutException):
-            return (
-                f"{where} did not answer within {self.spec.timeout_s:g} s "
-                f"({type(exc).__name__})"
-            )
+            return f"{where} did not answer within {self.spec.timeout_s:g} s ({type(exc).__name__})"
         return f"{where} failed: {exc!r}"
 
     def close(self) -> None:

@@ -22,6 +22,8 @@ from neira_jupyter.engine.config import (
     env_overrides,
     read_brain_config,
 )
+from neira_jupyter.engine.endpoint import RemoteSpec
+from neira_jupyter.engine.llm import LLMSpec
 from neira_jupyter.engine.models import DEMO_LLM_NAME, demo_llm_path
 from neira_jupyter.engine.routing import MemoryWatch, PressureThresholds, RouterConfig
 from neira_jupyter.engine.speech import SpeechSpec
@@ -31,6 +33,7 @@ from neira_jupyter.hub.service import NeiraService
 from neira_jupyter.kernel.settings import MagicSettings
 from neira_jupyter.options import NeiraApp
 from neira_jupyter.server.settings import apply_overrides, brain_config_path
+from tests.support.helpers import remote_spec
 
 REPO = Path(__file__).resolve().parents[2]
 BRAIN = """
@@ -123,6 +126,12 @@ def test_engine_config_restates_no_default() -> None:
     assert config.defaults.temperature == defaults["default_temperature"]
     assert config.memory_thresholds.low_mib == defaults["memory_low_mib"]
     assert config.primary is not None and config.primary.n_ctx == defaults["demo_context"]
+    remotes = {"remote_url": "http://gpu:8000/v1", "remote_model": "m"}
+    remotes |= {"speech_remote_url": "http://gpu:9000/v1", "speech_remote_model": "w"}
+    config = build_engine_config({**defaults, **remotes})
+    for prefix, spec in (("remote", config.remote), ("speech_remote", config.speech_remote)):
+        assert spec is not None and spec.timeout_s == defaults[f"{prefix}_timeout"]
+        assert spec.concurrency == defaults[f"{prefix}_concurrency"]
     missing = dict(defaults)
     del missing["queue_size"]
     with pytest.raises(ConfigError, match="queue_size"):
@@ -180,9 +189,9 @@ def test_brain_config_is_read_from_jupyter_config_dirs_not_the_root(
 
 
 def test_remote_api_key_never_shows(tmp_path: Path) -> None:
-    from neira_jupyter.engine.llm import RemoteModel, RemoteSpec
+    from neira_jupyter.engine.llm import RemoteModel
 
-    spec = RemoteSpec("http://user:secret@gpu-box:8000/v1?key=k2", "m", api_key="sk-hidden")
+    spec = remote_spec("http://user:secret@gpu-box:8000/v1?key=k2", "m", api_key="sk-hidden")
     shown = repr(spec) + repr(RemoteModel(spec).describe())
     assert "sk-hidden" not in shown
     assert "secret" not in shown and "k2" not in shown
@@ -209,8 +218,10 @@ def test_hub_service_keeps_explicit_neira_app_options_over_brain_config(tmp_path
     asyncio.run(service.state.stop())  # takes the engine off the metrics collector
 
 
-# engine dataclass -> {field: the NeiraApp option whose default it takes}
-ENGINE_DEFAULTS: dict[type, dict[str, str]] = {
+# engine dataclass -> {field: the NeiraApp option whose default it takes, or the several
+# options it is built from (their defaults differ: the field has none, every construction
+# passes the option's value)}
+ENGINE_DEFAULTS: dict[type, dict[str, str | tuple[str, ...]]] = {
     RouterConfig: {
         "max_local_attempts": "max_local_attempts",
         "local_timeout_ms": "local_timeout_ms",
@@ -238,21 +249,35 @@ ENGINE_DEFAULTS: dict[type, dict[str, str]] = {
         "num_workers": "speech_workers",
         "batch": "speech_batch",
     },
+    LLMSpec: {"n_ctx": ("primary_context", "fallback_context", "demo_context")},
+    RemoteSpec: {
+        "timeout_s": ("remote_timeout", "speech_remote_timeout"),
+        "concurrency": ("remote_concurrency", "speech_remote_concurrency"),
+    },
 }
 
 
 @pytest.mark.parametrize("cls", list(ENGINE_DEFAULTS), ids=lambda cls: cls.__name__)
 def test_engine_dataclasses_take_their_defaults_from_the_options(cls: type) -> None:
     """A default lives on its ``NeiraApp`` trait only: each field's default is written as
-    ``option_default("<option>")``, never as a literal, and equals the trait's."""
+    ``option_default("<option>")``, never as a literal, and equals the trait's; a field
+    built from several options has no default at all."""
     options = NeiraApp.option_defaults()
-    declared = {f.name: f.default for f in dataclasses.fields(cls)}
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    declared = {name: f.default for name, f in fields.items()}
     written = {
         node.target.id: node.value
         for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(cls))))
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
     }
     for name, option in ENGINE_DEFAULTS[cls].items():
+        if isinstance(option, tuple):
+            assert all(o in options for o in option), (name, option)
+            assert declared[name] is dataclasses.MISSING, (
+                f"{cls.__name__}.{name} restates a default: {declared[name]!r}"
+            )
+            assert fields[name].default_factory is dataclasses.MISSING, name
+            continue
         assert declared[name] == options[option], (name, option)
         value = written[name]
         assert isinstance(value, ast.Call) and ast.unparse(value) == (

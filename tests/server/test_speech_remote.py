@@ -47,10 +47,9 @@ from neira_jupyter.engine.speech import (
 from neira_jupyter.server.app import NeiraApp
 from tests.conftest import Fetch, get_status, loads_model
 from tests.support.audio_fixtures import SENTENCES, speak
-from tests.support.helpers import words
+from tests.support.helpers import remote_spec, words
 
 SENTENCE = SENTENCES["en"][1]
-
 
 
 @dataclass(frozen=True)
@@ -285,7 +284,7 @@ def test_json_only_servers_and_unreachable_ones() -> None:
     audio = np.zeros(SAMPLE_RATE, dtype=np.float32)
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-        heard = RemoteTranscriber(RemoteSpeechSpec(url, "m")).transcribe(audio, "en")
+        heard = RemoteTranscriber(remote_spec(url, "m", "speech_remote")).transcribe(audio, "en")
     finally:
         server.shutdown()
         server.server_close()
@@ -299,7 +298,9 @@ def test_json_only_servers_and_unreachable_ones() -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    spec = RemoteSpeechSpec(f"http://u:pw@127.0.0.1:{port}/v1", "m", api_key="k", timeout_s=2)
+    spec = remote_spec(
+        f"http://u:pw@127.0.0.1:{port}/v1", "m", "speech_remote", api_key="k", timeout_s=2
+    )
     with pytest.raises(RemoteSpeechError, match=r"failed: ConnectError") as error:
         RemoteTranscriber(spec).transcribe(audio)
     assert error.value.status == 502 and "pw" not in str(error.value)

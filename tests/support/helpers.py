@@ -1,4 +1,5 @@
-"""Small helpers the tests share: text for word error rates, JSON posts, a clock set by hand."""
+"""Small helpers the tests share: text for word error rates, JSON posts, a clock set by hand,
+a remote server's spec."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from neira_jupyter.engine.endpoint import RemoteSpec
+from neira_jupyter.options import NeiraApp
 from tests.conftest import Fetch, get_status
 
 
@@ -19,6 +22,15 @@ def words(text: str) -> str:
 async def post_json(jp_fetch: Fetch, path: str, body: Any, **kwargs: Any) -> Any:
     """``POST neira/api/{path}`` with ``body`` as JSON; ``kwargs`` go to ``jp_fetch``."""
     return await jp_fetch("neira", "api", path, method="POST", body=json.dumps(body), **kwargs)
+
+
+def remote_spec(base_url: str, model: str, prefix: str = "remote", **fields: Any) -> RemoteSpec:
+    """A ``RemoteSpec`` whose timeout and concurrency are ``{prefix}_timeout``'s and
+    ``{prefix}_concurrency``'s defaults, unless ``fields`` set them."""
+    defaults = NeiraApp.option_defaults()
+    fields.setdefault("timeout_s", defaults[f"{prefix}_timeout"])
+    fields.setdefault("concurrency", defaults[f"{prefix}_concurrency"])
+    return RemoteSpec(base_url, model, **fields)
 
 
 class ManualClock:

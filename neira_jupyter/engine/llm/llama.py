@@ -59,7 +59,7 @@ class LLMSpec:
 
     name: str
     path: Path
-    n_ctx: int = 2048
+    n_ctx: int  # no default: primary_context, fallback_context or demo_context
     n_gpu_layers: int = 0
     chat_format: str | None = None
     n_threads: int | None = None

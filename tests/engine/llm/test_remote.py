@@ -21,7 +21,7 @@ import pytest
 from neira_jupyter.engine import models
 from neira_jupyter.engine.config import ConfigError, build_engine_config
 from neira_jupyter.engine.llm import TokenChunk
-from neira_jupyter.engine.llm.remote import MAX_EVENT_BYTES, RemoteModel, RemoteSpec
+from neira_jupyter.engine.llm.remote import MAX_EVENT_BYTES, RemoteModel
 from neira_jupyter.engine.models import DEMO_LLM_NAME
 from neira_jupyter.engine.service import NeiraEngine
 from neira_jupyter.engine.types import (
@@ -33,6 +33,7 @@ from neira_jupyter.engine.types import (
 )
 from neira_jupyter.server.app import NeiraApp
 from tests.conftest import loads_model
+from tests.support.helpers import remote_spec
 
 HI = [ChatMessage("user", "hi")]
 
@@ -91,7 +92,7 @@ def test_streams_chunks_usage_and_finish_reason(stub: Any) -> None:
         }
         h.wfile.write(f"data: {json.dumps(last)}\n\ndata: [DONE]\n\n".encode())
 
-    model = RemoteModel(RemoteSpec(stub(answer), "served-model", api_key="k"))
+    model = RemoteModel(remote_spec(stub(answer), "served-model", api_key="k"))
     events = list(model.generate(HI, GenerationOptions(max_tokens=3, stop=("x",))))
     assert [e.text for e in events[:-1] if isinstance(e, TokenChunk)] == ["Hel", "lo", "!"]
     result = events[-1]
@@ -107,7 +108,7 @@ def test_unreachable_remote_is_an_engine_error() -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    model = RemoteModel(RemoteSpec(f"http://127.0.0.1:{port}/v1", "m", timeout_s=2))
+    model = RemoteModel(remote_spec(f"http://127.0.0.1:{port}/v1", "m", timeout_s=2))
     with pytest.raises(EngineError, match=r"remote API .* failed: ConnectError"):
         list(model.generate(HI, GenerationOptions()))
 
@@ -121,7 +122,7 @@ def test_error_status_says_what_the_server_said(stub: Any) -> None:
         h.end_headers()
         h.wfile.write(payload)
 
-    model = RemoteModel(RemoteSpec(stub(refuse), "m", api_key="wrong"))
+    model = RemoteModel(remote_spec(stub(refuse), "m", api_key="wrong"))
     with pytest.raises(EngineError) as caught:
         list(model.generate(HI, GenerationOptions()))
     assert "rejected the API key (HTTP 401): Incorrect API key provided" in str(caught.value)
@@ -135,7 +136,7 @@ def test_an_endless_event_line_is_refused(stub: Any) -> None:
         for _ in range(MAX_EVENT_BYTES // 65536 + 2):
             h.wfile.write(b"x" * 65536)
 
-    model = RemoteModel(RemoteSpec(stub(flood), "m"))
+    model = RemoteModel(remote_spec(stub(flood), "m"))
     with pytest.raises(EngineError, match="event longer than"):
         list(model.generate(HI, GenerationOptions()))
 
@@ -147,7 +148,7 @@ def test_a_silent_server_times_out(stub: Any) -> None:
         h.wfile.flush()
         time.sleep(3)
 
-    model = RemoteModel(RemoteSpec(stub(stall), "m", timeout_s=0.3))
+    model = RemoteModel(remote_spec(stub(stall), "m", timeout_s=0.3))
     with pytest.raises(EngineError, match=r"did not answer within 0.3 s \(ReadTimeout\)"):
         list(model.generate(HI, GenerationOptions()))
 
@@ -166,7 +167,7 @@ def test_cancelling_closes_the_connection(stub: Any) -> None:
             disconnected.set()
 
     cancel = CancelToken()
-    model = RemoteModel(RemoteSpec(stub(trickle), "m"))
+    model = RemoteModel(remote_spec(stub(trickle), "m"))
     events = []
     for event in model.generate(HI, GenerationOptions(), cancel):
         events.append(event)
@@ -218,7 +219,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_streams_from_llama_cpp_server(llama_server: str) -> None:
-    model = RemoteModel(RemoteSpec(llama_server, "demo", timeout_s=60))
+    model = RemoteModel(remote_spec(llama_server, "demo", timeout_s=60))
     options = GenerationOptions(max_tokens=8, temperature=0, seed=1)
     events = list(model.generate([ChatMessage("user", "Name a colour.")], options))
     chunks = [e for e in events if isinstance(e, TokenChunk)]
@@ -232,7 +233,7 @@ def test_streams_from_llama_cpp_server(llama_server: str) -> None:
 
 
 def test_cancelling_a_llama_cpp_server_generation(llama_server: str) -> None:
-    model = RemoteModel(RemoteSpec(llama_server, "demo", timeout_s=60))
+    model = RemoteModel(remote_spec(llama_server, "demo", timeout_s=60))
     cancel = CancelToken()
     events = []
     for event in model.generate(HI, GenerationOptions(max_tokens=200, temperature=0), cancel):

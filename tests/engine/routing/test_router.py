@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from neira_jupyter.engine.llm import RemoteModel, RemoteSpec
+from neira_jupyter.engine.llm import RemoteModel
 from neira_jupyter.engine.routing import (
     Backend,
     ManualSource,
@@ -23,7 +23,7 @@ from neira_jupyter.engine.types import (
     ModelState,
     NoModelAvailable,
 )
-from tests.support.helpers import ManualClock
+from tests.support.helpers import ManualClock, remote_spec
 from tests.support.router_parts import RecordingActions, StateOnlyModel, make_router
 
 
@@ -239,7 +239,7 @@ def test_remote_is_used_only_when_external_apis_are_allowed() -> None:
             fallback_state=ModelState.FAILED,
             allow_external_api=allowed,
         )
-        remote = RemoteModel(RemoteSpec("http://127.0.0.1:9/v1", "m"))  # never called
+        remote = RemoteModel(remote_spec("http://127.0.0.1:9/v1", "m"))  # never called
         router.backends.append(Backend("remote", remote, local=False))
         if allowed:
             route = router.route()
