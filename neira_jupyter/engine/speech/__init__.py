@@ -6,8 +6,9 @@ frame), ``segment`` (the current segment's frames and where to cut it),
 ``agreement`` (which words of successive hypotheses have settled),
 ``language`` (which language a live stream's decodes use), ``window``
 (short-window decodes of live audio), ``dispatch`` (``SpeechDispatcher``:
-which stream's decode runs next, finals first), and ``streaming``
-(``StreamingRecognizer``: live PCM in, partials and a final out). Beside
+which stream's decode runs next, finals first), ``stream_types`` (a live
+stream's options, partials, result, and what it needs of the engine) and
+``streaming`` (``StreamingRecognizer``: live PCM in, partials and a final out). Beside
 them, ``remote`` (``RemoteTranscriber``: whole-file transcription by an
 OpenAI-compatible server, for scale-out).
 """
@@ -19,13 +20,8 @@ from .audio import SAMPLE_RATE, decode_audio, pcm16le_to_float
 from .dispatch import Priority, SpeechDispatcher
 from .language import LanguageTracker
 from .remote import RemoteSpeechError, RemoteSpeechSpec, RemoteTranscriber
-from .streaming import (
-    Partial,
-    SpeechEngine,
-    StreamingRecognizer,
-    StreamOptions,
-    StreamResult,
-)
+from .stream_types import Partial, SpeechEngine, StreamOptions, StreamResult
+from .streaming import StreamingRecognizer
 from .vad import FRAME, SpeechDetector
 from .whisper import Segment, SpeechSpec, Transcript, WhisperTranscriber
 from .window import Window
