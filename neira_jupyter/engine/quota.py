@@ -28,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from .generation import GenerationStart
 from .llm import TokenChunk
-from .service import GenerationStart, NeiraEngine
+from .service import NeiraEngine
 from .speech import Priority, Transcript, Window
 from .types import ChatMessage, GenerationOptions, GenerationResult, QueueFull
 
