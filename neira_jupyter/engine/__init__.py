@@ -12,7 +12,9 @@ Layers, lowest first (each imports only from the ones before it):
   (audio, Whisper, live streaming), ``routing`` (memory readings, pressure,
   estimates, the router), ``correct`` (transcript correction);
 * ``config`` (the resolved settings) and ``models`` (the demo models);
-* ``observe`` (``EngineObserver``: the hook a host watches finished work through);
+* ``admission`` (the hook that may refuse a request), ``observe``
+  (``EngineObserver`` and ``UsageObserver``: how a host watches finished work
+  and usage), ``quota`` (per-user limits: an admission hook and a usage observer);
 * ``generation`` (the LLM backends, their router and generation streams) and
   ``transcription`` (the speech models on their lanes);
 * ``service`` (``NeiraEngine``: everything above, composed).

@@ -21,7 +21,10 @@ before its first token), ``transcription.TranscriptionService`` (whole files,
 local or remote, and live streams, on the speech lanes) and the
 ``TranscriptCorrector`` (whose generations go through ``generate``).
 
-Finished work
+Every entry point (``generate``, ``transcribe``, ``decode_live``) first asks
+``admission`` (``admission.Admission``; by default everyone is admitted), and
+tells ``usage_observers`` what was used however the work ended
+(``observe.UsageObserver``): the Hub service's quotas are both. Finished work
 is reported to ``observer`` (an ``EngineObserver``; the base class ignores
 it): each generation's result, transcription, correction and change of
 route, from this one place, whichever handler asked for it.
@@ -39,12 +42,13 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
+from .admission import Admission, AdmitAll
 from .config import EngineConfig
 from .correct import Correction, DegradedReason, TranscriptCorrector
 from .generation import GenerationEvents, GenerationService, GenerationStart
 from .lanes import LaneActions
-from .llm import LlamaModel, RemoteModel
-from .observe import EngineObserver, notify
+from .llm import LlamaModel, RemoteModel, TokenChunk
+from .observe import EngineObserver, UsageObserver, notify
 from .routing import MemoryWatch, ModelRouter
 from .schedule import Scheduler
 from .speech import (
@@ -77,6 +81,8 @@ class NeiraEngine:
         self.transcription = TranscriptionService(config, self.scheduler, self.lanes)
         self.corrector = TranscriptCorrector()
         self.observer = EngineObserver()
+        self.admission: Admission = AdmitAll()
+        self.usage_observers: list[UsageObserver] = []
         self._started = False
         self.router.on_switch = lambda switch: notify(self.observer.route_switch, switch)
 
@@ -160,15 +166,25 @@ class NeiraEngine:
         """Stream a generation: one ``GenerationStart``, ``TokenChunk``s, one result.
 
         Leaving the iteration early (``aclose``) cancels the job on the server.
+        The tokens it streamed are counted however the stream ends (``usage_observers``).
         """
+        self.admission.admit(user, "generate")
+        streamed = 0
+        counted: int | None = None
         stream = self.generation.stream(user, messages, options, model, request_id)
         try:
             async for event in stream:
-                if isinstance(event, GenerationResult):
+                if isinstance(event, TokenChunk):
+                    streamed += 1
+                elif isinstance(event, GenerationResult):
+                    counted = event.usage.completion_tokens
                     notify(self.observer.generation, user, event)
                 yield event
         finally:
             await stream.aclose()
+            tokens = counted if counted is not None else streamed
+            for observer in self.usage_observers:
+                notify(observer.add_tokens, user, tokens)
 
     async def complete(
         self,
@@ -210,10 +226,17 @@ class NeiraEngine:
         """Transcribe 16 kHz mono float32 audio (``TranscriptionService.transcribe``).
 
         ``fallback``: Whisper's temperature fallback (``WhisperTranscriber.transcribe``).
+        The audio counts as used (``usage_observers``) whether or not it finished.
         """
-        transcript = await self.transcription.transcribe(user, audio, language, vad, fallback)
-        notify(self.observer.transcription, user, transcript, len(audio) / SAMPLE_RATE)
-        return transcript
+        self.admission.admit(user, "transcribe")
+        seconds = len(audio) / SAMPLE_RATE
+        try:
+            transcript = await self.transcription.transcribe(user, audio, language, vad, fallback)
+            notify(self.observer.transcription, user, transcript, seconds)
+            return transcript
+        finally:
+            for observer in self.usage_observers:
+                notify(observer.add_audio, user, seconds)
 
     async def decode_live(
         self, user: str, key: str, priority: Priority, source: Callable[[], Window | None]
@@ -222,10 +245,15 @@ class NeiraEngine:
 
         ``key`` names the stream; ``source`` gives the window when the lane
         takes the request. None: there was nothing new, or the request was dropped.
+        Its audio counts as used once, when its segment is committed (not per partial).
         """
+        self.admission.admit(user, "transcribe")
         transcript = await self.transcription.decode_live(key, priority, source)
         if transcript is not None:
             notify(self.observer.transcription, user, transcript, transcript.duration)
+            if priority is not Priority.PARTIAL:
+                for observer in self.usage_observers:
+                    notify(observer.add_audio, user, transcript.duration)
         return transcript
 
     def drop_live(self, key: str) -> None:
