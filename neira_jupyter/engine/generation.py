@@ -153,9 +153,9 @@ class GenerationService:
         model: str = "auto",
         request_id: str | None = None,
     ) -> GenerationEvents:
-        """Stream a generation: one ``GenerationStart``, ``TokenChunk``s, one result.
-
-        Leaving the iteration early (``aclose``) cancels the job on the server.
+        """Run a generation on the backend ``model`` routes to (``route``), then on the next
+        route while it fails before its first token; yield its ``GenerationStart``,
+        ``TokenChunk``s and result. Leaving early (``aclose``) cancels the job.
         """
         route = self.route(model)
         tried: list[str] = []
