@@ -12,12 +12,16 @@ Layers, lowest first (each imports only from the ones before it):
   (audio, Whisper, live streaming), ``routing`` (memory readings, pressure,
   estimates, the router), ``correct`` (transcript correction);
 * ``config`` (the resolved settings) and ``models`` (the demo models);
-* ``observe`` (``EngineObserver``: the hook a host watches finished work through);
+* ``admission`` (the hook that may refuse a request), ``observe``
+  (``EngineObserver`` and ``UsageObserver``: how a host watches finished work
+  and usage), ``quota`` (per-user limits: an admission hook and a usage observer);
+* ``generation`` (the LLM backends, their router and generation streams) and
+  ``transcription`` (the speech models on their lanes);
 * ``service`` (``NeiraEngine``: everything above, composed).
 
 The package itself imports nothing: ``NeiraEngine`` and ``GenerationStart``
-are loaded from ``service`` when first asked for, so importing a light
-module (``engine.types``) never pulls in the rest.
+are loaded from ``service`` and ``generation`` when first asked for, so
+importing a light module (``engine.types``) never pulls in the rest.
 """
 
 from __future__ import annotations
@@ -28,9 +32,13 @@ __all__ = ["GenerationStart", "NeiraEngine"]
 
 
 def __getattr__(name: str) -> Any:
-    """``NeiraEngine`` and ``GenerationStart``, imported from ``service`` on first use."""
-    if name in __all__:
-        from . import service
+    """``NeiraEngine`` and ``GenerationStart``, imported on first use."""
+    if name == "NeiraEngine":
+        from .service import NeiraEngine
 
-        return getattr(service, name)
+        return NeiraEngine
+    if name == "GenerationStart":
+        from .generation import GenerationStart
+
+        return GenerationStart
     raise AttributeError(f"module 'neira_jupyter.engine' has no attribute {name!r}")

@@ -8,8 +8,11 @@ usage resets per rolling minute (requests) and per UTC day (tokens, audio).
 Requests per minute counts generations (corrections included); audio counts
 each whole-file transcription (finished or not) and each committed segment of
 a live recording, never its partial re-decodes.
-``QuotaEngine`` is ``NeiraEngine`` with the ledger in front of ``generate``
-and ``transcribe``. Concurrent plus queued requests per user stay the
+The ledger is both the engine's admission hook (``engine.admission``, asked
+at ``generate``, ``transcribe`` and every live decode) and one of its usage
+observers (``engine.usage_observers``: tokens counted however a stream ends,
+so a client that leaves mid-stream still pays for what it got); the Hub
+service installs it as both. Concurrent plus queued requests per user stay the
 scheduler's ``per_user`` cap (``NeiraApp.max_jobs_per_user``).
 
 No Jupyter imports: the Hub service supplies each user's groups
@@ -22,19 +25,14 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-import numpy as np
-
-from .llm import TokenChunk
-from .service import GenerationStart, NeiraEngine
-from .speech import Priority, Transcript, Window
-from .types import ChatMessage, GenerationOptions, GenerationResult, QueueFull
+from .admission import RequestKind
+from .types import QueueFull
 
 DAY_S = 86_400.0
-SAMPLE_RATE = 16_000
 
 
 class QuotaExceeded(QueueFull):
@@ -131,7 +129,7 @@ class QuotaLedger:
             usage.recent.popleft()
         return usage
 
-    def admit(self, user: str, kind: str) -> None:
+    def admit(self, user: str, kind: RequestKind) -> None:
         """Count one request of ``kind`` ("generate", "transcribe"), or raise ``QuotaExceeded``."""
         now = self.clock()
         limits = self.limits(user)
@@ -169,10 +167,12 @@ class QuotaLedger:
             usage.requests += 1
 
     def add_tokens(self, user: str, tokens: int) -> None:
+        """Count ``tokens`` generated for ``user`` today."""
         with self._lock:
             self._current(user, self.clock()).tokens += tokens
 
     def add_audio(self, user: str, seconds: float) -> None:
+        """Count ``seconds`` of ``user``'s audio decoded today."""
         with self._lock:
             self._current(user, self.clock()).audio_seconds += seconds
 
@@ -194,58 +194,3 @@ class QuotaLedger:
                     "limits": {f.name: getattr(limits, f.name) for f in fields(Limits)},
                 }
         return rows
-
-
-class QuotaEngine(NeiraEngine):
-    """``NeiraEngine`` whose generations and transcriptions pass a ``QuotaLedger``."""
-
-    def __init__(self, config: Any, ledger: QuotaLedger) -> None:
-        super().__init__(config)
-        self.quota = ledger
-
-    async def generate(
-        self,
-        user: str,
-        messages: Sequence[ChatMessage],
-        options: GenerationOptions,
-        model: str = "auto",
-        request_id: str | None = None,
-    ) -> AsyncGenerator[GenerationStart | TokenChunk | GenerationResult, None]:
-        self.quota.admit(user, "generate")
-        chunks = 0
-        counted: int | None = None
-        stream = super().generate(user, messages, options, model, request_id)
-        try:
-            async for event in stream:
-                if isinstance(event, TokenChunk):
-                    chunks += 1
-                elif isinstance(event, GenerationResult):
-                    counted = event.usage.completion_tokens
-                yield event
-        finally:
-            await stream.aclose()
-            self.quota.add_tokens(user, counted if counted is not None else chunks)
-
-    async def transcribe(
-        self,
-        user: str,
-        audio: np.ndarray,
-        language: str = "auto",
-        vad: bool = False,
-        fallback: bool = True,
-    ) -> Transcript:
-        self.quota.admit(user, "transcribe")
-        try:
-            return await super().transcribe(user, audio, language, vad, fallback)
-        finally:
-            self.quota.add_audio(user, len(audio) / SAMPLE_RATE)
-
-    async def decode_live(
-        self, user: str, key: str, priority: Priority, source: Callable[[], Window | None]
-    ) -> Transcript | None:
-        """A live decode; the audio counts once, when its segment is committed (not per partial)."""
-        self.quota.admit(user, "transcribe")
-        transcript = await super().decode_live(user, key, priority, source)
-        if transcript is not None and priority is not Priority.PARTIAL:
-            self.quota.add_audio(user, transcript.duration)
-        return transcript

@@ -39,7 +39,9 @@ from tornado import httpserver, web
 from traitlets.config import Application, Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from ..engine.quota import QuotaEngine, QuotaLedger
+from ..engine.config import EngineConfig
+from ..engine.quota import QuotaLedger
+from ..engine.service import NeiraEngine
 from ..protocol import API_PREFIX, REQUEST_ID_PATTERN
 from ..server.base import NeiraAPIHandler
 from ..server.generate import CancelHandler
@@ -67,7 +69,7 @@ class UsageHandler(NeiraAPIHandler):
     async def get(self) -> None:
         require_admin(self, "usage")
         engine = self.engine
-        usage = engine.quota.report() if isinstance(engine, QuotaEngine) else {}
+        usage = engine.admission.report() if isinstance(engine.admission, QuotaLedger) else {}
         for user, row in usage.items():
             row["request_ids"] = [job.id for job in engine.scheduler.jobs_of(user)]
         self.finish({"users": usage, "queue": engine.scheduler.status()})
@@ -130,10 +132,15 @@ class NeiraService(Application):
         with quotas; nothing started yet."""
         self.options = NeiraServiceApp(parent=self)
         self.ledger = QuotaLedger(self.options.quota_policy())
-        self.state = start_handler_state(
-            self.options, self.log, lambda config: QuotaEngine(config, self.ledger)
-        )
+        self.state = start_handler_state(self.options, self.log, self.make_engine)
         return self.options
+
+    def make_engine(self, config: EngineConfig) -> NeiraEngine:
+        """The engine, with the quota ledger as its admission hook and a usage observer."""
+        engine = NeiraEngine(config)
+        engine.admission = self.ledger
+        engine.usage_observers.append(self.ledger)
+        return engine
 
     def make_web_app(self) -> web.Application:
         """The tornado application: the neira routes under the prefix, nothing else."""

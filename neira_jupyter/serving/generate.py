@@ -21,9 +21,10 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..engine.generation import GenerationStart
 from ..engine.llm import TokenChunk
 from ..engine.llm.grammar import json_grammar
-from ..engine.service import GenerationStart, NeiraEngine
+from ..engine.service import NeiraEngine
 from ..engine.types import (
     BadRequest,
     ChatMessage,

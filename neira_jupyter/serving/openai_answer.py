@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..engine.service import GenerationStart
+from ..engine.generation import GenerationStart
 from ..engine.types import GenerationResult
 from ..engine.types import TokenLogprob as ScoredToken
 from ..protocol import Usage, WireModel

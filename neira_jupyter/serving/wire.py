@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..engine.correct import Correction
-from ..engine.service import GenerationStart
+from ..engine.generation import GenerationStart
 from ..engine.speech import Partial, StreamResult, Transcript
 from ..engine.types import GenerationResult
 from ..protocol import (

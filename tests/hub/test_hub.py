@@ -172,6 +172,36 @@ async def test_daily_token_quota_of_a_group(hub: LiveHub) -> None:
         assert usage["alice"]["limits"]["tokens_per_day"] == 0  # no group, no limit
 
 
+async def test_a_client_that_leaves_mid_stream_pays_for_its_tokens(hub: LiveHub) -> None:
+    """The token quota counts what was streamed, however the stream ends: hanging up
+    after a few tokens (no ``done`` ever read) does not make them free."""
+    admin = {"Authorization": f"token {TESTER_TOKEN}"}
+    body = {"prompt": COUNTING, "max_tokens": 200, "temperature": 0, "request_id": "leave-1"}
+
+    async def tokens_today(client: httpx.AsyncClient) -> int:
+        users = (await client.get(hub.service + "usage", headers=admin)).json()["users"]
+        return int(users.get("bob", {}).get("tokens_today", 0))
+
+    async with httpx.AsyncClient(timeout=300) as client:
+        before = await tokens_today(client)
+        received = 0
+        async with client.stream("POST", hub.service + "generate", headers=hub.auth("bob"),
+                                 json=body) as response:  # fmt: skip
+            assert response.status_code == 200
+            async for line in response.aiter_lines():
+                if line.strip() and json.loads(line)["type"] == "token":
+                    received += 1
+                    if received == 3:
+                        break  # leaving the block closes the connection mid-stream
+        charged = before
+        for _ in range(60):  # the service notices the closed connection on its next write
+            charged = await tokens_today(client)
+            if charged - before >= received:
+                break
+            await asyncio.sleep(0.5)
+        assert received <= charged - before < 200, (received, before, charged)
+
+
 def _libraries(pid: int) -> str:
     return Path(f"/proc/{pid}/maps").read_text()
 
