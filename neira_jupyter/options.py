@@ -142,8 +142,9 @@ class NeiraApp(Configurable):
         config=True,
         help="Base URL of an OpenAI-compatible transcription API (POST {url}/audio/"
         "transcriptions; e.g. another neira server's http://host:8888/neira/v1), used for "
-        "whole-file transcriptions when there is no usable local speech model, or for "
-        "overflow (speech_remote_overflow_queue); only when allow_external_api is true.",
+        "transcriptions and live streams' windows when there is no usable local speech "
+        "model, or for overflow (speech_remote_overflow_queue); only when "
+        "allow_external_api is true.",
     )
     speech_remote_model = Unicode(
         "whisper-1", config=True, help="Model name to request from speech_remote_url."
@@ -160,9 +161,9 @@ class NeiraApp(Configurable):
     speech_remote_overflow_queue = Int(
         0,
         config=True,
-        help="When this many transcriptions wait for the local speech model, the next one "
-        "goes to speech_remote_url. Needs allow_external_api. 0: the remote is used only "
-        "when no local speech model can serve.",
+        help="When this many transcriptions (or live streams' finals) wait for the local "
+        "speech model, the next one goes to speech_remote_url; live partials never do. Needs "
+        "allow_external_api. 0: the remote is used only when no local speech model can serve.",
     )
     eager_load = Bool(
         True, config=True, help="Load models in the background at start (else on first use)."

@@ -1,6 +1,6 @@
 /* Generated from neira_jupyter/protocol/schema.json by json-schema-to-typescript
  * (`npm run build:protocol` in labextension/). Do not edit.
- * schema sha256: b9e7f4d3dce60eca9d76ae2a60f37be7f5b521278cf27d60633402c85312e035 */
+ * schema sha256: 1d6311a3e62804c06479afe5116fc4c3f10eb37cf996f4bb9f3a0875bd8838b7 */
 
 /**
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -813,6 +813,10 @@ export interface SpeechLaneStatus {
    * Partials dropped because their stream stopped (its final covered them).
    */
   partials_dropped: number;
+  /**
+   * Live windows sent to speech_remote_url since start (finals that overflowed, speech_remote_overflow_queue).
+   */
+  remote: number;
 }
 /**
  * The stream is open; send PCM frames.

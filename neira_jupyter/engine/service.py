@@ -256,6 +256,10 @@ class NeiraEngine:
                     notify(observer.add_audio, user, transcript.duration)
         return transcript
 
+    def live_model(self) -> str:
+        """The model serving live streams now; raises ``NoModelAvailable`` when none may."""
+        return self.transcription.live_model()
+
     def drop_live(self, key: str) -> None:
         """Drop the stream's waiting partial, if any (its final covers that audio)."""
         self.transcription.drop_live(key)
@@ -330,6 +334,10 @@ class NeiraEngine:
             "switches": router["switches"],
             "backends": router["backends"],
             "queue": self.scheduler.status(user),
-            "speech_lane": self.live_speech.status() if self.live_speech else None,
+            "speech_lane": (
+                {**self.live_speech.status(), "remote": self.transcription.live_remote}
+                if self.live_speech
+                else None
+            ),
             "time": time.time(),
         }

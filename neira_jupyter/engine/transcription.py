@@ -7,9 +7,13 @@ A whole-file transcription goes to ``speech_remote`` (an OpenAI-compatible
 transcription server, ``speech.remote``, on its own lane) instead of the local
 Whisper only with ``allow_external_api``: when no local speech model can
 serve, or when ``speech_overflow_queue`` transcriptions already wait for it;
-its transcript says so (``route``). Live streams always decode locally,
-through the ``SpeechDispatcher`` (finals first, partials coalesced into
-batched decodes).
+its transcript says so (``route``). Live streams decode locally through the
+``SpeechDispatcher`` (finals first, partials coalesced into batched decodes),
+with the same rule: every window goes to the remote when no local model can
+serve, and a closed segment's (a final's) window does when
+``speech_overflow_queue`` finals already wait for the local lane; partials
+never overflow (they are dropped and coalesced instead). ``live_remote``
+counts the live windows sent there.
 
 Admission, usage and observers are the engine's (``service``): this module
 only runs the transcription it is given.
@@ -54,6 +58,7 @@ class TranscriptionService:
         remote = config.speech_remote
         self.speech_remote = RemoteTranscriber(remote) if remote else None
         self.live_speech: SpeechDispatcher[Transcript] | None = None
+        self.live_remote = 0  # live windows decoded by speech_remote
         if self.speech is not None:  # live streams' decodes: finals first, partials coalesced
             speech = self.speech
             self.live_speech = SpeechDispatcher(
@@ -81,7 +86,7 @@ class TranscriptionService:
         ``fallback``: Whisper's temperature fallback (``WhisperTranscriber.transcribe``).
         The transcript's ``route`` says who served it (``_route``).
         """
-        remote = self._route()
+        remote = self._route(lambda: self.scheduler.waiting(SPEECH_LANE))
         if remote is not None:
 
             def remote_work(_cancel: CancelToken, _emit: Any) -> Transcript:
@@ -100,10 +105,10 @@ class TranscriptionService:
         transcript: Transcript = await self._wait(job)
         return transcript
 
-    def _route(self) -> RemoteTranscriber | None:
-        """The remote transcriber when it should serve the next whole-file transcription:
-        allowed (``allow_external_api``) and either no local model can serve (none, or
-        its load failed) or ``speech_overflow_queue`` transcriptions already wait for it.
+    def _route(self, waiting: Callable[[], int] | None) -> RemoteTranscriber | None:
+        """The remote transcriber when it should serve the next transcription: allowed
+        (``allow_external_api``) and either no local model can serve (none, or its load
+        failed) or ``waiting`` (None: no overflow) reaches ``speech_overflow_queue``.
         None: the local model. Raises ``NoModelAvailable`` when neither may serve."""
         remote, local = self.speech_remote, self.speech
         if remote is None or not self.config.allow_external_api:
@@ -116,7 +121,7 @@ class TranscriptionService:
         if local is None or self.local_model().state is ModelState.FAILED:
             return remote  # local_model retried a failed load when due
         limit = self.config.speech_overflow_queue
-        return remote if limit and self.scheduler.waiting(SPEECH_LANE) >= limit else None
+        return remote if limit and waiting is not None and waiting() >= limit else None
 
     def local_model(self) -> WhisperTranscriber:
         """The local speech model, its load queued when it is not loaded.
@@ -131,17 +136,46 @@ class TranscriptionService:
         return speech
 
     # -- live streams ----------------------------------------------------------------
+    def live_model(self) -> str:
+        """The name of the model that serves live streams now (the local one, or the remote
+        when no local one can). Raises ``NoModelAvailable`` when neither may serve."""
+        remote = self._route(None)
+        return remote.name if remote is not None else self.local_model().name
+
     async def decode_live(
         self, key: str, priority: Priority, source: Callable[[], Window | None]
     ) -> Transcript | None:
-        """Decode a live stream's window in ``priority``'s turn (``SpeechDispatcher``).
+        """Decode a live stream's window in ``priority``'s turn (``SpeechDispatcher``), or on
+        the remote (``_live_remote``).
 
         ``key`` names the stream; ``source`` gives the window when the lane
         takes the request. None: there was nothing new, or the request was dropped.
         """
+        remote = self._live_remote(priority)
+        if remote is not None:
+            window = source()
+            if window is None:
+                return None
+            self.live_remote += 1
+
+            def work(_cancel: CancelToken, _emit: Any) -> Transcript:
+                return remote.transcribe(window.audio, language=window.language or "auto")
+
+            transcript: Transcript = await self._wait(
+                self.scheduler.submit_internal(SPEECH_REMOTE_LANE, work)
+            )
+            return transcript
         self.local_model()  # raises when there is none; queues its load when unloaded
         assert self.live_speech is not None  # there is one whenever there is a speech model
         return await self.live_speech.decode(key, priority, source)
+
+    def _live_remote(self, priority: Priority) -> RemoteTranscriber | None:
+        """``_route`` for a live window: a final's overflows when ``speech_overflow_queue``
+        finals already wait for the local lane; a partial's never does."""
+        dispatcher = self.live_speech
+        if priority is Priority.PARTIAL or dispatcher is None:
+            return self._route(None)
+        return self._route(lambda: dispatcher.waiting_finals())
 
     def drop_live(self, key: str) -> None:
         """Drop the stream's waiting partial, if any (its final covers that audio)."""

@@ -175,6 +175,10 @@ class SpeechLaneStatus(WireModel):
     partials_dropped: int = Field(
         description="Partials dropped because their stream stopped (its final covered them)."
     )
+    remote: int = Field(
+        description="Live windows sent to speech_remote_url since start (finals that "
+        "overflowed, speech_remote_overflow_queue)."
+    )
 
 
 class StatusDocument(WireModel):

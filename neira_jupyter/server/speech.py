@@ -19,7 +19,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import httputil, web
 
 from ..engine.speech import SAMPLE_RATE, Partial, StreamingRecognizer, StreamOptions
-from ..engine.types import BadRequest, EngineError, NoModelAvailable
+from ..engine.types import BadRequest, EngineError
 from ..protocol import (
     MAX_CONTROL_BYTES,
     MAX_FRAME_BYTES,
@@ -175,8 +175,7 @@ class TranscribeStreamWebSocket(NeiraWebSocketHandler):
         if self._recognizer is not None:
             raise StreamConflict("a stream is already running on this socket; stop it first")
         engine = self.engine
-        if engine.speech is None:  # speech_remote_url serves whole files, never live streams
-            raise NoModelAvailable("no local speech model: live transcription needs one")
+        model = engine.live_model()  # NoModelAvailable (503) when no model may serve
         options = StreamOptions(
             language=control.language,
             correct=control.correct,
@@ -190,7 +189,7 @@ class TranscribeStreamWebSocket(NeiraWebSocketHandler):
                 sample_rate=SAMPLE_RATE,
                 max_seconds=options.max_seconds,
                 max_frame_bytes=MAX_FRAME_BYTES,
-                model=engine.speech.name,
+                model=model,
             )
         )
 

@@ -4,8 +4,9 @@ The remote side is a second jupyter server with the extension and the demo
 Whisper model, started as a subprocess (``remote``); its
 ``neira/v1/audio/transcriptions`` is the OpenAI-compatible transcription
 route the client posts to, and its token is the API key. The server under
-test (pytest-jupyter) is configured to send transcriptions there: as its
-only speech backend (``speech_local`` off), for overflow, without
+test (pytest-jupyter) is configured to send transcriptions there, whole
+files and live streams' windows: as its only speech backend (``speech_local``
+off), for overflow (waiting files; live finals), without
 ``allow_external_api`` (not used: a clear 503), and with a wrong key or
 model (a clear 502 that names the server, never the key). A small stdlib
 server that answers only ``response_format=json`` and a port nobody listens
@@ -48,6 +49,7 @@ from neira_jupyter.server.app import NeiraApp
 from tests.conftest import Fetch, get_status, loads_model
 from tests.support.audio_fixtures import SENTENCES, speak
 from tests.support.helpers import remote_spec, words
+from tests.support.speech_streams import check_stream, pcm_of, stream
 
 SENTENCE = SENTENCES["en"][1]
 
@@ -170,12 +172,12 @@ async def test_remote_only_speech_transcribes_and_says_so(
     assert answer.status_code == 200, answer.text
     assert jiwer.wer(words(SENTENCE), words(answer.json()["text"])) < 0.3
 
-    # live streams stay local: without a local model, a clear 503
+    # a live stream goes there too: partials and the final, window by window
     ws = await jp_ws_fetch("neira", "api", "transcribe", "stream")
-    await ws.write_message(json.dumps({"type": "start"}))
-    error = json.loads(await ws.read_message())
+    messages = await stream(ws, pcm_of([wav]), {"language": "en", "correct": False})
     ws.close()
-    assert error["status"] == 503 and "live transcription" in error["message"]
+    assert messages[0]["model"] == "remote:whisper-1"
+    check_stream(messages, SENTENCE)
 
 
 @pytest.mark.parametrize("speech_options", [{"allow_external_api": False}])
@@ -234,6 +236,30 @@ async def test_overflow_sends_waiting_transcriptions_to_the_remote(
     assert "local" in routes and "remote" in routes, routes
     for h in heard:
         assert jiwer.wer(words(SENTENCE), words(h["raw"])) < 0.3, h
+
+
+@pytest.mark.parametrize(
+    "speech_options", [{"speech_local": True, "speech_remote_overflow_queue": 1}]
+)
+async def test_live_finals_that_would_wait_go_to_the_remote(
+    jp_fetch: Fetch, jp_ws_fetch: Any, audio_dir: Path
+) -> None:
+    """Six dictations stop together: the finals beyond the one waiting for the local lane
+    go to the remote; partials stay local; every final is right."""
+    pcm = pcm_of([speak(SENTENCE, "en", audio_dir)], pause_s=0.3)
+    sockets = [await jp_ws_fetch("neira", "api", "transcribe", "stream") for _ in range(6)]
+    start = {"language": "en", "correct": False}
+    streams = await asyncio.gather(*(stream(ws, pcm, start, pace_s=0.01) for ws in sockets))
+    for ws in sockets:
+        ws.close()
+    for messages in streams:
+        assert messages[0]["model"] == "whisper-base-demo"  # the local model serves the stream
+        final = messages[-1]
+        assert final["type"] == "final", final
+        assert jiwer.wer(words(SENTENCE), words(final["raw"])) < 0.35, final["raw"]
+    lane = (await get_status(jp_fetch))["speech_lane"]
+    assert lane["remote"] >= 1, lane  # some finals overflowed ...
+    assert lane["windows"] >= 1 and lane["partials"] >= 1, lane  # ... the rest stayed here
 
 
 NEEDS = "needs speech_remote_url, speech_remote_model and allow_external_api"

@@ -124,6 +124,10 @@ class SpeechDispatcher(Generic[R]):
         if not request.future.done():
             request.future.set_result(None)
 
+    def waiting_finals(self) -> int:
+        """Closed segments' decodes waiting for a worker (partials not counted)."""
+        return sum(r.priority is not Priority.PARTIAL for r in self._waiting.values())
+
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:
         """Partials wait (at most ``partial_hold_s`` each) while this block runs."""
