@@ -1,4 +1,4 @@
-"""A real JupyterHub on loopback for tests/hub/test_hub.py: proxy, Hub, the neira service, users.
+"""A real JupyterHub on loopback for the tests in tests/hub/: proxy, Hub, the neira service, users.
 
 ``LiveHub.start`` writes a ``jupyterhub_config.py`` (dummy authenticator, the
 simple local-process spawner, the managed ``neira`` service running
@@ -7,11 +7,14 @@ and dave ``access:services!service=neira``; carol has none), starts
 ``jupyterhub`` with configurable-http-proxy from ``.cache/chp`` (installed by
 scripts/setup.sh) or PATH, and makes a token per user through a ``tester``
 service. ``stop`` ends the Hub, which stops the proxy, the service and the
-single-user servers; any survivor of the process group is killed.
+single-user servers; any survivor of the process group is killed. ``generate``
+streams one generation from the service (or a user's relay) and ``tokens_of``
+picks the tokens out of its events.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -31,6 +34,8 @@ REPO = Path(__file__).resolve().parents[2]
 TESTER_TOKEN = "neira-test-" + os.urandom(8).hex()
 USERS = ("alice", "bob", "carol", "dave")
 ADMIN_SCOPE = "custom:neira:admin"
+# a prompt the demo model answers at length: a job that still runs while the test acts
+COUNTING = "Count from 1 to 100, separated by commas: 1, 2, 3,"
 SERVICE_OPTIONS = [
     "--NeiraServiceApp.max_jobs_per_user=2",
     "--NeiraServiceApp.queue_size=16",
@@ -227,3 +232,32 @@ class LiveHub:
                 process.wait(10)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # anything of the session still alive
+
+
+async def generate(
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    admitted: asyncio.Event | None = None,
+    **body: Any,
+) -> tuple[int, dict[str, str], list[dict[str, Any]]]:
+    """POST generate, streamed: status, headers, and the NDJSON events as they arrived.
+
+    ``admitted`` is set once the service has answered 200 (the job holds its place).
+    """
+    body = {"prompt": "Say hello.", "max_tokens": 8, "temperature": 0, **body}
+    events: list[dict[str, Any]] = []
+    async with client.stream("POST", url + "generate", headers=headers, json=body) as response:
+        if response.status_code != 200:
+            await response.aread()
+            return response.status_code, dict(response.headers), [response.json()]
+        if admitted is not None:
+            admitted.set()
+        async for line in response.aiter_lines():
+            if line.strip():
+                events.append(json.loads(line))
+    return 200, dict(response.headers), events
+
+
+def tokens_of(events: list[dict[str, Any]]) -> list[str]:
+    return [e["text"] for e in events if e["type"] == "token"]

@@ -1,0 +1,100 @@
+"""How answers and transcripts are rendered: ``%transcribe``'s diff and the answer formats.
+
+``%transcribe`` shows the raw and the corrected transcript with a word diff
+(escaped HTML, ``[-old-] {+new+}`` as text) and keeps a
+``TranscriptResult``; ``word_diff`` takes the server's changes or computes
+them; ``answer_bundle`` renders markdown, JSON, math, code and HTML answers.
+The server is the stub of ``tests/support/stub_api.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+from neira_jupyter.kernel.magics import TranscriptResult
+from neira_jupyter.kernel.render import answer_bundle, diff_text, extract_code, word_diff
+from tests.support.ipython_shell import magics_of, run, use_stub
+from tests.support.stub_api import StubState
+
+
+def test_transcribe_shows_raw_corrected_and_diff(
+    shell: InteractiveShell,
+    monkeypatch: pytest.MonkeyPatch,
+    stub: tuple[str, StubState],
+    tmp_path: Path,
+) -> None:
+    url, state = stub
+    use_stub(monkeypatch, url)
+    state.transcript = {
+        "raw": "helo <b>world</b> how are you",
+        "text": "Hello <b>world</b>, how are you?",
+        "language": "en",
+        "language_probability": 0.9,
+        "duration": 2.1,
+        "segments": [],
+        "timings": {},
+        "correction": {
+            "raw": "helo <b>world</b> how are you",
+            "corrected": "Hello <b>world</b>, how are you?",
+            "degraded": False,
+            "reason": None,
+            "language": "en",
+            "model": "stub-llm",
+            "route": "primary",
+            "changes": [{"op": "replace", "raw": "helo", "corrected": "Hello"}],
+            "timings": {},
+        },
+    }
+    audio = tmp_path / "clip.wav"
+    audio.write_bytes(b"RIFF....WAVE")
+    magics = magics_of(shell)
+    magics.output_mode = "rich"
+    result, captured = run(shell, f"%transcribe {audio} --lang en --out heard")
+    magics.output_mode = "auto"
+    assert result.success, captured.stderr
+    _, path, headers, body = state.requests[-1]
+    assert path.endswith("transcribe?language=en&correct=true") and body == b"RIFF....WAVE"
+    assert headers["Content-Type"] == "audio/wav"
+    bundle = captured.outputs[-1].data
+    html_out = bundle["text/html"]
+    assert "&lt;b&gt;world&lt;/b&gt;" in html_out and "<b>world</b>" not in html_out
+    assert "<del" in html_out and "<ins" in html_out
+    assert "Raw (language en, 2.1 s of audio):" in bundle["text/plain"]
+    changes = "[-helo-] {+Hello+} [-<b>world</b>-] {+<b>world</b>,+} how are [-you-] {+you?+}"
+    assert changes in bundle["text/plain"]
+    heard = shell.user_ns["heard"]
+    assert isinstance(heard, TranscriptResult) and heard.text.startswith("Hello")
+    run(shell, f"%transcribe {audio} --raw")
+    assert state.requests[-1][1].endswith("correct=false")
+
+
+def test_word_diff_uses_full_server_changes_or_difflib() -> None:
+    raw, fixed = "i has a apple", "I have an apple."
+    diff = word_diff(raw, fixed)
+    assert diff_text(diff) == "[-i-] {+I+} [-has-] {+have+} [-a-] {+an+} [-apple-] {+apple.+}"
+    rebuilt = " ".join(s.corrected if s.op != "equal" else s.raw for s in diff if s.op != "delete")
+    assert rebuilt.split() == fixed.split()
+    server = [
+        {"op": "equal", "raw": "see", "corrected": "see"},
+        {"op": "replace", "raw": "u", "corrected": "you"},
+    ]
+    assert [s.op for s in word_diff("see u", "see you", server)] == ["equal", "replace"]
+    partial = [{"op": "replace", "raw": "u", "corrected": "you"}]  # no equal runs: recomputed
+    assert [s.op for s in word_diff("see u", "see you", partial)] == ["equal", "replace"]
+
+
+def test_answer_formats() -> None:
+    assert extract_code("text\n```py\nx = 1\n```\nmore") == "x = 1"
+    assert answer_bundle('```json\n{"a": 1}\n```', "json")["application/json"] == {"a": 1}
+    assert "not valid JSON" in answer_bundle("{oops", "json")["text/plain"]
+    assert answer_bundle("$$x^2$$", "math")["text/latex"] == "$$ x^2 $$"
+    assert answer_bundle("x = 1", "code")["text/markdown"] == "```python\nx = 1\n```"
+    stopped = answer_bundle("partial", "markdown", note="[stopped]")
+    assert stopped["text/markdown"] == "partial\n\n*[stopped]*"
+    assert (
+        answer_bundle("<i>x</i>", "html", note="<n>")["text/html"]
+        == "<i>x</i><p><em>&lt;n&gt;</em></p>"
+    )

@@ -1,0 +1,108 @@
+"""Transcription and correction over neira's own API, on a real server with the demo models.
+
+``api/transcribe`` takes a WAV body or a multipart form and returns the raw
+transcript (near the spoken sentence by word error rate), its segments and
+timings, and the correction when asked; ``api/correct`` restores casing and
+punctuation and keeps the words. Without a language model the correction is
+degraded (the raw text back, with the reason) and generation is a 503.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jiwer
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from neira_jupyter.engine.models import DEMO_LLM_NAME
+from tests.conftest import Fetch, wait_ready
+from tests.support.audio_fixtures import SENTENCES, speak
+from tests.support.helpers import post_json, words
+
+SENTENCE = SENTENCES["en"][1]  # tiny.en hears the fox pangram differently run to run
+
+
+async def test_transcribe_espeak_sentence(jp_fetch: Fetch, audio_dir: Path) -> None:
+    await wait_ready(jp_fetch)
+    wav = speak(SENTENCE, "en", audio_dir)
+    response = await jp_fetch(
+        "neira",
+        "api",
+        "transcribe",
+        method="POST",
+        body=wav.read_bytes(),
+        headers={"Content-Type": "audio/wav"},
+        params={"correct": "false", "language": "en"},
+    )
+    document = json.loads(response.body)
+    assert jiwer.wer(words(SENTENCE), words(document["raw"])) < 0.3
+    assert document["text"] == document["raw"]
+    assert document["correction"] is None
+    assert document["segments"][0]["start"] >= 0
+    assert document["language"] == "en"
+    assert document["timings"]["transcribe_ms"] > 0
+    assert document["timings"]["decode_ms"] > 0
+
+
+async def test_transcribe_multipart_with_correction(jp_fetch: Fetch, audio_dir: Path) -> None:
+    await wait_ready(jp_fetch)
+    wav = speak(SENTENCE, "en", audio_dir)
+    boundary = "neiraboundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="language"\r\n\r\nen\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="audio"; filename="a.wav"\r\n'
+            "Content-Type: audio/wav\r\n\r\n"
+        ).encode()
+        + wav.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    response = await jp_fetch(
+        "neira",
+        "api",
+        "transcribe",
+        method="POST",
+        body=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        request_timeout=300,  # transcription and correction take long on a loaded 2-core machine
+    )
+    document = json.loads(response.body)
+    assert jiwer.wer(words(SENTENCE), words(document["raw"])) < 0.3, document
+    correction = document["correction"]
+    assert correction["raw"] == document["raw"]
+    assert correction["corrected"] == document["text"]
+    assert isinstance(correction["degraded"], bool)
+    if correction["degraded"]:
+        assert correction["reason"]
+        assert document["text"] == document["raw"]
+
+
+async def test_correct_returns_raw_and_corrected(jp_fetch: Fetch) -> None:
+    await wait_ready(jp_fetch)
+    raw = "hello how are you today i am fine thank you"
+    body = {"text": raw, "language": "en"}
+    response = await post_json(jp_fetch, "correct", body, request_timeout=300)
+    document = json.loads(response.body)
+    assert document["raw"] == raw
+    assert isinstance(document["corrected"], str) and document["corrected"]
+    assert document["language"] == "en"
+    assert document["degraded"] is False, document["reason"]
+    assert document["model"] == DEMO_LLM_NAME
+    # the demo LLM restores casing and punctuation and keeps the words
+    assert document["corrected"][0] == "H" and document["corrected"][-1] in ".!?"
+    assert words(document["corrected"]).split() == raw.split()
+
+
+@pytest.mark.parametrize("neira_config", [{"llm_enabled": False}])
+async def test_correct_without_llm_is_degraded(jp_fetch: Fetch) -> None:
+    raw = "привет как дела"
+    response = await post_json(jp_fetch, "correct", {"text": raw, "language": "ru"})
+    document = json.loads(response.body)
+    assert document == {**document, "raw": raw, "corrected": raw, "degraded": True}
+    assert "disabled" in document["reason"]
+    with pytest.raises(HTTPClientError) as error:
+        await post_json(jp_fetch, "generate", {"prompt": "hi"})
+    assert error.value.code == 503
+    assert "disabled" in json.loads(error.value.response.body)["message"]
