@@ -65,7 +65,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# 3c: configurable-http-proxy for the live JupyterHub test (tests/hub/test_hub.py, docs/hub.md)
+# 3c: configurable-http-proxy for the live JupyterHub test (tests/hub/, docs/hub.md)
 if [ ! -x .cache/chp/node_modules/.bin/configurable-http-proxy ]; then
   say "installing configurable-http-proxy (npm) into .cache/chp"
   npm install --prefix .cache/chp --no-audit --no-fund --silent "configurable-http-proxy@5"
