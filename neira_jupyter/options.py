@@ -150,7 +150,11 @@ class NeiraApp(Configurable):
         "whisper-1", config=True, help="Model name to request from speech_remote_url."
     )
     speech_remote_api_key = Unicode(
-        "", config=True, help="Bearer token for speech_remote_url (never logged)."
+        "",
+        config=True,
+        help="Bearer token for speech_remote_url (default: $NEIRA_SPEECH_REMOTE_API_KEY). "
+        "neira never logs it; jupyter_server's --debug log prints the config it loads, so "
+        "prefer the environment variable to a config file or the command line.",
     )
     speech_remote_timeout = Float(
         120.0, config=True, help="Seconds to wait for the remote transcription API."
@@ -274,7 +278,13 @@ class NeiraApp(Configurable):
         "local models only when allow_external_api is true.",
     )
     remote_model = Unicode("", config=True, help="Model name to request from remote_url.")
-    remote_api_key = Unicode("", config=True, help="Bearer token for remote_url (never logged).")
+    remote_api_key = Unicode(
+        "",
+        config=True,
+        help="Bearer token for remote_url (default: $NEIRA_REMOTE_API_KEY). neira never logs "
+        "it; jupyter_server's --debug log prints the config it loads, so prefer the "
+        "environment variable to a config file or the command line.",
+    )
     remote_timeout = Float(60.0, config=True, help="Seconds to wait for the remote API.")
     remote_concurrency = Int(
         8, config=True, help="Requests in flight to remote_url at once (more wait in its queue)."
@@ -302,6 +312,14 @@ class NeiraApp(Configurable):
     @default("service_url")
     def _default_service_url(self) -> str:
         return os.environ.get("NEIRA_SERVICE_URL", "")
+
+    @default("remote_api_key")
+    def _default_remote_api_key(self) -> str:
+        return os.environ.get("NEIRA_REMOTE_API_KEY", "")
+
+    @default("speech_remote_api_key")
+    def _default_speech_remote_api_key(self) -> str:
+        return os.environ.get("NEIRA_SPEECH_REMOTE_API_KEY", "")
 
     @default("service_token")
     def _default_service_token(self) -> str:

@@ -118,6 +118,25 @@ def test_bad_brain_value_names_its_key(tmp_path: Path) -> None:
         app_with(tmp_path, "[fallback_rules]\nallow_external_api = 3\n")
 
 
+def test_api_keys_come_from_the_environment_and_stay_out_of_the_loaded_config(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """jupyter_server logs the config it loads at --debug; keys from the environment are
+    the options' values without ever being part of that config."""
+    monkeypatch.setenv("NEIRA_REMOTE_API_KEY", "sk-remote-from-env")
+    monkeypatch.setenv("NEIRA_SPEECH_REMOTE_API_KEY", "sk-speech-from-env")
+    remotes = {"remote_url": "http://gpu:8000/v1", "remote_model": "m"}
+    remotes |= {"speech_remote_url": "http://gpu:9000/v1", "speech_remote_model": "w"}
+    app = NeiraApp(config=Config({"NeiraApp": remotes}))
+    config = build_engine_config(app.option_values())
+    assert config.remote is not None and config.remote.api_key == "sk-remote-from-env"
+    assert config.speech_remote is not None
+    assert config.speech_remote.api_key == "sk-speech-from-env"
+    assert "from-env" not in repr(app.config)
+    chosen = NeiraApp(config=Config({"NeiraApp": {"remote_api_key": "sk-from-config"}}))
+    assert chosen.remote_api_key == "sk-from-config"  # the config still wins
+
+
 def test_engine_config_restates_no_default() -> None:
     defaults = NeiraApp.option_defaults()
     config = build_engine_config(defaults)
