@@ -334,10 +334,6 @@ class NeiraEngine:
             "switches": router["switches"],
             "backends": router["backends"],
             "queue": self.scheduler.status(user),
-            "speech_lane": (
-                {**self.live_speech.status(), "remote": self.transcription.live_remote}
-                if self.live_speech
-                else None
-            ),
+            "speech_lane": self.transcription.live_status(),
             "time": time.time(),
         }

@@ -177,6 +177,13 @@ class TranscriptionService:
             return self._route(None)
         return self._route(lambda: dispatcher.waiting_finals())
 
+    def live_status(self) -> dict[str, Any] | None:
+        """How loaded the live-speech lane is, and how many windows went to the remote
+        (``GET api/status``'s ``speech_lane``); None without a local speech model."""
+        if self.live_speech is None:
+            return None
+        return {**self.live_speech.status(), "remote": self.live_remote}
+
     def drop_live(self, key: str) -> None:
         """Drop the stream's waiting partial, if any (its final covers that audio)."""
         if self.live_speech is not None:
