@@ -21,10 +21,10 @@ from neira_jupyter.engine.models import DEMO_LLM_NAME
 from tests.conftest import Fetch, get_status
 from tests.support.audio_fixtures import speak
 from tests.support.kernels import USER_FACING_ERRORS, Execution, ServerKernel, neira_kernel
+from tests.support.prompts import COUNTING
 
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "examples" / "quickstart.ipynb"
-COUNTING = "Count from 1 to 300, separated by commas: 1, 2, 3, 4, 5,"
 
 
 async def test_streaming_out_interpolation_code_and_discovery(
