@@ -20,6 +20,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m neira_jupyter.protocol | diff -u neira_jupyter/protocol/schema.json -
 	cd labextension && (test -d node_modules || npm install --no-audit --no-fund) \
 	  && npm run check:protocol && npm run check:recorder

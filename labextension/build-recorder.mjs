@@ -3,7 +3,7 @@
 // esbuild, --bundle --format=esm). Like the lab extension's build, the bundle is git-ignored and
 // built by `npm run build` / `build:prod` (make setup, the package build). The banner carries the
 // sources' sha256 (every src/recorder/*.ts, sorted by name), so the Python suite sees a stale
-// bundle without running node (tests/test_widget.py).
+// bundle without running node (tests/kernel/test_widget.py).
 //   node build-recorder.mjs           write recorder.js
 //   node build-recorder.mjs --check   only compare (exit 1 when recorder.js is missing or differs
 //                                     from a fresh bundle: stale or edited; `make lint`)

@@ -1,7 +1,7 @@
 // Generates src/protocol.ts from ../neira_jupyter/protocol/schema.json with json-schema-to-typescript;
 // with --check, only compares (exit 1 when src/protocol.ts is stale; `make lint` runs it).
 // The banner carries the schema's sha256, so the Python suite sees a stale protocol.ts
-// without running node (tests/test_protocol.py).
+// without running node (tests/protocol/test_protocol.py).
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { compile } from 'json-schema-to-typescript';

@@ -64,7 +64,8 @@ class NeiraApp(Configurable):
     fallback_path = Unicode(
         "",
         config=True,
-        help="Path of the fallback GGUF ([llm] fallback_path; empty: no fallback).",
+        help="Path of the fallback GGUF ([llm] fallback_path). Empty: the demo fallback model "
+        "(SmolLM2-135M-Instruct) when the 'demo' extra is installed, else no fallback.",
     )
     fallback_context = Int(2048, config=True, help="Context size of the fallback model.")
     default_temperature = Float(

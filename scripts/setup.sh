@@ -31,11 +31,16 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip
 fi
-if ! "$VENV/bin/python" -c "import llama_cpp" >/dev/null 2>&1; then
-  say "building llama-cpp-python (portable CPU flags; about 5 minutes on 2 cores)"
+# the version range is pyproject.toml's `llm` extra (the versions whose internals we use), so
+# the editable install below never replaces this build with a non-portable one
+"$VENV/bin/python" -c "import packaging" 2>/dev/null || "$VENV/bin/python" -m pip install -q packaging
+LLAMA_SPEC=$("$VENV/bin/python" -c "import tomllib; print(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['llm'][0])")
+if ! "$VENV/bin/python" -c "import llama_cpp, sys; from packaging.requirements import Requirement; \
+    sys.exit(llama_cpp.__version__ not in Requirement(sys.argv[1]).specifier)" "$LLAMA_SPEC" >/dev/null 2>&1; then
+  say "building $LLAMA_SPEC (portable CPU flags; about 5 minutes on 2 cores)"
   CMAKE_ARGS="${NEIRA_CMAKE_ARGS:-$PORTABLE_FLAGS}" \
-    "$VENV/bin/python" -m pip install --no-cache-dir --force-reinstall --no-deps "llama-cpp-python>=0.3,<0.4"
-  "$VENV/bin/python" -m pip install -q "llama-cpp-python>=0.3,<0.4"  # its pure-Python deps
+    "$VENV/bin/python" -m pip install --no-cache-dir --force-reinstall --no-deps "$LLAMA_SPEC"
+  "$VENV/bin/python" -m pip install -q "$LLAMA_SPEC"  # its pure-Python deps
 fi
 
 # 3a: the JupyterLab extension (its build script asks Python's jupyterlab for the staging files)

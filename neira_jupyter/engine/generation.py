@@ -23,11 +23,13 @@ only runs the generation it is given.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+import functools
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from .config import EngineConfig
-from .jobs import Emit, Handoff
+from .jobs import Emit, settle
 from .lanes import LaneActions
 from .llm import LlamaModel, RemoteModel, TokenChunk
 from .routing import (
@@ -69,6 +71,25 @@ class GenerationStart:
 
 GenerationEvents = AsyncGenerator[GenerationStart | TokenChunk | GenerationResult, None]
 """A generation's stream: one ``GenerationStart``, ``TokenChunk``s, one ``GenerationResult``."""
+
+
+async def run_to_result(events: AsyncIterator[object]) -> GenerationResult:
+    """Read a generation's events to the end and return its ``GenerationResult``.
+
+    The stream is closed however this ends (cancelling the job when it did not
+    finish); its errors (``NoModelAvailable`` at the start, ``EngineError``) propagate.
+    """
+    last: object = None
+    try:
+        async for event in events:
+            last = event
+    finally:
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    if not isinstance(last, GenerationResult):
+        raise EngineError("the generation ended without a result")
+    return last
 
 
 class GenerationService:
@@ -216,15 +237,17 @@ class GenerationService:
             raise NoModelAvailable(route.reason)
         llm = backend.model
 
-        def work(cancel: CancelToken, emit: Emit) -> GenerationResult | Handoff | None:
+        def work(
+            cancel: CancelToken, emit: Emit
+        ) -> GenerationResult | Future[GenerationResult | None] | None:
             if llm.state is ModelState.FAILED:
                 raise NoModelAvailable(f"model {llm.name!r} failed to load: {llm.error}")
             if llm.state is not ModelState.READY:
                 llm.load()  # on first use, or after an unload: this lane owns the model
-            if isinstance(llm, LlamaModel):  # the batch loop settles the job
-                handoff = Handoff()
-                llm.start(messages, options, cancel, emit, handoff.settle)
-                return handoff
+            if isinstance(llm, LlamaModel):  # the batch loop's thread settles the job
+                finished: Future[GenerationResult | None] = Future()
+                llm.start(messages, options, cancel, emit, functools.partial(settle, finished))
+                return finished
             result = None
             for item in llm.generate(messages, options, cancel):
                 if isinstance(item, TokenChunk):

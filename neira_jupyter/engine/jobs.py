@@ -4,27 +4,27 @@ The work runs off the event loop (a lane's worker thread runs it; see
 ``schedule``). What it emits and how it ends reach the job's reader on the
 event loop with ``loop.call_soon_threadsafe``, one hop from the thread that
 produced them. Work whose result comes later from another thread (a local
-LLM's generation, decoded by the model's batch loop) returns a ``Handoff``:
-the worker is then free, and the job ends when the handoff is settled.
+LLM's generation, decoded by the model's batch loop) returns a
+``concurrent.futures.Future``: the worker is then free, and the job ends when
+that thread sets the future (``settle``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future
 from typing import Any
 
 from .types import CancelToken
 
-__all__ = ["Emit", "Handoff", "Job", "JobCancelled", "Work"]
+__all__ = ["Emit", "Job", "JobCancelled", "Work", "settle"]
 
 Emit = Callable[[Any], None]
 Work = Callable[[CancelToken, Emit], Any]
-Settle = Callable[[Any, BaseException | None], None]
 
 _DONE = object()
 
@@ -33,35 +33,12 @@ class JobCancelled(Exception):
     """Raised by ``Job.wait`` for a job cancelled before a worker started it."""
 
 
-class Handoff:
-    """What a job's work returns when the job goes on on another thread.
-
-    That thread calls ``settle`` once, with the result or the error; the lane
-    counts the job as running until then. Thread-safe.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._outcome: tuple[Any, BaseException | None] | None = None
-        self._then: Settle | None = None
-
-    def settle(self, result: Any = None, error: BaseException | None = None) -> None:
-        """End the job (the first call counts; later ones are ignored)."""
-        with self._lock:
-            if self._outcome is not None:
-                return
-            self._outcome = (result, error)
-            then = self._then
-        if then is not None:
-            then(result, error)
-
-    def then(self, settle: Settle) -> None:
-        """Call ``settle`` with the outcome: now if it is known, else when it is."""
-        with self._lock:
-            self._then = settle
-            outcome = self._outcome
-        if outcome is not None:
-            settle(*outcome)
+def settle(future: Future[Any], result: Any = None, error: BaseException | None = None) -> None:
+    """End the job that returned ``future``: with ``result``, or with ``error`` when set."""
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)
 
 
 class Job:

@@ -93,7 +93,7 @@ class QuotaPolicy:
 
 
 @dataclass
-class Usage:
+class DailyUsage:
     """What one user used: requests in the last minute, tokens and audio today."""
 
     recent: deque[float] = field(default_factory=deque)
@@ -109,7 +109,7 @@ class QuotaLedger:
     def __init__(self, policy: QuotaPolicy, clock: Callable[[], float] = time.time) -> None:
         self.policy = policy
         self.clock = clock
-        self._usage: dict[str, Usage] = {}
+        self._usage: dict[str, DailyUsage] = {}
         self._groups: dict[str, tuple[str, ...]] = {}
         self._lock = threading.Lock()
 
@@ -121,8 +121,8 @@ class QuotaLedger:
     def limits(self, user: str) -> Limits:
         return self.policy.limits_for(self._groups.get(user, ()))
 
-    def _current(self, user: str, now: float) -> Usage:
-        usage = self._usage.setdefault(user, Usage(day=int(now // DAY_S)))
+    def _current(self, user: str, now: float) -> DailyUsage:
+        usage = self._usage.setdefault(user, DailyUsage(day=int(now // DAY_S)))
         if usage.day != int(now // DAY_S):  # a new UTC day
             usage.day, usage.tokens, usage.audio_seconds = int(now // DAY_S), 0, 0.0
         while usage.recent and usage.recent[0] <= now - 60.0:

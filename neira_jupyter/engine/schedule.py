@@ -12,7 +12,7 @@ A lane runs at most ``slots`` jobs at once on ``threads`` threads. Blocking
 work (Whisper, a remote API's HTTP stream, a model's load) holds a thread
 until it returns, so such lanes have a thread per slot. A local LLM's lane
 has one thread and the model's ``slots``: its work hands the generation to
-the model's batch loop and returns a ``Handoff`` (``jobs``), so the thread
+the model's batch loop and returns a ``Future`` (``jobs``), so the thread
 takes the next job at once, while the slot stays taken until the loop
 settles the job. The lane thread also runs the model's load and unload, in
 queue order with the requests (``lanes``).
@@ -34,10 +34,11 @@ import logging
 import threading
 import time
 from collections import OrderedDict, deque
+from concurrent.futures import Future
 from typing import Any
 
 from ..options import option_default
-from .jobs import Handoff, Job, JobCancelled, Work
+from .jobs import Job, JobCancelled, Work
 from .types import DuplicateRequest, QueueFull, ShuttingDown
 
 log = logging.getLogger("neira_jupyter")
@@ -141,10 +142,14 @@ class ModelWorker:
                 result = job.work(job.cancel_token, job._emit)
             except BaseException as exc:  # delivered to the awaiting coroutine
                 error = exc
-            if isinstance(result, Handoff):  # the job goes on elsewhere; it settles later
-                result.then(functools.partial(self._settle, job))
+            if isinstance(result, Future):  # the job goes on elsewhere; it settles later
+                result.add_done_callback(functools.partial(self._settle_future, job))
             else:
                 self._settle(job, result, error)
+
+    def _settle_future(self, job: Job, future: Future[Any]) -> None:
+        error = future.exception()
+        self._settle(job, None if error is not None else future.result(), error)
 
     def _settle(self, job: Job, result: Any, error: BaseException | None) -> None:
         # leave ``running`` before the caller hears the end, so a status
@@ -202,9 +207,6 @@ class Scheduler:
         with self._lock:
             if lane not in self._workers:
                 self._workers[lane] = ModelWorker(lane, threads, slots)
-
-    def has_lane(self, lane: str) -> bool:
-        return lane in self._workers
 
     def waiting(self, lane: str) -> int:
         """Users' requests queued on ``lane`` that no worker has taken yet (loads not counted)."""

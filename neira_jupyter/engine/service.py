@@ -45,7 +45,7 @@ from .._version import __version__
 from .admission import Admission, AdmitAll
 from .config import EngineConfig
 from .correct import Correction, DegradedReason, TranscriptCorrector
-from .generation import GenerationEvents, GenerationService, GenerationStart
+from .generation import GenerationEvents, GenerationService, GenerationStart, run_to_result
 from .lanes import LaneActions
 from .llm import LlamaModel, RemoteModel, TokenChunk
 from .observe import EngineObserver, UsageObserver, notify
@@ -61,7 +61,7 @@ from .speech import (
     Window,
 )
 from .transcription import SPEECH_LANE, TranscriptionService
-from .types import ChatMessage, EngineError, GenerationOptions, GenerationResult, NoModelAvailable
+from .types import ChatMessage, GenerationOptions, GenerationResult, NoModelAvailable
 
 log = logging.getLogger("neira_jupyter")
 
@@ -186,26 +186,6 @@ class NeiraEngine:
             for observer in self.usage_observers:
                 notify(observer.add_tokens, user, tokens)
 
-    async def complete(
-        self,
-        user: str,
-        messages: Sequence[ChatMessage],
-        options: GenerationOptions,
-        model: str = "auto",
-    ) -> GenerationResult:
-        """Run a generation to the end and return its result."""
-        result: GenerationResult | None = None
-        stream = self.generate(user, messages, options, model)
-        try:
-            async for event in stream:
-                if isinstance(event, GenerationResult):
-                    result = event
-        finally:
-            await stream.aclose()
-        if result is None:  # generate always ends with a result; this guards a broken stream
-            raise EngineError("the generation ended without a result")
-        return result
-
     def cancel(self, request_id: str, user: str) -> bool:
         """Cancel a queued or running request of ``user``; False if there is none."""
         job = self.scheduler.find(request_id, user)
@@ -283,19 +263,11 @@ class NeiraEngine:
             async def generate_via_engine(
                 messages: list[ChatMessage], options: GenerationOptions
             ) -> GenerationResult:
-                stream = self.generate(user, messages, options, "auto")
                 try:
-                    try:
-                        await anext(stream)  # the start: routing errors surface here
-                    except NoModelAvailable as exc:
-                        refused.append(exc)
-                        raise
-                    async for event in stream:
-                        if isinstance(event, GenerationResult):
-                            return event
-                finally:
-                    await stream.aclose()
-                raise EngineError("the generation ended without a result")
+                    return await run_to_result(self.generate(user, messages, options, "auto"))
+                except NoModelAvailable as exc:  # its routing found no backend
+                    refused.append(exc)
+                    raise
 
             generate = generate_via_engine
         correction = await self.corrector.correct(

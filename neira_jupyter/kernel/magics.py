@@ -3,7 +3,7 @@
 Loaded by ``%load_ext neira_jupyter`` (see ``extension``). Nothing here loads
 a model or imports server code: every request goes over HTTP through
 ``NeiraClient`` to the Jupyter server extension that keeps the models
-resident (DESIGN.md, flows 1 and 2). Settings are traits of ``NeiraMagics``,
+resident. Settings are traits of ``NeiraMagics``,
 so ``%config NeiraMagics.default_max_tokens = 256`` works, as does an
 ``ipython_config.py``.
 
@@ -319,19 +319,14 @@ class NeiraMagics(Magics, MagicSettings):
         display(result._repr_mimebundle_(), raw=True)
 
     def _recorder(self, args: argparse.Namespace) -> None:
-        try:
-            from .widget import Recorder  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            print(
-                "neira: the recording widget is not available yet; give %transcribe an audio "
-                "file instead: %transcribe speech.wav",
-                file=sys.stderr,
-            )
+        from .widget import Recorder, front_end_missing
+
+        missing = front_end_missing()
+        if missing is not None:
+            print(f"neira: {missing}; meanwhile give %transcribe an audio file: "
+                  "%transcribe speech.wav", file=sys.stderr)
             return
-        try:
-            widget = Recorder(language=args.lang, correct=not args.raw)
-        except TypeError:
-            widget = Recorder()
+        widget = Recorder(language=args.lang, correct=not args.raw)
         if args.out and self.shell is not None:
             self.shell.user_ns[args.out] = widget
         display(widget)

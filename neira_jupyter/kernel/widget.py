@@ -54,6 +54,16 @@ _ESM = _HERE / "recorder.js"
 ResultCallback = Callable[[dict[str, Any]], None]
 
 
+def front_end_missing() -> str | None:
+    """Why the widget cannot show (its bundle was never built), or None when it can."""
+    if _ESM.is_file():
+        return None
+    return (
+        f"the recording widget's front end is not built ({_ESM} is missing): run "
+        "`make setup`, or `npm run build:recorder` in labextension/"
+    )
+
+
 class Recorder(anywidget.AnyWidget):
     """Record from the microphone; see partial transcripts live; get the corrected text.
 

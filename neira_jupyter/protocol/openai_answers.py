@@ -3,7 +3,7 @@
 Chat completions and their stream chunks, text completions, the model list
 and transcriptions. Every field OpenAI's spec requires is a field here with
 no default left out of the JSON (``message.refusal`` is always sent, null;
-every chunk choice has a ``delta``); ``tests/data/openai_responses.json``
+every chunk choice has a ``delta``); ``tests/data/openai_spec.json``
 holds the spec's response schemas and a test validates real answers against
 them. ``neira`` (and ``neira_kind``, ``neira_correction``) are neira's
 additions; OpenAI clients keep unknown fields (``model_extra``).

@@ -52,7 +52,7 @@ def parse_body(model: type[M], data: Any) -> M:
         raise BadRequest(str(exc)) from None
 
 
-class NeiraHTTPError(web.HTTPError):
+class APIError(web.HTTPError):
     """An HTTP error whose answer may carry ``Retry-After`` (a full queue, a quota, a relayed
     429); ``write_error`` sets the header from ``retry_after``."""
 
@@ -67,15 +67,15 @@ class NeiraHTTPError(web.HTTPError):
         self.retry_after = retry_after
 
 
-def http_error(exc: EngineError) -> NeiraHTTPError:
+def http_error(exc: EngineError) -> APIError:
     """The HTTP error for an engine error (its message is shown to the user)."""
-    return NeiraHTTPError(exc.status, str(exc), type(exc).__name__, retry_after(exc))
+    return APIError(exc.status, str(exc), type(exc).__name__, retry_after(exc))
 
 
 def set_retry_after(handler: web.RequestHandler, exc_info: Any) -> None:
-    """``Retry-After`` from a ``NeiraHTTPError`` (``send_error()`` cleared the headers)."""
+    """``Retry-After`` from a ``APIError`` (``send_error()`` cleared the headers)."""
     exc = exc_info[1] if exc_info else None
-    if isinstance(exc, NeiraHTTPError) and exc.retry_after is not None:
+    if isinstance(exc, APIError) and exc.retry_after is not None:
         handler.set_header("Retry-After", str(exc.retry_after))
 
 

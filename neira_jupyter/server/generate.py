@@ -25,7 +25,7 @@ from ..protocol import (
     ProtocolError,
     parse_tagged,
 )
-from ..serving.generate import Generation, check_format, neira_events, open_generation
+from ..serving.generate import StartedGeneration, check_format, neira_events, open_generation
 from ..serving.wire import generate_result
 from .base import BoundedBodyMixin, NeiraAPIHandler, NeiraWebSocketHandler
 from .event_stream import NDJSON, SSE, accepts_sse, write_events
@@ -60,7 +60,7 @@ class GenerateHandler(BoundedBodyMixin):
         finally:
             await generation.aclose()  # cancels the job if the client went away
 
-    async def _reply_result(self, generation: Generation) -> None:
+    async def _reply_result(self, generation: StartedGeneration) -> None:
         try:
             result = await generation.result()
         except EngineError as exc:

@@ -23,13 +23,13 @@ from ..protocol.openai_answers import ModelList
 from ..serving.errors import openai_error_body, retry_after
 from ..serving.models import model_card, model_cards
 from ..serving.openai_completion import STREAM_END, OpenAICompletion, open_completion
-from .base import BoundedBodyMixin, NeiraHTTPError, set_retry_after
+from .base import APIError, BoundedBodyMixin, set_retry_after
 from .event_stream import SSE, write_events
 
 SSE_UTF8 = f"{SSE}; charset=utf-8"
 
 
-class OpenAIHTTPError(NeiraHTTPError):
+class OpenAIHTTPError(APIError):
     """An engine error answered as OpenAI's error document (``body``)."""
 
     def __init__(self, exc: EngineError) -> None:

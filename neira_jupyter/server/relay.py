@@ -31,7 +31,7 @@ from tornado import httpclient, web, websocket
 
 from ..protocol import API_PREFIX
 from ..protocol.openai import OPENAI_PREFIX
-from .base import AUTH_RESOURCE, NeiraAPIHandler, NeiraHTTPError, NeiraWebSocketHandler
+from .base import AUTH_RESOURCE, APIError, NeiraAPIHandler, NeiraWebSocketHandler
 
 RELAY_KEY = "neira_relay"
 RELAY_HEADER = "X-Neira-Relay"
@@ -181,7 +181,7 @@ class RelaySocket(NeiraWebSocketHandler):
             response = exc.response
             if response is not None and "Retry-After" in response.headers:
                 retry = response.headers["Retry-After"]
-                raise NeiraHTTPError(exc.code, _reason(response), retry_after=retry) from None
+                raise APIError(exc.code, _reason(response), retry_after=retry) from None
             raise web.HTTPError(exc.code, _reason(response)) from None
         except OSError as exc:
             raise web.HTTPError(502, f"the neira service is unreachable: {exc}") from None

@@ -16,14 +16,14 @@ imports tornado or jupyter_server, so tests drive it directly.
 
 from __future__ import annotations
 
-from .generate import Generation, neira_events, open_generation
+from .generate import StartedGeneration, neira_events, open_generation
 from .limits import RequestLimits
 from .openai_completion import OpenAICompletion, open_completion
 
 __all__ = [
-    "Generation",
     "OpenAICompletion",
     "RequestLimits",
+    "StartedGeneration",
     "neira_events",
     "open_completion",
     "open_generation",

@@ -2,11 +2,11 @@
 
 ``open_generation`` validates a request against the server's limits, turns
 it into the engine's messages and options (the server's defaults fill what
-the request leaves unset) and starts it; the returned ``Generation`` holds
+the request leaves unset) and starts it; the returned ``StartedGeneration`` holds
 the ``GenerationStart`` (routing, admission and id errors surface there, as
 ``EngineError``) and the engine's events after it. ``neira_events`` maps
 those to the neira API's stream -- ``start``, ``token``... and ``done``, or
-an in-band ``error`` -- and ``Generation.result`` drains them for a
+an in-band ``error`` -- and ``StartedGeneration.result`` drains them for a
 non-streaming answer. ``check_format`` refuses a ``json_schema`` no grammar
 can follow before anything starts. Nothing here knows HTTP: the handlers
 (``server/generate.py``) and tests drive the same functions.
@@ -21,7 +21,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..engine.generation import GenerationStart
+from ..engine.generation import GenerationStart, run_to_result
 from ..engine.llm import TokenChunk
 from ..engine.llm.grammar import json_grammar
 from ..engine.service import NeiraEngine
@@ -110,7 +110,7 @@ async def check_format(request: GenerateRequest) -> None:
 
 
 @dataclass
-class Generation:
+class StartedGeneration:
     """A started generation: who serves it (``start``) and the engine's events after it.
 
     ``aclose`` (always call it, e.g. in ``finally``) cancels the job when the
@@ -126,12 +126,7 @@ class Generation:
 
     async def result(self) -> GenerationResult:
         """Read the events to the end and return the result (an ``EngineError`` is raised)."""
-        last: Any = None
-        async for event in self.events:
-            last = event
-        if not isinstance(last, GenerationResult):
-            raise EngineError("the generation ended without a result")
-        return last
+        return await run_to_result(self.events)
 
     async def aclose(self) -> None:
         await self.events.aclose()
@@ -144,7 +139,7 @@ async def open_generation(
     limits: RequestLimits,
     logprobs: int | None = None,
     n: int = 1,
-) -> Generation:
+) -> StartedGeneration:
     """Start ``user``'s generation and wait for its start (an ``EngineError`` is raised).
 
     The OpenAI routes' options: ``logprobs``, each token's log probability and
@@ -164,7 +159,7 @@ async def open_generation(
     if not isinstance(first, GenerationStart):
         await events.aclose()
         raise EngineError(f"the engine began a generation with {type(first).__name__}")
-    return Generation(first, events)
+    return StartedGeneration(first, events)
 
 
 def wire_event(event: Any, request_id: str) -> WireModel:
@@ -174,7 +169,7 @@ def wire_event(event: Any, request_id: str) -> WireModel:
     return done_event(event, request_id)
 
 
-async def neira_events(generation: Generation) -> AsyncGenerator[WireModel, None]:
+async def neira_events(generation: StartedGeneration) -> AsyncGenerator[WireModel, None]:
     """The neira API's stream of a started generation: ``start``, ``token``..., ``done``.
 
     A failure after the start ends the stream with an ``error`` event (the

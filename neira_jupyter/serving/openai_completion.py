@@ -22,7 +22,7 @@ from ..engine.types import EngineError, GenerationResult
 from ..protocol import WireModel
 from ..protocol.openai import ChatCompletionRequest, CompletionRequest, openai_error
 from .errors import openai_error_body
-from .generate import Generation, check_format, open_generation
+from .generate import StartedGeneration, check_format, open_generation
 from .limits import RequestLimits
 from .models import check_model
 from .openai_answer import ChatAnswer, CompletionAnswer, TextAnswer
@@ -40,7 +40,7 @@ class OpenAICompletion:
     """A started chat or text completion: its generation and the documents it answers with."""
 
     request: CompletionRequestModel
-    generation: Generation
+    generation: StartedGeneration
     answer: CompletionAnswer
 
     async def whole(self) -> GenerationResult:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from concurrent.futures import Future
 from typing import Any
 
 import pytest
 
-from neira_jupyter.engine.jobs import Handoff
+from neira_jupyter.engine.jobs import settle
 from neira_jupyter.engine.schedule import FairQueue, Job, JobCancelled, Scheduler
 from neira_jupyter.engine.types import CancelToken, DuplicateRequest, QueueFull, ShuttingDown
 
@@ -191,14 +192,14 @@ async def test_stop_refuses_new_work_and_waits_for_the_running_job() -> None:
 
 
 async def test_a_handed_off_job_holds_its_slot_until_another_thread_settles_it() -> None:
-    """One lane thread, two slots: work that returns a ``Handoff`` frees the thread at once,
+    """One lane thread, two slots: work that returns a ``Future`` frees the thread at once,
     its events and end come from the thread that settles it, and a third job waits for a slot."""
     scheduler = Scheduler(capacity=10)
     scheduler.add_lane("llm", threads=1, slots=2)
-    handoffs: list[tuple[Handoff, Any]] = []
+    handoffs: list[tuple[Future[Any], Any]] = []
 
-    def handed_off(_cancel: CancelToken, emit: Any) -> Handoff:
-        handoff = Handoff()
+    def handed_off(_cancel: CancelToken, emit: Any) -> Future[Any]:
+        handoff: Future[Any] = Future()
         handoffs.append((handoff, emit))
         return handoff
 
@@ -208,13 +209,13 @@ async def test_a_handed_off_job_holds_its_slot_until_another_thread_settles_it()
             await asyncio.sleep(0.01)
         status = scheduler.status()
         assert (status["running"], status["depth"]) == (2, 1)  # the third waits for a slot
-        threading.Thread(target=lambda: (handoffs[0][1]("x"), handoffs[0][0].settle("a"))).start()
+        threading.Thread(target=lambda: (handoffs[0][1]("x"), settle(handoffs[0][0], "a"))).start()
         assert [item async for item in first.stream()] == ["x"]
         assert first.result == "a"
         while len(handoffs) < 3:  # the freed slot took the third job
             await asyncio.sleep(0.01)
         for handoff, _emit in handoffs[1:]:
-            handoff.settle(error=ValueError("late"))
+            settle(handoff, error=ValueError("late"))
         with pytest.raises(ValueError, match="late"):
             await second.wait()
         with pytest.raises(ValueError, match="late"):

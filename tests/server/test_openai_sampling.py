@@ -193,7 +193,9 @@ async def test_logprobs_on_the_batched_path(
     assert "".join(legacy.logprobs.tokens) == legacy.text
     offsets = legacy.logprobs.text_offset or []
     assert offsets[0] == 0 and offsets == sorted(offsets)
-    assert all(len(top) == 2 for top in legacy.logprobs.top_logprobs or [])
+    tops = legacy.logprobs.top_logprobs
+    assert tops is not None and len(tops) == len(legacy.logprobs.tokens)
+    assert all(len(top) == 2 for top in tops)
 
     with pytest.raises(openai.BadRequestError) as error:
         await asyncio.to_thread(

@@ -1,6 +1,6 @@
 """One generation on its way out of the batch loop: ``TokenChunk``s, then one result.
 
-A ``Generation`` is the ``n`` sequences of one request (``GenerationOptions.n``,
+A ``BatchGeneration`` is the ``n`` sequences of one request (``GenerationOptions.n``,
 choice i sampled with ``seed + i``). The batch loop calls it on the loop's
 own thread with each sequence's text and end; it hands each chunk (less what
 may be a tool call, ``ToolCallFilter``) to ``emit`` and, once every choice
@@ -28,7 +28,7 @@ from .chat_prompt import ChatPrompt, request_error
 from .sequence import Finished, SeqRequest
 from .tools import ToolCallFilter
 
-__all__ = ["Done", "Generation", "generation_result"]
+__all__ = ["BatchGeneration", "Done", "generation_result"]
 
 Done = Callable[[GenerationResult | None, BaseException | None], None]
 
@@ -67,7 +67,7 @@ def generation_result(
     )
 
 
-class Generation:
+class BatchGeneration:
     """The sequences of one request, read back as one stream of events."""
 
     def __init__(

@@ -36,7 +36,7 @@ from ..types import CancelToken, ChatMessage, EngineError, GenerationOptions, Ge
 from .base import TokenChunk
 from .batch_loop import BatchLoop
 from .chat_prompt import ChatFormatter, ChatPrompt, formatting_llama_class
-from .generation import Done, Generation
+from .generation import BatchGeneration, Done
 from .runtime import banned_tokens, default_threads, llama_supports_gpu
 
 __all__ = ["PREFILL_CHUNK", "LLMSpec", "LlamaModel"]
@@ -155,11 +155,6 @@ class LlamaModel(ResidentModel):
             self._formatter.llama.close()
             self._formatter = None
 
-    def count_tokens(self, text: str) -> int:
-        """Number of tokens of ``text`` in this model's vocabulary."""
-        llama = self._ready()[0].llama
-        return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
-
     def prompt(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> ChatPrompt:
         """What the loop would decode for this request (``ChatFormatter.prepare``)."""
         return self._ready()[0].prepare(messages, options)
@@ -171,18 +166,18 @@ class LlamaModel(ResidentModel):
         cancel: CancelToken | None,
         emit: Callable[[TokenChunk], None],
         done: Done,
-    ) -> Generation:
+    ) -> BatchGeneration:
         """Hand a chat completion to the batch loop and return at once.
 
         The loop's thread calls ``emit`` with each ``TokenChunk`` and, last,
         ``done`` with the ``GenerationResult`` (or the error). Raises
         ``BadRequest`` for what the request got wrong before anything is decoded.
-        Cancelling (or ``Generation.abandon``) ends the sequences within one step.
+        Cancelling (or ``BatchGeneration.abandon``) ends the sequences within one step.
         """
         started = time.perf_counter()
         formatter, loop = self._ready()
         prompt = formatter.prepare(messages, options)
-        generation = Generation(self.name, prompt, options, cancel, started, emit, done)
+        generation = BatchGeneration(self.name, prompt, options, cancel, started, emit, done)
         try:
             for req in generation.requests:
                 loop.submit(req)

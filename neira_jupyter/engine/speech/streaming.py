@@ -3,7 +3,7 @@
 A browser sends 16 kHz mono PCM while the user speaks. Whisper is not a
 streaming model, so ``StreamingRecognizer`` re-transcribes the growing audio
 of the current *segment* on the resident ``WhisperTranscriber`` (through
-``NeiraEngine.transcribe``, i.e. on the scheduler's speech lane, with its
+the engine's ``decode_live``, i.e. on the scheduler's speech lane, with its
 admission and per-user fairness) each time enough new audio has arrived, and
 turns the successive hypotheses into partials that do not flicker:
 

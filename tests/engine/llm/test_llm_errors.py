@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from neira_jupyter.engine.llm import LlamaModel, LLMSpec
-from neira_jupyter.engine.llm.generation import Generation
+from neira_jupyter.engine.llm.generation import BatchGeneration
 from neira_jupyter.engine.types import (
     BadRequest,
     ChatMessage,
@@ -82,7 +82,7 @@ def test_a_grammar_llama_cpp_refuses_is_a_bad_request(model: LlamaModel) -> None
     options = GenerationOptions(max_tokens=2)
     prompt = dataclasses.replace(model.prompt(ask("Hi"), options), grammar="root ::= (")
     ended: queue.SimpleQueue[BaseException | None] = queue.SimpleQueue()
-    generation = Generation(
+    generation = BatchGeneration(
         model.name, prompt, options, None, time.perf_counter(), print, lambda _r, e: ended.put(e)
     )
     for request in generation.requests:
