@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -53,6 +54,7 @@ from .routing import MemoryWatch, ModelRouter
 from .schedule import Scheduler
 from .speech import (
     SAMPLE_RATE,
+    LiveCalls,
     Priority,
     RemoteTranscriber,
     SpeechDispatcher,
@@ -235,6 +237,15 @@ class NeiraEngine:
                 for observer in self.usage_observers:
                     notify(observer.add_audio, user, transcript.duration)
         return transcript
+
+    def live_calls(self, user: str) -> LiveCalls:
+        """What a live stream of ``user`` may ask of the engine (``StreamingRecognizer``)."""
+        return LiveCalls(
+            decode=functools.partial(self.decode_live, user),
+            drop=self.drop_live,
+            hold_partials=self.hold_partials,
+            correct=functools.partial(self.correct, user),
+        )
 
     def live_model(self) -> str:
         """The model serving live streams now; raises ``NoModelAvailable`` when none may."""

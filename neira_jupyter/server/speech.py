@@ -5,49 +5,26 @@ control messages (``start``, ``stop``, ``cancel``; ``protocol.StreamControl``),
 binary frames raw 16 kHz mono s16le PCM of at most ``MAX_FRAME_BYTES``; the
 server answers ``started``, ``partial``... and after ``stop`` one ``final``
 (or ``error``). After a ``final`` the same socket may ``start`` again;
-closing it cancels the stream. Each socket has its own
-``StreamingRecognizer``; several sockets meet in the speech lane's fair
-queue. The total duration is bounded by ``NeiraApp.max_audio_seconds``.
+closing it cancels the stream. The socket only moves frames: each has its
+own ``LiveSession`` (``serving.speech_session``), which holds the stream's
+states; several sockets meet in the speech lane's fair queue. The total
+duration is bounded by ``NeiraApp.max_audio_seconds``.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-import numpy as np
 from jupyter_server.auth.decorator import authorized
 from tornado import httputil, web
 
-from ..engine.speech import SAMPLE_RATE, Partial, StreamingRecognizer, StreamOptions
 from ..engine.types import BadRequest, EngineError
-from ..protocol import (
-    MAX_CONTROL_BYTES,
-    MAX_FRAME_BYTES,
-    CorrectRequest,
-    ProtocolError,
-    StartedMessage,
-    StreamCancel,
-    StreamStart,
-    StreamStop,
-    TranscribeOptions,
-    parse_tagged,
-)
+from ..protocol import CorrectRequest, TranscribeOptions
 from ..serving.speech import correct_text, hear
-from ..serving.wire import correct_result, final_message, partial_message, transcribe_result
+from ..serving.speech_session import LiveSession
+from ..serving.wire import correct_result, transcribe_result
 from .base import BoundedBodyMixin, NeiraWebSocketHandler, parse_body
-
-CONTROLS: dict[str, type[StreamStart | StreamStop | StreamCancel]] = {
-    "start": StreamStart,
-    "stop": StreamStop,
-    "cancel": StreamCancel,
-}
-"""The control messages of the live stream, by ``type``."""
-
-
-class StreamConflict(EngineError):
-    """A ``start`` while this socket's stream is still running."""
-
-    status = 409
 
 
 def media_type(handler: web.RequestHandler) -> str:
@@ -124,114 +101,33 @@ class CorrectHandler(BoundedBodyMixin):
 
 
 class TranscribeStreamWebSocket(NeiraWebSocketHandler):
-    """``WS api/transcribe/stream``: one live transcription at a time per socket."""
+    """``WS api/transcribe/stream``: the socket of one ``LiveSession`` (``serving``)."""
 
-    _recognizer: StreamingRecognizer | None = None
-    _finishing: asyncio.Task[None] | None = None
-    _cleanup: set[asyncio.Task[None]]
+    _session: LiveSession | None = None
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        super().open(*args, **kwargs)
+        self._session = LiveSession(
+            self.engine, self.username, self.limits, self.send, self.send_engine_error
+        )
 
     async def on_message(self, message: str | bytes) -> None:
         self.touch()
-        try:
-            if isinstance(message, bytes):
-                self._audio(message)
-            else:
-                self._control(message)
-        except EngineError as exc:
-            self.send_engine_error(exc)
-
-    def _audio(self, data: bytes) -> None:
-        recognizer = self._recognizer
-        if recognizer is None or self._finishing is not None:
-            raise BadRequest('send {"type": "start"} before audio frames')
-        if len(data) > MAX_FRAME_BYTES:
-            raise BadRequest(
-                f"an audio frame is {len(data)} bytes; the limit is {MAX_FRAME_BYTES} bytes"
-            )
-        if len(data) % 2:
-            raise BadRequest("audio frames must hold whole 16-bit samples (an even byte count)")
-        if not data:
+        session = self._session
+        if session is None:  # a message before open: the upgrade did not complete
             return
         try:
-            recognizer.feed(np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0)
-        except EngineError:
-            self._drop()
-            raise
-
-    def _control(self, message: str) -> None:
-        if len(message) > MAX_CONTROL_BYTES:
-            raise BadRequest(f"a control frame is limited to {MAX_CONTROL_BYTES} bytes")
-        control = parse_stream_control(message)
-        if isinstance(control, StreamStart):
-            self._start(control)
-        elif isinstance(control, StreamStop):
-            if self._recognizer is None or self._finishing is not None:
-                raise BadRequest("there is no running stream to stop")
-            self._finishing = asyncio.ensure_future(self._finish(self._recognizer))
-        else:
-            self._drop()
-
-    def _start(self, control: StreamStart) -> None:
-        if self._recognizer is not None:
-            raise StreamConflict("a stream is already running on this socket; stop it first")
-        engine = self.engine
-        model = engine.live_model()  # NoModelAvailable (503) when no model may serve
-        options = StreamOptions(
-            language=control.language,
-            correct=control.correct,
-            max_seconds=self.limits.max_audio_seconds,
-        )
-        self._recognizer = StreamingRecognizer(
-            engine, self.username, options, on_partial=self._on_partial
-        )
-        self.send(
-            StartedMessage(
-                sample_rate=SAMPLE_RATE,
-                max_seconds=options.max_seconds,
-                max_frame_bytes=MAX_FRAME_BYTES,
-                model=model,
-            )
-        )
-
-    def _on_partial(self, partial: Partial) -> None:
-        self.send(partial_message(partial))
-
-    async def _finish(self, recognizer: StreamingRecognizer) -> None:
-        try:
-            result = await recognizer.finish()
+            if isinstance(message, bytes):
+                session.audio(message)
+            else:
+                session.control(message)
         except EngineError as exc:
             self.send_engine_error(exc)
-        else:
-            self.send(final_message(result))
-        finally:
-            if self._recognizer is recognizer:
-                self._recognizer = None
-                self._finishing = None
-
-    def _drop(self) -> None:
-        """Cancel the running stream, if any, without a result."""
-        recognizer, self._recognizer = self._recognizer, None
-        finishing, self._finishing = self._finishing, None
-        if finishing is not None:
-            finishing.cancel()
-        if recognizer is not None:
-            if not hasattr(self, "_cleanup"):
-                self._cleanup = set()
-            task = asyncio.ensure_future(recognizer.cancel())
-            self._cleanup.add(task)  # keep a reference until it is done
-            task.add_done_callback(self._cleanup.discard)
 
     def busy(self) -> bool:
-        return self._recognizer is not None
+        return self._session is not None and self._session.busy
 
     def on_close(self) -> None:
-        self._drop()
+        if self._session is not None:
+            self._session.close()
         super().on_close()
-
-
-def parse_stream_control(message: str) -> StreamStart | StreamStop | StreamCancel:
-    """One JSON control frame; ``BadRequest`` names the problem."""
-    try:
-        return parse_tagged(message, CONTROLS)
-    except ProtocolError as exc:
-        raise BadRequest(str(exc)) from None

@@ -20,7 +20,7 @@ from .audio import SAMPLE_RATE, decode_audio, pcm16le_to_float
 from .dispatch import Priority, SpeechDispatcher
 from .language import LanguageTracker
 from .remote import RemoteSpeechError, RemoteSpeechSpec, RemoteTranscriber
-from .stream_types import Partial, SpeechEngine, StreamOptions, StreamResult
+from .stream_types import LiveCalls, Partial, StreamOptions, StreamResult
 from .streaming import StreamingRecognizer
 from .vad import FRAME, SpeechDetector
 from .whisper import Segment, SpeechSpec, Transcript, WhisperTranscriber
@@ -30,6 +30,7 @@ __all__ = [
     "FRAME",
     "SAMPLE_RATE",
     "LanguageTracker",
+    "LiveCalls",
     "LocalAgreement",
     "Partial",
     "Priority",
@@ -39,7 +40,6 @@ __all__ = [
     "Segment",
     "SpeechDetector",
     "SpeechDispatcher",
-    "SpeechEngine",
     "SpeechSpec",
     "StreamOptions",
     "StreamResult",

@@ -2,8 +2,8 @@
 
 ``StreamOptions`` says how one stream is transcribed, ``Partial`` is what to
 show while the user speaks, ``StreamResult`` the stream's final result, and
-``SpeechEngine`` the calls of the engine (``NeiraEngine``) that
-``streaming.StreamingRecognizer`` makes.
+``LiveCalls`` the engine's calls that ``streaming.StreamingRecognizer`` is
+given (it never sees the engine itself).
 
 This module imports nothing from Jupyter.
 """
@@ -11,30 +11,33 @@ This module imports nothing from Jupyter.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from ..correct import Correction
 from .dispatch import Priority
 from .whisper import Transcript
 from .window import Window
 
-__all__ = ["Listener", "Partial", "SpeechEngine", "StreamOptions", "StreamResult"]
+__all__ = ["Listener", "LiveCalls", "Partial", "StreamOptions", "StreamResult"]
 
 
-class SpeechEngine(Protocol):
-    """What a stream needs of the engine (``NeiraEngine``): decodes and the correction."""
+@dataclass(frozen=True)
+class LiveCalls:
+    """The engine's calls one live stream makes, bound to its user by whoever opens it.
 
-    async def decode_live(
-        self, user: str, key: str, priority: Priority, source: Callable[[], Window | None]
-    ) -> Transcript | None: ...
+    ``decode(key, priority, source)`` decodes a window in the speech lane's
+    turn (None: nothing new, or dropped); ``drop(key)`` drops the stream's
+    waiting partial; ``hold_partials()`` holds every stream's partials while
+    it is entered; ``correct(text, language)`` corrects the transcript.
+    ``NeiraEngine.live_calls(user)`` builds them.
+    """
 
-    def drop_live(self, key: str) -> None: ...
-
-    def hold_partials(self) -> contextlib.AbstractContextManager[None]: ...
-
-    async def correct(self, user: str, text: str, language: str = "auto") -> Correction: ...
+    decode: Callable[[str, Priority, Callable[[], Window | None]], Awaitable[Transcript | None]]
+    drop: Callable[[str], None]
+    hold_partials: Callable[[], contextlib.AbstractContextManager[None]]
+    correct: Callable[[str, str], Awaitable[Correction]]
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,8 @@ temperature fallback, and with language ``"auto"`` they use a language once
 ``finish()`` closes the last segment and returns the ``StreamResult``; with
 ``correct`` set, the raw transcript then goes through the engine's ``correct``
 (which degrades to the raw text instead of failing); partials of other
-streams wait meanwhile (``hold_partials``). The recognizer needs only those
-calls of the engine (``stream_types.SpeechEngine``).
+streams wait meanwhile (``hold_partials``). The recognizer is given those
+calls, bound to its user (``stream_types.LiveCalls``); it never sees the engine.
 
 This module imports nothing from Jupyter.
 """
@@ -65,7 +65,7 @@ from .audio import SAMPLE_RATE
 from .dispatch import Priority
 from .language import LanguageTracker
 from .segment import SegmentBuffer
-from .stream_types import Listener, Partial, SpeechEngine, StreamOptions, StreamResult
+from .stream_types import Listener, LiveCalls, Partial, StreamOptions, StreamResult
 from .vad import FRAME, SpeechDetector
 from .whisper import Transcript
 from .window import MAX_WINDOW_S, Window
@@ -78,13 +78,11 @@ class StreamingRecognizer:
 
     def __init__(
         self,
-        engine: SpeechEngine,
-        user: str,
+        calls: LiveCalls,
         options: StreamOptions | None = None,
         on_partial: Listener | None = None,
     ) -> None:
-        self.engine = engine
-        self.user = user
+        self.calls = calls
         self.options = options or StreamOptions()
         self.on_partial = on_partial
         self.key = uuid.uuid4().hex  # this stream's place in the speech dispatcher
@@ -157,8 +155,8 @@ class StreamingRecognizer:
             self._add_frames(np.concatenate([self._pending, pad]))
             self._pending = np.zeros(0, np.float32)
         stop_at = time.perf_counter()
-        self.engine.drop_live(self.key)  # a waiting partial: the final covers its audio
-        with self.engine.hold_partials():
+        self.calls.drop(self.key)  # a waiting partial: the final covers its audio
+        with self.calls.hold_partials():
             return await self._final(stop_at)
 
     async def _final(self, stop_at: float) -> StreamResult:
@@ -178,7 +176,7 @@ class StreamingRecognizer:
             timings={"finish_transcribe_ms": (transcribed_at - stop_at) * 1000},
         )
         if self.options.correct and raw:
-            correction = await self.engine.correct(self.user, raw, language)
+            correction = await self.calls.correct(raw, language)
             result.correction = correction
             result.text = correction.corrected
             result.timings["correct_ms"] = (time.perf_counter() - transcribed_at) * 1000
@@ -231,7 +229,7 @@ class StreamingRecognizer:
         self, priority: Priority, source: Callable[[], Window | None]
     ) -> Transcript | None:
         """Decode on the speech lane in ``priority``'s turn; None when there was nothing new."""
-        transcript = await self.engine.decode_live(self.user, self.key, priority, source)
+        transcript = await self.calls.decode(self.key, priority, source)
         if transcript is not None:
             self._language.observe(transcript, priority is not Priority.PARTIAL)
         return transcript

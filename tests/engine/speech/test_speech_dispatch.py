@@ -79,12 +79,12 @@ async def final_first(engine: NeiraEngine, audio_dir: Path) -> None:
     dispatcher = engine.live_speech
     assert dispatcher is not None
     options = StreamOptions(language="en", correct=False, step_s=0.2)
-    floods = [StreamingRecognizer(engine, f"user{i}", options) for i in range(6)]
+    floods = [StreamingRecognizer(engine.live_calls(f"user{i}"), options) for i in range(6)]
     babble = speech_only(samples(speak(SENTENCES["en"][0], "en", audio_dir)))
     stop = asyncio.Event()  # real-time pace: no segment reaches max_segment_s in this test
     feeders = [asyncio.create_task(flood(r, babble, stop, 0.1)) for r in floods]
     reference = SENTENCES["en"][1]
-    speaker = StreamingRecognizer(engine, "alice", options)
+    speaker = StreamingRecognizer(engine.live_calls("alice"), options)
     try:
         while dispatcher.counts["partials"] < 8:  # the flood is on: partials keep coming
             await asyncio.sleep(0.05)
@@ -119,7 +119,7 @@ async def one_waiting_each(engine: NeiraEngine, audio_dir: Path) -> None:
     dispatcher = engine.live_speech
     assert dispatcher is not None
     options = StreamOptions(language="en", correct=False, step_s=0.1)
-    streams = [StreamingRecognizer(engine, f"user{i}", options) for i in range(6)]
+    streams = [StreamingRecognizer(engine.live_calls(f"user{i}"), options) for i in range(6)]
     babble = samples(speak(SENTENCES["en"][2], "en", audio_dir))
     stop = asyncio.Event()
     feeders = [asyncio.create_task(flood(r, babble, stop, 0.02)) for r in streams]
