@@ -4,12 +4,13 @@ The class is the config section users write (``c.NeiraApp.x`` in
 ``jupyter_server_config.py``, ``--NeiraApp.x=...`` on the command line). It
 is a plain ``Configurable``, apart from the jupyter-server extension
 (``server.app.NeiraExtension``) and the JupyterHub service
-(``hub.service.NeiraService``), which both read their options from it. A
-default lives here and nowhere else: the engine's dataclasses take theirs
-through ``option_default`` and ``engine.config.build_engine_config`` turns the
-values into the engine's settings; ``tests/server/test_config.py`` fails when a
-default is restated. This module imports only traitlets and the protocol, so
-every layer can use it.
+(``hub.service.NeiraService``), which both read their options from it, and
+``engine.config.build_engine_config`` turns the values into the engine's
+settings. Each default is stated once: where the engine has its own (it runs
+under any host, so its settings dataclasses carry defaults), the trait names
+that one (``RouterConfig.max_local_attempts``); every other default is written
+here. ``tests/server/test_config.py`` fails when a default is restated. The
+engine never imports this module (an import-linter contract).
 """
 
 from __future__ import annotations
@@ -20,9 +21,14 @@ from typing import Any
 from traitlets import Bool, Float, Int, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
+from .engine.routing.backend import RouterConfig
+from .engine.routing.pressure import MEMORY_INTERVAL_S, PressureThresholds
+from .engine.schedule import QUEUE_CAPACITY, RETRY_AFTER_S
+from .engine.speech.whisper import SpeechSpec
+from .engine.types import GenerationOptions
 from .protocol import MAX_TOKENS_LIMIT
 
-__all__ = ["NeiraApp", "option_default"]
+__all__ = ["NeiraApp"]
 
 
 def _positive(value: Any, name: str) -> Any:
@@ -69,10 +75,16 @@ class NeiraApp(Configurable):
     )
     fallback_context = Int(2048, config=True, help="Context size of the fallback model.")
     default_temperature = Float(
-        0.7, config=True, help="Sampling temperature when a request sets none."
+        GenerationOptions.temperature,
+        config=True,
+        help="Sampling temperature when a request sets none.",
     )
-    default_max_tokens = Int(256, config=True, help="max_tokens when a request sets none.")
-    default_top_p = Float(0.95, config=True, help="top_p when a request sets none.")
+    default_max_tokens = Int(
+        GenerationOptions.max_tokens, config=True, help="max_tokens when a request sets none."
+    )
+    default_top_p = Float(
+        GenerationOptions.top_p, config=True, help="top_p when a request sets none."
+    )
     cuda_enabled = Bool(
         True,
         config=True,
@@ -82,15 +94,17 @@ class NeiraApp(Configurable):
         0, config=True, help="n_gpu_layers for llama.cpp (-1: all); only used when cuda_enabled."
     )
     max_local_attempts = Int(
-        2, config=True, help="[fallback_rules] failures in a row before switching models."
+        RouterConfig.max_local_attempts,
+        config=True,
+        help="[fallback_rules] failures in a row before switching models.",
     )
     local_timeout_ms = Int(
-        180,
+        RouterConfig.local_timeout_ms,
         config=True,
         help="[fallback_rules] first-token budget of a quick request, in ms (0: none).",
     )
     allow_external_api = Bool(
-        False,
+        RouterConfig.allow_external_api,
         config=True,
         help="[fallback_rules] allow a remote OpenAI-compatible backend (off: offline first).",
     )
@@ -118,16 +132,20 @@ class NeiraApp(Configurable):
         help="Folder of a faster-whisper (CTranslate2) model. Empty: the demo Whisper base.",
     )
     speech_device = Unicode(
-        "auto", config=True, help="Whisper device: auto (CUDA when present), cpu or cuda."
+        SpeechSpec.device,
+        config=True,
+        help="Whisper device: auto (CUDA when present), cpu or cuda.",
     )
     speech_compute_type = Unicode(
-        "default",
+        SpeechSpec.compute_type,
         config=True,
         help="CTranslate2 compute_type for Whisper (default: int8 on CPU, float16 on CUDA).",
     )
-    speech_workers = Int(1, config=True, help="Parallel Whisper transcriptions (num_workers).")
+    speech_workers = Int(
+        SpeechSpec.num_workers, config=True, help="Parallel Whisper transcriptions (num_workers)."
+    )
     speech_batch = Int(
-        0,
+        SpeechSpec.batch,
         config=True,
         help="Live-stream windows Whisper decodes in one call (0: 8 on a GPU, 1 on CPU, "
         "where batching was measured to buy nothing).",
@@ -171,10 +189,14 @@ class NeiraApp(Configurable):
         "allow_external_api. 0: the remote is used only when no local speech model can serve.",
     )
     eager_load = Bool(
-        True, config=True, help="Load models in the background at start (else on first use)."
+        RouterConfig.preload,
+        config=True,
+        help="Load models in the background at start (else on first use).",
     )
     queue_size = Int(
-        16, config=True, help="Requests that may wait for a model; more get 429 + Retry-After."
+        QUEUE_CAPACITY,
+        config=True,
+        help="Requests that may wait for a model; more get 429 + Retry-After.",
     )
     max_jobs_per_user = Int(
         8,
@@ -182,7 +204,7 @@ class NeiraApp(Configurable):
         help="Requests (queued plus running) one user may hold at once; more get 429 + "
         "Retry-After, so one user's burst leaves room for the others. 0: no cap.",
     )
-    retry_after = Int(2, config=True, help="Retry-After seconds sent with a 429.")
+    retry_after = Int(RETRY_AFTER_S, config=True, help="Retry-After seconds sent with a 429.")
     socket_ping_interval = Float(
         30.0,
         config=True,
@@ -234,39 +256,41 @@ class NeiraApp(Configurable):
         'such as {"free_mib": 900, "total_mib": 8192} that an agent or test rewrites), '
         "or 'module:attribute' naming a MemorySource object.",
     )
-    memory_interval = Float(1.0, config=True, help="Seconds between memory readings.")
+    memory_interval = Float(MEMORY_INTERVAL_S, config=True, help="Seconds between memory readings.")
     memory_low_mib = Float(
-        1024.0,
+        PressureThresholds.low_mib,
         config=True,
         help="Switch new requests to the fallback model when free memory drops below this (MiB).",
     )
     memory_recover_mib = Float(
-        2048.0,
+        PressureThresholds.recover_mib,
         config=True,
         help="Switch back to the primary only after at least this much memory (MiB) stayed "
         "free for memory_recover_seconds.",
     )
     memory_recover_seconds = Float(
-        30.0, config=True, help="How long memory_recover_mib must stay free before switching back."
+        PressureThresholds.recover_s,
+        config=True,
+        help="How long memory_recover_mib must stay free before switching back.",
     )
     memory_critical_mib = Float(
-        0.0,
+        PressureThresholds.critical_mib,
         config=True,
         help="Below this much free memory (MiB) no local model is used, and all are unloaded "
         "(remote or degraded). 0: no critical level.",
     )
     unload_on_pressure = Bool(
-        True,
+        RouterConfig.unload_on_pressure,
         config=True,
         help="Unload the primary under memory pressure (once idle) to give the memory back.",
     )
     failure_cooldown = Float(
-        60.0,
+        RouterConfig.failure_cooldown_s,
         config=True,
         help="Seconds a model that failed max_local_attempts times in a row is skipped.",
     )
     quick_max_tokens = Int(
-        64,
+        RouterConfig.quick_max_tokens,
         config=True,
         help="Requests with max_tokens up to this are 'quick': their first token must come "
         "within local_timeout_ms (beyond reading the prompt, when the request had the model "
@@ -291,7 +315,7 @@ class NeiraApp(Configurable):
         8, config=True, help="Requests in flight to remote_url at once (more wait in its queue)."
     )
     remote_overflow_queue = Int(
-        0,
+        RouterConfig.overflow_queue,
         config=True,
         help="Use remote_url for capacity: when this many requests wait for the local model, "
         "the next one goes to the remote API (a vLLM, SGLang, llama-server or Ollama that "
@@ -381,8 +405,3 @@ class NeiraApp(Configurable):
         of its class and of each class it derives from (``c.NeiraApp.x`` counts for the
         Hub's ``NeiraServiceApp`` too), also nested under its parent's."""
         return set(self._find_my_config(self.config))  # what traitlets applies to self
-
-
-def option_default(name: str) -> Any:
-    """The default of the option ``name``; the engine's dataclasses take their defaults here."""
-    return NeiraApp.class_traits()[name].default()

@@ -1,8 +1,8 @@
 """Engine configuration: the resolved settings, the seed's ``brain_config.toml``, env overrides.
 
-Every option and its default is a trait of ``NeiraApp`` (``neira_jupyter/options.py``);
-this module restates no default: ``build_engine_config`` turns a complete set
-of option values into an ``EngineConfig``. Precedence (applied by
+Every option is a trait of ``NeiraApp`` (``neira_jupyter/options.py``); this
+module restates no default: ``build_engine_config`` turns a complete set of
+option values into an ``EngineConfig``. Precedence (applied by
 ``server.settings``), lowest first: trait defaults, ``brain_config.toml``,
 options set explicitly through config, then the environment variables
 ``LLM_ENABLED`` and ``LLM_MODEL_PATH``. When no primary model is named anywhere, the demo models
@@ -19,31 +19,21 @@ from pathlib import Path
 from typing import Any
 
 from .llm import LLMSpec, RemoteSpec, llama_supports_gpu
-from .routing import PressureThresholds
+from .routing import PressureThresholds, RouterConfig
 from .speech import SpeechSpec
 from .types import GenerationOptions
 
-# brain_config.toml: [section] key -> the EngineConfig/trait name it feeds.
-BRAIN_KEYS: dict[str, dict[str, str]] = {
-    "llm": {
-        "primary_model": "primary_model",
-        "primary_path": "primary_path",
-        "primary_context": "primary_context",
-        "fallback_model": "fallback_model",
-        "fallback_path": "fallback_path",
-        "fallback_context": "fallback_context",
-        "default_temperature": "default_temperature",
-        "default_max_tokens": "default_max_tokens",
-        "default_top_p": "default_top_p",
-        "cuda_enabled": "cuda_enabled",
-        "gpu_layers": "gpu_layers",
-    },
-    "fallback_rules": {
-        "max_local_attempts": "max_local_attempts",
-        "local_timeout_ms": "local_timeout_ms",
-        "allow_external_api": "allow_external_api",
-    },
-}
+BRAIN_KEYS: dict[str, frozenset[str]] = {
+    "llm": frozenset(
+        {
+            "primary_model", "primary_path", "primary_context", "fallback_model",
+            "fallback_path", "fallback_context", "default_temperature", "default_max_tokens",
+            "default_top_p", "cuda_enabled", "gpu_layers",
+        }
+    ),
+    "fallback_rules": frozenset({"max_local_attempts", "local_timeout_ms", "allow_external_api"}),
+}  # fmt: skip
+"""The keys of brain_config.toml, by [section]; each is the option (``NeiraApp``) of that name."""
 
 
 class ConfigError(ValueError):
@@ -67,7 +57,7 @@ def read_brain_config(path: Path) -> dict[str, Any]:
             if key not in keys:
                 known = ", ".join(sorted(keys))
                 raise ConfigError(f"{path}: unknown key [{section}].{key}; known keys: {known}")
-            flat[keys[key]] = value
+            flat[key] = value
     return flat
 
 
@@ -103,18 +93,11 @@ class EngineConfig:
     jobs_per_user: int
     retry_after: int
     correction_timeout_s: float
-    max_local_attempts: int
-    local_timeout_ms: int
-    allow_external_api: bool
-    eager: bool
+    router: RouterConfig  # the seed's [fallback_rules] and the router's own knobs
     memory_source: str
     memory_interval_s: float
     memory_thresholds: PressureThresholds
-    unload_on_pressure: bool
-    failure_cooldown_s: float
-    quick_max_tokens: int
     remote: RemoteSpec | None
-    overflow_queue: int  # waiting local requests that send the next one to the remote
     speech_remote: RemoteSpec | None
     speech_overflow_queue: int  # waiting transcriptions that send the next one remote
     demo: bool = False
@@ -260,18 +243,20 @@ def build_engine_config(values: Mapping[str, Any]) -> EngineConfig:
         jobs_per_user=int(o.get("max_jobs_per_user")),
         retry_after=int(o.get("retry_after")),
         correction_timeout_s=float(o.get("correction_timeout")),
-        max_local_attempts=int(o.get("max_local_attempts")),
-        local_timeout_ms=int(o.get("local_timeout_ms")),
-        allow_external_api=bool(o.get("allow_external_api")),
-        eager=bool(o.get("eager_load")),
+        router=RouterConfig(
+            max_local_attempts=int(o.get("max_local_attempts")),
+            local_timeout_ms=int(o.get("local_timeout_ms")),
+            quick_max_tokens=int(o.get("quick_max_tokens")),
+            failure_cooldown_s=float(o.get("failure_cooldown")),
+            allow_external_api=bool(o.get("allow_external_api")),
+            unload_on_pressure=bool(o.get("unload_on_pressure")),
+            preload=bool(o.get("eager_load")),
+            overflow_queue=overflow,
+        ),
         memory_source=str(o.get("memory_source")),
         memory_interval_s=float(o.get("memory_interval")),
         memory_thresholds=thresholds,
-        unload_on_pressure=bool(o.get("unload_on_pressure")),
-        failure_cooldown_s=float(o.get("failure_cooldown")),
-        quick_max_tokens=int(o.get("quick_max_tokens")),
         remote=remote,
-        overflow_queue=overflow,
         speech_remote=speech_remote,
         speech_overflow_queue=int(o.get("speech_remote_overflow_queue")),
         demo=demo,

@@ -39,7 +39,6 @@ from .routing import (
     MemoryWatch,
     ModelRouter,
     Route,
-    RouterConfig,
     estimate_model_memory,
     make_source,
 )
@@ -118,16 +117,7 @@ class GenerationService:
             backends,
             actions=lanes,
             watch=self.memory,
-            config=RouterConfig(
-                max_local_attempts=config.max_local_attempts,
-                local_timeout_ms=config.local_timeout_ms,
-                quick_max_tokens=config.quick_max_tokens,
-                failure_cooldown_s=config.failure_cooldown_s,
-                allow_external_api=config.allow_external_api,
-                unload_on_pressure=config.unload_on_pressure,
-                preload=config.eager,
-                overflow_queue=config.overflow_queue,
-            ),
+            config=config.router,
             enabled=config.llm_enabled,
         )
         # every reading re-evaluates the route: free memory decides what fits

@@ -37,13 +37,22 @@ from collections import OrderedDict, deque
 from concurrent.futures import Future
 from typing import Any
 
-from ..options import option_default
 from .jobs import Job, JobCancelled, Work
 from .types import DuplicateRequest, QueueFull, ShuttingDown
 
 log = logging.getLogger("neira_jupyter")
 
-__all__ = ["INTERNAL_USER", "FairQueue", "Job", "JobCancelled", "ModelWorker", "Scheduler"]
+__all__ = [
+    "INTERNAL_USER",
+    "QUEUE_CAPACITY",
+    "RETRY_AFTER_S",
+    "FairQueue", "Job", "JobCancelled", "ModelWorker", "Scheduler"]
+
+QUEUE_CAPACITY = 16
+"""Requests that may wait for a model by default (``NeiraApp.queue_size``)."""
+
+RETRY_AFTER_S = 2
+"""Seconds a refused request is told to wait by default (``NeiraApp.retry_after``)."""
 
 INTERNAL_USER = "neira-internal"
 """The owner of the engine's own jobs (model loads and unloads) on a lane."""
@@ -187,8 +196,8 @@ class Scheduler:
 
     def __init__(
         self,
-        capacity: int = option_default("queue_size"),
-        retry_after: int = option_default("retry_after"),
+        capacity: int = QUEUE_CAPACITY,
+        retry_after: int = RETRY_AFTER_S,
         per_user: int = 0,
     ) -> None:
         if capacity < 1:

@@ -140,7 +140,7 @@ class NeiraEngine:
         self.memory.poll()  # the first reading decides whether the primary fits at all
         self.memory.start()
         self.router.refresh()  # loads the route's model now when eager
-        if self.config.eager:
+        if self.config.router.preload:
             self.transcription.preload()
 
     async def stop(self) -> None:

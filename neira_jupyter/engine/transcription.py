@@ -111,7 +111,7 @@ class TranscriptionService:
         failed) or ``waiting`` (None: no overflow) reaches ``speech_overflow_queue``.
         None: the local model. Raises ``NoModelAvailable`` when neither may serve."""
         remote, local = self.speech_remote, self.speech
-        if remote is None or not self.config.allow_external_api:
+        if remote is None or not self.config.router.allow_external_api:
             if local is None and remote is not None:
                 raise NoModelAvailable(
                     "no local speech model, and speech_remote_url may not be used: "

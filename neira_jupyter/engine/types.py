@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
-from ..options import option_default
-
 Role = Literal["system", "user", "assistant", "tool"]
 ROLES: frozenset[str] = frozenset({"system", "user", "assistant", "tool"})
 
@@ -111,12 +109,13 @@ class GenerationOptions:
     each token's log probability and this many likeliest alternatives. ``n``:
     how many answers (choices) to sample for the one prompt. ``tools``: the
     functions the model may call (None: none offered). The defaults of ``max_tokens``,
-    ``temperature`` and ``top_p`` are the options' (``NeiraApp.default_*``).
+    ``temperature`` and ``top_p`` are the engine's own (``NeiraApp.default_*`` take theirs
+    from here).
     """
 
-    max_tokens: int = option_default("default_max_tokens")
-    temperature: float = option_default("default_temperature")
-    top_p: float = option_default("default_top_p")
+    max_tokens: int = 256
+    temperature: float = 0.7
+    top_p: float = 0.95
     stop: tuple[str, ...] = ()
     seed: int | None = None
     json_schema: str | None = None

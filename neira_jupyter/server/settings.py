@@ -46,8 +46,8 @@ __all__ = [
     "start_handler_state",
 ]
 
-_BRAIN_KEY_OF = {name: f"[{section}].{key}" for section, keys in BRAIN_KEYS.items()
-                 for key, name in keys.items()}  # fmt: skip
+_BRAIN_KEY_OF = {key: f"[{section}].{key}" for section, keys in BRAIN_KEYS.items()
+                 for key in keys}  # fmt: skip
 
 
 def brain_config_path(options: NeiraApp) -> Path:

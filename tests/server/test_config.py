@@ -1,4 +1,5 @@
-"""Configuration: every default on a ``NeiraApp`` trait, brain_config.toml, env, precedence."""
+"""Configuration: every default stated once (``NeiraApp`` or the engine), brain_config.toml, env,
+precedence."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import dataclasses
 import inspect
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from neira_jupyter.engine.endpoint import RemoteSpec
 from neira_jupyter.engine.llm import LLMSpec
 from neira_jupyter.engine.models import DEMO_LLM_NAME, demo_llm_path
 from neira_jupyter.engine.routing import MemoryWatch, PressureThresholds, RouterConfig
+from neira_jupyter.engine.schedule import Scheduler
 from neira_jupyter.engine.speech import SpeechSpec
 from neira_jupyter.engine.types import GenerationOptions
 from neira_jupyter.hub.options import NeiraServiceApp
@@ -76,8 +77,8 @@ def test_brain_config_keys_map_to_options(tmp_path: Path) -> None:
     assert config.primary.n_gpu_layers == 0  # cuda_enabled = false wins over gpu_layers
     assert config.defaults.temperature == 0.2
     assert config.defaults.max_tokens == 99
-    assert config.max_local_attempts == 3
-    assert config.local_timeout_ms == 250
+    assert config.router.max_local_attempts == 3
+    assert config.router.local_timeout_ms == 250
     assert not any("demo LLM" in note for note in config.demo_notes)
 
 
@@ -237,9 +238,9 @@ def test_hub_service_keeps_explicit_neira_app_options_over_brain_config(tmp_path
     asyncio.run(service.state.stop())  # takes the engine off the metrics collector
 
 
-# engine dataclass -> {field: the NeiraApp option whose default it takes, or the several
-# options it is built from (their defaults differ: the field has none, every construction
-# passes the option's value)}
+# engine dataclass -> {field: the NeiraApp option that takes its default from it, or the
+# several options it is built from (their defaults differ: the field has none, every
+# construction passes the option's value)}
 ENGINE_DEFAULTS: dict[type, dict[str, str | tuple[str, ...]]] = {
     RouterConfig: {
         "max_local_attempts": "max_local_attempts",
@@ -274,39 +275,65 @@ ENGINE_DEFAULTS: dict[type, dict[str, str | tuple[str, ...]]] = {
         "concurrency": ("remote_concurrency", "speech_remote_concurrency"),
     },
 }
+# engine constants that are the default of a parameter -> the option that takes it
+ENGINE_CONSTANTS = {
+    "MEMORY_INTERVAL_S": "memory_interval",
+    "QUEUE_CAPACITY": "queue_size",
+    "RETRY_AFTER_S": "retry_after",
+}
+
+
+def trait_defaults_as_written() -> dict[str, str]:
+    """Each ``NeiraApp`` trait's default argument, as written in options.py."""
+    source = (REPO / "neira_jupyter" / "options.py").read_text(encoding="utf-8")
+    [app] = [
+        node
+        for node in ast.parse(source).body
+        if isinstance(node, ast.ClassDef) and node.name == "NeiraApp"
+    ]
+    written: dict[str, str] = {}
+    for node in app.body:
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Call)
+            and node.value.args
+        ):
+            written[node.targets[0].id] = ast.unparse(node.value.args[0])
+    return written
 
 
 @pytest.mark.parametrize("cls", list(ENGINE_DEFAULTS), ids=lambda cls: cls.__name__)
-def test_engine_dataclasses_take_their_defaults_from_the_options(cls: type) -> None:
-    """A default lives on its ``NeiraApp`` trait only: each field's default is written as
-    ``option_default("<option>")``, never as a literal, and equals the trait's; a field
-    built from several options has no default at all."""
+def test_options_take_the_engines_defaults(cls: type) -> None:
+    """A default is stated once: the engine's settings carry their own (the engine runs under
+    any host) and the ``NeiraApp`` trait names it (``RouterConfig.max_local_attempts``),
+    never restates it; a field built from several options has no default at all."""
     options = NeiraApp.option_defaults()
+    written = trait_defaults_as_written()
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    declared = {name: f.default for name, f in fields.items()}
-    written = {
-        node.target.id: node.value
-        for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(cls))))
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
-    }
     for name, option in ENGINE_DEFAULTS[cls].items():
         if isinstance(option, tuple):
             assert all(o in options for o in option), (name, option)
-            assert declared[name] is dataclasses.MISSING, (
-                f"{cls.__name__}.{name} restates a default: {declared[name]!r}"
+            assert fields[name].default is dataclasses.MISSING, (
+                f"{cls.__name__}.{name} has a default: {fields[name].default!r}"
             )
             assert fields[name].default_factory is dataclasses.MISSING, name
             continue
-        assert declared[name] == options[option], (name, option)
-        value = written[name]
-        assert isinstance(value, ast.Call) and ast.unparse(value) == (
-            f"option_default('{option}')"
-        ), f"{cls.__name__}.{name} restates a default: {ast.unparse(value)}"
+        assert fields[name].default == options[option], (name, option)
+        assert written[option] == f"{cls.__name__}.{name}", (
+            f"NeiraApp.{option} restates a default: {written[option]}"
+        )
 
 
-def test_memory_watch_polls_at_the_option_default() -> None:
+def test_options_take_the_engines_parameter_defaults() -> None:
+    options = NeiraApp.option_defaults()
+    written = trait_defaults_as_written()
+    assert {written[option] for option in ENGINE_CONSTANTS.values()} == set(ENGINE_CONSTANTS)
     interval = inspect.signature(MemoryWatch).parameters["interval_s"].default
-    assert interval == NeiraApp.option_defaults()["memory_interval"]
+    assert interval == options["memory_interval"]
+    scheduler = inspect.signature(Scheduler).parameters
+    assert scheduler["capacity"].default == options["queue_size"]
+    assert scheduler["retry_after"].default == options["retry_after"]
 
 
 def test_kernel_limits_are_the_protocols() -> None:

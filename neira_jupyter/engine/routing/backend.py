@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ...options import option_default
 from ..llm import LanguageModel
 from ..resident import LoadRetry
 from .estimate import MemoryEstimate
@@ -91,19 +90,19 @@ class Switch:
 class RouterConfig:
     """The seed's ``[fallback_rules]`` plus this router's own knobs.
 
-    The defaults are the options' (``NeiraApp``); ``history`` alone is the router's own.
+    These defaults are the engine's own; ``NeiraApp``'s traits take theirs from here.
     """
 
-    max_local_attempts: int = option_default("max_local_attempts")
-    local_timeout_ms: int = option_default("local_timeout_ms")  # 0: no first-token budget
-    quick_max_tokens: int = option_default("quick_max_tokens")
-    failure_cooldown_s: float = option_default("failure_cooldown")
-    allow_external_api: bool = option_default("allow_external_api")
-    unload_on_pressure: bool = option_default("unload_on_pressure")
+    max_local_attempts: int = 2
+    local_timeout_ms: int = 180  # 0: no first-token budget
+    quick_max_tokens: int = 64
+    failure_cooldown_s: float = 60.0
+    allow_external_api: bool = False
+    unload_on_pressure: bool = True
     # load the route's model before the first request needs it
-    preload: bool = option_default("eager_load")
+    preload: bool = True
     # this many waiting for a local model: the remote takes the next
-    overflow_queue: int = option_default("remote_overflow_queue")
+    overflow_queue: int = 0
     history: int = 100  # route switches kept for status
 
 

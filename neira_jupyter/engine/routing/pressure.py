@@ -25,12 +25,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ...options import option_default
 from .readings import MIB, MemoryReading, MemorySource
 
 log = logging.getLogger("neira_jupyter")
 
-__all__ = ["MemoryWatch", "PressureLevel", "PressureThresholds"]
+__all__ = ["MEMORY_INTERVAL_S", "MemoryWatch", "PressureLevel", "PressureThresholds"]
+
+MEMORY_INTERVAL_S = 1.0
+"""Seconds between memory readings by default (``NeiraApp.memory_interval``)."""
 
 
 class PressureLevel(enum.StrEnum):
@@ -44,12 +46,12 @@ class PressureLevel(enum.StrEnum):
 @dataclass(frozen=True)
 class PressureThresholds:
     """When the level rises and when it falls back (hysteresis); the defaults are the
-    options' (``NeiraApp.memory_*``)."""
+    engine's own; ``NeiraApp.memory_*`` take theirs from here."""
 
-    low_mib: float = option_default("memory_low_mib")
-    recover_mib: float = option_default("memory_recover_mib")
-    recover_s: float = option_default("memory_recover_seconds")
-    critical_mib: float = option_default("memory_critical_mib")  # 0: no critical level
+    low_mib: float = 1024.0
+    recover_mib: float = 2048.0
+    recover_s: float = 30.0
+    critical_mib: float = 0.0  # 0: no critical level
 
     def __post_init__(self) -> None:
         if self.recover_mib < self.low_mib:
@@ -81,7 +83,7 @@ class MemoryWatch:
         self,
         source: MemorySource,
         thresholds: PressureThresholds | None = None,
-        interval_s: float = option_default("memory_interval"),
+        interval_s: float = MEMORY_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source

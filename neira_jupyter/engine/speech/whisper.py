@@ -34,7 +34,6 @@ from typing import Any, cast
 
 import numpy as np
 
-from ...options import option_default
 from ..resident import ResidentModel
 from ..types import BadRequest, CancelToken, EngineError, ModelState
 from .audio import SAMPLE_RATE
@@ -51,16 +50,16 @@ class SpeechSpec:
     a GPU). ``compute_type`` ``"default"`` means int8 on CPU and float16 on CUDA.
     ``cpu_threads`` 0 means one per core, at most 4. ``batch``: live windows
     decoded in one call (``transcribe_windows``); 0 means 8 on CUDA, 1 on CPU.
-    The defaults are the options' (``NeiraApp.speech_*``), except ``cpu_threads``.
+    The defaults are the engine's own; ``NeiraApp.speech_*`` take theirs from here.
     """
 
     name: str
     path: Path
-    device: str = option_default("speech_device")
-    compute_type: str = option_default("speech_compute_type")
-    num_workers: int = option_default("speech_workers")
+    device: str = 'auto'
+    compute_type: str = 'default'
+    num_workers: int = 1
     cpu_threads: int = 0
-    batch: int = option_default("speech_batch")
+    batch: int = 0
 
 
 @dataclass(frozen=True)

@@ -303,4 +303,4 @@ def test_overflow_needs_a_remote_and_consent() -> None:
     with pytest.raises(ConfigError, match="allow_external_api"):
         build_engine_config(options)
     config = build_engine_config({**options, "allow_external_api": True})
-    assert config.overflow_queue == 2
+    assert config.router.overflow_queue == 2
