@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .options import MAX_TOKENS_RANGE, TEMPERATURE_RANGE
+from .arguments import MAX_TOKENS_RANGE, TEMPERATURE_RANGE
 
 __all__ = ["HELP"]
 

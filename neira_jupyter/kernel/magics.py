@@ -30,9 +30,7 @@ from IPython.display import display
 from traitlets import observe
 
 from .answer import report, run_answer
-from .client import ChatMessage, GenerateRequest, NeiraClient, NeiraError
-from .help import HELP
-from .options import (
+from .arguments import (
     CODE_SYSTEM_PROMPT,
     LANGUAGES,
     MAX_TOKENS_RANGE,
@@ -40,6 +38,8 @@ from .options import (
     identifier,
     ranged,
 )
+from .client import ChatMessage, GenerateRequest, NeiraClient, NeiraError
+from .help import HELP
 from .prompt import (
     ChatHistory,
     ErrorRecord,

@@ -11,7 +11,7 @@ from typing import Any, cast
 from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
-from .options import MAX_TOKENS_RANGE, TEMPERATURE_RANGE
+from .arguments import MAX_TOKENS_RANGE, TEMPERATURE_RANGE
 from .render import FORMATS
 
 __all__ = ["MagicSettings"]

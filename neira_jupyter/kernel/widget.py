@@ -43,7 +43,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from .options import LANGUAGES
+from .arguments import LANGUAGES
 
 STATES = ("idle", "connecting", "recording", "finishing", "done", "error")
 STREAM_PATH = "neira/api/transcribe/stream"

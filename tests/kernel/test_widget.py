@@ -19,7 +19,7 @@ import pytest
 import traitlets
 
 from neira_jupyter.kernel import widget as widget_module
-from neira_jupyter.kernel.options import LANGUAGES
+from neira_jupyter.kernel.arguments import LANGUAGES
 from neira_jupyter.kernel.widget import STATES, STREAM_PATH, Recorder
 
 ROOT = Path(__file__).resolve().parents[2]

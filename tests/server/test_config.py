@@ -338,7 +338,7 @@ def test_options_take_the_engines_parameter_defaults() -> None:
 
 def test_kernel_limits_are_the_protocols() -> None:
     """The magics' bounds are the server's request bounds, stated by the protocol only."""
-    from neira_jupyter.kernel.options import MAX_TOKENS_RANGE, TEMPERATURE_RANGE
+    from neira_jupyter.kernel.arguments import MAX_TOKENS_RANGE, TEMPERATURE_RANGE
     from neira_jupyter.protocol import MAX_TOKENS_LIMIT
 
     assert MAX_TOKENS_RANGE == (1, MAX_TOKENS_LIMIT)
