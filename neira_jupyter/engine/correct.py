@@ -215,16 +215,21 @@ def word_diff(raw: str, corrected: str) -> list[dict[str, str]]:
     """Every opcode turning ``raw``'s words into ``corrected``'s (punctuation stays on words).
 
     Each item is ``{"op": "equal"|"replace"|"insert"|"delete", "raw": ..., "corrected": ...}``
-    with the words of each side joined by spaces.
+    with the words of each side joined by spaces; a replacement of as many words as it
+    replaces is one item per word, so a reader sees which word became which.
     """
     a, b = raw.split(), corrected.split()
     # rapidfuzz aligns the word lists in O(n*m/64) with a bit-parallel Levenshtein:
     # 20,000 repeated words diff in milliseconds (difflib without autojunk is quadratic)
-    return [
-        {"op": op.tag, "raw": " ".join(a[op.src_start : op.src_end]),
-         "corrected": " ".join(b[op.dest_start : op.dest_end])}
-        for op in Levenshtein.opcodes(a, b)
-    ]  # fmt: skip
+    steps: list[dict[str, str]] = []
+    for op in Levenshtein.opcodes(a, b):
+        old, new = a[op.src_start : op.src_end], b[op.dest_start : op.dest_end]
+        if op.tag == "replace" and len(old) == len(new):
+            pairs = zip(old, new, strict=True)
+            steps += [{"op": "replace", "raw": x, "corrected": y} for x, y in pairs]
+        else:
+            steps.append({"op": op.tag, "raw": " ".join(old), "corrected": " ".join(new)})
+    return steps
 
 
 @dataclass

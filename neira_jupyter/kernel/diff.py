@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,11 +27,13 @@ _OPS = frozenset({"equal", "replace", "delete", "insert"})
 def word_diff(
     raw: str, corrected: str, changes: Sequence[Mapping[str, Any]] | None = None
 ) -> list[WordChange]:
-    """A word-level diff of ``raw`` -> ``corrected``.
+    """The word-level diff of ``raw`` -> ``corrected``, as the server computed it.
 
-    The server's ``correction.changes`` are used when they describe the whole
-    text (their raw and corrected parts join back into the two texts, i.e. they
-    include the ``equal`` runs); otherwise the diff is computed here with difflib.
+    The server's ``correction.changes`` (``engine.correct.word_diff``) are used
+    when they describe the whole text (their raw and corrected parts join back
+    into the two texts, i.e. they include the ``equal`` runs). Without such
+    changes (a degraded correction sends none) the texts are one step: equal,
+    or one replacement; the kernel computes no diff of its own.
     """
     if changes:
         steps: list[WordChange] = []
@@ -46,15 +47,9 @@ def word_diff(
             )
         if steps and _joins_to(steps, raw, corrected):
             return steps
-    a, b = raw.split(), corrected.split()
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    diff: list[WordChange] = []
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "replace" and i2 - i1 == j2 - j1:  # word for word: pair them up
-            diff += [WordChange("replace", x, y) for x, y in zip(a[i1:i2], b[j1:j2], strict=True)]
-        else:
-            diff.append(WordChange(cast(_Op, op), " ".join(a[i1:i2]), " ".join(b[j1:j2])))
-    return diff
+    if raw.split() == corrected.split():
+        return [WordChange("equal", raw, raw)] if raw.strip() else []
+    return [WordChange("replace", raw, corrected)]
 
 
 def _joins_to(steps: Sequence[WordChange], raw: str, corrected: str) -> bool:

@@ -193,7 +193,8 @@ def test_clean_output(output: str, cleaned: str) -> None:
 def test_word_diff() -> None:
     changes = word_diff("helo world how are you", "Hello world, how are you?")
     assert changes == [
-        {"op": "replace", "raw": "helo world", "corrected": "Hello world,"},
+        {"op": "replace", "raw": "helo", "corrected": "Hello"},
+        {"op": "replace", "raw": "world", "corrected": "world,"},
         {"op": "equal", "raw": "how are", "corrected": "how are"},
         {"op": "replace", "raw": "you", "corrected": "you?"},
     ]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
+from neira_jupyter.engine.correct import word_diff as engine_word_diff
 from neira_jupyter.kernel.magics import TranscriptResult
 from neira_jupyter.kernel.render import answer_bundle, diff_text, extract_code, word_diff
 from tests.support.ipython_shell import magics_of, run, use_stub
@@ -44,7 +45,10 @@ def test_transcribe_shows_raw_corrected_and_diff(
             "language": "en",
             "model": "stub-llm",
             "route": "primary",
-            "changes": [{"op": "replace", "raw": "helo", "corrected": "Hello"}],
+            # what the server sends: the whole diff, equal runs included
+            "changes": engine_word_diff(
+                "helo <b>world</b> how are you", "Hello <b>world</b>, how are you?"
+            ),
             "timings": {},
         },
     }
@@ -71,10 +75,12 @@ def test_transcribe_shows_raw_corrected_and_diff(
     assert state.requests[-1][1].endswith("correct=false")
 
 
-def test_word_diff_uses_full_server_changes_or_difflib() -> None:
+def test_word_diff_shows_the_servers_changes() -> None:
     raw, fixed = "i has a apple", "I have an apple."
-    diff = word_diff(raw, fixed)
+    server = engine_word_diff(raw, fixed)  # what the server sends as correction.changes
+    diff = word_diff(raw, fixed, server)
     assert diff_text(diff) == "[-i-] {+I+} [-has-] {+have+} [-a-] {+an+} [-apple-] {+apple.+}"
+    assert [s.op for s in diff] == [c["op"] for c in server]
     rebuilt = " ".join(s.corrected if s.op != "equal" else s.raw for s in diff if s.op != "delete")
     assert rebuilt.split() == fixed.split()
     server = [
@@ -82,8 +88,10 @@ def test_word_diff_uses_full_server_changes_or_difflib() -> None:
         {"op": "replace", "raw": "u", "corrected": "you"},
     ]
     assert [s.op for s in word_diff("see u", "see you", server)] == ["equal", "replace"]
-    partial = [{"op": "replace", "raw": "u", "corrected": "you"}]  # no equal runs: recomputed
-    assert [s.op for s in word_diff("see u", "see you", partial)] == ["equal", "replace"]
+    # changes that do not describe the whole text, or none: one step, never a guess
+    partial = [{"op": "replace", "raw": "u", "corrected": "you"}]
+    assert diff_text(word_diff("see u", "see you", partial)) == "[-see u-] {+see you+}"
+    assert [s.op for s in word_diff("see u", "see u", None)] == ["equal"]
 
 
 def test_answer_formats() -> None:
