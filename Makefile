@@ -14,16 +14,19 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: setup
 	$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS)
 
+# the lab extension's unit tests (jest, labextension/test/) first: they take seconds
 test: setup
+	cd labextension && npm test -- --ci
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# the lab extension's last step: eslint + prettier --check (`cd labextension && npm run lint` fixes)
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m neira_jupyter.protocol | diff -u neira_jupyter/protocol/schema.json -
 	cd labextension && (test -d node_modules || npm install --no-audit --no-fund) \
-	  && npm run check:protocol && npm run check:recorder
+	  && npm run check:protocol && npm run check:recorder && npm run lint:check
 
 # Regenerate the JSON Schema and the TypeScript types from neira_jupyter/protocol
 # (lint fails when the checked-in copies differ from what this writes; it also type-checks the

@@ -13,6 +13,12 @@ const core = execFileSync(python, [
   .trim();
 execFileSync(
   process.execPath,
-  ['node_modules/@jupyterlab/builder/lib/build-labextension.js', '--core-path', core, ...process.argv.slice(2), '.'],
+  [
+    'node_modules/@jupyterlab/builder/lib/build-labextension.js',
+    '--core-path',
+    core,
+    ...process.argv.slice(2),
+    '.'
+  ],
   { stdio: 'inherit' }
 );

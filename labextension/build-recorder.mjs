@@ -29,7 +29,10 @@ const options = {
 /** The bundle's text: the banner (with the sources' hash now), then esbuild's output. */
 function withBanner(result) {
   const hash = createHash('sha256');
-  for (const name of readdirSync(sourceDir).filter(n => n.endsWith('.ts')).sort()) {
+  const names = readdirSync(sourceDir)
+    .filter(n => n.endsWith('.ts'))
+    .sort();
+  for (const name of names) {
     hash.update(`${name}\n`).update(readFileSync(`${sourceDir}/${name}`));
   }
   return (
@@ -55,7 +58,9 @@ if (process.argv.includes('--watch')) {
   if (!process.argv.includes('--check')) {
     writeFileSync(outfile, text);
   } else if (!existsSync(outfile) || readFileSync(outfile, 'utf-8') !== text) {
-    console.error('neira_jupyter/kernel/recorder.js is stale: run `npm run build:recorder` in labextension/');
+    console.error(
+      'neira_jupyter/kernel/recorder.js is stale: run `npm run build:recorder` in labextension/'
+    );
     process.exit(1);
   }
 }

@@ -11,6 +11,7 @@
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { appendDictated, insertedText, partialText } from './dictationText';
 import type { FinalMessage } from './protocol';
 import { elapsedClock, h, levelMeter } from './recorder/elements';
 import { Recording } from './recorder/recording';
@@ -106,10 +107,7 @@ export class Dictation {
       token: settings.token,
       language,
       correct,
-      onPartial: message => {
-        const tentative = message.tentative ? ` ${message.tentative}` : '';
-        this.indicator.partial(`${message.confirmed}${tentative}` || 'Listening…');
-      },
+      onPartial: message => this.indicator.partial(partialText(message)),
       onFinal: message => this.insert(panel, cellIndex, message),
       onError: message => void this.fail(message),
       onLevel: rms => this.indicator.level(rms)
@@ -148,9 +146,7 @@ export class Dictation {
       return;
     }
     const source = cell.model.sharedModel.getSource();
-    const separator = source && !/\s$/.test(source) ? ' ' : '';
-    cell.model.sharedModel.setSource(source + separator + message.text);
-    const note = message.correction?.degraded ? ` (not corrected: ${message.correction.reason})` : '';
-    this.indicator.show('done', `${message.text}${note}`);
+    cell.model.sharedModel.setSource(appendDictated(source, message.text));
+    this.indicator.show('done', insertedText(message));
   }
 }

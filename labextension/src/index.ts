@@ -19,11 +19,7 @@
  * implementation. The socket goes from this page straight to the Jupyter
  * server, authenticated like every other Jupyter WebSocket.
  */
-import {
-  ILabShell,
-  JupyterFrontEnd,
-  JupyterFrontEndPlugin
-} from '@jupyterlab/application';
+import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
@@ -32,7 +28,8 @@ import { Dictation, DictationIndicator, Language } from './dictation';
 import { INSERT_CELL_EVENT } from './recorder/model';
 import { StatusItem } from './status';
 
-export { NeiraRequestError, formatMiB, memoryLabel, requestAPI } from './request';
+export { NeiraRequestError, requestAPI } from './request';
+export { formatMiB, memoryLabel } from './statusText';
 
 const PLUGIN_ID = 'neira-jupyter:plugin';
 const COMMAND = 'neira:dictate';

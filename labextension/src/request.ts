@@ -1,11 +1,11 @@
 /**
- * Talking to `neira/api/*` on the Jupyter server, and small formatters for
- * what it answers.
+ * Talking to `neira/api/*` on the Jupyter server (`./statusText` formats
+ * what the status endpoint answers).
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import type { ErrorBody, MemoryStatus } from './protocol';
+import type { ErrorBody } from './protocol';
 
 /** An error answer of the neira API, with the server's message. */
 export class NeiraRequestError extends Error {
@@ -47,20 +47,4 @@ export async function requestAPI<T>(endpoint: string, init: RequestInit = {}): P
     throw new NeiraRequestError(response.status, message);
   }
   return body as T;
-}
-
-/** Memory in MiB as a short figure: "20.0 GiB", "900 MiB", or "?" before a reading. */
-export function formatMiB(mib: number | null | undefined): string {
-  if (mib === null || mib === undefined) return '?';
-  return mib >= 1024 ? `${(mib / 1024).toFixed(1)} GiB` : `${mib.toFixed(0)} MiB`;
-}
-
-/** The memory part of the status item: free memory and the pressure level. */
-export function memoryLabel(memory: MemoryStatus): string {
-  return `${formatMiB(memory.free_mib)} free (${memory.level})`;
-}
-
-/** A Unix time as the local clock time, e.g. "14:03:07". */
-export function formatClock(unixSeconds: number): string {
-  return new Date(unixSeconds * 1000).toLocaleTimeString();
 }

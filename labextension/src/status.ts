@@ -13,13 +13,18 @@ import { Widget } from '@lumino/widgets';
 
 import type { StatusDocument } from './protocol';
 import { h } from './recorder/elements';
-import { formatClock, formatMiB, memoryLabel, requestAPI } from './request';
-
-/** Switches shown in the panel, newest first. */
-const RECENT_SWITCHES = 10;
+import { requestAPI } from './request';
+import {
+  Row,
+  StatusLabel,
+  TableSection,
+  statusLabel,
+  statusSections,
+  unavailableLabel
+} from './statusText';
 
 /** A titled section of the panel holding `key: value` rows. */
-function section(title: string, rows: Array<[string, string]>): HTMLElement {
+function rowsSection(title: string, rows: Row[]): HTMLElement {
   const node = h('section', 'neira-panel-section');
   node.append(h('h3', 'neira-panel-heading', title));
   const list = h('dl', 'neira-panel-rows');
@@ -29,7 +34,7 @@ function section(title: string, rows: Array<[string, string]>): HTMLElement {
 }
 
 /** A titled section holding a table; `empty` is shown instead when there are no rows. */
-function table(title: string, columns: string[], rows: string[][], empty: string): HTMLElement {
+function tableSection({ title, columns, rows, empty }: TableSection): HTMLElement {
   const node = h('section', 'neira-panel-section');
   node.append(h('h3', 'neira-panel-heading', title));
   if (rows.length === 0) {
@@ -51,62 +56,10 @@ function table(title: string, columns: string[], rows: string[][], empty: string
 
 /** The status document as sections: route, models, memory, queue, switches, server. */
 export function renderStatus(node: HTMLElement, status: StatusDocument): void {
-  const route = status.route;
-  const memory = status.memory;
-  const queue = status.queue;
   node.replaceChildren(
-    section('Route', [
-      ['backend', route.backend],
-      ['model', route.model ?? 'no model'],
-      ['why', route.reason],
-      ['since', formatClock(route.since)]
-    ]),
-    table(
-      'Models',
-      ['role', 'name', 'state', 'device', 'size'],
-      status.models.map(m => [
-        m.role,
-        m.name,
-        m.error ? `${m.state}: ${m.error}` : m.state,
-        m.device,
-        m.memory_bytes ? formatMiB(m.memory_bytes / 2 ** 20) : '-'
-      ]),
-      'No models configured.'
-    ),
-    section('Memory', [
-      ['pressure', memory.level],
-      ['free', formatMiB(memory.free_mib)],
-      ['why', memory.reason],
-      ['source', memory.source],
-      ...memory.readings.map((r): [string, string] => [
-        r.device,
-        `${r.name}: ${formatMiB(r.free_mib)} free of ${formatMiB(r.total_mib)}`
-      ]),
-      ...(memory.error ? [['error', memory.error] as [string, string]] : [])
-    ]),
-    section('Queue', [
-      ['running', String(queue.running)],
-      ['waiting', `${queue.depth} of ${queue.capacity}`],
-      ['per user', queue.per_user ? String(queue.per_user) : 'no cap'],
-      ...Object.entries(queue.lanes).map(([lane, l]): [string, string] => [
-        `lane ${lane}`,
-        `${l.running} running, ${l.queued} queued`
-      ])
-    ]),
-    table(
-      'Recent route switches',
-      ['time', 'from', 'to', 'why'],
-      status.switches
-        .slice(-RECENT_SWITCHES)
-        .reverse()
-        .map(s => [formatClock(s.time), s.from, s.to, s.reason]),
-      'No route switches since the server started.'
-    ),
-    section('Server', [
-      ['version', `neira ${status.version}${status.demo ? ' (demo models)' : ''}`],
-      ['LLM', status.llm_enabled ? 'enabled' : 'disabled'],
-      ...status.notes.map((note): [string, string] => ['note', note])
-    ])
+    ...statusSections(status).map(s =>
+      s.kind === 'rows' ? rowsSection(s.title, s.rows) : tableSection(s)
+    )
   );
 }
 
@@ -171,26 +124,21 @@ export class StatusItem extends Widget {
     } catch (error) {
       this.last = null;
       this.node.dataset.route = 'degraded';
-      this.node.textContent = 'neira: unavailable';
-      this.node.title = error instanceof Error ? error.message : String(error);
-      this.node.setAttribute('aria-label', `neira unavailable: ${this.node.title}`);
+      this.label(unavailableLabel(error instanceof Error ? error.message : String(error)));
     }
   }
 
   private display(status: StatusDocument): void {
     this.last = status;
-    const route = status.route.backend;
-    const model = status.route.model ?? 'no model';
-    const memory = memoryLabel(status.memory);
-    this.node.dataset.route = route;
+    this.node.dataset.route = status.route.backend;
     this.node.dataset.pressure = status.memory.level;
-    this.node.textContent = `neira: ${model} · ${route} · ${memory} · ${status.queue.depth} queued`;
-    this.node.title = `${status.route.reason}\nClick for models, memory, queue and route switches.`;
-    this.node.setAttribute(
-      'aria-label',
-      `neira status: model ${model}, route ${route}, memory ${memory}, ` +
-        `${status.queue.depth} queued. Open the status panel.`
-    );
+    this.label(statusLabel(status));
+  }
+
+  private label({ text, title, ariaLabel }: StatusLabel): void {
+    this.node.textContent = text;
+    this.node.title = title;
+    this.node.setAttribute('aria-label', ariaLabel);
   }
 
   /** Open the panel with the latest status (fetched now if there is none yet). */

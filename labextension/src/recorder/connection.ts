@@ -16,18 +16,26 @@ interface PageConfig {
   token?: string;
 }
 
+/**
+ * The server that the page config's JSON text names, for a page at `pageUrl`;
+ * null when the text is not JSON.
+ */
+export function connectionFromConfig(text: string, pageUrl: string): PageConnection | null {
+  let config: PageConfig;
+  try {
+    config = JSON.parse(text || '{}') as PageConfig;
+  } catch {
+    return null;
+  }
+  const baseUrl = new URL(config.baseUrl || '/', pageUrl);
+  let wsUrl = config.wsUrl || baseUrl.href.replace(/^http/, 'ws');
+  if (!wsUrl.endsWith('/')) wsUrl += '/';
+  return { wsUrl, token: config.token || '' };
+}
+
 /** The page's Jupyter server, or null on a page that no Jupyter server serves. */
 export function pageConnection(): PageConnection | null {
   const element = document.getElementById('jupyter-config-data');
   if (!element) return null;
-  let config: PageConfig;
-  try {
-    config = JSON.parse(element.textContent || '{}') as PageConfig;
-  } catch {
-    return null;
-  }
-  const baseUrl = new URL(config.baseUrl || '/', window.location.href);
-  let wsUrl = config.wsUrl || baseUrl.href.replace(/^http/, 'ws');
-  if (!wsUrl.endsWith('/')) wsUrl += '/';
-  return { wsUrl, token: config.token || '' };
+  return connectionFromConfig(element.textContent || '', window.location.href);
 }

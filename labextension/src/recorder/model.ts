@@ -29,7 +29,9 @@ export interface RecorderState {
 export type RecorderModel = AnyModel<RecorderState>;
 
 /** Whether `result` is a final message (not the empty result). */
-export function isFinal(result: FinalMessage | NoResult | null | undefined): result is FinalMessage {
+export function isFinal(
+  result: FinalMessage | NoResult | null | undefined
+): result is FinalMessage {
   return Boolean(result && typeof result.text === 'string');
 }
 

@@ -41,7 +41,7 @@ export interface Transcription {
 }
 
 /** A server message, or null for anything that is not a JSON object with a `type`. */
-function parseMessage(data: unknown): StreamMessage | null {
+export function parseMessage(data: unknown): StreamMessage | null {
   if (typeof data !== 'string') return null;
   try {
     const message: unknown = JSON.parse(data);
@@ -51,6 +51,12 @@ function parseMessage(data: unknown): StreamMessage | null {
   } catch {
     return null;
   }
+}
+
+/** The socket's URL: `path` under the server's WebSocket base URL, with the token as a query. */
+export function streamUrl(wsUrl: string, path: string, token: string): string {
+  const url = wsUrl + path;
+  return token ? `${url}?token=${encodeURIComponent(token)}` : url;
 }
 
 /** Opens a transcription stream. */
@@ -64,9 +70,7 @@ export function openTranscription({
   onFinal,
   onError
 }: TranscriptionOptions): Transcription {
-  let url = wsUrl + path;
-  if (token) url += `?token=${encodeURIComponent(token)}`;
-  const socket = new WebSocket(url);
+  const socket = new WebSocket(streamUrl(wsUrl, path, token));
   socket.binaryType = 'arraybuffer';
   const queue: Array<ArrayBuffer | string> = [];
   let open = false;

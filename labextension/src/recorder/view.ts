@@ -7,6 +7,7 @@ import type { PartialMessage } from '../protocol';
 import { elapsedClock, h, levelMeter } from './elements';
 import { FinalView } from './final';
 import type { RecorderStatus } from './model';
+import { buttonLook } from './states';
 import type { Language } from './transcription';
 
 /** The languages offered, with their labels. */
@@ -15,9 +16,6 @@ const LANGUAGES: ReadonlyArray<readonly [Language, string]> = [
   ['en', 'English'],
   ['ru', 'Русский']
 ];
-
-/** States in which a recording runs (or is being set up or finished). */
-const BUSY: ReadonlySet<RecorderStatus> = new Set(['connecting', 'recording', 'finishing']);
 
 /** The widget's elements inside the anywidget `el`. */
 export class RecorderView {
@@ -59,16 +57,15 @@ export class RecorderView {
 
   /** Shows `state`: on `el`'s `data-state`, the button, and the settings' availability. */
   showState(state: RecorderStatus): void {
-    const recording = state === 'recording';
+    const look = buttonLook(state);
     this.el.dataset.state = state;
-    this.button.textContent = recording ? 'Stop' : 'Record';
-    this.button.setAttribute('aria-label', recording ? 'Stop recording' : 'Start recording');
-    this.button.setAttribute('aria-pressed', String(recording));
+    this.button.textContent = look.label;
+    this.button.setAttribute('aria-label', look.ariaLabel);
+    this.button.setAttribute('aria-pressed', String(look.pressed));
     // aria-disabled, not disabled: a disabled button would drop the keyboard focus
-    const waiting = state === 'connecting' || state === 'finishing';
-    this.button.setAttribute('aria-disabled', String(waiting));
-    this.button.classList.toggle('neira-recording', recording);
-    this.language.disabled = this.correct.disabled = BUSY.has(state);
+    this.button.setAttribute('aria-disabled', String(look.waiting));
+    this.button.classList.toggle('neira-recording', look.pressed);
+    this.language.disabled = this.correct.disabled = look.busy;
   }
 
   /** Shows `text` in the message line (hidden when empty). */

@@ -17,6 +17,7 @@ import { copyText } from './clipboard';
 import { pageConnection } from './connection';
 import { INSERT_CELL_EVENT, InsertCellDetail, RecorderState, RecorderStatus } from './model';
 import { Recording } from './recording';
+import { clickAction } from './states';
 import { RecorderView } from './view';
 
 /** Shown where no Jupyter server serves the page (nbviewer, VS Code, a static export). */
@@ -130,8 +131,9 @@ const render: Render<RecorderState> = ({ model, el }) => {
   };
 
   view.button.addEventListener('click', () => {
-    if (state === 'recording') void stop();
-    else if (state !== 'connecting' && state !== 'finishing') void record();
+    const action = clickAction(state);
+    if (action === 'stop') void stop();
+    else if (action === 'record') void record();
   });
   view.language.value = model.get('language');
   view.language.addEventListener('change', () => {
