@@ -58,7 +58,7 @@ async def ask(base_url: str, api_key: str, model: str, question: str) -> dict[st
     async def tools() -> list[Any]:
         return [multiply]
 
-    persona.get_tools = tools  # type: ignore[method-assign]
+    persona.get_tools = tools
     model_id = f"openai/{model}"  # LiteLLM's OpenAI-compatible provider, as a user picks it
     system_prompt = JUPYTERNAUT_SYSTEM_PROMPT_TEMPLATE.render(
         **JupyternautSystemPromptArgs(

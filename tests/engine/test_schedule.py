@@ -116,8 +116,13 @@ async def test_cancel_drops_a_queued_job_and_stops_a_running_one() -> None:
 async def test_the_event_loop_keeps_running_while_a_model_works() -> None:
     scheduler = Scheduler()
     scheduler.add_lane("llm")
+
+    def work(_cancel: CancelToken, _emit: Any) -> str:
+        time.sleep(0.5)
+        return "done"
+
     try:
-        job = scheduler.submit("u", "llm", lambda _c, _e: time.sleep(0.5) or "done")
+        job = scheduler.submit("u", "llm", work)
         ticks = 0
         while not job.finished:
             ticks += 1
@@ -203,13 +208,17 @@ async def test_a_handed_off_job_holds_its_slot_until_another_thread_settles_it()
         handoffs.append((handoff, emit))
         return handoff
 
+    def settle_first() -> None:
+        handoffs[0][1]("x")
+        settle(handoffs[0][0], "a")
+
     try:
         first, second, third = (scheduler.submit(u, "llm", handed_off) for u in "abc")
         while len(handoffs) < 2:
             await asyncio.sleep(0.01)
         status = scheduler.status()
         assert (status["running"], status["depth"]) == (2, 1)  # the third waits for a slot
-        threading.Thread(target=lambda: (handoffs[0][1]("x"), settle(handoffs[0][0], "a"))).start()
+        threading.Thread(target=settle_first).start()
         assert [item async for item in first.stream()] == ["x"]
         assert first.result == "a"
         while len(handoffs) < 3:  # the freed slot took the third job

@@ -64,7 +64,9 @@ async def test_relayed_generate_socket_and_cancel(hub: LiveHub) -> None:
                                        "max_tokens": 200, "temperature": 0}))  # fmt: skip
     kinds: list[str] = []
     while True:
-        message = json.loads(await asyncio.wait_for(ws.read_message(), 240))
+        text = await asyncio.wait_for(ws.read_message(), 240)
+        assert text is not None, kinds  # None: the socket closed
+        message = json.loads(text)
         kinds.append(message["type"])
         if message["type"] == "token" and kinds.count("token") == 2:
             await ws.write_message(json.dumps({"type": "cancel"}))

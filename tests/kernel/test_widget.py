@@ -61,9 +61,10 @@ def test_defaults_and_synced_state() -> None:
     assert state["result"] == {}
     assert state["status"] == "idle"
     assert state["stream_path"] == STREAM_PATH
-    assert re.search(r"^export \{[^}]*\bas default\b", widget._esm, re.MULTILINE)
-    assert "getUserMedia" in widget._esm
-    assert "neira-recorder" in widget._css
+    # what the browser gets: anywidget syncs the files' text as ``_esm`` and ``_css``
+    assert re.search(r"^export \{[^}]*\bas default\b", state["_esm"], re.MULTILINE)
+    assert "getUserMedia" in state["_esm"]
+    assert "neira-recorder" in state["_css"]
     widget.close()
 
 

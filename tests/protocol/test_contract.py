@@ -119,7 +119,7 @@ async def test_speech_routes_match_protocol(
     for offset in range(0, len(pcm), 3200):
         await ws.write_message(pcm[offset : offset + 3200], binary=True)
     await ws.write_message(json.dumps({"type": "stop"}))
-    kinds = []
+    kinds: list[str] = []
     while not kinds or kinds[-1] not in ("final", "error"):
         message = await ws.read_message()
         assert isinstance(message, str)
@@ -136,7 +136,7 @@ async def test_generate_socket_and_openapi_match_protocol(
     await wait_ready(jp_fetch)
     ws: WebSocketClientConnection = await jp_ws_fetch("neira", "api", "generate", "ws")
     await ws.write_message(json.dumps({"type": "generate", "prompt": "Hi", "max_tokens": 3}))
-    kinds = []
+    kinds: list[str] = []
     while not kinds or kinds[-1] not in ("done", "error"):
         message = await ws.read_message()
         assert isinstance(message, str)

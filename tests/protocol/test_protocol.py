@@ -135,7 +135,7 @@ def test_form_options_and_tagged_messages() -> None:
     assert (options.language, options.correct, options.vad) == ("auto", False, True)
     with pytest.raises(ProtocolError, match="field 'correct'"):
         parse(TranscribeOptions, {"correct": "maybe"})
-    models = {"start": StreamStart, "stop": StreamStop}
+    models: dict[str, type[StreamStart | StreamStop]] = {"start": StreamStart, "stop": StreamStop}
     assert isinstance(parse_tagged('{"type": "stop"}', models), StreamStop)
     with pytest.raises(ProtocolError, match="field 'type' must be start or stop"):
         parse_tagged('{"type": "dance"}', models)

@@ -20,7 +20,7 @@ from tornado.websocket import websocket_connect
 from neira_jupyter.protocol import ROUTES
 from tests.conftest import Fetch, get_status, wait_ready
 from tests.support.helpers import post_json
-from tests.support.neira_http import fetch_raw, stream_generate
+from tests.support.neira_http import error_message, error_response, fetch_raw, stream_generate
 from tests.support.prompts import PROMPT
 
 ENDPOINTS = [
@@ -71,7 +71,7 @@ async def test_bad_input_gets_clear_4xx_and_server_keeps_serving(jp_fetch: Fetch
         with pytest.raises(HTTPClientError) as error:
             await jp_fetch("neira", "api", path, method="POST", body=body, headers=headers)
         assert error.value.code == 400, (path, body)
-        message = json.loads(error.value.response.body)["message"]
+        message = error_message(error.value)
         assert expected.lower() in message.lower(), (path, body, message)
     status = await get_status(jp_fetch)
     assert status["route"]["backend"] == "primary"
@@ -86,7 +86,7 @@ async def test_oversized_bodies_get_413(jp_fetch: Fetch) -> None:
     with pytest.raises(HTTPClientError) as error:
         await post_json(jp_fetch, "generate", {"prompt": "x" * 2000})
     assert error.value.code == 413
-    assert "limit" in json.loads(error.value.response.body)["message"]
+    assert "limit" in error_message(error.value)
     with pytest.raises(HTTPClientError) as error:
         await jp_fetch(
             "neira", "api", "transcribe", method="POST", body=b"\0" * 6000,
@@ -122,8 +122,8 @@ async def test_full_queue_answers_429(
     with pytest.raises(HTTPClientError) as error:
         await post_json(jp_fetch, "generate", {**long, "request_id": "r3"})
     assert error.value.code == 429
-    assert error.value.response.headers["Retry-After"] == "3"
-    assert "queue is full" in json.loads(error.value.response.body)["message"]
+    assert error_response(error.value).headers["Retry-After"] == "3"
+    assert "queue is full" in error_message(error.value)
     for request_id in ("r2", "r1"):
         await jp_fetch("neira", "api", "requests", request_id, method="DELETE")
     for future in (running, waiting):
@@ -139,7 +139,7 @@ async def test_prompt_longer_than_the_context_is_the_requests_fault(jp_fetch: Fe
         with pytest.raises(HTTPClientError) as error:
             await post_json(jp_fetch, "generate", too_long)
         assert error.value.code == 400
-        assert "context" in json.loads(error.value.response.body)["message"]
+        assert "context" in error_message(error.value)
     status = await get_status(jp_fetch)
     assert status["route"]["backend"] == "primary"
     short = {"prompt": "hi", "max_tokens": 2, "stream": False}

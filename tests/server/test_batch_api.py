@@ -12,7 +12,7 @@ from tornado.httpclient import HTTPClientError
 
 from tests.conftest import Fetch, get_status, wait_ready
 from tests.support.models import qwen_path
-from tests.support.neira_http import stream_generate
+from tests.support.neira_http import error_message, stream_generate
 
 SLOTS = 8
 SLOT_CTX = 512
@@ -75,7 +75,7 @@ async def test_a_prompt_longer_than_a_slot_is_a_400(jp_fetch: Fetch) -> None:
     with pytest.raises(HTTPClientError) as error:
         await jp_fetch("neira", "api", "generate", method="POST", body=json.dumps(too_long))
     assert error.value.code == 400
-    assert "context" in json.loads(error.value.response.body)["message"]
+    assert "context" in error_message(error.value)
 
 
 async def test_a_correction_is_not_stuck_behind_a_long_generation(

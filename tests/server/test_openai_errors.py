@@ -11,6 +11,7 @@ job.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from typing import Any
 
@@ -56,7 +57,7 @@ async def test_errors_have_openai_shape(
     ]
     for body, kind, param in cases:
         with pytest.raises(kind) as error:
-            await asyncio.to_thread(lambda b=body: client.chat.completions.create(**b))
+            await asyncio.to_thread(functools.partial(client.chat.completions.create, **body))
         assert error.value.param == param, (body, error.value.body)
         assert isinstance(error.value.body, dict) and set(error.value.body) == ERROR_KEYS
         assert error.value.body["message"]
@@ -70,8 +71,8 @@ async def test_errors_have_openai_shape(
 
     assert {p.replace("([^/]+)", "x") for p in OPENAI_HANDLERS} == {p for _, p in V1_ROUTES}
     for method, path in V1_ROUTES:
-        body = b"{}" if method == "POST" else None
-        response = await fetch_raw(jp_http_port, jp_base_url, f"neira/v1/{path}", method, body)
+        empty = b"{}" if method == "POST" else None
+        response = await fetch_raw(jp_http_port, jp_base_url, f"neira/v1/{path}", method, empty)
         assert response.code == 401, path
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
         assert json.loads(response.body)["error"]["type"] == "authentication_error"

@@ -11,6 +11,7 @@ scored and the same streamed or not.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import math
 from typing import Any
@@ -19,6 +20,7 @@ import jsonschema
 import openai
 import pytest
 from openai import OpenAI
+from openai.types.shared_params import ResponseFormatJSONSchema
 
 from neira_jupyter.engine.models import DEMO_LLM_NAME
 from tests.conftest import Fetch, wait_ready
@@ -56,16 +58,18 @@ async def test_structured_output_always_parses(
     jp_fetch: Fetch, client: OpenAI, jp_http_port: int, jp_base_url: str, token: str
 ) -> None:
     await wait_ready(jp_fetch)
-    schema_format = {"type": "json_schema", "json_schema": {"name": "person", "schema": PERSON}}
+    schema_format: ResponseFormatJSONSchema = {
+        "type": "json_schema",
+        "json_schema": {"name": "person", "schema": PERSON},
+    }
     for temperature in (0.0, 1.0):
         settings: dict[str, Any] = {
             "model": DEMO_LLM_NAME, "messages": ASK_PERSON, "max_tokens": 200,
             "temperature": temperature, "seed": 3,
         }  # fmt: skip
         whole = await asyncio.to_thread(
-            lambda s=settings: client.chat.completions.create(
-                **s,
-                response_format=schema_format,  # type: ignore[arg-type]
+            functools.partial(
+                client.chat.completions.create, **settings, response_format=schema_format
             )
         )
         assert whole.choices[0].finish_reason == "stop", whole.choices[0].message.content
@@ -91,19 +95,23 @@ async def test_structured_output_always_parses(
     )
     assert raw.code == 200, raw.body
     jsonschema.validate(json.loads(json.loads(raw.body)["text"]), PERSON)
-    bad = {**body, "json_schema": {"type": "object", "properties": {"a": {"pattern": "(("}}}}
+    unfollowable_schema: dict[str, object] = {
+        "type": "object",
+        "properties": {"a": {"pattern": "(("}},
+    }
+    bad = {**body, "json_schema": unfollowable_schema}
     refused = await fetch_raw(
         jp_http_port, jp_base_url, "neira/api/generate", "POST", json.dumps(bad).encode(), headers
     )
     assert refused.code == 400 and b"json_schema" in refused.body, refused.body
-    named = {"name": "x", "schema": bad["json_schema"]}
-    unfollowable = {"type": "json_schema", "json_schema": named}
+    unfollowable: ResponseFormatJSONSchema = {
+        "type": "json_schema",
+        "json_schema": {"name": "x", "schema": unfollowable_schema},
+    }
     with pytest.raises(openai.BadRequestError) as error:
         await asyncio.to_thread(
             lambda: client.chat.completions.create(
-                model=DEMO_LLM_NAME,
-                messages=ASK_PERSON,
-                response_format=unfollowable,  # type: ignore[arg-type]
+                model=DEMO_LLM_NAME, messages=ASK_PERSON, response_format=unfollowable
             )
         )
     assert error.value.param == "response_format.json_schema.schema"

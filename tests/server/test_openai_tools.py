@@ -9,6 +9,7 @@ validated against OpenAI's own response schemas.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from typing import Any
 
@@ -161,7 +162,7 @@ async def test_tools_the_model_cannot_call_are_400s(jp_fetch: Fetch, client: Ope
     for settings, param in cases:
         body = {"model": DEMO_LLM_NAME, "messages": ASK_WEATHER, "max_tokens": 8, **settings}
         with pytest.raises(openai.BadRequestError) as error:
-            await asyncio.to_thread(lambda b=body: client.chat.completions.create(**b))
+            await asyncio.to_thread(functools.partial(client.chat.completions.create, **body))
         assert error.value.param == param, (settings, error.value.message)
 
 

@@ -25,7 +25,7 @@ from neira_jupyter.engine import models
 from tests.conftest import Fetch, get_status
 from tests.support.helpers import wait_for
 from tests.support.memory_file import PLENTY, RECOVERED, SCARCE, write_memory
-from tests.support.neira_http import server_url
+from tests.support.neira_http import error_message, server_url
 
 DEMO = models.demo_llm_path()  # the demo extra is part of the test setup
 DEMO_FALLBACK = models.demo_fallback_path()
@@ -202,10 +202,9 @@ async def test_no_loadable_model_means_degraded(
             "neira", "api", "generate", method="POST", body=json.dumps({"prompt": PROMPT})
         )
     assert info.value.code == 503
-    assert info.value.response is not None
-    error = json.loads(info.value.response.body)
-    assert error["message"].startswith("no language model can serve: primary")
-    assert "fallback" in error["message"]
+    message = error_message(info.value)
+    assert message.startswith("no language model can serve: primary")
+    assert "fallback" in message
 
 
 async def test_twenty_concurrent_requests_across_a_switch_all_complete(

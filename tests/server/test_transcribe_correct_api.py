@@ -20,6 +20,7 @@ from neira_jupyter.engine.models import DEMO_LLM_NAME
 from tests.conftest import Fetch, wait_ready
 from tests.support.audio_fixtures import SENTENCES, speak
 from tests.support.helpers import post_json, words
+from tests.support.neira_http import error_message
 
 SENTENCE = SENTENCES["en"][1]  # tiny.en hears the fox pangram differently run to run
 
@@ -104,4 +105,4 @@ async def test_correct_without_llm_is_degraded(jp_fetch: Fetch) -> None:
     with pytest.raises(HTTPClientError) as error:
         await post_json(jp_fetch, "generate", {"prompt": "hi"})
     assert error.value.code == 503
-    assert "disabled" in json.loads(error.value.response.body)["message"]
+    assert "disabled" in error_message(error.value)

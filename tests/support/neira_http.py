@@ -87,6 +87,18 @@ async def fetch_raw(
         return exc.response
 
 
+def error_response(error: HTTPClientError) -> HTTPResponse:
+    """The response of a refused request (``pytest.raises(HTTPClientError)``'s value)."""
+    assert error.response is not None, error
+    return error.response
+
+
+def error_message(error: HTTPClientError) -> str:
+    """The ``message`` of a refused request's JSON error body."""
+    message: str = json.loads(error_response(error).body)["message"]
+    return message
+
+
 def sse_documents(body: bytes) -> list[Any]:
     """The JSON documents of an SSE body, checking it ends with ``data: [DONE]``."""
     events = [e for e in body.decode().split("\n\n") if e]

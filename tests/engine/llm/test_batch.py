@@ -93,9 +93,7 @@ def test_greedy_text_is_the_same_alone_and_in_a_full_batch(batched: LlamaModel) 
     alone_chunks, alone = run(batched, ask(PROMPTS[0]), GREEDY)
     assert "".join(alone_chunks) == alone.text
     assert alone.usage.completion_tokens == GREEDY.max_tokens  # this prompt runs on
-    together = run_all(
-        [lambda p=p: run(batched, ask(p), GREEDY) for p in PROMPTS]  # type: ignore[misc]
-    )
+    together = run_all([lambda p=p: run(batched, ask(p), GREEDY) for p in PROMPTS])
     assert together[0][1].text == alone.text
     assert together[0][1].usage == alone.usage
     for (chunks, result), prompt in zip(together, PROMPTS, strict=True):

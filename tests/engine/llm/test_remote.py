@@ -20,6 +20,7 @@ import pytest
 
 from neira_jupyter.engine import models
 from neira_jupyter.engine.config import ConfigError, build_engine_config
+from neira_jupyter.engine.generation import GenerationEvents, GenerationStart
 from neira_jupyter.engine.llm import TokenChunk
 from neira_jupyter.engine.llm.remote import MAX_EVENT_BYTES, RemoteModel
 from neira_jupyter.engine.models import DEMO_LLM_NAME
@@ -250,6 +251,13 @@ def test_cancelling_a_llama_cpp_server_generation(llama_server: str) -> None:
 # -- the remote as capacity: overflow when the local model is busy --------------------
 
 
+async def started(events: GenerationEvents) -> GenerationStart:
+    """A generation's first event, which says who serves it."""
+    start = await anext(events)
+    assert isinstance(start, GenerationStart), start
+    return start
+
+
 async def test_a_busy_local_model_overflows_to_the_remote(llama_server: str) -> None:
     """With ``remote_overflow_queue=1``, the request that would wait behind another
     queued one goes to the remote server; an idle engine serves locally again."""
@@ -271,13 +279,13 @@ async def test_a_busy_local_model_overflows_to_the_remote(llama_server: str) -> 
             "alice", [ChatMessage("user", "Count from 1 to 300.")],
             GenerationOptions(max_tokens=300, temperature=0),
         )  # fmt: skip
-        assert (await anext(long)).route == "primary"
+        assert (await started(long)).route == "primary"
         assert isinstance(await anext(long), TokenChunk)  # running: the local lane is busy
         queued = engine.generate("bob", HI, short)
-        assert (await anext(queued)).route == "primary"  # nothing waits yet: it queues
+        assert (await started(queued)).route == "primary"  # nothing waits yet: it queues
         assert engine.scheduler.waiting(DEMO_LLM_NAME) == 1
         overflow = engine.generate("carol", HI, short)
-        start = await anext(overflow)
+        start = await started(overflow)
         assert start.route == "remote", start
         assert "remote_overflow_queue=1" in start.route_reason
         remote_events = [event async for event in overflow]
@@ -289,7 +297,7 @@ async def test_a_busy_local_model_overflows_to_the_remote(llama_server: str) -> 
         assert isinstance(local_events[-1], GenerationResult)
         assert local_events[-1].route == "primary"
         idle = engine.generate("dave", HI, short)
-        assert (await anext(idle)).route == "primary"  # nothing waits: local again
+        assert (await started(idle)).route == "primary"  # nothing waits: local again
         await idle.aclose()
     finally:
         await engine.stop()

@@ -26,7 +26,7 @@ def test_the_reason_is_the_one_a_request_gets_and_asking_keeps_retries_possible(
         primary_state=ModelState.FAILED, fallback_state=ModelState.FAILED
     )
     for backend in router.backends:
-        backend.model.error = "RuntimeError: out of memory"  # type: ignore[attr-defined]
+        backend.model.error = "RuntimeError: out of memory"
     # nobody asked yet: the next request starts the reload's backoff, so it may serve
     assert router.available() is None
     assert all(b.load_retry.failed_at is None for b in router.backends)
@@ -45,7 +45,7 @@ def test_a_missing_file_is_never_retried_and_a_disabled_router_says_so() -> None
         primary_state=ModelState.FAILED, fallback_state=ModelState.FAILED
     )
     for backend in router.backends:
-        backend.model.error = "FileNotFoundError: no such file"  # type: ignore[attr-defined]
+        backend.model.error = "FileNotFoundError: no such file"
     assert "FileNotFoundError" in (router.available() or "")
     router.enabled = False
     assert router.available() == router.disabled_reason
