@@ -75,7 +75,7 @@ def run_doctor(
         low = config.memory_thresholds.low_mib
         memory = report.add(memory_check(role, spec, gpu_build, gpus, host, low))
         if options.quick or not spec.path.is_file():
-            why = "--quick: not loaded" if options.quick else "the model file is missing"
+            why = "the model file is missing" if not spec.path.is_file() else "--quick: not loaded"
             report.add(Check(f"llm.{role}.load", f"{role} model {spec.name}: load", "skip", why))
             continue
         if memory.verdict == "fail":
