@@ -1,6 +1,6 @@
 """Write a llama-architecture GGUF with random Q4_K weights: Mistral 7B's shape, or a tiny one.
 
-    python benchmarks/gpu/write_gguf.py OUT.gguf [--shape mistral-7b|tiny] [--seed 0]
+    python benchmarks/gpu/write_gguf.py OUT.gguf [--shape mistral-7b|tinyllama-1b|tiny] [--seed 0]
 
 The kernels and the memory traffic are those of the real model (the same
 tensors, shapes and quantization: every matrix Q4_K, about 4.1 GB at the 7B
@@ -63,6 +63,17 @@ class Shape:
 
 SHAPES = {
     "mistral-7b": Shape(),
+    # the pressure switch's fallback: TinyLlama 1.1B's shape (about 0.6 GB in Q4_K)
+    "tinyllama-1b": Shape(
+        "tinyllama-1b-shaped-random",
+        n_embd=2048,
+        n_layer=22,
+        n_head=32,
+        n_head_kv=4,
+        n_ff=5632,
+        n_ctx_train=2048,
+        rope_base=10000.0,
+    ),
     "tiny": Shape(
         "tiny-random",
         n_vocab=512,

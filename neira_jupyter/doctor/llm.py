@@ -164,10 +164,11 @@ def decode_run(model: LlamaModel, sequences: int, max_tokens: int) -> dict[str, 
 
 
 def decode_check(role: str, model: LlamaModel, max_tokens: int) -> Check:
-    """A short decode at each of ``CONCURRENCY`` sequences (after one warm-up token)."""
+    """A short decode at each of ``CONCURRENCY`` sequences (after a warm-up of each)."""
     check_id, title = f"llm.{role}.decode", f"{role} model {model.name}: decode"
     try:
-        decode_run(model, 1, 1)  # warm-up: first-call allocations are not the model's speed
+        for n in CONCURRENCY:  # warm-up: the first batch of a size allocates (and, on a GPU,
+            decode_run(model, n, 2)  # captures graphs); that is not the model's speed
         runs = [decode_run(model, n, max_tokens) for n in CONCURRENCY]
     except Exception as exc:
         return Check(check_id, title, "fail", f"decoding failed: {exc}",
