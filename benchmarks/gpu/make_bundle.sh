@@ -11,10 +11,10 @@ PYTHON=${PYTHON:-.venv/bin/python}
 BUNDLE=benchmarks/gpu/bundle
 LIMIT_MIB=64
 rm -rf "$BUNDLE"
-mkdir -p "$BUNDLE/wheels"
+mkdir -p "$BUNDLE/wheels" "$BUNDLE/sdist"
 
 version=$("$PYTHON" -c "import importlib.metadata as m; print(m.version('llama-cpp-python'))")
-"$PYTHON" benchmarks/gpu/trim_sdist.py "$BUNDLE/llama_cpp_python-$version-trimmed.tar.gz" \
+"$PYTHON" benchmarks/gpu/trim_sdist.py "$BUNDLE/sdist/llama_cpp_python-$version.tar.gz" \
   ${NEIRA_LLAMA_SDIST:+--sdist "$NEIRA_LLAMA_SDIST"}
 
 "$PYTHON" -m pip download -q -d "$BUNDLE/wheels" --only-binary=:all: \

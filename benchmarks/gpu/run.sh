@@ -43,7 +43,7 @@ if ! "$PY" -c "import llama_cpp, sys; sys.exit(not llama_cpp.llama_supports_gpu_
 -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
   CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) \
     "$PY" -m pip install -v --no-index --no-deps --no-build-isolation --no-cache-dir \
-    --target "$SITE" --upgrade "$BUNDLE"/llama_cpp_python-*-trimmed.tar.gz > "$OUT/build.log" 2>&1 \
+    --target "$SITE" --upgrade "$BUNDLE"/sdist/llama_cpp_python-*.tar.gz > "$OUT/build.log" 2>&1 \
     || { tail -40 "$OUT/build.log"; exit 1; }
 fi
 took build $t
