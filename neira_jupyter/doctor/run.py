@@ -17,7 +17,7 @@ from ..engine.routing import HostSource, MemorySource, NvmlSource
 from .llm import decode_check, load_check, memory_check
 from .report import Check, Report
 from .speech import speech_check
-from .system import gpu_check, llama_build_check, memory_watch_check
+from .system import driver_present, gpu_check, llama_build_check, memory_watch_check
 
 __all__ = ["DoctorOptions", "run_doctor"]
 
@@ -61,7 +61,8 @@ def run_doctor(
         if isinstance(source, NvmlSource):
             source.close()
     gpu_build = llama_supports_gpu()
-    report.add(llama_build_check(bool(gpus), config.offloads_layers))
+    gpu_here = bool(gpus) or driver_present()  # a driver without NVML readings is a GPU too
+    report.add(llama_build_check(gpu_here, config.offloads_layers))
     report.add(gpu)
     report.add(memory_watch_check(config, gpu_build, gpus))
     host = HostSource().read()[0]
@@ -82,7 +83,7 @@ def run_doctor(
             report.add(Check(f"llm.{role}.load", f"{role} model {spec.name}: load", "skip",
                              "not loaded: it does not fit"))  # fmt: skip
             continue
-        load, model = load_check(role, spec, gpu_build, bool(gpus))
+        load, model = load_check(role, spec, gpu_build, gpu_here)
         report.add(load)
         if model is None:
             continue
@@ -90,5 +91,5 @@ def run_doctor(
             report.add(decode_check(role, model, options.max_tokens))
         finally:
             model.close()
-    report.add(speech_check(config.speech, bool(gpus), options.quick))
+    report.add(speech_check(config.speech, gpu_here, options.quick))
     return report

@@ -67,7 +67,7 @@ def llama_build_check(gpus_visible: bool, offloads_layers: bool) -> Check:
         return Check("llama_build", title, "ok", "built with GPU offload (CUDA)", None, details)
     if gpu:
         return Check(
-            "llama_build", title, "warn", "built with GPU offload, but NVML sees no NVIDIA GPU",
+            "llama_build", title, "warn", "built with GPU offload, but there is no NVIDIA GPU",
             fix="check the driver with nvidia-smi; without a GPU the layers stay on the CPU",
             details=details,
         )  # fmt: skip
