@@ -186,3 +186,13 @@ def test_demo_models_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
     if speech["details"]["clip"] == "espeak-ng":
         assert speech["details"]["words_heard"] >= 0.5, speech["details"]["text"]
     assert status == 0 and report["verdict"] == "ok"
+
+
+def test_the_json_report_reads_back_into_the_text_one(capsys: pytest.CaptureFixture[str]) -> None:
+    """``benchmarks/gpu/run.sh`` prints doctor.txt from doctor.json this way."""
+    from neira_jupyter.doctor.report import Check, Report, render_text
+
+    _, data = doctor(capsys, "--quick", NO_GPU)
+    report = Report([Check(**c) for c in data["checks"]], data["machine"], data["config"])
+    assert report.to_dict() == data
+    assert "[ ok ] llama.cpp build: CPU build (no GPU here)" in render_text(report)
