@@ -32,6 +32,7 @@ import importlib.util
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -283,7 +284,8 @@ def main() -> int:
     }
     found: dict[str, Any] = {"machine": machine(), "whisper": whisper_line()}
     port = free_port()
-    app, thread = start_server(port, Path(tempfile.mkdtemp(prefix="neira-gpu-")), neira)
+    root = Path(tempfile.mkdtemp(prefix="neira-gpu-"))
+    app, thread = start_server(port, root, neira)
     try:
         wait(port, "primary ready", lambda s: state("primary")(s) == "ready", 300)
         run_clients(port, 1, 8, 0, first=1000)  # warm-up
@@ -303,6 +305,7 @@ def main() -> int:
         print(json.dumps(found["pressure"], indent=1), flush=True)
     finally:
         stop_server(app, thread)
+        shutil.rmtree(root, ignore_errors=True)
     print(write_results(args.out, args, found))
     return 0
 
