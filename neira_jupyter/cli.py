@@ -1,7 +1,8 @@
 """The ``jupyter-neira`` entry point: ``jupyter neira models ...`` or the server app.
 
 ``jupyter neira models list|download|verify|remove`` goes to
-``neira_jupyter.engine.models.cli``; every other command line goes to the
+``neira_jupyter.engine.models.cli``, ``jupyter neira doctor`` to
+``neira_jupyter.doctor.app``; every other command line goes to the
 server application's ``neira_jupyter.server.app:main`` unchanged.
 """
 
@@ -17,6 +18,10 @@ def main(argv: list[str] | None = None) -> int | None:
         from .engine.models.cli import main as models_main
 
         return models_main(args[1:])
+    if args[:1] == ["doctor"]:
+        from .doctor.app import main as doctor_main
+
+        return doctor_main(args[1:])
     from .server.app import main as app_main
 
     app_main(args)

@@ -103,6 +103,11 @@ class EngineConfig:
     demo: bool = False
     demo_notes: list[str] = field(default_factory=list)
 
+    @property
+    def offloads_layers(self) -> bool:
+        """Whether a local LLM asks for layers on a GPU (the memory watch then tries NVML)."""
+        return any(s.n_gpu_layers != 0 for s in (self.primary, self.fallback) if s is not None)
+
 
 class _Options:
     """Reads of the option values; a missing one is a ``ConfigError`` naming it."""

@@ -100,9 +100,8 @@ class GenerationService:
         self.primary = LlamaModel(config.primary) if config.primary else None
         self.fallback = LlamaModel(config.fallback) if config.fallback else None
         self.remote = RemoteModel(config.remote) if config.remote else None
-        use_gpu = any(m.spec.n_gpu_layers != 0 for m in self.llms)
         self.memory = MemoryWatch(
-            make_source(config.memory_source, use_gpu=use_gpu),
+            make_source(config.memory_source, use_gpu=config.offloads_layers),
             config.memory_thresholds,
             config.memory_interval_s,
         )

@@ -43,6 +43,7 @@ __all__ = [
     "apply_overrides",
     "brain_config_path",
     "request_limits",
+    "resolve_options",
     "start_handler_state",
 ]
 
@@ -74,6 +75,13 @@ def apply_overrides(
             setattr(options, name, value)
         except TraitError as exc:
             raise ConfigError(f"{source}: {exc}") from None
+
+
+def resolve_options(options: NeiraApp) -> None:
+    """Layer ``brain_config.toml`` and the environment over ``options``, as the server does
+    at start (``apply_overrides``); a bad value is a ``ConfigError``."""
+    path = brain_config_path(options)
+    apply_overrides(options, read_brain_config(path), environment(), str(path))
 
 
 def request_limits(options: NeiraApp) -> RequestLimits:
@@ -134,8 +142,7 @@ def start_handler_state(
     A bad option is logged and raised as a ``ConfigError``. Nothing is started yet.
     """
     try:
-        path = brain_config_path(options)
-        apply_overrides(options, read_brain_config(path), environment(), str(path))
+        resolve_options(options)
         # a relay builds no engine config: that would import llama_cpp for nothing
         config = None if options.service_url else build_engine_config(options.option_values())
     except ConfigError as exc:

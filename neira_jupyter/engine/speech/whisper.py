@@ -131,11 +131,17 @@ class WhisperTranscriber(ResidentModel):
         self.spec = spec
         self._model: Any = None
         self._device: str | None = None
+        self._compute_type: str | None = None
 
     @property
     def device(self) -> str:
         """The device the model runs on (resolved from ``"auto"`` once loaded)."""
         return self._device or self.spec.device
+
+    @property
+    def compute_type(self) -> str:
+        """CTranslate2's compute type (resolved from ``"default"`` once loaded)."""
+        return self._compute_type or self.spec.compute_type
 
     @property
     def batch_size(self) -> int:
@@ -174,10 +180,12 @@ class WhisperTranscriber(ResidentModel):
             local_files_only=True,
         )
         self._device = device
+        self._compute_type = compute_type
 
     def _release(self) -> None:
         self._model = None
         self._device = None
+        self._compute_type = None
 
     def transcribe(
         self,
