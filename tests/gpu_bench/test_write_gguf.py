@@ -46,9 +46,12 @@ def test_llama_cpp_loads_and_generates_with_the_tiny_model(tmp_path: Path) -> No
     try:
         assert llm.n_vocab() == 512
         assert llm.tokenize("Hello, GPU! Привет".encode())  # byte fallback: any text
-        out = llm("Open the notebook", max_tokens=4, temperature=0.0)
-        assert out["usage"]["completion_tokens"] >= 1
-        chat = llm.create_chat_completion([{"role": "user", "content": "hi"}], max_tokens=2)
+        out = llm("Open the notebook", max_tokens=4, temperature=0.0, stream=False)
+        assert isinstance(out, dict) and out["usage"]["completion_tokens"] >= 1
+        chat = llm.create_chat_completion(
+            [{"role": "user", "content": "hi"}], max_tokens=2, stream=False
+        )
+        assert isinstance(chat, dict)
         assert chat["usage"]["prompt_tokens"] > 2  # the GGUF's [INST] template was applied
     finally:
         llm.close()
