@@ -1,0 +1,398 @@
+"""``POST v1/responses``: OpenAI's Responses API request, and the conversation it stands for.
+
+Every field of the spec's ``CreateResponse`` is declared. Honoured:
+``model``, ``input`` (a string, or items: messages, ``function_call`` and
+``function_call_output``), ``instructions`` (a system message first),
+``max_output_tokens``, ``temperature``, ``top_p``, ``text.format``
+(``text``, ``json_object`` (with llama.cpp's ``schema`` too),
+``json_schema``, through the grammar), ``tools`` (functions),
+``tool_choice``, ``parallel_tool_calls``, ``max_tool_calls`` (calls past it
+are dropped), ``store`` and ``previous_response_id`` (the server's bounded
+per-user store), ``stream``, ``metadata`` (echoed). Accepted, changing
+nothing: ``user``, ``safety_identifier``, ``prompt_cache_*``,
+``service_tier``, ``stream_options``, ``include`` (of what this server never
+makes: tool sources, images, reasoning), ``truncation: "disabled"``.
+Refused unless at their no-op value, naming the field: ``background``,
+``conversation``, ``context_management``, ``prompt``, ``moderation``,
+``reasoning``, ``top_logprobs``, ``truncation: "auto"``,
+``text.verbosity``, images, files and audio in the input, and every item and
+tool type other than those above. ``chat`` turns the items into the
+messages ``api/generate`` takes (calls and their outputs as tool messages).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from .base import RequestModel, Text
+from .generate import MAX_TOKENS_LIMIT, ChatMessage
+from .openai_messages import MAX_NAME_CHARS, ModelName, StreamOptions, no_op
+from .tools import (
+    MAX_TOOL_DESCRIPTION,
+    MAX_TOOLS,
+    CallId,
+    ChosenFunction,
+    FunctionCall,
+    FunctionDefinition,
+    FunctionName,
+    FunctionTool,
+    NamedToolChoice,
+    ToolCall,
+    ToolChoiceOption,
+    chosen,
+)
+
+MAX_ITEMS = 512
+MAX_PARTS = 64
+ShortText = Annotated[str, Field(max_length=MAX_NAME_CHARS)]
+Metadata = Annotated[
+    dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=512)]],
+    Field(max_length=16),
+]
+
+UNUSED_INCLUDES = frozenset(
+    {"web_search_call.action.sources", "web_search_call.results", "code_interpreter_call.outputs",
+     "computer_call_output.output.image_url", "file_search_call.results",
+     "message.input_image.image_url", "reasoning.encrypted_content"}
+)  # fmt: skip
+"""``include`` values for output this server never makes: accepted, nothing to add."""
+
+
+class ContentPart(RequestModel):
+    """A part of a message's content: text is read; images, files and audio are refused."""
+
+    type: Literal[
+        "input_text", "output_text", "refusal", "input_image", "input_file", "input_audio"
+    ]
+    text: Text | None = None
+    refusal: Text | None = None
+    annotations: list[Any] | None = Field(None, description="Of an earlier output: unused.")
+    logprobs: list[Any] | None = Field(None, description="Of an earlier output: unused.")
+    image_url: Any = None
+    file_id: Any = None
+    file_data: Any = None
+    file_url: Any = None
+    filename: Any = None
+    detail: Any = None
+    input_audio: Any = None
+
+    @field_validator("type")
+    @classmethod
+    def _readable(cls, kind: str) -> str:
+        if kind not in ("input_text", "output_text", "refusal"):
+            raise ValueError(f"is {kind!r}; this server's models read text only")
+        return kind
+
+    @model_validator(mode="after")
+    def _has_text(self) -> ContentPart:
+        if (self.refusal if self.type == "refusal" else self.text) is None:
+            field = "refusal" if self.type == "refusal" else "text"
+            raise ValueError(f"field '{field}' is required in a {self.type!r} part")
+        return self
+
+    @property
+    def words(self) -> str:
+        return (self.refusal if self.type == "refusal" else self.text) or ""
+
+
+def _parts(value: Any) -> Any:
+    return [{"type": "input_text", "text": value}] if isinstance(value, str) else value
+
+
+Parts = Annotated[list[ContentPart], Field(max_length=MAX_PARTS)]
+
+
+class MessageItem(RequestModel):
+    """A message (``type`` may be left out); ``developer`` counts as ``system``."""
+
+    type: Literal["message"] = "message"
+    role: Literal["user", "assistant", "system", "developer"]
+    content: Annotated[Parts, Field(description="A string, or text parts.")]
+    id: ShortText | None = None
+    status: Literal["in_progress", "completed", "incomplete"] | None = None
+    phase: Any = Field(None, description="Of an earlier output: unused.")
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _string_content(cls, value: Any) -> Any:
+        return _parts(value)
+
+    def as_chat(self) -> ChatMessage:
+        role = "system" if self.role in ("system", "developer") else self.role
+        text = "".join(part.words for part in self.content)
+        return ChatMessage(role=role, content=text)  # type: ignore[arg-type]
+
+
+class FunctionCallItem(RequestModel):
+    """A call the model made earlier (sent back with its output)."""
+
+    type: Literal["function_call"]
+    call_id: CallId
+    name: FunctionName
+    arguments: Text
+    id: ShortText | None = None
+    status: Literal["in_progress", "completed", "incomplete"] | None = None
+    namespace: ShortText | None = Field(None, description="Accepted, unused.")
+    caller: Any = Field(None, description="Accepted, unused.")
+
+    def as_call(self) -> ToolCall:
+        return ToolCall(
+            id=self.call_id, function=FunctionCall(name=self.name, arguments=self.arguments)
+        )
+
+
+class FunctionCallOutputItem(RequestModel):
+    """A call's result: text (or text parts), naming the call's ``call_id``."""
+
+    type: Literal["function_call_output"]
+    call_id: CallId
+    output: Annotated[Parts, Field(description="A string, or text parts.")]
+    id: ShortText | None = None
+    status: Literal["in_progress", "completed", "incomplete"] | None = None
+
+    @field_validator("output", mode="before")
+    @classmethod
+    def _string_output(cls, value: Any) -> Any:
+        return _parts(value)
+
+    def as_chat(self) -> ChatMessage:
+        text = "".join(part.words for part in self.output)
+        return ChatMessage(role="tool", content=text, tool_call_id=self.call_id)
+
+
+class OtherItem(RequestModel):
+    """Any other item type (reasoning, item references, built-in tools' calls): refused."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    type: str
+
+    @model_validator(mode="after")
+    def _refused(self) -> OtherItem:
+        raise ValueError(
+            f"is a {self.type!r} item; this server reads messages, 'function_call' and "
+            "'function_call_output' items"
+        )
+
+
+def _item_kind(value: Any) -> str:
+    kind = value.get("type", "message") if isinstance(value, dict) else "message"
+    return kind if kind in ("message", "function_call", "function_call_output") else "type"
+
+
+InputItem = Annotated[
+    Annotated[MessageItem, Tag("message")]
+    | Annotated[FunctionCallItem, Tag("function_call")]
+    | Annotated[FunctionCallOutputItem, Tag("function_call_output")]
+    | Annotated[OtherItem, Tag("type")],
+    Discriminator(_item_kind),
+]
+
+
+def _one_message(value: Any) -> Any:
+    """A string ``input`` as the one user message it stands for."""
+    return [{"role": "user", "content": value}] if isinstance(value, str) else value
+
+
+class ResponseFunctionTool(RequestModel):
+    """A function the model may call (the Responses API's flat form)."""
+
+    type: Literal["function"]
+    name: FunctionName
+    description: Text | None = Field(None, max_length=MAX_TOOL_DESCRIPTION)
+    parameters: dict[str, Any] | None = Field(None, description="A JSON Schema of the arguments.")
+    strict: bool | None = Field(None, description="Accepted: a forced call follows the schema.")
+    output_schema: dict[str, Any] | None = Field(None, description="Accepted, unused.")
+    defer_loading: bool | None = Field(None, description="Only false: there is no tool search.")
+    allowed_callers: list[Any] | None = Field(None, description="Accepted, unused.")
+
+    @model_validator(mode="after")
+    def _loaded(self) -> ResponseFunctionTool:
+        no_op("defer_loading", self.defer_loading, (False,), "there is no tool search")
+        return self
+
+    def as_chat_tool(self) -> FunctionTool:
+        definition = FunctionDefinition(
+            name=self.name, description=self.description, parameters=self.parameters,
+            strict=self.strict,
+        )  # fmt: skip
+        return FunctionTool(type="function", function=definition)
+
+
+class FunctionChoice(RequestModel):
+    """``tool_choice`` naming a function: ``{"type": "function", "name": ...}``."""
+
+    type: Literal["function"]
+    name: FunctionName
+
+
+class FormatText(RequestModel):
+    type: Literal["text"]
+
+
+class FormatJsonObject(RequestModel):
+    """Any JSON object, or (llama.cpp server's form) one that follows ``schema``."""
+
+    type: Literal["json_object"]
+    schema_: dict[str, Any] | None = Field(None, alias="schema")
+
+
+class FormatJsonSchema(RequestModel):
+    """JSON that follows ``schema``."""
+
+    type: Literal["json_schema"]
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    schema_: dict[str, Any] = Field(alias="schema")
+    description: str | None = None
+    strict: bool | None = None
+
+
+TextFormat = Annotated[
+    FormatText | FormatJsonObject | FormatJsonSchema, Field(discriminator="type")
+]
+
+
+class TextOptions(RequestModel):
+    """``text``: the answer's ``format``; ``verbosity`` only ``medium``."""
+
+    format: TextFormat | None = None
+    verbosity: Literal["low", "medium", "high"] | None = None
+
+    @model_validator(mode="after")
+    def _medium(self) -> TextOptions:
+        no_op("verbosity", self.verbosity, ("medium",), "the answer's length is the model's own")
+        return self
+
+
+class ReasoningOptions(RequestModel):
+    """``reasoning``: only ``effort`` ``none`` (the models do not reason)."""
+
+    effort: str | None = Field(None, max_length=16)
+    summary: str | None = Field(None, max_length=16)
+    generate_summary: str | None = Field(None, max_length=16)
+    mode: str | None = Field(None, max_length=32)
+
+    @model_validator(mode="after")
+    def _none(self) -> ReasoningOptions:
+        why = "the models do not reason"
+        no_op("effort", self.effort, ("none",), why)
+        for name in ("summary", "generate_summary", "mode"):
+            no_op(name, getattr(self, name), (), why)
+        return self
+
+
+class ResponseRequest(RequestModel):
+    """The body of ``POST v1/responses``."""
+
+    model: ModelName
+    input: Annotated[
+        list[InputItem],
+        BeforeValidator(_one_message, json_schema_input_type=Text | list[InputItem]),
+        Field(min_length=1, max_length=MAX_ITEMS),
+    ] = Field(description="A string (one user message), or a list of items.")
+    instructions: Text | None = Field(None, description="A system message before the input.")
+    max_output_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS_LIMIT)
+    temperature: float | None = Field(None, ge=0.0, le=2.0)
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
+    text: TextOptions | None = None
+    tools: list[ResponseFunctionTool] | None = Field(None, max_length=MAX_TOOLS)
+    tool_choice: Literal["none", "auto", "required"] | FunctionChoice | None = None
+    parallel_tool_calls: bool | None = Field(None, description="False: at most one call.")
+    max_tool_calls: int | None = Field(None, ge=0, le=MAX_TOOLS, description="Calls kept.")
+    store: bool | None = Field(None, description="Keep the response (default true).")
+    previous_response_id: ShortText | None = Field(None, description="Continue a stored one.")
+    stream: bool | None = False
+    stream_options: StreamOptions | None = None
+    metadata: Metadata | None = Field(None, description="Echoed in the response.")
+    include: Annotated[list[ShortText], Field(max_length=16)] | None = None
+    truncation: Literal["auto", "disabled"] | None = None
+    user: ShortText | None = Field(None, description="Accepted, unused.")
+    safety_identifier: str | None = Field(None, max_length=64, description="Accepted, unused.")
+    prompt_cache_key: ShortText | None = Field(None, description="Accepted, unused.")
+    prompt_cache_options: dict[str, Any] | None = Field(None, description="Accepted, unused.")
+    prompt_cache_retention: Literal["in_memory", "24h"] | None = None
+    service_tier: ShortText | None = Field(None, description="Accepted, unused.")
+    reasoning: ReasoningOptions | None = None
+    top_logprobs: int | None = Field(None, ge=0, le=20, description="Only 0.")
+    background: bool | None = Field(None, description="Only false.")
+    conversation: Any = Field(None, description="Refused: send previous_response_id.")
+    context_management: Any = Field(None, description="Refused: no compaction.")
+    prompt: Any = Field(None, description="Refused: no stored prompts.")
+    moderation: Any = Field(None, description="Refused: no moderation.")
+
+    @model_validator(mode="after")
+    def _supported(self) -> ResponseRequest:
+        if self.stream_options is not None and not self.stream:
+            raise ValueError("field 'stream_options' is only allowed when 'stream' is true")
+        chosen(self.chat_tools(), self.chat_tool_choice())
+        for name in self.include or ():
+            if name not in UNUSED_INCLUDES:
+                raise ValueError(
+                    f"field 'include' asks for {name!r}, which this server does not add"
+                )
+        no_op("truncation", self.truncation, ("disabled",),
+              "a prompt too long for the model is a 400, never cut")  # fmt: skip
+        no_op("top_logprobs", self.top_logprobs, (0,), "log probabilities are not served here")
+        no_op("background", self.background, (False,), "responses run while the request waits")
+        no_op("conversation", self.conversation, (), "send 'previous_response_id' instead")
+        no_op("context_management", self.context_management, (), "there is no compaction")
+        no_op("prompt", self.prompt, (), "there are no stored prompts; send 'input'")
+        no_op("moderation", self.moderation, (), "there is no moderation")
+        return self
+
+    @property
+    def stores(self) -> bool:
+        return self.store is not False
+
+    @property
+    def items(self) -> list[MessageItem | FunctionCallItem | FunctionCallOutputItem]:
+        return [item for item in self.input if not isinstance(item, OtherItem)]
+
+    def chat_tools(self) -> list[FunctionTool] | None:
+        return [tool.as_chat_tool() for tool in self.tools] if self.tools else None
+
+    def chat_tool_choice(self) -> ToolChoiceOption | None:
+        choice = self.tool_choice
+        if isinstance(choice, FunctionChoice):
+            return NamedToolChoice(type="function", function=ChosenFunction(name=choice.name))
+        return choice
+
+    @property
+    def json_schema(self) -> dict[str, Any] | None:
+        kind = self.text.format if self.text is not None else None
+        if isinstance(kind, FormatJsonObject):
+            return kind.schema_ if kind.schema_ is not None else {"type": "object"}
+        if isinstance(kind, FormatJsonSchema):
+            return kind.schema_
+        return None
+
+
+def items_as_chat(
+    items: list[MessageItem | FunctionCallItem | FunctionCallOutputItem],
+) -> list[ChatMessage]:
+    """The items as chat messages: consecutive calls join the assistant message before them
+    (or a new one); each call's output is a tool message."""
+    out: list[ChatMessage] = []
+    for item in items:
+        if isinstance(item, FunctionCallItem):
+            last = out[-1] if out else None
+            if last is None or last.role != "assistant":
+                last = ChatMessage(role="assistant", content="")
+                out.append(last)
+            last.tool_calls = [*(last.tool_calls or []), item.as_call()]
+        else:
+            out.append(item.as_chat())
+    return out
+
+
+__all__ = ["ResponseRequest", "items_as_chat"]
