@@ -216,11 +216,6 @@ class ResponseFunctionTool(RequestModel):
     defer_loading: bool | None = Field(None, description="Only false: there is no tool search.")
     allowed_callers: list[Any] | None = Field(None, description="Accepted, unused.")
 
-    @model_validator(mode="after")
-    def _loaded(self) -> ResponseFunctionTool:
-        no_op("defer_loading", self.defer_loading, (False,), "there is no tool search")
-        return self
-
     def as_chat_tool(self) -> FunctionTool:
         definition = FunctionDefinition(
             name=self.name, description=self.description, parameters=self.parameters,
@@ -268,11 +263,6 @@ class TextOptions(RequestModel):
     format: TextFormat | None = None
     verbosity: Literal["low", "medium", "high"] | None = None
 
-    @model_validator(mode="after")
-    def _medium(self) -> TextOptions:
-        no_op("verbosity", self.verbosity, ("medium",), "the answer's length is the model's own")
-        return self
-
 
 class ReasoningOptions(RequestModel):
     """``reasoning``: only ``effort`` ``none`` (the models do not reason)."""
@@ -281,14 +271,6 @@ class ReasoningOptions(RequestModel):
     summary: str | None = Field(None, max_length=16)
     generate_summary: str | None = Field(None, max_length=16)
     mode: str | None = Field(None, max_length=32)
-
-    @model_validator(mode="after")
-    def _none(self) -> ReasoningOptions:
-        why = "the models do not reason"
-        no_op("effort", self.effort, ("none",), why)
-        for name in ("summary", "generate_summary", "mode"):
-            no_op(name, getattr(self, name), (), why)
-        return self
 
 
 class ResponseRequest(RequestModel):
@@ -340,6 +322,15 @@ class ResponseRequest(RequestModel):
                 raise ValueError(
                     f"field 'include' asks for {name!r}, which this server does not add"
                 )
+        for index, tool in enumerate(self.tools or ()):
+            no_op(f"tools[{index}].defer_loading", tool.defer_loading, (False,), "no tool search")
+        if self.text is not None:
+            why = "the answer's length is the model's own"
+            no_op("text.verbosity", self.text.verbosity, ("medium",), why)
+        if self.reasoning is not None:
+            no_op("reasoning.effort", self.reasoning.effort, ("none",), "the models do not reason")
+            for name in ("summary", "generate_summary", "mode"):
+                no_op(f"reasoning.{name}", getattr(self.reasoning, name), (), "no reasoning")
         no_op("truncation", self.truncation, ("disabled",),
               "a prompt too long for the model is a 400, never cut")  # fmt: skip
         no_op("top_logprobs", self.top_logprobs, (0,), "log probabilities are not served here")
