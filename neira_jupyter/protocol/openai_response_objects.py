@@ -9,7 +9,8 @@ is ``response.created``, ``response.in_progress``, then per output item
 ``content_part.added``, ``output_text.delta``..., ``output_text.done``,
 ``content_part.done``; a call's ``function_call_arguments.delta`` and
 ``.done``), and ``response.completed`` (``response.incomplete`` when
-``max_output_tokens`` cut it, ``response.failed`` on an error). Each event
+``max_output_tokens`` cut it or it was cancelled, ``response.failed`` on an
+error). Each event
 has its ``sequence_number``. ``neira`` is neira's addition.
 """
 
@@ -23,7 +24,7 @@ from .base import WireModel
 from .openai_answers import NeiraInfo
 
 ItemStatus = Literal["in_progress", "completed", "incomplete"]
-ResponseStatus = Literal["completed", "failed", "in_progress", "incomplete"]
+ResponseStatus = Literal["completed", "failed", "in_progress", "incomplete", "cancelled"]
 
 
 class OutputText(WireModel):

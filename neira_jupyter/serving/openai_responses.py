@@ -109,17 +109,20 @@ class OpenResponse:
         """The finished response for ``result`` (``text``: the message's text); stored when
         asked."""
         cut = result.finish_reason == "length"
-        status = "incomplete" if cut else "completed"
+        cancelled = result.finish_reason == "cancelled"
+        status = "incomplete" if cut else "cancelled" if cancelled else "completed"
         output: list[OutputItem] = []
         calls = self.calls(result)
         if text or not calls:
-            output.append(self.message(text, status))
+            output.append(
+                self.message(text, "completed" if status == "completed" else "incomplete")
+            )
         output += [self.call_item(call) for call in calls]
         usage = result.usage
         done = self.document(
             status,
             output,
-            completed_at=None if cut else int(time.time()),
+            completed_at=int(time.time()) if status == "completed" else None,
             incomplete_details=IncompleteDetails() if cut else None,
             usage=ResponseUsage(
                 input_tokens=usage.prompt_tokens,
@@ -213,9 +216,7 @@ class OpenResponse:
                     else:
                         for step in self._call_events(item, index):
                             yield step
-                kind = (
-                    "response.incomplete" if done.status == "incomplete" else "response.completed"
-                )
+                kind = "response.completed" if done.status == "completed" else "response.incomplete"
                 yield ResponseLifecycleEvent(type=kind, sequence_number=seq(), response=done)
         except EngineError as exc:  # the answer's status is sent: report in-band
             yield self._failed(exc.status, str(exc))
