@@ -6,7 +6,7 @@ OpenAI client pointed at the server (``base_url``, the token as the key),
 tracing off (it would send traces to OpenAI). The model calls the tool
 (``tool_choice: required`` for the first turn; the SDK resets it after a
 call), the SDK runs the function and sends its output back, and the run
-ends with the model's answer.
+ends with the model's answer; the same streamed (``Runner.run_streamed``).
 """
 
 from __future__ import annotations
@@ -48,7 +48,11 @@ async def test_an_agent_calls_a_function_tool(jp_fetch: Fetch, v1_url: str, toke
         model_settings=ModelSettings(tool_choice="required", temperature=0, max_tokens=64),
     )
     result: Any = await Runner.run(agent, "What is the weather in Paris?", max_turns=4)
+    streamed = Runner.run_streamed(agent, "What is the weather in Rome?", max_turns=4)
+    kinds = {event.type async for event in streamed.stream_events()}
     await client.close()
+    assert "raw_response_event" in kinds and "run_item_stream_event" in kinds
+    assert "rome" in asked[-1].lower() and str(streamed.final_output).strip()
     ids = [raw.response_id for raw in result.raw_responses]
     assert ids and all(i.startswith("resp_") for i in ids)  # the Responses API served each turn
     assert asked and "paris" in asked[0].lower()
