@@ -246,6 +246,15 @@ class NeiraApp(Configurable):
     max_prompt_chars = Int(
         100_000, config=True, help="Longest prompt or text accepted, in characters."
     )
+    responses_per_user = Int(
+        32,
+        config=True,
+        help="Responses of v1/responses (store) kept in memory per user for "
+        "previous_response_id and GET v1/responses/{id}; the oldest goes first. 0: none kept.",
+    )
+    responses_ttl = Float(
+        3600.0, config=True, help="Seconds a stored response of v1/responses is kept."
+    )
 
     # -- memory pressure, fallback, remote (the router) ---------------------------------
     memory_source = Unicode(
@@ -378,6 +387,8 @@ class NeiraApp(Configurable):
     @validate(
         "max_jobs_per_user",
         "max_sockets_per_user",
+        "responses_per_user",
+        "responses_ttl",
         "socket_ping_interval",
         "socket_idle_timeout",
         "llm_slots",

@@ -3,8 +3,9 @@
     python scripts/vendor_openai_spec.py path/to/openai-openapi/openapi.json COMMIT
 
 writes ``tests/data/openai_spec.json``: the response schemas of the routes
-neira serves (with every schema they reference) and the field names of
-their request schemas. The source is github.com/openai/openai-openapi.
+neira serves (with every schema they reference; the Responses API's stream
+events one by one) and the field names of their request schemas, without
+the spec's prose. The source is github.com/openai/openai-openapi.
 """
 
 from __future__ import annotations
@@ -23,8 +24,29 @@ RESPONSES = (
     "ListModelsResponse",
     "Model",
     "ErrorResponse",
+    "Response",
+    "ResponseCreatedEvent",
+    "ResponseInProgressEvent",
+    "ResponseCompletedEvent",
+    "ResponseIncompleteEvent",
+    "ResponseFailedEvent",
+    "ResponseOutputItemAddedEvent",
+    "ResponseOutputItemDoneEvent",
+    "ResponseContentPartAddedEvent",
+    "ResponseContentPartDoneEvent",
+    "ResponseTextDeltaEvent",
+    "ResponseTextDoneEvent",
+    "ResponseFunctionCallArgumentsDeltaEvent",
+    "ResponseFunctionCallArgumentsDoneEvent",
 )
-REQUESTS = ("CreateChatCompletionRequest", "CreateCompletionRequest", "CreateTranscriptionRequest")
+REQUESTS = (
+    "CreateChatCompletionRequest",
+    "CreateCompletionRequest",
+    "CreateTranscriptionRequest",
+    "CreateResponse",
+)
+PROSE = ("description", "title", "example", "examples", "x-oaiMeta")
+"""Keys that only document a schema: left out (unless they name a property)."""
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "openai_spec.json"
 
 
@@ -35,6 +57,19 @@ def _refs(node: Any) -> set[str]:
     if isinstance(node, list):
         return set().union(*(_refs(v) for v in node))
     return set()
+
+
+def _without_prose(node: Any, properties: bool = False) -> Any:
+    """``node`` without its documentation (``PROSE``); a ``properties`` map keeps its names."""
+    if isinstance(node, list):
+        return [_without_prose(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {
+        key: _without_prose(value, key == "properties" and not properties)
+        for key, value in node.items()
+        if properties or key not in PROSE
+    }
 
 
 def _fields(schemas: dict[str, Any], name: str) -> list[str]:
@@ -57,12 +92,10 @@ def main(spec_path: str, commit: str) -> None:
         if name not in keep:
             keep.add(name)
             todo.extend(_refs(schemas[name]) - keep)
-    for schema in (schemas[name] for name in keep):
-        schema.pop("x-oaiMeta", None)
     document = {
         "source": f"https://github.com/openai/openai-openapi/blob/{commit}/openapi.json",
         "requests": {name: _fields(schemas, name) for name in REQUESTS},
-        "schemas": {name: schemas[name] for name in sorted(keep)},
+        "schemas": {name: _without_prose(schemas[name]) for name in sorted(keep)},
     }
     OUT.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 

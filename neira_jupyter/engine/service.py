@@ -204,16 +204,20 @@ class NeiraEngine:
         language: str = "auto",
         vad: bool = False,
         fallback: bool = True,
+        words: bool = False,
     ) -> Transcript:
         """Transcribe 16 kHz mono float32 audio (``TranscriptionService.transcribe``).
 
-        ``fallback``: Whisper's temperature fallback (``WhisperTranscriber.transcribe``).
+        ``fallback``: Whisper's temperature fallback; ``words``: time each word
+        (``WhisperTranscriber.transcribe``).
         The audio counts as used (``usage_observers``) whether or not it finished.
         """
         self.admission.admit(user, "transcribe")
         seconds = len(audio) / SAMPLE_RATE
         try:
-            transcript = await self.transcription.transcribe(user, audio, language, vad, fallback)
+            transcript = await self.transcription.transcribe(
+                user, audio, language, vad, fallback, words
+            )
             notify(self.observer.transcription, user, transcript, seconds)
             return transcript
         finally:

@@ -79,11 +79,18 @@ class TranscriptionService:
 
     # -- whole files ---------------------------------------------------------------
     async def transcribe(
-        self, user: str, audio: np.ndarray, language: str, vad: bool, fallback: bool
+        self,
+        user: str,
+        audio: np.ndarray,
+        language: str,
+        vad: bool,
+        fallback: bool,
+        words: bool = False,
     ) -> Transcript:
         """Transcribe 16 kHz mono float32 audio on the speech worker(s).
 
-        ``fallback``: Whisper's temperature fallback (``WhisperTranscriber.transcribe``).
+        ``fallback``: Whisper's temperature fallback; ``words``: time each word (both
+        ``WhisperTranscriber.transcribe``'s; a remote transcriber times no words).
         The transcript's ``route`` says who served it (``_route``).
         """
         remote = self._route(lambda: self.scheduler.waiting(SPEECH_LANE))
@@ -98,7 +105,12 @@ class TranscriptionService:
 
             def work(cancel: CancelToken, _emit: Any) -> Transcript:
                 return ready(speech).transcribe(
-                    audio, language=language, vad=vad, cancel=cancel, fallback=fallback
+                    audio,
+                    language=language,
+                    vad=vad,
+                    cancel=cancel,
+                    fallback=fallback,
+                    words=words,
                 )
 
             job = self.scheduler.submit(user, SPEECH_LANE, work)

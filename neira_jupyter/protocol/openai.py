@@ -208,11 +208,11 @@ class ChatCompletionRequest(_CompletionFields):
 
     @property
     def json_schema(self) -> dict[str, Any] | None:
-        """The schema the answer follows: json_object's is any object; json_schema's is its
-        own (no schema: any JSON value)."""
+        """The schema the answer follows: json_object's is any object (or its ``schema``,
+        as llama.cpp's server takes it); json_schema's is its own (no schema: any JSON value)."""
         kind = self.response_format
         if isinstance(kind, ResponseFormatJsonObject):
-            return {"type": "object"}
+            return kind.schema_ if kind.schema_ is not None else {"type": "object"}
         if isinstance(kind, ResponseFormatJsonSchema):
             return kind.json_schema.schema_ if kind.json_schema.schema_ is not None else {}
         return None

@@ -5,12 +5,13 @@ Honoured: ``model`` (a listed speech model or ``whisper-1``, the alias of
 the configured one), ``language`` (or a ``languages`` list of one),
 ``response_format`` (``json``, ``text``, ``verbose_json``, ``srt``,
 ``vtt``), ``chunking_strategy: "auto"`` (skip silence with the voice
-activity detector), ``timestamp_granularities`` (``segment``; ``word``
-needs ``verbose_json``). Accepted at their no-op values only: ``temperature``
-0 (Whisper starts greedy and falls back by itself), an empty ``prompt``,
-``include``, ``keywords``, ``known_speaker_*``, ``stream`` false; anything
-else is a ``ValueError`` that names the field and why. Form values are
-strings; list fields arrive as repeated ``name[]`` parts.
+activity detector), ``timestamp_granularities`` (``segment`` and ``word``,
+with ``verbose_json``: ``word`` adds the answer's ``words``). Accepted at
+their no-op values only: ``temperature`` 0 (Whisper starts greedy and
+falls back by itself), an empty ``prompt``, ``include``, ``keywords``,
+``known_speaker_*``, ``stream`` false; anything else is a ``ValueError``
+that names the field and why. Form values are strings; list fields arrive
+as repeated ``name[]`` parts.
 """
 
 from __future__ import annotations
@@ -82,11 +83,6 @@ class TranscriptionRequest(WireModel):
             raise ValueError(
                 "field 'timestamp_granularities' needs response_format 'verbose_json'"
             )
-        if "word" in (self.timestamp_granularities or ()):
-            raise ValueError(
-                "field 'timestamp_granularities' asks for 'word', which this server does not "
-                "time yet; ask for 'segment' or leave it out"
-            )
         if self.chunking_strategy not in (None, "", "auto"):
             raise ValueError("field 'chunking_strategy' must be 'auto' (skip silence) or left out")
         if self.temperature not in (None, 0.0):
@@ -108,6 +104,11 @@ class TranscriptionRequest(WireModel):
     @property
     def verbose(self) -> bool:
         return self.response_format == "verbose_json"
+
+    @property
+    def words(self) -> bool:
+        """Whether each word is timed (``timestamp_granularities`` has ``word``)."""
+        return "word" in (self.timestamp_granularities or ())
 
     def options(self) -> TranscribeOptions:
         return TranscribeOptions(

@@ -151,7 +151,11 @@ class ResponseFormatText(RequestModel):
 
 
 class ResponseFormatJsonObject(RequestModel):
+    """Any JSON object; with ``schema`` (llama.cpp server's form, which its clients send) an
+    object that follows that schema."""
+
     type: Literal["json_object"]
+    schema_: dict[str, Any] | None = Field(None, alias="schema")
 
 
 class ResponseFormatJsonSchema(RequestModel):

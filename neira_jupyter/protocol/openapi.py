@@ -39,6 +39,8 @@ from .openai_answers import (
     Transcription,
 )
 from .openai_audio import SUBTITLE_TYPES, TranscriptionRequest
+from .openai_response_objects import ResponseDeleted, ResponseObject, ResponseStreamEvent
+from .openai_responses import ResponseRequest
 from .speech import (
     CorrectRequest,
     CorrectResult,
@@ -147,6 +149,15 @@ OPENAI_ROUTES: tuple[Route, ...] = (
     Route("post", "audio/transcriptions", "Audio in (multipart 'file'), its transcript out.",
           request=TranscriptionRequest, response=Transcription, prefix=OPENAI_PREFIX,
           error="OpenAIError", errors=_V1_ERRORS),
+    Route("post", "responses", "A response (Responses API): one document, or SSE events.",
+          request=ResponseRequest, response=ResponseObject, stream="ResponseStreamEvent",
+          prefix=OPENAI_PREFIX, error="OpenAIError", errors=_V1_ERRORS),
+    Route("get", "responses/{response_id}", "One of your stored responses.",
+          response=ResponseObject, prefix=OPENAI_PREFIX, error="OpenAIError",
+          errors=(401, 403, 404)),
+    Route("delete", "responses/{response_id}", "Forget one of your stored responses.",
+          response=ResponseDeleted, prefix=OPENAI_PREFIX, error="OpenAIError",
+          errors=(401, 403, 404)),
 )  # fmt: skip
 """The OpenAI-compatible routes under ``{base_url}neira/v1/`` (docs/openai.md)."""
 
@@ -161,8 +172,16 @@ OPENAI_MESSAGES: tuple[type[BaseModel], ...] = (
     ModelCard,
     Transcription,
     OpenAIError,
+    ResponseRequest,
+    ResponseObject,
+    ResponseDeleted,
 )
 """The models of ``OPENAI_ROUTES``: in ``openapi()`` only, not in ``schema.json``."""
+
+OPENAI_UNIONS: dict[str, tuple[Any, JsonSchemaMode]] = {
+    "ResponseStreamEvent": (ResponseStreamEvent, "serialization"),
+}
+"""The stream events of ``OPENAI_ROUTES`` (tagged by ``type``), in ``openapi()`` only."""
 
 
 def _mode(model: type[BaseModel]) -> JsonSchemaMode:
@@ -179,7 +198,7 @@ def _components(ref_template: str, openai: bool = False) -> dict[str, Any]:
         [(model, _mode(model)) for model in models], ref_template=ref_template
     )
     schemas: dict[str, Any] = dict(top.get("$defs", {}))
-    for name, (union, mode) in UNIONS.items():
+    for name, (union, mode) in (UNIONS | (OPENAI_UNIONS if openai else {})).items():
         schema = TypeAdapter(union).json_schema(ref_template=ref_template, mode=mode)
         schemas.update(schema.pop("$defs", {}))
         schemas[name] = {"title": name, **schema}
@@ -261,11 +280,12 @@ def _operation(route: Route) -> dict[str, Any]:
             {"name": "request_id", "in": "path", "required": True,
              "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_-]{1,64}$"}}
         ]  # fmt: skip
-    if "{model}" in route.path:
-        op["parameters"] = [
-            {"name": "model", "in": "path", "required": True,
-             "schema": {"type": "string", "minLength": 1, "pattern": r"^[^/]+$"}}
-        ]  # fmt: skip
+    for name in ("model", "response_id"):
+        if f"{{{name}}}" in route.path:
+            op["parameters"] = [
+                {"name": name, "in": "path", "required": True,
+                 "schema": {"type": "string", "minLength": 1, "pattern": r"^[^/]+$"}}
+            ]  # fmt: skip
     if route.status == 101 and route.socket is not None:
         client, server = route.socket
         responses["101"] = {"description": "Switching protocols to a WebSocket."}

@@ -30,26 +30,29 @@ async def write_events(
     documents: AsyncGenerator[WireModel, None],
     content_type: str,
     end: str | None = None,
+    named: bool = False,
 ) -> None:
     """Send ``documents`` as the answer's body and finish it.
 
     ``content_type`` chooses the framing: SSE (``data: <json>`` and a blank
     line) for ``text/event-stream...``, else one JSON document per line.
-    ``end``: a last SSE data line (OpenAI's ``[DONE]``).
+    ``end``: a last SSE data line (OpenAI's ``[DONE]``); ``named``: each SSE
+    event begins with ``event: <its type>`` (the Responses API's framing).
     """
     sse = content_type.startswith(SSE)
     handler.set_header("Content-Type", content_type)
     handler.set_header("Cache-Control", "no-cache")
     handler.set_header("X-Accel-Buffering", "no")
 
-    async def send(data: str) -> None:
-        handler.write(f"data: {data}\n\n" if sse else data + "\n")
+    async def send(data: str, event: str | None = None) -> None:
+        named = f"event: {event}\n" if event else ""
+        handler.write(f"{named}data: {data}\n\n" if sse else data + "\n")
         await handler.flush()
 
     try:
         try:
             async for document in documents:
-                await send(document.to_json())
+                await send(document.to_json(), getattr(document, "type", None) if named else None)
         finally:
             await documents.aclose()
         if end is not None:

@@ -7,7 +7,8 @@ package sends its ``api_key``); an unauthenticated request gets 401, every
 error OpenAI's ``{"error": {message, type, param, code}}`` (``OpenAIHTTPError``
 carries that document). Streams are SSE ``data:`` chunks ending in
 ``data: [DONE]``; the client leaving cancels the job.
-``audio/transcriptions`` is in ``openai_audio``.
+``audio/transcriptions`` is in ``openai_audio``; any other path under
+``v1/`` is ``UnknownRouteHandler``'s JSON 404.
 """
 
 from __future__ import annotations
@@ -63,6 +64,21 @@ class OpenAIHandler(BoundedBodyMixin):
             body = openai_error(status_code, "internal server error")
         self.set_header("Content-Type", "application/json")
         self.finish(body.to_json())
+
+
+class UnknownRouteHandler(OpenAIHandler):
+    """Any other path under ``v1/``: OpenAI's JSON 404 (registered last). Authenticated
+    like every route, so a request without a token gets 401 and learns nothing."""
+
+    def _unknown(self, path: str) -> NoReturn:
+        raise web.HTTPError(404, f"{self.request.method} v1/{path}: there is no such route")
+
+    @web.authenticated
+    @authorized("execute")
+    async def get(self, path: str) -> None:
+        self._unknown(path)
+
+    post = put = patch = delete = get
 
 
 class ModelsHandler(OpenAIHandler):

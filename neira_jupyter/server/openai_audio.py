@@ -84,7 +84,13 @@ class TranscriptionsHandler(OpenAIHandler):
             check_model(self.engine, request.model, "speech")
             pcm = media_type(self) == "audio/l16"
             heard = await hear(
-                self.engine, self.username, audio_bytes, request.options(), self.limits, pcm
+                self.engine,
+                self.username,
+                audio_bytes,
+                request.options(),
+                self.limits,
+                pcm,
+                words=request.words,
             )
         except EngineError as exc:
             self.send_engine_error(exc)
@@ -95,4 +101,4 @@ class TranscriptionsHandler(OpenAIHandler):
             body = await asyncio.to_thread(subtitles, heard.transcript.segments, kind)
             self.finish(body, set_content_type=SUBTITLE_TYPES[kind])
         else:
-            await self.reply_built(lambda: transcription(heard, request.verbose))
+            await self.reply_built(lambda: transcription(heard, request.verbose, request.words))

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 from ..protocol import API_PREFIX, ROUTES
 from ..protocol.openai import OPENAI_PREFIX
 from ..protocol.openapi import OPENAI_ROUTES
 from .generate import CancelHandler, GenerateHandler, GenerateWebSocket
-from .openai import ChatCompletionsHandler, CompletionsHandler, ModelsHandler
+from .openai import (
+    ChatCompletionsHandler,
+    CompletionsHandler,
+    ModelsHandler,
+    UnknownRouteHandler,
+)
 from .openai_audio import TranscriptionsHandler
+from .openai_responses import ResponseHandler, ResponsesHandler
 from .speech import CorrectHandler, TranscribeHandler, TranscribeStreamWebSocket
 from .status import OpenAPIHandler, StatusHandler
 
@@ -29,6 +37,8 @@ OPENAI_HANDLERS: dict[str, type] = {
     "chat/completions": ChatCompletionsHandler,
     "completions": CompletionsHandler,
     "audio/transcriptions": TranscriptionsHandler,
+    "responses": ResponsesHandler,
+    "responses/([^/]+)": ResponseHandler,
 }
 """The OpenAI-compatible routes under ``{base_url}neira/v1/`` (docs/openai.md)."""
 
@@ -36,13 +46,19 @@ OPENAI_HANDLERS: dict[str, type] = {
 def handlers() -> list[tuple[str, type]]:
     """The extension's routes, relative to the server's base_url (one per protocol route)."""
     missing = {route.path for route in ROUTES} ^ set(HANDLERS)
-    missing |= {route.path for route in OPENAI_ROUTES} ^ {
-        path.replace("([^/]+)", "{model}") for path in OPENAI_HANDLERS
-    }
+    missing |= {re.sub(r"\{\w+\}", "([^/]+)", route.path) for route in OPENAI_ROUTES} ^ set(
+        OPENAI_HANDLERS
+    )
     if missing:
         raise RuntimeError(f"routes without a handler or a protocol entry: {sorted(missing)}")
-    return [
-        # any id reaches the handler, so a malformed one gets the API's JSON 404, not a page
-        (f"/{API_PREFIX}" + path.replace("{request_id}", "([^/]+)"), handler)
-        for path, handler in HANDLERS.items()
-    ] + [(f"/{OPENAI_PREFIX}{path}", handler) for path, handler in OPENAI_HANDLERS.items()]
+    return (
+        [
+            # any id reaches the handler, so a malformed one gets the API's JSON 404, not a page
+            (f"/{API_PREFIX}" + path.replace("{request_id}", "([^/]+)"), handler)
+            for path, handler in HANDLERS.items()
+        ]
+        + [(f"/{OPENAI_PREFIX}{path}", handler) for path, handler in OPENAI_HANDLERS.items()]
+        + [
+            (f"/{OPENAI_PREFIX}(.*)", UnknownRouteHandler)  # last: OpenAI's JSON 404, not a page
+        ]
+    )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +33,10 @@ from ..engine.config import (
 )
 from ..engine.service import NeiraEngine
 from ..options import NeiraApp
+from ..serving.response_store import ResponseStore
 from .base import ENGINE_KEY, ISOLATE_KEY, LIMITS_KEY, METRICS_KEY, RequestLimits
 from .metrics import COLLECTOR, NeiraMetrics
+from .openai_responses import RESPONSES_KEY
 from .relay import RELAY_KEY, Relay
 from .routes import HANDLERS
 
@@ -100,12 +102,17 @@ def request_limits(options: NeiraApp) -> RequestLimits:
 
 @dataclass
 class HandlerState:
-    """What the neira handlers serve with: the engine, or the relay to a shared service."""
+    """What the neira handlers serve with: the engine, or the relay to a shared service,
+    and the stored responses of ``v1/responses``."""
 
     options: NeiraApp
     engine: NeiraEngine | None = None
     relay: Relay | None = None
     metrics: NeiraMetrics | None = None
+    responses: ResponseStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.responses = ResponseStore(self.options.responses_per_user, self.options.responses_ttl)
 
     def settings(self) -> dict[str, Any]:
         """The tornado settings every neira handler reads (``server.base``)."""
@@ -115,6 +122,7 @@ class HandlerState:
             ISOLATE_KEY: self.options.isolate_users,
             METRICS_KEY: self.metrics,
             LIMITS_KEY: request_limits(self.options),
+            RESPONSES_KEY: self.responses,
         }
 
     def start(self) -> None:

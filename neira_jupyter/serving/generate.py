@@ -95,12 +95,15 @@ def tool_choice(request: GenerateRequest) -> ToolChoice | None:
     return ToolChoice(offered, *use)
 
 
-async def check_format(request: GenerateRequest) -> None:
+async def check_format(
+    request: GenerateRequest, schema_field: str = "response_format.json_schema.schema"
+) -> None:
     """``BadRequest`` now, before any event, for a ``json_schema`` (or a forced tool's
     ``parameters``) no grammar can follow (converted in a thread: a schema's size is the
-    client's; the grammar is cached for the engine)."""
+    client's; the grammar is cached for the engine). ``schema_field``: the request's field
+    that held the schema, named in the error."""
     if request.json_schema is not None:
-        await asyncio.to_thread(json_grammar, json.dumps(request.json_schema))
+        await asyncio.to_thread(json_grammar, json.dumps(request.json_schema), schema_field)
     use = request.tool_use
     forced = use is not None and use[0]  # a forced call follows the parameters by a grammar
     for index, tool in enumerate(request.tools or [] if forced else []):

@@ -20,7 +20,7 @@ from ..engine.service import NeiraEngine
 from ..engine.speech import Transcript, decode_audio, pcm16le_to_float
 from ..engine.types import BadRequest
 from ..protocol import CorrectRequest, TranscribeOptions
-from ..protocol.openai_answers import Transcription, TranscriptionSegment
+from ..protocol.openai_answers import Transcription, TranscriptionSegment, TranscriptionWord
 from .limits import RequestLimits
 from .wire import correct_result
 
@@ -41,16 +41,17 @@ async def hear(
     options: TranscribeOptions,
     limits: RequestLimits,
     pcm: bool = False,
+    words: bool = False,
 ) -> Heard:
     """Decode, transcribe and (when asked) correct; ``pcm``: the bytes are raw s16le PCM
-    (also when ``options.format`` says so)."""
+    (also when ``options.format`` says so); ``words``: time each word."""
     pcm = pcm or options.format == "pcm_s16le"
     decode = pcm16le_to_float if pcm else decode_audio
     started = time.perf_counter()
     # decoding is CPU work: keep it off the event loop
     audio = await asyncio.to_thread(decode, audio_bytes, max_seconds=limits.max_audio_seconds)
     decode_ms = (time.perf_counter() - started) * 1000
-    transcript = await engine.transcribe(user, audio, options.language, options.vad)
+    transcript = await engine.transcribe(user, audio, options.language, options.vad, words=words)
     correction = None
     if options.correct:
         correction = await engine.correct(
@@ -71,8 +72,9 @@ async def correct_text(
     return await engine.correct(user, request.text, request.language)
 
 
-def transcription(heard: Heard, verbose: bool) -> Transcription:
-    """OpenAI's ``json`` (or ``verbose_json``) answer for a transcription."""
+def transcription(heard: Heard, verbose: bool, words: bool = False) -> Transcription:
+    """OpenAI's ``json`` (or ``verbose_json``) answer for a transcription; ``words``: with
+    each word's timing (``verbose_json``'s ``words``)."""
     transcript, correction = heard.transcript, heard.correction
     text = correction.corrected if correction is not None else transcript.text
     segments = None
@@ -98,5 +100,8 @@ def transcription(heard: Heard, verbose: bool) -> Transcription:
         language=transcript.language if verbose else None,
         duration=transcript.duration if verbose else None,
         segments=segments,
+        words=[TranscriptionWord(word=w.word, start=w.start, end=w.end) for w in transcript.words]
+        if verbose and words
+        else None,
         neira_correction=correct_result(correction).to_dict() if correction else None,
     )

@@ -178,3 +178,36 @@ def test_openai_client_through_the_relay_and_the_service(hub: LiveHub) -> None:
     # service she is nobody, which the OpenAI routes answer with 401 in OpenAI's shape
     with pytest.raises(openai.AuthenticationError):
         denied.models.list()
+
+
+def test_responses_through_the_relay_stay_their_users(hub: LiveHub) -> None:
+    """``v1/responses`` through alice's relay: served by the shared engine, its tokens
+    counted in alice's quota, her stored response readable and continuable by her only."""
+    import openai
+
+    admin = {"Authorization": f"token {TESTER_TOKEN}"}
+    before = httpx.get(hub.service + "usage", headers=admin).json()["users"]["alice"]
+    alice = openai.OpenAI(
+        base_url=f"{hub.url}/user/alice/neira/v1/", api_key=hub.tokens["alice"], timeout=120
+    )
+    model = next(iter(alice.models.list())).id
+    mine = alice.responses.create(model=model, input="Say hello.", max_output_tokens=4)
+    assert mine.output_text and mine.usage is not None
+    assert alice.responses.retrieve(mine.id).id == mine.id
+    after = httpx.get(hub.service + "usage", headers=admin).json()["users"]["alice"]
+    assert after["tokens_today"] - before["tokens_today"] >= mine.usage.output_tokens
+    bob = openai.OpenAI(
+        base_url=f"{hub.url}/services/neira/neira/v1/", api_key=hub.tokens["bob"], timeout=120
+    )
+    with pytest.raises(openai.NotFoundError):
+        bob.responses.retrieve(mine.id)
+    with pytest.raises(openai.NotFoundError):
+        bob.responses.create(
+            model=model, input="Go on.", max_output_tokens=4, previous_response_id=mine.id
+        )
+    with pytest.raises(openai.NotFoundError):
+        bob.responses.delete(mine.id)
+    continued = alice.responses.create(
+        model=model, input="Again.", max_output_tokens=4, previous_response_id=mine.id
+    )
+    assert continued.previous_response_id == mine.id

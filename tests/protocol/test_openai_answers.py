@@ -8,6 +8,8 @@ SRT and WebVTT; the OpenAPI document describes every ``neira/v1`` route.
 
 from __future__ import annotations
 
+import re
+
 from neira_jupyter.engine.speech.whisper import Segment
 from neira_jupyter.protocol.generate import Usage
 from neira_jupyter.protocol.openai import openai_error
@@ -87,9 +89,7 @@ def test_openapi_describes_the_v1_routes() -> None:
     from neira_jupyter.server.routes import OPENAI_HANDLERS
 
     paths = openapi()["paths"]
-    assert {r.path for r in OPENAI_ROUTES} == {
-        p.replace("([^/]+)", "{model}") for p in OPENAI_HANDLERS
-    }
+    assert {re.sub(r"\{\w+\}", "([^/]+)", r.path) for r in OPENAI_ROUTES} == set(OPENAI_HANDLERS)
     for route in OPENAI_ROUTES:
         operation = paths[f"/neira/v1/{route.path}"][route.method]
         error = operation["responses"]["401"]["content"]["application/json"]["schema"]

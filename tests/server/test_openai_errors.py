@@ -3,7 +3,7 @@
 A real jupyter server with the demo models; ``max_jobs_per_user`` is 1
 here, so a second request while one runs is a deterministic 429. Bad
 requests are 400s naming the ``param``, unknown models 404s, a missing key
-a 401 with ``WWW-Authenticate`` on every route, too big an upload a 413 and
+a 401 with ``WWW-Authenticate`` on every route (an unknown one too), too big an upload a 413 and
 JSON nested too deep a 400; a client that leaves mid-stream cancels its
 job.
 """
@@ -32,6 +32,8 @@ V1_ROUTES = [
     ("POST", "chat/completions"),
     ("POST", "completions"),
     ("POST", "audio/transcriptions"),
+    ("POST", "responses"),
+    ("GET", "responses/x"),
 ]
 
 
@@ -75,6 +77,11 @@ async def test_errors_have_openai_shape(
         response = await fetch_raw(jp_http_port, jp_base_url, f"neira/v1/{path}", method, empty)
         assert response.code == 401, path
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert json.loads(response.body)["error"]["type"] == "authentication_error"
+    for method, path in [("GET", "no/such/route"), ("POST", "embeddings"), ("DELETE", "x")]:
+        body = b"{}" if method == "POST" else None
+        response = await fetch_raw(jp_http_port, jp_base_url, f"neira/v1/{path}", method, body)
+        assert response.code == 401, path  # an unknown route tells a stranger nothing more
         assert json.loads(response.body)["error"]["type"] == "authentication_error"
 
     big = await fetch_raw(

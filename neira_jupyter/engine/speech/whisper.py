@@ -39,7 +39,7 @@ from ..types import BadRequest, CancelToken, EngineError, ModelState
 from .audio import SAMPLE_RATE
 from .window import Window, decode_windows
 
-__all__ = ["Segment", "SpeechSpec", "Transcript", "WhisperTranscriber"]
+__all__ = ["Segment", "SpeechSpec", "Transcript", "WhisperTranscriber", "Word"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,15 @@ class Segment:
     no_speech_prob: float = 0.0
 
 
+@dataclass(frozen=True)
+class Word:
+    """A word and when it was said (faster-whisper's ``word_timestamps``), in seconds."""
+
+    word: str
+    start: float
+    end: float
+
+
 @dataclass
 class Transcript:
     """The result of one transcription.
@@ -91,7 +100,8 @@ class Transcript:
     ``decode_ms``. ``cancelled`` is true when a ``CancelToken`` stopped it early:
     the segments are then the ones decoded so far. ``model`` and ``route``
     say who served it: ``"local"`` (this process's Whisper) or ``"remote"``
-    (``remote.RemoteTranscriber``).
+    (``remote.RemoteTranscriber``). ``words`` are timed when asked for (``words=True``),
+    else empty.
     """
 
     text: str
@@ -103,6 +113,7 @@ class Transcript:
     cancelled: bool = False
     model: str = ""
     route: str = "local"
+    words: list[Word] = field(default_factory=list)
 
 
 def _cuda_available() -> bool:
@@ -195,9 +206,11 @@ class WhisperTranscriber(ResidentModel):
         cancel: CancelToken | None = None,
         beam_size: int = 1,
         fallback: bool = True,
+        words: bool = False,
     ) -> Transcript:
-        """Transcribe float32 mono 16 kHz samples (see ``audio.decode_audio``)."""
-        segments = self._decode(audio, language, vad, cancel, beam_size, fallback)
+        """Transcribe float32 mono 16 kHz samples (see ``audio.decode_audio``); ``words``:
+        time each word too (faster-whisper's ``word_timestamps``, some extra work)."""
+        segments = self._decode(audio, language, vad, cancel, beam_size, fallback, words)
         while True:
             try:
                 next(segments)
@@ -231,6 +244,7 @@ class WhisperTranscriber(ResidentModel):
         cancel: CancelToken | None,
         beam_size: int,
         fallback: bool = True,
+        words: bool = False,
     ) -> Generator[Segment, None, Transcript]:
         """Yield each decoded ``Segment``; return the ``Transcript``."""
         model = self._require_ready()
@@ -240,10 +254,13 @@ class WhisperTranscriber(ResidentModel):
         code = self._language_code(model, language)
         started = time.perf_counter()
         options: dict[str, Any] = {} if fallback else {"temperature": 0.0}
+        if words:
+            options["word_timestamps"] = True
         pieces, info = model.transcribe(
             samples, language=code, vad_filter=vad, beam_size=beam_size, **options
         )
         segments: list[Segment] = []
+        timed: list[Word] = []
         cancelled = False
         try:
             while True:
@@ -265,6 +282,9 @@ class WhisperTranscriber(ResidentModel):
                     no_speech_prob=float(piece.no_speech_prob),
                 )
                 segments.append(segment)
+                timed += [
+                    Word(w.word.strip(), float(w.start), float(w.end)) for w in piece.words or ()
+                ]
                 yield segment
         finally:
             pieces.close()
@@ -277,6 +297,7 @@ class WhisperTranscriber(ResidentModel):
             timings={"transcribe_ms": (time.perf_counter() - started) * 1000},
             cancelled=cancelled,
             model=self.name,
+            words=timed,
         )
 
     def transcribe_windows(self, windows: list[Window]) -> list[Transcript]:
