@@ -44,7 +44,7 @@ from ..protocol.openai_response_objects import (
 from ..protocol.openai_responses import ResponseRequest, items_as_chat
 from ..protocol.tools import FunctionCall, ToolCall
 from .errors import OpenAIRequestError
-from .generate import Generation, check_format, open_generation
+from .generate import StartedGeneration, check_format, open_generation
 from .limits import RequestLimits
 from .models import check_model
 from .response_store import ResponseStore
@@ -63,7 +63,7 @@ class OpenResponse:
     """A started response: its generation, the conversation it continues, its documents."""
 
     request: ResponseRequest
-    generation: Generation
+    generation: StartedGeneration
     conversation: list[ChatMessage]
     store: ResponseStore
     user: str

@@ -15,6 +15,7 @@ import pytest
 
 from neira_jupyter.protocol import ChatMessage, ProtocolError, parse
 from neira_jupyter.protocol.openai import openai_error
+from neira_jupyter.protocol.openai_response_items import MessageItem
 from neira_jupyter.protocol.openai_response_objects import (
     OutputMessage,
     OutputText,
@@ -66,7 +67,8 @@ def test_items_become_one_conversation() -> None:
     assert [c.id for c in chat[2].tool_calls or []] == ["call_1", "call_2"]
     assert request.json_schema == {"type": "object"} and not request.stores
     assert request.chat_tool_choice() is not None
-    assert parse(ResponseRequest, {"model": "m", "input": "hi"}).items[0].role == "user"
+    [item] = parse(ResponseRequest, {"model": "m", "input": "hi"}).items
+    assert isinstance(item, MessageItem) and item.role == "user"
 
 
 @pytest.mark.parametrize(

@@ -79,8 +79,8 @@ async def test_errors_have_openai_shape(
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
         assert json.loads(response.body)["error"]["type"] == "authentication_error"
     for method, path in [("GET", "no/such/route"), ("POST", "embeddings"), ("DELETE", "x")]:
-        body = b"{}" if method == "POST" else None
-        response = await fetch_raw(jp_http_port, jp_base_url, f"neira/v1/{path}", method, body)
+        empty = b"{}" if method == "POST" else None
+        response = await fetch_raw(jp_http_port, jp_base_url, f"neira/v1/{path}", method, empty)
         assert response.code == 401, path  # an unknown route tells a stranger nothing more
         assert json.loads(response.body)["error"]["type"] == "authentication_error"
 

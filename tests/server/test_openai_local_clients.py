@@ -10,6 +10,7 @@ under ``v1/`` is OpenAI's JSON 404, not Jupyter's page.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -45,15 +46,16 @@ def neira_config() -> dict[str, Any]:
 
 async def test_json_object_with_a_schema_follows_it(jp_fetch: Fetch, client: OpenAI) -> None:
     await wait_ready(jp_fetch)
-    ask = [{"role": "user", "content": "Tell me about the capital of France as JSON."}]
+    ask: Any = [{"role": "user", "content": "Tell me about the capital of France as JSON."}]
     json_object: Any = {"type": "json_object", "schema": CITY}  # llama.cpp server's form
     for temperature in (0.0, 1.0):
         answer = await asyncio.to_thread(
-            lambda t=temperature: client.chat.completions.create(
+            functools.partial(
+                client.chat.completions.create,
                 model=DEMO_LLM_NAME,
-                messages=ask,  # type: ignore[arg-type]
+                messages=ask,
                 max_tokens=64,
-                temperature=t,
+                temperature=temperature,
                 seed=5,
                 response_format=json_object,
             )
@@ -65,7 +67,7 @@ async def test_json_object_with_a_schema_follows_it(jp_fetch: Fetch, client: Ope
         await asyncio.to_thread(
             lambda: client.chat.completions.create(
                 model=DEMO_LLM_NAME,
-                messages=ask,  # type: ignore[arg-type]
+                messages=ask,
                 response_format=unfollowable,
             )
         )
