@@ -24,12 +24,13 @@ only runs the generation it is given.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .config import EngineConfig
 from .jobs import Emit, Handoff
 from .lanes import LaneActions
 from .llm import LlamaModel, RemoteModel, TokenChunk
+from .llm.infill import instruction_messages
 from .routing import (
     Backend,
     Claim,
@@ -226,7 +227,10 @@ class GenerationService:
                 llm.start(messages, options, cancel, emit, handoff.settle)
                 return handoff
             result = None
-            for item in llm.generate(messages, options, cancel):
+            asked, plain = messages, options
+            if options.infill is not None:  # a remote API gets the instruction prompt
+                asked, plain = instruction_messages(options.infill), replace(options, infill=None)
+            for item in llm.generate(asked, plain, cancel):
                 if isinstance(item, TokenChunk):
                     emit(item)
                 else:
@@ -235,7 +239,8 @@ class GenerationService:
 
         claim = self.router.acquire(backend)
         try:
-            job = self.scheduler.submit(user, llm.name, work, job_id=request_id)
+            urgent = options.infill is not None  # completions: their own latency class
+            job = self.scheduler.submit(user, llm.name, work, job_id=request_id, urgent=urgent)
         except BaseException:
             self.router.release(backend)
             raise

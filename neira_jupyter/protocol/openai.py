@@ -170,9 +170,9 @@ class ChatCompletionRequest(_CompletionFields):
     prediction: Any = Field(None, description="Accepted, unused: it changes speed, not the answer.")
     modalities: list[Literal["text", "audio"]] | None = Field(None, description="Only ['text'].")
     audio: Any = Field(None, description="Refused: no audio output.")
-    reasoning_effort: (
-        Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None
-    ) = Field(None, description="Only 'none': the models do not reason.")
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None = (
+        Field(None, description="Only 'none': the models do not reason.")
+    )
     verbosity: Literal["low", "medium", "high"] | None = Field(None, description="Only 'medium'.")
     web_search_options: Any = Field(None, description="Refused: no web search.")
     moderation: Any = Field(None, description="Refused: no moderation.")
