@@ -110,7 +110,9 @@ def _acceptable(heard: str, fixed: str, policy: MergePolicy, lexicon: Lexicon | 
         return False
     if lexicon is None:
         return True
-    return lexicon(heard_key) < policy.max_heard_zipf <= policy.min_fixed_zipf <= lexicon(fixed_key)
+    return lexicon(heard_key) < policy.max_heard_zipf <= policy.min_fixed_zipf <= lexicon(
+        fixed_key
+    )
 
 
 def merge_correction(

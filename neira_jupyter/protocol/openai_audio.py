@@ -79,7 +79,9 @@ class TranscriptionRequest(WireModel):
                 "use 'json', 'text', 'verbose_json', 'srt' or 'vtt'"
             )
         if self.timestamp_granularities and self.response_format != "verbose_json":
-            raise ValueError("field 'timestamp_granularities' needs response_format 'verbose_json'")
+            raise ValueError(
+                "field 'timestamp_granularities' needs response_format 'verbose_json'"
+            )
         if "word" in (self.timestamp_granularities or ()):
             raise ValueError(
                 "field 'timestamp_granularities' asks for 'word', which this server does not "

@@ -33,6 +33,7 @@ def silence(seconds: float) -> np.ndarray:
     return np.zeros(int(seconds * SAMPLE_RATE), dtype=np.float32)
 
 
+
 def test_describe_a_loaded_model(whisper: WhisperTranscriber) -> None:
     status = whisper.describe()
     assert status["name"] == "whisper-tiny.en"
