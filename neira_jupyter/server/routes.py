@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..protocol import API_PREFIX, ROUTES
 from ..protocol.openai import OPENAI_PREFIX
 from ..protocol.openapi import OPENAI_ROUTES
+from .complete import CompleteHandler
 from .generate import CancelHandler, GenerateHandler, GenerateWebSocket
 from .openai import ChatCompletionsHandler, CompletionsHandler, ModelsHandler
 from .openai_audio import TranscriptionsHandler
@@ -16,6 +17,7 @@ HANDLERS: dict[str, type] = {
     "openapi.json": OpenAPIHandler,
     "generate": GenerateHandler,
     "generate/ws": GenerateWebSocket,
+    "complete": CompleteHandler,
     "requests/{request_id}": CancelHandler,
     "transcribe": TranscribeHandler,
     "transcribe/stream": TranscribeStreamWebSocket,

@@ -33,7 +33,9 @@ from ..engine.config import (
 )
 from ..engine.service import NeiraEngine
 from ..options import NeiraApp
+from ..serving.complete import Superseding
 from .base import ENGINE_KEY, ISOLATE_KEY, LIMITS_KEY, METRICS_KEY, RequestLimits
+from .complete import SUPERSEDING_KEY
 from .metrics import COLLECTOR, NeiraMetrics
 from .relay import RELAY_KEY, Relay
 from .routes import HANDLERS
@@ -107,6 +109,7 @@ class HandlerState:
             ISOLATE_KEY: self.options.isolate_users,
             METRICS_KEY: self.metrics,
             LIMITS_KEY: request_limits(self.options),
+            SUPERSEDING_KEY: Superseding(),
         }
 
     def start(self) -> None:
