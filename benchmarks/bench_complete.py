@@ -50,6 +50,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _server import TOKEN, free_port, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[1]
+MAX_CONTEXT_CHARS = 6000  # as the lab extension sends: the nearest earlier cells, this much
+
+
+def nearest(cells: list[str], limit: int) -> list[str]:
+    """The last ``cells`` that fit in ``limit`` characters together, in order."""
+    kept: list[str] = []
+    for cell in reversed(cells):
+        if sum(map(len, kept)) + len(cell) > limit:
+            break
+        kept.insert(0, cell)
+    return kept
 
 
 # -- typing replay ----------------------------------------------------------------------
@@ -130,7 +141,7 @@ def typer(
     cell_index = index % len(book.cells)
     while time.perf_counter() < until:
         cell = book.cells[cell_index]
-        context = book.cells[:cell_index]
+        context = nearest(book.cells[:cell_index], MAX_CONTEXT_CHARS)
         for i, ch in enumerate(cell):
             if time.perf_counter() >= until:
                 break
@@ -261,6 +272,7 @@ def main() -> None:
     parser.add_argument("--debounce-ms", type=float, default=250.0)
     parser.add_argument("--quality-lines", type=int, default=10)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--slots", type=int, default=0, help="llm_slots (0: the default)")
     args = parser.parse_args()
 
     port = free_port()
@@ -270,6 +282,7 @@ def main() -> None:
             "max_jobs_per_user": 64,
             "local_timeout_ms": 0,  # measure the primary: no switch to the fallback on a slow start
             "speech_device": "cpu",
+            "llm_slots": args.slots,
         }
         app, thread = start_server(port, Path(root), neira)
         try:

@@ -160,7 +160,8 @@ class GenerationService:
         """
         route = self.route(model)
         tried: list[str] = []
-        quick = self.router.is_quick(options)
+        # a completion's slow start is a busy batch, not a failing model: never a switch
+        quick = self.router.is_quick(options) and options.infill is None
         job, claim = self._submit(user, route, messages, options, request_id)
         backend = claim.backend
         llm = backend.model

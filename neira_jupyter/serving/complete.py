@@ -31,14 +31,13 @@ class Superseding:
 
     def __init__(self) -> None:
         self._live: dict[tuple[str, str], str] = {}
-        self.superseded = 0  # completions cancelled by a newer one, since the start
 
     def begin(self, engine: NeiraEngine, user: str, key: str, request_id: str) -> None:
         """``request_id`` is now the user's completion for ``key``; cancel the older one."""
         older = self._live.get((user, key))
         self._live[(user, key)] = request_id
-        if older is not None and older != request_id and engine.cancel(older, user):
-            self.superseded += 1
+        if older is not None and older != request_id:
+            engine.cancel(older, user)
 
     def current(self, user: str, key: str) -> str | None:
         return self._live.get((user, key))
