@@ -132,11 +132,12 @@ def test_completions_go_ahead_of_waiting_generations(qwen: LlamaModel) -> None:
         thread.start()
         return thread
 
-    threads = [answer("short", 24), answer("long", 400)]
+    threads = [answer("short", 64), answer("long", 400)]
     while len(order) < 2:
         threading.Event().wait(0.01)
     threads.append(answer("waiting", 400))
-    threading.Event().wait(0.2)  # "waiting" is queued in the loop before the completion
+    while qwen.describe()["batch"]["waiting"] < 1:  # "waiting" is queued before the completion
+        threading.Event().wait(0.01)
     text, _ = fill(qwen, Infill("def add(a, b):\n    return ", "\n"), max_tokens=8)
     with lock:
         order.append("completion")
