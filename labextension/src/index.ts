@@ -13,6 +13,10 @@
  *   and on the second press inserts the corrected text into the active cell
  *   (`./dictation`).
  *
+ * - Inline code completions from the resident model (`./completer`): a
+ *   provider for JupyterLab's inline completer, streamed, on by default;
+ *   settings in `schema/completer.json`.
+ *
  * The audio capture and the streaming socket are the Recorder widget's own
  * modules (`./recorder`, which esbuild bundles into the widget's ESM,
  * neira_jupyter/kernel/recorder.js), imported here so both share one
@@ -20,10 +24,12 @@
  * server, authenticated like every other Jupyter WebSocket.
  */
 import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICompletionProviderManager } from '@jupyterlab/completer';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
+import { DEFAULT_COMPLETER_SETTINGS, ICompleterSettings, NeiraInlineProvider } from './completer';
 import { Dictation, DictationIndicator, Language } from './dictation';
 import { INSERT_CELL_EVENT } from './recorder/model';
 import { StatusItem } from './status';
@@ -111,4 +117,40 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+const COMPLETER_ID = 'neira-jupyter:completer';
+
+const completerPlugin: JupyterFrontEndPlugin<void> = {
+  id: COMPLETER_ID,
+  description: 'Inline code completions from the resident model (fill-in-the-middle).',
+  autoStart: true,
+  requires: [ICompletionProviderManager],
+  optional: [ISettingRegistry],
+  activate: async (
+    app: JupyterFrontEnd,
+    manager: ICompletionProviderManager,
+    settingRegistry: ISettingRegistry | null
+  ) => {
+    const provider = new NeiraInlineProvider();
+    manager.registerInlineProvider(provider);
+    if (!settingRegistry) return;
+    try {
+      const settings = await settingRegistry.load(COMPLETER_ID);
+      const apply = (): void => {
+        const read = <K extends keyof ICompleterSettings>(key: K): ICompleterSettings[K] =>
+          (settings.get(key).composite as ICompleterSettings[K]) ?? DEFAULT_COMPLETER_SETTINGS[key];
+        provider.settings = {
+          enabled: read('enabled'),
+          debounceMs: read('debounceMs'),
+          maxLines: read('maxLines'),
+          maxTokens: read('maxTokens')
+        };
+      };
+      apply();
+      settings.changed.connect(apply);
+    } catch (error) {
+      console.warn('neira: cannot load the completer settings', error);
+    }
+  }
+};
+
+export default [plugin, completerPlugin];

@@ -1,6 +1,6 @@
 /* Generated from neira_jupyter/protocol/schema.json by json-schema-to-typescript
  * (`npm run build:protocol` in labextension/). Do not edit.
- * schema sha256: 1d6311a3e62804c06479afe5116fc4c3f10eb37cf996f4bb9f3a0875bd8838b7 */
+ * schema sha256: 43fc0563fe457ed642e15ea015857af19636d76ab42a4b959f2a338f93463c89 */
 
 /**
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -167,6 +167,64 @@ export interface ChosenFunction {
   name: string;
 }
 /**
+ * The body of ``POST api/complete``.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "CompleteRequest".
+ */
+export interface CompleteRequest {
+  /**
+   * The code before the cursor (the current cell's).
+   */
+  prefix: string;
+  /**
+   * The code after the cursor.
+   */
+  suffix?: string;
+  /**
+   * Other cells of the notebook, in order, laid out before the current one.
+   *
+   * @maxItems 64
+   */
+  context?: string[];
+  /**
+   * The code's language.
+   */
+  language?: string;
+  /**
+   * The notebook's or file's path (informational).
+   */
+  path?: string | null;
+  /**
+   * Tokens at most (default 64).
+   */
+  max_tokens?: number | null;
+  /**
+   * Lines at most (0: no limit).
+   */
+  max_lines?: number;
+  /**
+   * A configured model name, or auto.
+   */
+  model?: string;
+  /**
+   * Default 0 (greedy).
+   */
+  temperature?: number | null;
+  /**
+   * Stream events (NDJSON/SSE) or answer once.
+   */
+  stream?: boolean;
+  /**
+   * The editor asking: a new completion with the same key cancels your previous one that is still running.
+   */
+  stream_key?: string | null;
+  /**
+   * Chosen by the client so it can cancel; generated when unset.
+   */
+  request_id?: string | null;
+}
+/**
  * The body of ``POST api/correct``.
  *
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -230,7 +288,7 @@ export interface DoneEvent {
   type: "done";
 }
 /**
- * Token counts.
+ * Token counts; ``prompt_tokens_reused``: prompt tokens found in the model's cache.
  *
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
  * via the `definition` "Usage".
@@ -239,6 +297,7 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  prompt_tokens_reused: number;
 }
 /**
  * Where the time went, in milliseconds.

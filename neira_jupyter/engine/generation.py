@@ -26,12 +26,13 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .config import EngineConfig
 from .jobs import Emit, settle
 from .lanes import LaneActions
 from .llm import LlamaModel, RemoteModel, TokenChunk
+from .llm.infill import instruction_messages
 from .routing import (
     Backend,
     Claim,
@@ -169,7 +170,8 @@ class GenerationService:
         """
         route = self.route(model)
         tried: list[str] = []
-        quick = self.router.is_quick(options)
+        # a completion's slow start is a busy batch, not a failing model: never a switch
+        quick = self.router.is_quick(options) and options.infill is None
         job, claim = self._submit(user, route, messages, options, request_id)
         backend = claim.backend
         llm = backend.model
@@ -238,7 +240,10 @@ class GenerationService:
                 llm.start(messages, options, cancel, emit, functools.partial(settle, finished))
                 return finished
             result = None
-            for item in llm.generate(messages, options, cancel):
+            asked, plain = messages, options
+            if options.infill is not None:  # a remote API gets the instruction prompt
+                asked, plain = instruction_messages(options.infill), replace(options, infill=None)
+            for item in llm.generate(asked, plain, cancel):
                 if isinstance(item, TokenChunk):
                     emit(item)
                 else:
@@ -247,7 +252,8 @@ class GenerationService:
 
         claim = self.router.acquire(backend)
         try:
-            job = self.scheduler.submit(user, llm.name, work, job_id=request_id)
+            urgent = options.infill is not None  # completions: their own latency class
+            job = self.scheduler.submit(user, llm.name, work, job_id=request_id, urgent=urgent)
         except BaseException:
             self.router.release(backend)
             raise

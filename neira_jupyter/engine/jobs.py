@@ -62,6 +62,7 @@ class Job:
         self.created = time.perf_counter()
         self.started: float | None = None
         self.finished = False
+        self.urgent = False  # a code completion: served ahead of the other jobs
         self._loop = loop
         self._events: asyncio.Queue[Any] = asyncio.Queue()
         self._settled = asyncio.Event()

@@ -2,7 +2,9 @@
 
 Every model has a lane: a ``FairQueue`` and the worker thread(s) that take
 jobs from it. Jobs are kept per user and the lane takes one job from each
-waiting user in turn, so one user's burst cannot starve the others.
+waiting user in turn, so one user's burst cannot starve the others. Code
+completions are a latency class of their own (``urgent``): they wait in
+their own rotation, served before the other jobs.
 Admission is bounded over all lanes: when ``capacity`` jobs are already
 waiting, ``submit`` raises ``QueueFull`` (the server answers 429 with
 ``Retry-After``) instead of letting the wait grow without end, and one user
@@ -59,57 +61,65 @@ INTERNAL_USER = "neira-internal"
 
 
 class FairQueue:
-    """Jobs grouped by user and served round-robin. Thread-safe."""
+    """Jobs grouped by user and served round-robin, urgent jobs (completions) first.
+    Thread-safe."""
 
     def __init__(self) -> None:
-        self._by_user: OrderedDict[str, deque[Job]] = OrderedDict()
+        # two rotations: urgent jobs, then the rest; each user -> their jobs in order
+        self._rotations: tuple[OrderedDict[str, deque[Job]], ...] = (OrderedDict(), OrderedDict())
         self._cond = threading.Condition()
         self._closed = False
 
     def __len__(self) -> int:
         with self._cond:
-            return sum(len(q) for q in self._by_user.values())
+            return sum(len(q) for r in self._rotations for q in r.values())
+
+    def _rotation(self, job: Job) -> OrderedDict[str, deque[Job]]:
+        return self._rotations[0 if job.urgent else 1]
 
     def put(self, job: Job) -> None:
         with self._cond:
-            self._by_user.setdefault(job.user, deque()).append(job)
+            self._rotation(job).setdefault(job.user, deque()).append(job)
             self._cond.notify()
 
     def remove(self, job: Job) -> bool:
         """Take a queued job out; False if a worker already took it."""
         with self._cond:
-            jobs = self._by_user.get(job.user)
+            rotation = self._rotation(job)
+            jobs = rotation.get(job.user)
             if jobs is None or job not in jobs:
                 return False
             jobs.remove(job)
             if not jobs:
-                del self._by_user[job.user]
+                del rotation[job.user]
             return True
 
     def get(self) -> Job | None:
         """Block until a job is ready; None once the queue is closed."""
         with self._cond:
-            while not self._by_user and not self._closed:
+            while not any(self._rotations) and not self._closed:
                 self._cond.wait()
             if self._closed:
                 return None
-            user, jobs = next(iter(self._by_user.items()))
+            rotation = next(r for r in self._rotations if r)
+            user, jobs = next(iter(rotation.items()))
             job = jobs.popleft()
-            del self._by_user[user]
+            del rotation[user]
             if jobs:  # the user goes to the back of the rotation
-                self._by_user[user] = jobs
+                rotation[user] = jobs
             return job
 
     def jobs(self) -> list[Job]:
         with self._cond:
-            return [job for q in self._by_user.values() for job in q]
+            return [job for r in self._rotations for q in r.values() for job in q]
 
     def close(self) -> list[Job]:
         """Stop handing out jobs; returns the ones still waiting."""
         with self._cond:
             self._closed = True
-            left = [job for q in self._by_user.values() for job in q]
-            self._by_user.clear()
+            left = [job for r in self._rotations for q in r.values() for job in q]
+            for rotation in self._rotations:
+                rotation.clear()
             self._cond.notify_all()
             return left
 
@@ -230,8 +240,10 @@ class Scheduler:
         lane: str,
         work: Work,
         job_id: str | None = None,
+        urgent: bool = False,
     ) -> Job:
-        """Queue ``work`` on ``lane``'s worker for ``user``. Raises ``QueueFull``."""
+        """Queue ``work`` on ``lane``'s worker for ``user``; an ``urgent`` job (a code
+        completion) waits ahead of the others. Raises ``QueueFull``."""
         loop = asyncio.get_running_loop()
         with self._lock:
             if self._stopping:
@@ -254,6 +266,7 @@ class Scheduler:
             if job_id is not None and (user, job_id) in self._jobs:
                 raise DuplicateRequest(f"you already have a request with request_id {job_id!r}")
             job = Job(user, lane, work, loop, job_id, on_settled=self._forget)
+            job.urgent = urgent
             self._jobs[(user, job.id)] = job
         worker.queue.put(job)
         return job

@@ -99,6 +99,24 @@ class ToolChoice:
 
 
 @dataclass(frozen=True)
+class Infill:
+    """A gap in code to fill (fill-in-the-middle): the code before the cursor and after it.
+
+    ``context``: other code the gap may use (a notebook's other cells), laid out
+    before ``prefix``; ``language`` names the code's language for an instruction
+    prompt; ``max_lines``: the suggestion's lines at most (0: no limit). A
+    generation with an ``Infill`` is a completion: its own latency class, ahead
+    of other generations in the queue and the batch.
+    """
+
+    prefix: str
+    suffix: str = ""
+    context: tuple[str, ...] = ()
+    language: str = "python"
+    max_lines: int = 0
+
+
+@dataclass(frozen=True)
 class GenerationOptions:
     """Sampling options for one generation.
 
@@ -108,7 +126,8 @@ class GenerationOptions:
     what OpenAI's fields of those names mean. ``logprobs``: None for none, else
     each token's log probability and this many likeliest alternatives. ``n``:
     how many answers (choices) to sample for the one prompt. ``tools``: the
-    functions the model may call (None: none offered). The defaults of ``max_tokens``,
+    functions the model may call (None: none offered). ``infill``: fill this gap
+    instead of answering the messages (fill-in-the-middle). The defaults of ``max_tokens``,
     ``temperature`` and ``top_p`` are the engine's own (``NeiraApp.default_*`` take theirs
     from here).
     """
@@ -125,6 +144,7 @@ class GenerationOptions:
     logprobs: int | None = None
     n: int = 1
     tools: ToolChoice | None = None
+    infill: Infill | None = None
 
 
 @dataclass(frozen=True)
@@ -140,10 +160,12 @@ class TokenLogprob:
 
 @dataclass
 class Usage:
-    """Token counts of one generation."""
+    """Token counts of one generation; ``prompt_tokens_reused``: how many of the prompt's
+    tokens were found in the model's cache (a prefix kept from an earlier request)."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    prompt_tokens_reused: int = 0
 
     @property
     def total_tokens(self) -> int:

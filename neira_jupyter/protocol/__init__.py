@@ -23,6 +23,7 @@ from .base import (
     parse,
     parse_tagged,
 )
+from .complete import CompleteRequest
 from .generate import (
     MAX_TOKENS_LIMIT,
     CancelMessage,
@@ -93,6 +94,7 @@ __all__ = [
     "CancelMessage",
     "Change",
     "ChatMessage",
+    "CompleteRequest",
     "CorrectRequest",
     "CorrectResult",
     "CorrectTimings",

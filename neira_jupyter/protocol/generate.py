@@ -142,11 +142,12 @@ class TokenEvent(WireModel):
 
 
 class Usage(WireModel):
-    """Token counts."""
+    """Token counts; ``prompt_tokens_reused``: prompt tokens found in the model's cache."""
 
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    prompt_tokens_reused: int = 0
 
 
 class GenerateTimings(WireModel):

@@ -13,7 +13,9 @@ spec's field names per route (a test checks it against the vendored spec).
 Requests are validated as strictly as ``GenerateRequest`` (same ``Text``
 check, same bounds). A chat or text completion becomes a ``GenerateRequest``
 (``to_generate``); a text completion's prompt is sent as one user message,
-so the chat template applies (the engine has no raw-prompt path). The
+so the chat template applies (the engine has no raw-prompt path), unless it
+has a ``suffix``: then prompt and suffix are the code around a gap (``gap``)
+that the model fills in its own fill-in-the-middle tokens. The
 answers are in ``openai_answers``, the messages in ``openai_messages``, the
 transcription form in ``openai_audio``. None of these is part of ``schema.json``: OpenAI's own API
 reference describes them.
@@ -236,14 +238,17 @@ class CompletionRequest(_CompletionFields):
     echo: bool | None = Field(None, description="The answer begins with the prompt.")
     best_of: int | None = Field(None, ge=0, le=20, description="Accepted only as 1 or n.")
     logprobs: int | None = Field(None, ge=0, le=5, description="The likeliest tokens listed.")
-    suffix: str | None = Field(None, description="Accepted only empty.")
+    suffix: Text | None = Field(
+        None, description="The text after the gap: the answer fills the gap (fill-in-the-middle)."
+    )
 
     @model_validator(mode="after")
     def _text_supported(self) -> CompletionRequest:
         if self.echo and self.logprobs is not None:
             raise ValueError("field 'echo' cannot go with 'logprobs': prompt tokens are not scored")
         no_op("best_of", self.best_of, (1, self.n or 1), "no choices are sampled to be dropped")
-        no_op("suffix", self.suffix, ("",), "this server does not insert text")
+        if self.suffix and self.echo:
+            raise ValueError("field 'echo' cannot go with 'suffix': the answer is the gap's text")
         return self
 
     @property
@@ -257,6 +262,11 @@ class CompletionRequest(_CompletionFields):
 
     def chat(self) -> list[ChatMessage]:
         return [ChatMessage(role="user", content=self.prompt[0])]
+
+    @property
+    def gap(self) -> tuple[str, str] | None:
+        """With a ``suffix``: the code before and after the gap to fill, else None."""
+        return (self.prompt[0], self.suffix) if self.suffix else None
 
 
 SPEC_FIELDS: dict[str, type[RequestModel]] = {

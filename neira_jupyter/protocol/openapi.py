@@ -18,6 +18,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from .base import API_PREFIX, ErrorBody, ErrorEvent, RequestModel
+from .complete import CompleteRequest
 from .generate import (
     CancelMessage,
     DoneEvent,
@@ -70,6 +71,7 @@ MESSAGES: tuple[type[BaseModel], ...] = (
     TokenEvent,
     DoneEvent,
     GenerateResult,
+    CompleteRequest,
     TranscribeOptions,
     TranscribeResult,
     CorrectRequest,
@@ -119,6 +121,9 @@ ROUTES: tuple[Route, ...] = (
           errors=(400, 403, 404, 409, 413, 429, 503)),
     Route("get", "generate/ws", "WebSocket: generate messages in, generation events out.",
           status=101, socket=("GenerateClientMessage", "GenerateEvent"), errors=(400, 403, 429)),
+    Route("post", "complete", "Complete code at the cursor (fill-in-the-middle), streamed.",
+          request=CompleteRequest, response=GenerateResult, stream="GenerateEvent",
+          errors=(400, 403, 404, 409, 413, 429, 503)),
     Route("delete", "requests/{request_id}", "Cancel a queued or running request of yours.",
           status=204, errors=(403, 404)),
     Route("post", "transcribe", "Audio in: raw transcript, corrected text, what changed.",

@@ -7,6 +7,7 @@ import re
 from ..protocol import API_PREFIX, ROUTES
 from ..protocol.openai import OPENAI_PREFIX
 from ..protocol.openapi import OPENAI_ROUTES
+from .complete import CompleteHandler
 from .generate import CancelHandler, GenerateHandler, GenerateWebSocket
 from .openai import (
     ChatCompletionsHandler,
@@ -24,6 +25,7 @@ HANDLERS: dict[str, type] = {
     "openapi.json": OpenAPIHandler,
     "generate": GenerateHandler,
     "generate/ws": GenerateWebSocket,
+    "complete": CompleteHandler,
     "requests/{request_id}": CancelHandler,
     "transcribe": TranscribeHandler,
     "transcribe/stream": TranscribeStreamWebSocket,

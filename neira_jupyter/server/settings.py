@@ -33,8 +33,10 @@ from ..engine.config import (
 )
 from ..engine.service import NeiraEngine
 from ..options import NeiraApp
+from ..serving.complete import Superseding
 from ..serving.response_store import ResponseStore
 from .base import ENGINE_KEY, ISOLATE_KEY, LIMITS_KEY, METRICS_KEY, RequestLimits
+from .complete import SUPERSEDING_KEY
 from .metrics import COLLECTOR, NeiraMetrics
 from .openai_responses import RESPONSES_KEY
 from .relay import RELAY_KEY, Relay
@@ -123,6 +125,7 @@ class HandlerState:
             METRICS_KEY: self.metrics,
             LIMITS_KEY: request_limits(self.options),
             RESPONSES_KEY: self.responses,
+            SUPERSEDING_KEY: Superseding(),
         }
 
     def start(self) -> None:

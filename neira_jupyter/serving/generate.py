@@ -31,6 +31,7 @@ from ..engine.types import (
     EngineError,
     GenerationOptions,
     GenerationResult,
+    Infill,
     ToolCall,
     ToolChoice,
 )
@@ -76,6 +77,15 @@ def engine_request(
         "tools": tool_choice(request),
     }
     return messages, replace(defaults, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def check_infill(infill: Infill, limits: RequestLimits) -> None:
+    """``BadRequest`` when a completion's code is longer than the prompt limit."""
+    total = len(infill.prefix) + len(infill.suffix) + sum(len(c) for c in infill.context)
+    if total > limits.max_prompt_chars:
+        raise BadRequest(
+            f"the code is {total} characters long; the limit is {limits.max_prompt_chars}"
+        )
 
 
 def engine_message(message: WireMessage) -> ChatMessage:
@@ -142,15 +152,20 @@ async def open_generation(
     limits: RequestLimits,
     logprobs: int | None = None,
     n: int = 1,
+    infill: Infill | None = None,
 ) -> StartedGeneration:
     """Start ``user``'s generation and wait for its start (an ``EngineError`` is raised).
 
     The OpenAI routes' options: ``logprobs``, each token's log probability and
-    this many alternatives; ``n``, how many choices.
+    this many alternatives; ``n``, how many choices. ``infill``: a code
+    completion, filling this gap instead of answering the request's messages.
     """
     messages, options = engine_request(request, engine.config.defaults, limits)
     if logprobs is not None or n != 1:
         options = replace(options, logprobs=logprobs, n=n)
+    if infill is not None:
+        check_infill(infill, limits)
+        messages, options = (), replace(options, infill=infill)
     events = engine.generate(
         user, messages, options, model=request.model, request_id=request.request_id
     )

@@ -2,7 +2,9 @@
 
 ``open_completion`` checks the request's ``model`` (a listed LLM), turns the
 request into a ``GenerateRequest`` (``to_generate``: a text prompt is one
-user message), refuses a format no grammar can follow and starts it with
+user message; with a ``suffix``, prompt and suffix are the code around a gap,
+filled in the model's fill-in-the-middle tokens as a code completion),
+refuses a format no grammar can follow and starts it with
 ``generate.open_generation``, so the scheduler, router, fairness, limits and
 cancellation are the neira API's. The ``OpenAICompletion`` it returns gives
 the whole answer (``whole``) or the stream's chunks (``chunks``; the SSE
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 
 from ..engine.llm import TokenChunk
 from ..engine.service import NeiraEngine
-from ..engine.types import EngineError, GenerationResult
+from ..engine.types import EngineError, GenerationResult, Infill
 from ..protocol import WireModel
 from ..protocol.openai import ChatCompletionRequest, CompletionRequest, openai_error
 from .errors import openai_error_body
@@ -83,8 +85,10 @@ async def open_completion(
     check_model(engine, request.model, "llm")
     generate = request.to_generate()
     await check_format(generate)
+    gap = request.gap if isinstance(request, CompletionRequest) else None
+    infill = Infill(prefix=gap[0], suffix=gap[1]) if gap is not None else None
     generation = await open_generation(
-        engine, user, generate, limits, request.logprob_count, request.choices
+        engine, user, generate, limits, request.logprob_count, request.choices, infill
     )
     logprobs = request.logprob_count is not None
     answer: CompletionAnswer

@@ -65,6 +65,7 @@ def _result_fields(result: GenerationResult, request_id: str) -> dict[str, Any]:
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
             total_tokens=usage.total_tokens,
+            prompt_tokens_reused=usage.prompt_tokens_reused,
         ),
         "timings": GenerateTimings(
             queue_ms=timings.queue_ms,

@@ -32,6 +32,25 @@ async def test_fair_queue_serves_users_round_robin() -> None:
     assert order == ["alice", "bob", "carol", "alice", "bob", "alice", "alice"]
 
 
+async def test_completions_are_served_before_other_jobs_and_fairly_among_users() -> None:
+    loop = asyncio.get_running_loop()
+    queue = FairQueue()
+    for user, urgent in [("alice", False), ("alice", True), ("bob", False), ("bob", True)]:
+        job = make_job(user, loop)
+        job.urgent = urgent
+        queue.put(job)
+    dropped = make_job("alice", loop)
+    dropped.urgent = True
+    queue.put(dropped)
+    assert queue.remove(dropped)  # a cancelled completion leaves its rotation
+    order = []
+    while len(queue):
+        taken = queue.get()
+        assert taken is not None
+        order.append((taken.user, taken.urgent))
+    assert order == [("alice", True), ("bob", True), ("alice", False), ("bob", False)]
+
+
 def gate_work(gate: threading.Event, log: list[str], name: str) -> Any:
     def work(cancel: CancelToken, emit: Any) -> str:
         gate.wait(10)

@@ -188,7 +188,12 @@ FUNCTION = {"type": "function", "function": {"name": "f", "parameters": {"type":
             "not scored",
         ),
         (CompletionRequest, {"model": "m", "prompt": "a", "best_of": 3}, "best_of", "dropped"),
-        (CompletionRequest, {"model": "m", "prompt": "a", "suffix": "x"}, "suffix", "insert"),
+        (
+            CompletionRequest,
+            {"model": "m", "prompt": "a", "suffix": "x", "echo": True},
+            "echo",
+            "gap",
+        ),
         (CompletionRequest, {"model": "m", "prompt": "a", "logprobs": 6}, "logprobs", "5"),
         (TranscriptionRequest, {"model": "w", "language": "de"}, "language", "ru, en"),
         (

@@ -48,11 +48,13 @@ async def stream_generate(
     headers: dict[str, str],
     body: dict[str, Any],
     on_event: Callable[[dict[str, Any]], None] | None = None,
+    route: str = "generate",
 ) -> tuple[HTTPResponse, NDJSONCollector]:
-    """POST api/generate and collect the streamed events as they arrive."""
+    """POST api/generate (or another streaming ``route``) and collect the streamed events
+    as they arrive."""
     collector = NDJSONCollector(on_event)
     request = HTTPRequest(
-        server_url(port, base_url, "neira", "api", "generate"),
+        server_url(port, base_url, "neira", "api", route),
         method="POST",
         headers={**headers, "Content-Type": "application/json"},
         body=json.dumps(body),

@@ -19,6 +19,10 @@ cancelled or abandoned sequence frees its slot for the next request at the
 next step. Each request's ``Finished`` says when its prompt's evaluation
 began and ended, so the first-token budget can leave that time out.
 
+Completions (``SeqRequest.urgent``) are a latency class of their own: they
+wait ahead of the other requests for a slot, and their prompts take a step's
+prefill budget first.
+
 Prompt prefixes are reused, as ``llama_cpp.Llama`` reuses its last prompt: a
 free slot keeps the tokens its last sequence left in the KV cache, a new
 request goes to the free slot sharing the longest prefix with its prompt, and
@@ -93,11 +97,15 @@ class BatchLoop:
 
     # -- any thread ------------------------------------------------------------
     def submit(self, req: SeqRequest) -> None:
-        """Queue a request for the next free slot."""
+        """Queue a request for the next free slot (an urgent one behind the urgent only)."""
         with self._cond:
             if self._closed:
                 raise EngineError("the model is unloading; try again")
-            self._waiting.append(req)
+            if req.urgent:
+                ahead = sum(1 for r in self._waiting if r.urgent)
+                self._waiting.insert(ahead, req)
+            else:
+                self._waiting.append(req)
             self._cond.notify()
 
     def stats(self) -> dict[str, Any]:
@@ -257,7 +265,8 @@ class BatchLoop:
                 slot.output = self._add(slot, slot.last_token, True)
         shared, alone = self.prefill_chunk
         budget = shared if self._batch.n_tokens else alone
-        for slot in self._running.values():
+        # completions (urgent) read their prompts first
+        for slot in sorted(self._running.values(), key=lambda s: not s.req.urgent):
             if budget <= 0:
                 break
             if slot.prefilled:
@@ -335,9 +344,7 @@ class BatchLoop:
         text, logprob, data = entry(token)
         return TokenLogprob(text, logprob, data, tuple(entry(t) for t in ranked))
 
-    def _finish(
-        self, slot: Slot, finish: FinishReason, error: BaseException | None = None
-    ) -> None:
+    def _finish(self, slot: Slot, finish: FinishReason, error: BaseException | None = None) -> None:
         tail = slot.text.flush()
         if tail and error is None:
             self._send(slot.req, tail)

@@ -24,6 +24,7 @@ from typing import Any
 from ..types import BadRequest, ChatMessage, EngineError, GenerationOptions
 from .grammar import GrammarRefused, json_grammar
 from .runtime import import_llama
+from .sampling import StopRule
 from .tools import ToolSyntax, tool_grammar, tool_syntax
 
 __all__ = ["ChatFormatter", "ChatPrompt", "check_logit_bias", "request_error"]
@@ -74,13 +75,15 @@ def check_logit_bias(
 class ChatPrompt:
     """What the batch loop decodes for one request: prompt tokens, stop strings,
     sampler settings (``make_sampler``'s keywords), the grammar (GBNF) if any, and
-    the tool-call syntax to read the answer with when tools are offered."""
+    the tool-call syntax to read the answer with when tools are offered; ``rule``
+    ends a code completion where its code ends (``code_stops.CodeStop``)."""
 
     tokens: list[int]
     stops: tuple[str, ...]
     sampling: dict[str, Any]
     grammar: str | None = None
     syntax: ToolSyntax | None = None
+    rule: StopRule | None = None
 
 
 class _PromptReady(Exception):
@@ -129,7 +132,16 @@ class ChatFormatter:
                 f"of {self.n_ctx} tokens"
             )
         stop = settings.get("stop") or []
-        sampling = {k: settings[k] for k in _SAMPLING_KEYS if k in settings}
+        stops = (stop,) if isinstance(stop, str) else tuple(stop)
+        return ChatPrompt(tokens, stops, self.sampling(options, settings), grammar, syntax)
+
+    def sampling(
+        self, options: GenerationOptions, settings: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The sampler settings of a request: those the chat handler chose (``settings``),
+        then the request's own."""
+        chosen = settings or {}
+        sampling = {k: chosen[k] for k in _SAMPLING_KEYS if k in chosen}
         sampling.update(
             temperature=options.temperature,
             top_p=options.top_p,
@@ -138,8 +150,7 @@ class ChatFormatter:
             frequency_penalty=options.frequency_penalty,
             bias=check_logit_bias(options.logit_bias, self.n_vocab),
         )
-        stops = (stop,) if isinstance(stop, str) else tuple(stop)
-        return ChatPrompt(tokens, stops, sampling, grammar, syntax)
+        return sampling
 
     def offered_tools(
         self, options: GenerationOptions

@@ -99,6 +99,8 @@ class BatchGeneration:
                 cancel,
                 grammar=prompt.grammar,
                 logprobs=options.logprobs,
+                rule=prompt.rule,
+                urgent=options.infill is not None,
             )
             for index in range(options.n)
         ]
@@ -163,6 +165,7 @@ class BatchGeneration:
                 final.ended,
                 final.prompt_span,
             )
+            result.usage.prompt_tokens_reused = final.prompt_reused
             if self.options.logprobs is not None:
                 result.logprobs = list(req.scored)
             results.append(result)

@@ -13,7 +13,9 @@ Thread-safety: any number of threads may call ``start`` and ``generate`` at
 once (formatting only reads the model; only the loop's thread decodes);
 ``load`` and ``close`` take the model's lock and are run by the model's lane
 (``engine.lanes``), in queue order with the requests. ``close`` lets the
-sequences already running finish first.
+sequences already running finish first. A request with ``options.infill`` is a
+code completion: its prompt is the model's own fill-in-the-middle layout
+(``InfillFormatter``), and it goes ahead of the others in the loop.
 
 ``start`` returns at once: the loop's thread hands each chunk to ``emit`` and
 the result (or error) to ``done``. ``generate`` is the blocking iterator of
@@ -37,6 +39,7 @@ from .base import TokenChunk
 from .batch_loop import BatchLoop
 from .chat_prompt import ChatFormatter, ChatPrompt, formatting_llama_class
 from .generation import BatchGeneration, Done
+from .infill import InfillFormatter
 from .runtime import banned_tokens, default_threads, llama_supports_gpu
 
 __all__ = ["PREFILL_CHUNK", "LLMSpec", "LlamaModel"]
@@ -84,6 +87,7 @@ class LlamaModel(ResidentModel):
         self.spec = spec
         self.prefill_chunk = prefill_chunk
         self._formatter: ChatFormatter | None = None
+        self._infill: InfillFormatter | None = None
         self._ctx: Any = None
         self._loop: BatchLoop | None = None
 
@@ -118,6 +122,7 @@ class LlamaModel(ResidentModel):
             verbose=False,
         )
         self._formatter = ChatFormatter(self.name, llama, spec.n_ctx)
+        self._infill = InfillFormatter(self._formatter)
         params = ll.llama_context_default_params()
         params.n_ctx = spec.n_ctx * spec.slots
         alone = max(PREFILL_ALONE, self.prefill_chunk)
@@ -154,10 +159,20 @@ class LlamaModel(ResidentModel):
         if self._formatter is not None:
             self._formatter.llama.close()
             self._formatter = None
+            self._infill = None
+
+    @property
+    def fim_family(self) -> str | None:
+        """The loaded model's fill-in-the-middle family (None: none, or not loaded)."""
+        return self._infill.family if self._infill is not None else None
 
     def prompt(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> ChatPrompt:
-        """What the loop would decode for this request (``ChatFormatter.prepare``)."""
-        return self._ready()[0].prepare(messages, options)
+        """What the loop would decode for this request: a chat (``ChatFormatter.prepare``),
+        or a code completion when ``options.infill`` is set (``InfillFormatter.prepare``)."""
+        formatter = self._ready()[0]
+        if options.infill is not None and self._infill is not None:
+            return self._infill.prepare(messages, options)
+        return formatter.prepare(messages, options)
 
     def start(
         self,
@@ -175,8 +190,8 @@ class LlamaModel(ResidentModel):
         Cancelling (or ``BatchGeneration.abandon``) ends the sequences within one step.
         """
         started = time.perf_counter()
-        formatter, loop = self._ready()
-        prompt = formatter.prepare(messages, options)
+        loop = self._ready()[1]
+        prompt = self.prompt(messages, options)
         generation = BatchGeneration(self.name, prompt, options, cancel, started, emit, done)
         try:
             for req in generation.requests:

@@ -8,18 +8,20 @@ benchmark's ``ignore_eos``) and, first in the chain, a grammar (GBNF) that
 only lets through tokens the grammar allows (structured output).
 ``TextStream`` turns token bytes into text the way a stream must: whole
 UTF-8 characters, and nothing that might be the start of a stop string
-until it is clear that it is not.
+until it is clear that it is not, and, with a ``StopRule`` (``code_stops.CodeStop``),
+only the part of the text that rule lets through.
 """
 
 from __future__ import annotations
 
 import codecs
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
+from .code_stops import Scan
 from .grammar import GrammarRefused
 
-__all__ = ["TextStream", "make_sampler"]
+__all__ = ["StopRule", "TextStream", "make_sampler"]
 
 PENALTY_LAST_N = 64  # llama_cpp.Llama's default last_n_tokens_size
 
@@ -89,18 +91,30 @@ def make_sampler(
     return chain
 
 
+class StopRule(Protocol):
+    """Where a text must end, read from all of it (``code_stops.CodeStop``)."""
+
+    def scan(self, text: str) -> Scan: ...
+
+    def final(self, text: str, start: int = 0) -> int: ...
+
+
 class TextStream:
     """Token bytes in, safe-to-show text out; ``stopped`` once a stop string appeared.
 
     Text that could be the beginning of a stop string is held back; the stop
-    string itself and anything after it are never returned.
+    string itself and anything after it are never returned. A ``rule`` may end
+    the text too, hold back more of its tail, skip its beginning (``Scan.start``)
+    and trim its end (``StopRule.final``).
     """
 
-    def __init__(self, stops: Sequence[str] = ()) -> None:
+    def __init__(self, stops: Sequence[str] = (), rule: StopRule | None = None) -> None:
         self._stops = [s for s in stops if s]
+        self._rule = rule
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._text = ""
         self._sent = 0
+        self._start = 0
         self.stopped = False
 
     def feed(self, data: bytes) -> str:
@@ -112,14 +126,34 @@ class TextStream:
         if hits:
             self.stopped = True
             self._text = self._text[: min(hits)]
-            return self._take(len(self._text))
-        return self._take(len(self._text) - self._held())
+        held = 0 if self.stopped else self._held()
+        if self._rule is not None:
+            scan = self._rule.scan(self._text)
+            self._start = scan.start
+            if scan.stop is not None:
+                self.stopped = True
+                self._text = self._text[: scan.stop]
+            held = max(held, scan.hold)
+        if self.stopped:
+            return self._take(self._end())
+        return self._take(len(self._text) - held)
 
     def flush(self) -> str:
         """The rest of the text at the end of the generation (nothing after a stop)."""
         if not self.stopped:
             self._text += self._decoder.decode(b"", final=True)
-        return self._take(len(self._text))
+            if self._rule is not None:
+                scan = self._rule.scan(self._text)
+                self._start = scan.start
+                if scan.stop is not None:
+                    self._text = self._text[: scan.stop]
+        return self._take(self._end())
+
+    def _end(self) -> int:
+        """Where the whole text ends: all of it, or where the rule trims it."""
+        if self._rule is None:
+            return len(self._text)
+        return self._rule.final(self._text, self._start)
 
     def _held(self) -> int:
         """Length of the longest tail of the text that starts some stop string."""
@@ -133,6 +167,7 @@ class TextStream:
         return best
 
     def _take(self, end: int) -> str:
-        out = self._text[self._sent : end]
-        self._sent = max(self._sent, end)
+        begin = max(self._sent, self._start)
+        out = self._text[begin:end]
+        self._sent = max(begin, end)
         return out

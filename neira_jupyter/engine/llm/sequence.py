@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..types import CancelToken, FinishReason, TokenLogprob
-from .sampling import TextStream
+from .sampling import StopRule, TextStream
 
 __all__ = ["Finished", "SeqRequest", "Slot", "common_prefix"]
 
@@ -18,7 +18,8 @@ class Finished:
 
     ``prompt_span`` is when the evaluation of the prompt began (the step that
     took its first uncached token) and ended (that step's decode returned); None
-    when the request never reached a step.
+    when the request never reached a step. ``prompt_reused``: prompt tokens found
+    in the cache.
     """
 
     finish: FinishReason
@@ -28,6 +29,7 @@ class Finished:
     ended: float
     error: BaseException | None = None
     prompt_span: tuple[float, float] | None = None
+    prompt_reused: int = 0
 
 
 @dataclass
@@ -39,7 +41,9 @@ class SeqRequest:
     ``sampling`` holds the sampler settings (``make_sampler``'s keywords);
     ``grammar`` (GBNF) constrains what the sequence may say. With ``logprobs``
     (how many alternatives), ``scored`` gets each token's ``TokenLogprob``
-    before its text is sent.
+    before its text is sent. ``rule`` ends the text where code ends
+    (``code_stops.CodeStop``); an ``urgent`` request (a completion) is admitted
+    and its prompt read before the others waiting.
     """
 
     tokens: list[int]
@@ -51,6 +55,8 @@ class SeqRequest:
     grammar: str | None = None
     logprobs: int | None = None
     scored: list[TokenLogprob] = field(default_factory=list)
+    rule: StopRule | None = None
+    urgent: bool = False
     abandoned: bool = False  # the reader went away
 
     @property
@@ -71,13 +77,14 @@ class Slot:
         self.sampler = sampler
         self.kv = kv
         self.fed = len(kv)  # prompt tokens already in the cache
+        self.reused = len(kv)
         self.last_token = -1
         self.completion = 0
         self.first_token_at: float | None = None
         self.prompt_began: float | None = None  # the step that took its first prompt token
         self.prompt_done: float | None = None  # ... and the end of the one that took its last
         self.output: int | None = None  # this step's logits row
-        self.text = TextStream(req.stops)
+        self.text = TextStream(req.stops, req.rule)
 
     @property
     def n_past(self) -> int:
@@ -101,6 +108,7 @@ class Slot:
             ended,
             error,
             span,
+            self.reused,
         )
 
 

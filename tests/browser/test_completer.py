@@ -1,0 +1,64 @@
+"""Inline code completion in a real JupyterLab: typing in a cell shows the demo model's
+suggestion as ghost text, and Tab accepts it, in the light and the dark theme.
+
+A real ``jupyter lab`` with this checkout's extensions and the demo model;
+``complete.mjs`` types into a cell in headless Chromium; screenshots go to
+``test-artifacts/lab-complete-{light,dark}-{suggested,accepted}.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from tests.browser.support import (
+    ARTIFACTS,
+    CHROMIUM,
+    HERE,
+    THEMES,
+    Server,
+    built_remote_entry,
+    code_cell,
+    jupyter_server,
+    notebook,
+    require_browser,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    require_browser()
+    with jupyter_server("lab", tmp_path_factory.mktemp("lab")) as server:
+        yield server
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_typing_shows_a_suggestion_and_tab_accepts_it(lab: Server, theme: str) -> None:
+    name = f"complete-{theme}.ipynb"
+    (lab.root / name).write_text(notebook(code_cell("c1", "import numpy as np"), code_cell("c2")))
+    options = {
+        "theme": theme,
+        "url": lab.url,
+        "page": lab.page_path(name),
+        "token": lab.token,
+        "artifacts": str(ARTIFACTS),
+        "chromium": CHROMIUM,
+    }
+    done = subprocess.run(
+        ["node", str(HERE / "complete.mjs"), json.dumps(options)],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "failure" not in seen, json.dumps(seen, indent=1)
+    assert seen["extensionEntry"].endswith(built_remote_entry())
+    assert seen["ghost"].strip() == "a + b", seen
+    assert seen["source"] == "def add(a, b):\n    return a + b", seen
