@@ -14,10 +14,8 @@ from tornado import web
 from ..engine.types import EngineError
 from ..protocol.complete import CompleteRequest
 from ..serving.complete import Superseding, open_code_completion
-from ..serving.generate import neira_events
-from ..serving.wire import generate_result
 from .base import BoundedBodyMixin
-from .event_stream import NDJSON, SSE, accepts_sse, write_events
+from .generate import reply_generation
 
 SUPERSEDING_KEY = "neira_superseding"
 """The tornado setting holding the server's ``Superseding``."""
@@ -45,15 +43,7 @@ class CompleteHandler(BoundedBodyMixin):
             self.send_engine_error(exc)
         self.cancel_on_close(generation.request_id)
         try:
-            if request.stream:
-                media = SSE if accepts_sse(self) else NDJSON
-                await write_events(self, neira_events(generation), media)
-            else:
-                try:
-                    result = await generation.result()
-                except EngineError as exc:
-                    self.send_engine_error(exc)
-                await self.reply_built(lambda: generate_result(result, generation.request_id))
+            await reply_generation(self, generation, request.stream)
         finally:
             await generation.aclose()  # cancels the job if the client went away
             if request.stream_key is not None:

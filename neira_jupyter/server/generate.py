@@ -52,20 +52,25 @@ class GenerateHandler(BoundedBodyMixin):
             self.send_engine_error(exc)
         self.cancel_on_close(generation.request_id)
         try:
-            if request.stream:
-                media = SSE if accepts_sse(self) else NDJSON
-                await write_events(self, neira_events(generation), media)
-            else:
-                await self._reply_result(generation)
+            await reply_generation(self, generation, request.stream)
         finally:
             await generation.aclose()  # cancels the job if the client went away
 
-    async def _reply_result(self, generation: StartedGeneration) -> None:
-        try:
-            result = await generation.result()
-        except EngineError as exc:
-            self.send_engine_error(exc)
-        await self.reply_built(lambda: generate_result(result, generation.request_id))
+
+async def reply_generation(
+    handler: BoundedBodyMixin, generation: StartedGeneration, stream: bool
+) -> None:
+    """Answer with a started generation: its events as NDJSON or SSE when ``stream``, else
+    its result as one JSON document (an engine error is the handler's error answer)."""
+    if stream:
+        media = SSE if accepts_sse(handler) else NDJSON
+        await write_events(handler, neira_events(generation), media)
+        return
+    try:
+        result = await generation.result()
+    except EngineError as exc:
+        handler.send_engine_error(exc)
+    await handler.reply_built(lambda: generate_result(result, generation.request_id))
 
 
 class CancelHandler(NeiraAPIHandler):

@@ -13,7 +13,6 @@ CI the tests skip when that is missing; with ``CI`` set they fail instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import jiwer
@@ -27,11 +26,9 @@ from tests.browser.support import (
     Server,
     code_cell,
     drive,
-    jupyter_server,
     kernel_value,
     notebook,
     padded_clip,
-    require_browser,
 )
 from tests.browser.themes import (
     assert_focus_ring,
@@ -42,13 +39,6 @@ from tests.browser.themes import (
 from tests.support.helpers import words
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    require_browser()
-    with jupyter_server("lab", tmp_path_factory.mktemp("lab")) as server:
-        yield server
 
 
 @pytest.mark.parametrize("theme", THEMES)

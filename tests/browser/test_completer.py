@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 
 import pytest
 
@@ -22,19 +21,10 @@ from tests.browser.support import (
     Server,
     built_remote_entry,
     code_cell,
-    jupyter_server,
     notebook,
-    require_browser,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    require_browser()
-    with jupyter_server("lab", tmp_path_factory.mktemp("lab")) as server:
-        yield server
 
 
 @pytest.mark.parametrize("theme", THEMES)

@@ -10,7 +10,6 @@ Every flow runs in the light and the dark theme; screenshots go to
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import jiwer
@@ -24,11 +23,9 @@ from tests.browser.support import (
     Server,
     code_cell,
     drive,
-    jupyter_server,
     kernel_value,
     notebook,
     padded_clip,
-    require_browser,
 )
 from tests.browser.themes import assert_focus_ring, assert_status_item, assert_surface
 from tests.support.helpers import words
@@ -40,13 +37,6 @@ ASK = code_cell(
     "%%neira --out answer --max-tokens 16 --temperature 0",
     "Name one colour of the rainbow.",
 )
-
-
-@pytest.fixture(scope="module")
-def nb7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    require_browser()
-    with jupyter_server("notebook", tmp_path_factory.mktemp("notebook")) as server:
-        yield server
 
 
 @pytest.mark.parametrize("theme", THEMES)
