@@ -58,13 +58,13 @@ async def first_token(engine: NeiraEngine) -> tuple[float, str]:
 
 
 async def wait_level(engine: NeiraEngine, level: PressureLevel, marks: dict[str, float]) -> float:
-    while engine.memory.level is not level:
+    while engine.generation.memory.level is not level:
         await asyncio.sleep(0.001)
     return marks[level.value]
 
 
 async def wait_route(engine: NeiraEngine, backend: str) -> None:
-    while engine.router.route().backend != backend:
+    while engine.generation.router.route().backend != backend:
         await asyncio.sleep(0.002)
 
 
@@ -93,15 +93,15 @@ async def run(runs: int, interval: float) -> None:
     config.speech = None
     engine = NeiraEngine(config)
     source = ManualSource(8000, 16000)
-    engine.memory.source = source
+    engine.generation.memory.source = source
     marks: dict[str, float] = {}
-    engine.memory.add_listener(
+    engine.generation.memory.add_listener(
         lambda _old, new, _why: marks.__setitem__(new.value, time.perf_counter())
     )
     engine.start()
     try:
         await wait_route(engine, "primary")
-        while engine.primary is None or engine.primary.state.value != "ready":
+        while engine.generation.primary is None or engine.generation.primary.state.value != "ready":
             await asyncio.sleep(0.01)
         await first_token(engine)  # warm-up
         switch_ms: list[float] = []

@@ -1,4 +1,5 @@
-"""Live-stream VAD: faster-whisper's Silero (``engine.speech.vad``) against an energy detector.
+"""Live-stream VAD: faster-whisper's Silero (``engine.transcription.speech.vad``) against an
+energy detector.
 
 Both detectors get the same 16 kHz stream in 100 ms chunks, as the browser
 sends it, and the benchmark prints for each:

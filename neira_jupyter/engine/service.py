@@ -48,18 +48,14 @@ from .config import EngineConfig
 from .correct import Correction, DegradedReason, TranscriptCorrector
 from .generation import GenerationEvents, GenerationService, GenerationStart, run_to_result
 from .lanes import LaneActions
-from .llm import LlamaModel, RemoteModel, TokenChunk
+from .llm import TokenChunk
 from .observe import EngineObserver, UsageObserver, notify
-from .routing import MemoryWatch, ModelRouter
 from .schedule import Scheduler
 from .speech import (
     SAMPLE_RATE,
     LiveCalls,
     Priority,
-    RemoteTranscriber,
-    SpeechDispatcher,
     Transcript,
-    WhisperTranscriber,
     Window,
 )
 from .transcription import SPEECH_LANE, TranscriptionService
@@ -86,48 +82,7 @@ class NeiraEngine:
         self.admission: Admission = AdmitAll()
         self.usage_observers: list[UsageObserver] = []
         self._started = False
-        self.router.on_switch = lambda switch: notify(self.observer.route_switch, switch)
-
-    # -- models ----------------------------------------------------------------
-    @property
-    def primary(self) -> LlamaModel | None:
-        return self.generation.primary
-
-    @property
-    def fallback(self) -> LlamaModel | None:
-        return self.generation.fallback
-
-    @property
-    def remote(self) -> RemoteModel | None:
-        return self.generation.remote
-
-    @property
-    def llms(self) -> list[LlamaModel]:
-        """The local LLMs (primary, then fallback)."""
-        return self.generation.llms
-
-    @property
-    def router(self) -> ModelRouter:
-        return self.generation.router
-
-    @property
-    def memory(self) -> MemoryWatch:
-        return self.generation.memory
-
-    @property
-    def speech(self) -> WhisperTranscriber | None:
-        """The local Whisper, if one is configured."""
-        return self.transcription.speech
-
-    @property
-    def speech_remote(self) -> RemoteTranscriber | None:
-        """The remote transcription API, if one is configured."""
-        return self.transcription.speech_remote
-
-    @property
-    def live_speech(self) -> SpeechDispatcher[Transcript] | None:
-        """The live streams' decode queue (there is one whenever there is a local Whisper)."""
-        return self.transcription.live_speech
+        self.generation.router.on_switch = lambda switch: notify(self.observer.route_switch, switch)
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> None:
@@ -137,19 +92,19 @@ class NeiraEngine:
         self._started = True
         self.generation.add_lanes()
         self.transcription.add_lanes()
-        self.memory.poll()  # the first reading decides whether the primary fits at all
-        self.memory.start()
-        self.router.refresh()  # loads the route's model now when eager
+        self.generation.memory.poll()  # the first reading decides whether the primary fits at all
+        self.generation.memory.start()
+        self.generation.router.refresh()  # loads the route's model now when eager
         if self.config.router.preload:
             self.transcription.preload()
 
     async def stop(self) -> None:
         """Cancel all work and free the models."""
-        await self.memory.stop()
+        await self.generation.memory.stop()
         busy = await asyncio.to_thread(self.scheduler.stop)
-        lanes: list[tuple[Any, str]] = [(model, model.name) for model in self.llms]
-        if self.speech is not None:
-            lanes.append((self.speech, SPEECH_LANE))
+        lanes: list[tuple[Any, str]] = [(model, model.name) for model in self.generation.llms]
+        if self.transcription.speech is not None:
+            lanes.append((self.transcription.speech, SPEECH_LANE))
         for model, lane in lanes:
             if lane in busy:  # never free a model under a call that is still running
                 log.warning("neira: %s did not stop in time; left loaded", model.name)
@@ -270,7 +225,7 @@ class NeiraEngine:
         backend could take it (``router.available()``, which changes nothing) or
         that routing finds none, the correction degrades with the router's reason.
         """
-        unroutable = self.router.available()
+        unroutable = self.generation.router.available()
         refused: list[NoModelAvailable] = []  # the routing of its generation found none
         generate = None
         if unroutable is None:
@@ -299,17 +254,17 @@ class NeiraEngine:
         """The document behind ``GET api/status``; request ids only of ``user``'s own jobs."""
         models: list[dict[str, Any]] = []
         for role, model in (
-            ("primary", self.primary),
-            ("fallback", self.fallback),
-            ("remote", self.remote),
+            ("primary", self.generation.primary),
+            ("fallback", self.generation.fallback),
+            ("remote", self.generation.remote),
         ):
             if model is not None:
                 models.append({**model.describe(), "role": role})
-        if self.speech is not None:
-            models.append({**self.speech.describe(), "role": "speech"})
-        if self.speech_remote is not None:
-            models.append({**self.speech_remote.describe(), "role": "remote"})
-        router = self.router.status()
+        if self.transcription.speech is not None:
+            models.append({**self.transcription.speech.describe(), "role": "speech"})
+        if self.transcription.speech_remote is not None:
+            models.append({**self.transcription.speech_remote.describe(), "role": "remote"})
+        router = self.generation.router.status()
         return {
             "version": __version__,
             "demo": self.config.demo,
@@ -317,7 +272,7 @@ class NeiraEngine:
             "llm_enabled": self.config.llm_enabled,
             "route": router["route"],
             "models": models,
-            "memory": self.memory.status(),
+            "memory": self.generation.memory.status(),
             "switches": router["switches"],
             "backends": router["backends"],
             "queue": self.scheduler.status(user),

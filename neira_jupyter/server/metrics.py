@@ -194,7 +194,7 @@ class EngineCollector(Collector):
             for model in status["models"]:
                 memory[(model["name"], model["role"])] += model.get("memory_bytes") or 0
             route[status["route"]["backend"]] += 1
-            free_bytes = engine.memory.free_bytes()
+            free_bytes = engine.generation.memory.free_bytes()
             if free_bytes is not None:
                 free.append(free_bytes)
         yield _gauge("neira_queue_depth", "Requests waiting for a worker, by lane", "lane", queued)

@@ -25,9 +25,12 @@ _LOADED_AT = int(time.time())
 
 def model_cards(engine: NeiraEngine) -> list[ModelCard]:
     """The models a request may name, in the order ``GET v1/models`` lists them."""
-    llms = [m for m in (engine.primary, engine.fallback, engine.remote) if m is not None]
+    generation = engine.generation
+    models = (generation.primary, generation.fallback, generation.remote)
+    llms = [m for m in models if m is not None]
     cards = [ModelCard(id=m.name, created=_LOADED_AT, neira_kind="llm") for m in llms]
-    speech = engine.speech or engine.speech_remote  # a remote one when no Whisper is local
+    # a remote one when no Whisper is local
+    speech = engine.transcription.speech or engine.transcription.speech_remote
     if speech is not None:
         names = dict.fromkeys((speech.name, SPEECH_ALIAS))
         cards += [ModelCard(id=name, created=_LOADED_AT, neira_kind="speech") for name in names]

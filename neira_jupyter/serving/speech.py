@@ -5,7 +5,7 @@ off the event loop, transcribes it on the speech lane and, when asked,
 corrects it with the LLM; ``correct_text`` checks ``CorrectRequest`` against
 the server's limits and corrects. ``transcription`` is OpenAI's answer for
 ``v1/audio/transcriptions``; neira's (``transcribe_result``) is in ``wire``.
-The live stream (``engine.speech.StreamingRecognizer``) is driven by its
+The live stream (``engine.transcription.speech.StreamingRecognizer``) is driven by its
 socket handler, message by message.
 """
 

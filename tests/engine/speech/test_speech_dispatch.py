@@ -76,7 +76,7 @@ async def test_a_final_goes_before_the_partials_of_streams_still_speaking(
 
 
 async def final_first(engine: NeiraEngine, audio_dir: Path) -> None:
-    dispatcher = engine.live_speech
+    dispatcher = engine.transcription.live_speech
     assert dispatcher is not None
     options = StreamOptions(language="en", correct=False, step_s=0.2)
     floods = [StreamingRecognizer(engine.live_calls(f"user{i}"), options) for i in range(6)]
@@ -116,7 +116,7 @@ async def test_each_stream_has_one_decode_waiting_and_a_stop_drops_its_partial(
 
 
 async def one_waiting_each(engine: NeiraEngine, audio_dir: Path) -> None:
-    dispatcher = engine.live_speech
+    dispatcher = engine.transcription.live_speech
     assert dispatcher is not None
     options = StreamOptions(language="en", correct=False, step_s=0.1)
     streams = [StreamingRecognizer(engine.live_calls(f"user{i}"), options) for i in range(6)]
