@@ -1,6 +1,6 @@
 /* Generated from neira_jupyter/protocol/schema.json by json-schema-to-typescript
  * (`npm run build:protocol` in labextension/). Do not edit.
- * schema sha256: 1d6311a3e62804c06479afe5116fc4c3f10eb37cf996f4bb9f3a0875bd8838b7 */
+ * schema sha256: 4db5b3adad116015d79d87e0d6dcb9f2b74df7d3316e91d11018af7ece3817fe */
 
 /**
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -679,8 +679,8 @@ export interface PressureThresholds {
  */
 export interface ModelInfo {
   name: string;
-  kind: "llm" | "speech";
-  role: "primary" | "fallback" | "remote" | "speech";
+  kind: "llm" | "speech" | "embedding";
+  role: "primary" | "fallback" | "remote" | "speech" | "embedding";
   /**
    * The model file or folder name (None for remote).
    */
