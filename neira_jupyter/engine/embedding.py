@@ -18,6 +18,7 @@ text and embedded (``Llama.embed`` takes text), after their ids are checked.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
@@ -223,6 +224,11 @@ class EmbeddingService:
     def _run(self, requests: list[_Request]) -> None:
         """Embed ``requests`` in one call; each gets its vectors or its own error."""
         model = self.model
+        if model is not None and model.state in (ModelState.UNLOADED, ModelState.LOADING):
+            # its queued load may wait behind this job in the round-robin: load it here (the
+            # lane's one thread), and that load job then finds it ready
+            with contextlib.suppress(EngineError):
+                model.load()
         if model is None or model.state is not ModelState.READY:
             error = NoModelAvailable(
                 f"embedding model {self.spec.name if self.spec else ''!r} is "
