@@ -68,8 +68,8 @@ DEMO_NOTES: dict[str, str] = {
         "memory pressure; simple English instructions only"
     ),
     DEMO_EMBEDDING_NAME: (
-        "embeddings: the demo all-MiniLM-L6-v2 (384 dimensions, English only; Russian "
-        "retrieval is weak): configure a multilingual GGUF for real work"
+        "embeddings: the demo all-MiniLM-L6-v2 (384 dimensions, trained on English; for "
+        "Russian configure a multilingual GGUF, embedding_model_path)"
     ),
     DEMO_SPEECH_NAME: (
         "speech: the demo Whisper base (multilingual, language auto): Russian and "
