@@ -136,10 +136,13 @@ def retrieval_hits(v1_url: str, token: str, pairs: list[tuple[str, str]]) -> int
     """How many questions find their own paragraph (LangChain embeddings, cosine)."""
     from langchain_openai import OpenAIEmbeddings
 
-    embedder = OpenAIEmbeddings(
-        model=MODEL, base_url=v1_url, api_key=token,  # type: ignore[arg-type]
-        check_embedding_ctx_length=False,  # send strings, not tiktoken ids
-    )  # fmt: skip
+    options: dict[str, Any] = {  # base_url and api_key are aliases mypy does not see
+        "model": MODEL,
+        "base_url": v1_url,
+        "api_key": token,
+        "check_embedding_ctx_length": False,  # send strings, not tiktoken ids
+    }
+    embedder = OpenAIEmbeddings(**options)
     documents = np.array(embedder.embed_documents([paragraph for paragraph, _ in pairs]))
     hits = 0
     for index, (_, question) in enumerate(pairs):
