@@ -21,6 +21,7 @@ from typing import Any
 from traitlets import Bool, Float, Int, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
+from .engine.embedding import EmbeddingSpec
 from .engine.routing.backend import RouterConfig
 from .engine.routing.pressure import MEMORY_INTERVAL_S, PressureThresholds
 from .engine.schedule import QUEUE_CAPACITY, RETRY_AFTER_S
@@ -155,6 +156,24 @@ class NeiraApp(Configurable):
         config=True,
         help="Load a local Whisper model (speech_model_path, else the demo one). Off: "
         "transcriptions go only to speech_remote_url, and live streams are unavailable.",
+    )
+    embedding_enabled = Bool(
+        True,
+        config=True,
+        help="Serve POST v1/embeddings from a local embedding model (embedding_model_path, "
+        "else the demo all-MiniLM-L6-v2). Off: the route answers 404 for every model.",
+    )
+    embedding_model_path = Unicode(
+        "",
+        config=True,
+        help="A GGUF embedding model with pooling (BERT-like; e.g. a GGUF of "
+        "multilingual-e5-small or bge-m3). Empty: the demo all-MiniLM-L6-v2 (English).",
+    )
+    embedding_max_inputs = Int(
+        EmbeddingSpec.max_inputs,
+        config=True,
+        help="Inputs one POST v1/embeddings may send (more: 400). Inputs waiting from "
+        "several requests are embedded together, up to this many per llama.cpp call.",
     )
     speech_remote_url = Unicode(
         "",
@@ -380,6 +399,7 @@ class NeiraApp(Configurable):
         "speech_remote_concurrency",
         "max_audio_seconds",
         "correction_timeout",
+        "embedding_max_inputs",
     )
     def _validate_positive(self, proposal: Any) -> Any:
         return _positive(proposal["value"], proposal["trait"].name)

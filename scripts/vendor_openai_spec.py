@@ -24,6 +24,7 @@ RESPONSES = (
     "ListModelsResponse",
     "Model",
     "ErrorResponse",
+    "CreateEmbeddingResponse",
     "Response",
     "ResponseCreatedEvent",
     "ResponseInProgressEvent",
@@ -44,6 +45,7 @@ REQUESTS = (
     "CreateCompletionRequest",
     "CreateTranscriptionRequest",
     "CreateResponse",
+    "CreateEmbeddingRequest",
 )
 PROSE = ("description", "title", "example", "examples", "x-oaiMeta")
 """Keys that only document a schema: left out (unless they name a property)."""

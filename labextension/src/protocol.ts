@@ -1,6 +1,6 @@
 /* Generated from neira_jupyter/protocol/schema.json by json-schema-to-typescript
  * (`npm run build:protocol` in labextension/). Do not edit.
- * schema sha256: 43fc0563fe457ed642e15ea015857af19636d76ab42a4b959f2a338f93463c89 */
+ * schema sha256: ec77ef82bd249dae4b78e6fc9ed97dd1addc1373829e8f5444c31f72e8e393af */
 
 /**
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -738,8 +738,8 @@ export interface PressureThresholds {
  */
 export interface ModelInfo {
   name: string;
-  kind: "llm" | "speech";
-  role: "primary" | "fallback" | "remote" | "speech";
+  kind: "llm" | "speech" | "embedding";
+  role: "primary" | "fallback" | "remote" | "speech" | "embedding";
   /**
    * The model file or folder name (None for remote).
    */

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .embedding import EmbeddingSpec
 from .llm import LLMSpec, RemoteSpec, llama_supports_gpu
 from .routing import PressureThresholds, RouterConfig
 from .speech import SpeechSpec
@@ -100,6 +101,7 @@ class EngineConfig:
     remote: RemoteSpec | None
     speech_remote: RemoteSpec | None
     speech_overflow_queue: int  # waiting transcriptions that send the next one remote
+    embedding: EmbeddingSpec | None = None
     demo: bool = False
     demo_notes: list[str] = field(default_factory=list)
 
@@ -218,6 +220,8 @@ def build_engine_config(values: Mapping[str, Any]) -> EngineConfig:
         speech = SpeechSpec(name=models.DEMO_SPEECH_NAME, path=demo_speech, **speech_common)
         notes.append(models.DEMO_NOTES[models.DEMO_SPEECH_NAME])
 
+    embedding = embedding_spec(o, notes)
+
     try:
         thresholds = PressureThresholds(
             low_mib=float(o.get("memory_low_mib")),
@@ -264,8 +268,33 @@ def build_engine_config(values: Mapping[str, Any]) -> EngineConfig:
         remote=remote,
         speech_remote=speech_remote,
         speech_overflow_queue=int(o.get("speech_remote_overflow_queue")),
+        embedding=embedding,
         demo=demo,
         demo_notes=notes,
+    )
+
+
+def embedding_spec(o: _Options, notes: list[str]) -> EmbeddingSpec | None:
+    """The embedding model (``embedding_model_path``, else the demo one), or None."""
+    from . import models
+
+    if not o.get("embedding_enabled"):
+        return None
+    path = o.path("embedding_model_path")
+    name = path.stem if path is not None else models.DEMO_EMBEDDING_NAME
+    if path is None:
+        path = models.demo_embedding_path()
+        if path is None:
+            notes.append("no embedding model configured and the demo models are not installed")
+            return None
+        notes.append(models.DEMO_NOTES[models.DEMO_EMBEDDING_NAME])
+    limit = int(o.get("embedding_max_inputs"))
+    return EmbeddingSpec(
+        name=name,
+        path=path,
+        n_threads=int(o.get("n_threads")) or None,
+        max_inputs=limit,
+        max_batch_inputs=limit,
     )
 
 

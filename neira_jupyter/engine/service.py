@@ -46,6 +46,7 @@ from .._version import __version__
 from .admission import Admission, AdmitAll
 from .config import EngineConfig
 from .correct import Correction, DegradedReason, TranscriptCorrector
+from .embedding import EMBEDDING_LANE, Embedded, EmbeddingInput, EmbeddingService
 from .generation import GenerationEvents, GenerationService, GenerationStart, run_to_result
 from .lanes import LaneActions
 from .llm import TokenChunk
@@ -77,6 +78,7 @@ class NeiraEngine:
         self.lanes = LaneActions(self.scheduler)
         self.generation = GenerationService(config, self.scheduler, self.lanes)
         self.transcription = TranscriptionService(config, self.scheduler, self.lanes)
+        self.embeddings = EmbeddingService(config.embedding, self.scheduler, self.lanes)
         self.corrector = TranscriptCorrector()
         self.observer = EngineObserver()
         self.admission: Admission = AdmitAll()
@@ -92,11 +94,13 @@ class NeiraEngine:
         self._started = True
         self.generation.add_lanes()
         self.transcription.add_lanes()
+        self.embeddings.add_lanes()
         self.generation.memory.poll()  # the first reading decides whether the primary fits at all
         self.generation.memory.start()
         self.generation.router.refresh()  # loads the route's model now when eager
         if self.config.router.preload:
             self.transcription.preload()
+            self.embeddings.preload()
 
     async def stop(self) -> None:
         """Cancel all work and free the models."""
@@ -105,6 +109,8 @@ class NeiraEngine:
         lanes: list[tuple[Any, str]] = [(model, model.name) for model in self.generation.llms]
         if self.transcription.speech is not None:
             lanes.append((self.transcription.speech, SPEECH_LANE))
+        if self.embeddings.model is not None:
+            lanes.append((self.embeddings.model, EMBEDDING_LANE))
         for model, lane in lanes:
             if lane in busy:  # never free a model under a call that is still running
                 log.warning("neira: %s did not stop in time; left loaded", model.name)
@@ -150,6 +156,19 @@ class NeiraEngine:
             return False
         self.scheduler.cancel(job)
         return True
+
+    # -- embeddings --------------------------------------------------------------------
+    async def embed(self, user: str, inputs: list[EmbeddingInput]) -> Embedded:
+        """Embed ``inputs`` on the embedding lane (``EmbeddingService.embed``).
+
+        Admitted as a "generate" request; the input tokens count as used
+        (``usage_observers``) once they are embedded.
+        """
+        self.admission.admit(user, "generate")  # rated and token-counted like a generation
+        embedded = await self.embeddings.embed(user, inputs)
+        for observer in self.usage_observers:
+            notify(observer.add_tokens, user, embedded.tokens)
+        return embedded
 
     # -- speech and correction -----------------------------------------------------
     async def transcribe(
@@ -264,6 +283,8 @@ class NeiraEngine:
             models.append({**self.transcription.speech.describe(), "role": "speech"})
         if self.transcription.speech_remote is not None:
             models.append({**self.transcription.speech_remote.describe(), "role": "remote"})
+        if (embedding := self.embeddings.describe()) is not None:
+            models.append(embedding)
         router = self.generation.router.status()
         return {
             "version": __version__,

@@ -183,7 +183,7 @@ class ModelCard(WireModel):
     object: Literal["model"] = "model"
     created: int
     owned_by: str = "neira"
-    neira_kind: Literal["llm", "speech"]
+    neira_kind: Literal["llm", "speech", "embedding"]
 
 
 class ModelList(WireModel):

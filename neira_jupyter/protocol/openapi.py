@@ -40,6 +40,7 @@ from .openai_answers import (
     Transcription,
 )
 from .openai_audio import SUBTITLE_TYPES, TranscriptionRequest
+from .openai_embeddings import EmbeddingList, EmbeddingRequest
 from .openai_response_objects import ResponseDeleted, ResponseObject, ResponseStreamEvent
 from .openai_responses import ResponseRequest
 from .speech import (
@@ -163,6 +164,9 @@ OPENAI_ROUTES: tuple[Route, ...] = (
     Route("delete", "responses/{response_id}", "Forget one of your stored responses.",
           response=ResponseDeleted, prefix=OPENAI_PREFIX, error="OpenAIError",
           errors=(401, 403, 404)),
+    Route("post", "embeddings", "Vectors of strings or token arrays (the embedding model).",
+          request=EmbeddingRequest, response=EmbeddingList, prefix=OPENAI_PREFIX,
+          error="OpenAIError", errors=_V1_ERRORS),
 )  # fmt: skip
 """The OpenAI-compatible routes under ``{base_url}neira/v1/`` (docs/openai.md)."""
 
@@ -178,6 +182,8 @@ OPENAI_MESSAGES: tuple[type[BaseModel], ...] = (
     Transcription,
     OpenAIError,
     ResponseRequest,
+    EmbeddingRequest,
+    EmbeddingList,
     ResponseObject,
     ResponseDeleted,
 )

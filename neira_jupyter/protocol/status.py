@@ -41,8 +41,8 @@ class ModelInfo(WireModel):
     """One configured model."""
 
     name: str
-    kind: Literal["llm", "speech"]
-    role: Literal["primary", "fallback", "remote", "speech"]
+    kind: Literal["llm", "speech", "embedding"]
+    role: Literal["primary", "fallback", "remote", "speech", "embedding"]
     file: str | None = Field(description="The model file or folder name (None for remote).")
     state: ModelState
     error: str | None = None

@@ -16,6 +16,7 @@ from .openai import (
     UnknownRouteHandler,
 )
 from .openai_audio import TranscriptionsHandler
+from .openai_embeddings import EmbeddingsHandler
 from .openai_responses import ResponseHandler, ResponsesHandler
 from .speech import CorrectHandler, TranscribeHandler, TranscribeStreamWebSocket
 from .status import OpenAPIHandler, StatusHandler
@@ -41,6 +42,7 @@ OPENAI_HANDLERS: dict[str, type] = {
     "audio/transcriptions": TranscriptionsHandler,
     "responses": ResponsesHandler,
     "responses/([^/]+)": ResponseHandler,
+    "embeddings": EmbeddingsHandler,
 }
 """The OpenAI-compatible routes under ``{base_url}neira/v1/`` (docs/openai.md)."""
 

@@ -2,9 +2,9 @@
 
 The configured LLMs (primary, fallback, remote), then the speech model (the
 local one, else the remote transcription server's) and its alias
-``whisper-1``, the name most OpenAI clients send. A request may name only a
-listed model (never a path): another name is a 404 ``model_not_found``, a
-model of the other kind a 400 ``wrong_kind``.
+``whisper-1``, the name most OpenAI clients send, then the embedding model.
+A request may name only a listed model (never a path): another name is a 404
+``model_not_found``, a model of the other kind a 400 ``wrong_kind``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ..protocol.openai_answers import ModelCard
 from ..protocol.openai_audio import SPEECH_ALIAS
 from .errors import OpenAIRequestError
 
-ModelKind = Literal["llm", "speech"]
+ModelKind = Literal["llm", "speech", "embedding"]
 _LOADED_AT = int(time.time())
 """``created`` of every listed model: when this module was imported (the server's start)."""
 
@@ -34,6 +34,9 @@ def model_cards(engine: NeiraEngine) -> list[ModelCard]:
     if speech is not None:
         names = dict.fromkeys((speech.name, SPEECH_ALIAS))
         cards += [ModelCard(id=name, created=_LOADED_AT, neira_kind="speech") for name in names]
+    if engine.embeddings.spec is not None:
+        spec = engine.embeddings.spec
+        cards.append(ModelCard(id=spec.name, created=_LOADED_AT, neira_kind="embedding"))
     return cards
 
 
@@ -59,6 +62,7 @@ def check_model(engine: NeiraEngine, name: str, kind: ModelKind) -> None:
     if name not in kinds:
         raise model_not_found(name, kinds)
     if kinds[name] != kind:
-        use = "audio/transcriptions" if kinds[name] == "speech" else "a completions route"
+        routes = {"speech": "audio/transcriptions", "embedding": "embeddings"}
+        use = routes.get(kinds[name], "a completions route")
         message = f"The model {name!r} is a {kinds[name]} model; use {use}"
         raise OpenAIRequestError(400, message, "model", "wrong_kind")

