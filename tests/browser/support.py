@@ -254,8 +254,15 @@ def drive(
         "artifacts": str(ARTIFACTS),
         "chromium": CHROMIUM,
     }
+    return run_page_script("drive.mjs", options)
+
+
+def run_page_script(script: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Run a page script of this folder (``drive.mjs``, ``complete.mjs``) with ``options``;
+    returns the JSON its last line reports, checked for a failure and for this checkout's
+    build of the lab extension (not an installed copy)."""
     done = subprocess.run(
-        ["node", str(HERE / "drive.mjs"), json.dumps(options)],
+        ["node", str(HERE / script), json.dumps(options)],
         cwd=HERE,
         capture_output=True,
         text=True,
@@ -264,7 +271,6 @@ def drive(
     assert done.returncode == 0, done.stderr[-3000:]
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     assert "failure" not in result, json.dumps(result, indent=1)
-    # the page ran this checkout's build of the lab extension, not an installed copy
     assert result["extensionEntry"].endswith(built_remote_entry()), result["extensionEntry"]
     return result
 

@@ -8,20 +8,16 @@ A real ``jupyter lab`` with this checkout's extensions and the demo model;
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 
 from tests.browser.support import (
     ARTIFACTS,
     CHROMIUM,
-    HERE,
     THEMES,
     Server,
-    built_remote_entry,
     code_cell,
     notebook,
+    run_page_script,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
@@ -39,16 +35,6 @@ def test_typing_shows_a_suggestion_and_tab_accepts_it(lab: Server, theme: str) -
         "artifacts": str(ARTIFACTS),
         "chromium": CHROMIUM,
     }
-    done = subprocess.run(
-        ["node", str(HERE / "complete.mjs"), json.dumps(options)],
-        cwd=HERE,
-        capture_output=True,
-        text=True,
-        timeout=280,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
-    assert "failure" not in seen, json.dumps(seen, indent=1)
-    assert seen["extensionEntry"].endswith(built_remote_entry())
+    seen = run_page_script("complete.mjs", options)
     assert seen["ghost"].strip() == "a + b", seen
     assert seen["source"] == "def add(a, b):\n    return a + b", seen
