@@ -211,3 +211,26 @@ def test_responses_through_the_relay_stay_their_users(hub: LiveHub) -> None:
         model=model, input="Again.", max_output_tokens=4, previous_response_id=mine.id
     )
     assert continued.previous_response_id == mine.id
+
+
+def test_embeddings_through_the_relay_count_in_the_users_quota(hub: LiveHub) -> None:
+    """``v1/embeddings`` through alice's relay: the shared engine's embedding model answers,
+    and the input tokens count in alice's quota."""
+    import openai
+
+    admin = {"Authorization": f"token {TESTER_TOKEN}"}
+    def tokens_today() -> int:
+        users = httpx.get(hub.service + "usage", headers=admin).json()["users"]
+        used: int = users.get("alice", {}).get("tokens_today", 0)  # none before her first
+        return used
+
+    before = tokens_today()
+    alice = openai.OpenAI(
+        base_url=f"{hub.url}/user/alice/neira/v1/", api_key=hub.tokens["alice"], timeout=120
+    )
+    kinds = {m.id: (m.model_extra or {}).get("neira_kind") for m in alice.models.list()}
+    [model] = [name for name, kind in kinds.items() if kind == "embedding"]
+    answer = alice.embeddings.create(model=model, input=["the notebook", "the kernel"])
+    assert [len(d.embedding) for d in answer.data] == [384, 384]
+    assert answer.usage.prompt_tokens > 0
+    assert tokens_today() - before >= answer.usage.prompt_tokens

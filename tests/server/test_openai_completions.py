@@ -19,7 +19,12 @@ import openai
 import pytest
 from openai import OpenAI
 
-from neira_jupyter.engine.models import DEMO_FALLBACK_NAME, DEMO_LLM_NAME, DEMO_SPEECH_NAME
+from neira_jupyter.engine.models import (
+    DEMO_EMBEDDING_NAME,
+    DEMO_FALLBACK_NAME,
+    DEMO_LLM_NAME,
+    DEMO_SPEECH_NAME,
+)
 from tests.conftest import Fetch, wait_ready
 from tests.support.neira_http import fetch_raw, sse_documents
 from tests.support.openai_spec import check
@@ -31,13 +36,15 @@ def neira_config() -> dict[str, Any]:
     return {"max_jobs_per_user": 1, "max_audio_bytes": 1_000_000}
 
 
-async def test_models_lists_the_configured_llms_and_the_speech_model(
+async def test_models_lists_the_configured_models(
     jp_fetch: Fetch, client: OpenAI
 ) -> None:
     await wait_ready(jp_fetch)
     models = await asyncio.to_thread(lambda: list(client.models.list()))
     ids = [m.id for m in models]
-    assert ids == [DEMO_LLM_NAME, DEMO_FALLBACK_NAME, DEMO_SPEECH_NAME, "whisper-1"]
+    assert ids == [
+        DEMO_LLM_NAME, DEMO_FALLBACK_NAME, DEMO_SPEECH_NAME, "whisper-1", DEMO_EMBEDDING_NAME
+    ]  # fmt: skip
     assert {m.owned_by for m in models} == {"neira"}
     listed = await asyncio.to_thread(client.models.with_raw_response.list)
     check("ListModelsResponse", listed.http_response.json())

@@ -34,6 +34,7 @@ V1_ROUTES = [
     ("POST", "audio/transcriptions"),
     ("POST", "responses"),
     ("GET", "responses/x"),
+    ("POST", "embeddings"),
 ]
 
 
@@ -78,7 +79,7 @@ async def test_errors_have_openai_shape(
         assert response.code == 401, path
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
         assert json.loads(response.body)["error"]["type"] == "authentication_error"
-    for method, path in [("GET", "no/such/route"), ("POST", "embeddings"), ("DELETE", "x")]:
+    for method, path in [("GET", "no/such/route"), ("POST", "images/generations"), ("DELETE", "x")]:
         empty = b"{}" if method == "POST" else None
         response = await fetch_raw(jp_http_port, jp_base_url, f"neira/v1/{path}", method, empty)
         assert response.code == 401, path  # an unknown route tells a stranger nothing more

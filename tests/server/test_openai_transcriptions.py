@@ -20,7 +20,12 @@ import openai
 import pytest
 from openai import OpenAI
 
-from neira_jupyter.engine.models import DEMO_FALLBACK_NAME, DEMO_LLM_NAME, DEMO_SPEECH_NAME
+from neira_jupyter.engine.models import (
+    DEMO_EMBEDDING_NAME,
+    DEMO_FALLBACK_NAME,
+    DEMO_LLM_NAME,
+    DEMO_SPEECH_NAME,
+)
 from tests.conftest import Fetch, get_status, wait_ready
 from tests.support.audio_fixtures import SENTENCES, speak
 from tests.support.helpers import words
@@ -73,7 +78,9 @@ async def test_without_a_language_model_503_and_uncorrected_transcripts(
 ) -> None:
     await get_status(jp_fetch)  # jp_fetch is what makes pytest-jupyter listen
     ids = [m.id for m in await asyncio.to_thread(lambda: list(client.models.list()))]
-    assert ids == [DEMO_LLM_NAME, DEMO_FALLBACK_NAME, DEMO_SPEECH_NAME, "whisper-1"]  # switched off
+    assert ids == [  # switched off, still listed
+        DEMO_LLM_NAME, DEMO_FALLBACK_NAME, DEMO_SPEECH_NAME, "whisper-1", DEMO_EMBEDDING_NAME
+    ]  # fmt: skip
     with pytest.raises(openai.InternalServerError) as error:
         await asyncio.to_thread(
             lambda: client.chat.completions.create(model=DEMO_LLM_NAME, messages=MESSAGES)
