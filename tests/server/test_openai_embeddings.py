@@ -4,8 +4,8 @@ A real jupyter server with the demo all-MiniLM-L6-v2 (no LLM, no Whisper).
 Strings, lists and token arrays embed; base64 decodes to the same floats;
 ``dimensions`` other than 384, empty and too long inputs, too many inputs and
 an unknown model are refused naming the field; the raw answers follow the
-spec's ``CreateEmbeddingResponse``. A LangChain ``OpenAIEmbeddings`` with a
-tiny in-memory cosine retrieval finds each English question's paragraph; the
+spec's ``CreateEmbeddingResponse``. A LangChain ``OpenAIEmbeddings`` with its
+in-memory vector store finds each English question's paragraph; the
 Russian score is printed (the demo model is English-only), not asserted.
 """
 
@@ -133,7 +133,9 @@ async def test_listed_in_v1_models(jp_fetch: Fetch, client: OpenAI) -> None:
 
 
 def retrieval_hits(v1_url: str, token: str, pairs: list[tuple[str, str]]) -> int:
-    """How many questions find their own paragraph (LangChain embeddings, cosine)."""
+    """How many questions find their own paragraph: LangChain's ``OpenAIEmbeddings`` on
+    neira, in LangChain's in-memory vector store (cosine similarity)."""
+    from langchain_core.vectorstores import InMemoryVectorStore
     from langchain_openai import OpenAIEmbeddings
 
     options: dict[str, Any] = {  # base_url and api_key are aliases mypy does not see
@@ -142,14 +144,12 @@ def retrieval_hits(v1_url: str, token: str, pairs: list[tuple[str, str]]) -> int
         "api_key": token,
         "check_embedding_ctx_length": False,  # send strings, not tiktoken ids
     }
-    embedder = OpenAIEmbeddings(**options)
-    documents = np.array(embedder.embed_documents([paragraph for paragraph, _ in pairs]))
-    hits = 0
-    for index, (_, question) in enumerate(pairs):
-        query = np.array(embedder.embed_query(question))
-        scores = documents @ query / (np.linalg.norm(documents, axis=1) * np.linalg.norm(query))
-        hits += int(scores.argmax() == index)
-    return hits
+    store = InMemoryVectorStore(embedding=OpenAIEmbeddings(**options))
+    store.add_texts([paragraph for paragraph, _ in pairs])
+    return sum(
+        store.similarity_search(question, k=1)[0].page_content == paragraph
+        for paragraph, question in pairs
+    )
 
 
 async def test_langchain_retrieval_finds_the_paragraph(
