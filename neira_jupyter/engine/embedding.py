@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -177,9 +176,7 @@ class EmbeddingService:
         model = self.model
         if model is None:
             raise NoModelAvailable("no embedding model is configured (embedding_enabled)")
-        self._retry.due(model, time.monotonic())
-        if model.state is ModelState.UNLOADED:
-            self.lanes.load_in_lane(model, EMBEDDING_LANE)
+        self.lanes.load_when_due(model, EMBEDDING_LANE, self._retry)
         return model
 
     async def embed(self, user: str, inputs: list[EmbeddingInput]) -> Embedded:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from .resident import Loadable, LoadRetry
 from .routing import Backend, ModelRouter
 from .schedule import Job, Scheduler
 from .types import CancelToken, EngineError, ModelState
@@ -23,10 +25,8 @@ from .types import CancelToken, EngineError, ModelState
 __all__ = ["LaneActions"]
 
 
-class _Resident(Protocol):
+class _Resident(Loadable, Protocol):
     """A model with a lifecycle: ``LlamaModel``, ``RemoteModel``, ``WhisperTranscriber``."""
-
-    state: ModelState
 
     def load(self) -> None: ...
 
@@ -53,6 +53,13 @@ class LaneActions:
                 model.load()
 
         return self.scheduler.submit_internal(lane, load)
+
+    def load_when_due(self, model: _Resident, lane: str, retry: LoadRetry) -> None:
+        """Queue the load of ``model`` when it is unloaded, or failed long enough ago that
+        ``retry`` says to try again (a ``due`` retry marks it unloaded)."""
+        retry.due(model, time.monotonic())
+        if model.state is ModelState.UNLOADED:
+            self.load_in_lane(model, lane)
 
     def load(self, backend: Backend) -> None:
         self._carry_out(backend, lambda: self.load_in_lane(backend.model, backend.name))

@@ -22,7 +22,6 @@ only runs the transcription it is given.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -142,9 +141,7 @@ class TranscriptionService:
         speech = self.speech
         if speech is None:
             raise NoModelAvailable("no speech model is configured")
-        self._retry.due(speech, time.monotonic())
-        if speech.state is ModelState.UNLOADED:
-            self.lanes.load_in_lane(speech, SPEECH_LANE)
+        self.lanes.load_when_due(speech, SPEECH_LANE, self._retry)
         return speech
 
     # -- live streams ----------------------------------------------------------------
