@@ -48,7 +48,12 @@ __all__ = [
     "INTERNAL_USER",
     "QUEUE_CAPACITY",
     "RETRY_AFTER_S",
-    "FairQueue", "Job", "JobCancelled", "ModelWorker", "Scheduler"]
+    "FairQueue",
+    "Job",
+    "JobCancelled",
+    "ModelWorker",
+    "Scheduler",
+]
 
 QUEUE_CAPACITY = 16
 """Requests that may wait for a model by default (``NeiraApp.queue_size``)."""
