@@ -14,6 +14,11 @@ alone (``InputTooLong``); the others in the batch are embedded.
 
 Token-id inputs are ids of the model's own vocabulary: they are decoded to
 text and embedded (``Llama.embed`` takes text), after their ids are checked.
+
+A BERT-like model reads each input whole in one micro-batch, so the context,
+the batch and the micro-batch are one size (``embedding_context``): the
+model's trained context, at most ``MAX_EMBEDDING_TOKENS`` (attention over a
+micro-batch grows with its square: BGE-M3's 8192 would need gigabytes).
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from .schedule import Job, JobCancelled, Scheduler
 from .types import BadRequest, EngineError, ModelState, NoModelAvailable
 
 EMBEDDING_LANE = "embedding"
+MAX_EMBEDDING_TOKENS = 2048
+"""The longest input any embedding model reads, in tokens (see the module docstring)."""
 
 EmbeddingInput = str | list[int]
 
@@ -63,6 +70,21 @@ class Embedded:
     tokens: int
 
 
+def embedding_context(path: Path) -> int:
+    """The tokens one input may have: the model's trained context (512 for MiniLM), at
+    most ``MAX_EMBEDDING_TOKENS``; that cap when the GGUF does not say."""
+    from .routing.gguf_header import read_gguf_metadata
+
+    try:
+        meta = read_gguf_metadata(path)
+        trained = meta.get(f"{meta['general.architecture']}.context_length")
+    except (ValueError, KeyError, OSError):
+        trained = None
+    if not isinstance(trained, int) or trained <= 0:
+        return MAX_EMBEDDING_TOKENS
+    return min(trained, MAX_EMBEDDING_TOKENS)
+
+
 class EmbeddingModel(ResidentModel):
     """A GGUF embedding model (BERT-like, pooled) in llama.cpp."""
 
@@ -89,10 +111,13 @@ class EmbeddingModel(ResidentModel):
         self._require_weights()
         from llama_cpp import Llama
 
+        n_ctx = embedding_context(self._path)
         llama = Llama(
             str(self._path),
             embedding=True,
-            n_ctx=0,  # the model's own context (512 for MiniLM)
+            n_ctx=n_ctx,
+            n_batch=n_ctx,
+            n_ubatch=n_ctx,
             n_threads=self.spec.n_threads,
             verbose=False,
         )

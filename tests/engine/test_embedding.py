@@ -19,12 +19,14 @@ import pytest
 
 from neira_jupyter.engine.embedding import (
     EMBEDDING_LANE,
+    MAX_EMBEDDING_TOKENS,
     EmbeddingService,
     EmbeddingSpec,
     InputTooLong,
+    embedding_context,
 )
 from neira_jupyter.engine.lanes import LaneActions
-from neira_jupyter.engine.models import demo_embedding_path
+from neira_jupyter.engine.models import demo_embedding_path, demo_llm_path
 from neira_jupyter.engine.models.demo import DEMO_EMBEDDING_NAME, DEMO_FILES, _minilm_sources
 from neira_jupyter.engine.models.store import hash_file
 from neira_jupyter.engine.schedule import Scheduler
@@ -135,3 +137,14 @@ async def test_embedded_tokens_reach_the_usage_observers(model_path: Path) -> No
         assert embedded.tokens == observer.tokens["ada"] > 4
     finally:
         await engine.stop()
+
+
+def test_the_context_is_the_models_own_up_to_the_cap(tmp_path: Path) -> None:
+    """MiniLM's GGUF says 512; the demo LLM's says 32768, more than any input may be (a
+    model like BGE-M3 says 8192); a file whose header cannot be read gets the cap."""
+    minilm, qwen = demo_embedding_path(), demo_llm_path()
+    assert minilm is not None and qwen is not None
+    assert embedding_context(minilm) == 512
+    assert embedding_context(qwen) == MAX_EMBEDDING_TOKENS < 32768
+    (tmp_path / "junk.gguf").write_bytes(b"not a gguf")
+    assert embedding_context(tmp_path / "junk.gguf") == MAX_EMBEDDING_TOKENS

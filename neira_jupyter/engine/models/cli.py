@@ -23,13 +23,20 @@ _DEMO_GETTERS: dict[str, Callable[[], Path | None]] = {
     demo.DEMO_FALLBACK_NAME: demo.demo_fallback_path,
     demo.DEMO_SPEECH_NAME: demo.demo_speech_path,
     demo.DEMO_SPEECH_EN_NAME: demo.demo_speech_en_path,
+    demo.DEMO_EMBEDDING_NAME: demo.demo_embedding_path,
 }
 _DEMO_ROLES = {
     demo.DEMO_LLM_NAME: "demo primary LLM",
     demo.DEMO_FALLBACK_NAME: "demo fallback LLM",
     demo.DEMO_SPEECH_NAME: "demo speech (default)",
     demo.DEMO_SPEECH_EN_NAME: "demo speech, English only",
+    demo.DEMO_EMBEDDING_NAME: "demo embeddings (English)",
 }
+OPTIONS_OF_ROLE = {
+    "llm": ("primary_path", "fallback_path"),
+    "embedding": ("embedding_model_path",),
+}
+"""The options that take a downloaded catalog model, by its ``role``."""
 
 
 def _gib(size: int) -> str:
@@ -62,6 +69,7 @@ def cmd_list() -> int:
         memory = f"{entry.memory_gib:g} GiB"
         print(f"{entry.name:26} {_gib(entry.size_bytes):>10} {memory:>8}  {state}")
         print(f"{'':26} {entry.description} ({entry.repo_id}/{entry.filename})")
+        print(f"{'':26} set as: {' or '.join(OPTIONS_OF_ROLE[entry.role])}")
     return 0
 
 
@@ -81,6 +89,8 @@ def cmd_download(name: str) -> int:
         print(f"download failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     print(f"{done.path}\nsha256 {done.sha256}")
+    option = OPTIONS_OF_ROLE[entry.role][0]
+    print(f"use it: c.NeiraApp.{option} = {str(done.path)!r}")
     return 0
 
 

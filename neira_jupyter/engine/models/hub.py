@@ -24,7 +24,7 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class ChecksumError(RuntimeError):
-    """A downloaded file whose SHA-256 is not the one the hub announced."""
+    """A downloaded file whose SHA-256 is not the catalog's pin or the one the hub announced."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,10 @@ def _stamp(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def _expected_sha256(entry: CatalogEntry) -> str | None:
-    """The hub's SHA-256 for the file (LFS ETag), or None when it does not announce one."""
+def expected_sha256(entry: CatalogEntry) -> str | None:
+    """The entry's pinned SHA-256, else the hub's (LFS ETag), else None when it announces none."""
+    if entry.sha256 is not None:
+        return entry.sha256
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
 
     url = hf_hub_url(entry.repo_id, entry.filename, revision=entry.revision)
@@ -67,7 +69,7 @@ def download(name: str) -> Downloaded:
     from tqdm import tqdm  # plain tqdm: the bar shows in pipes and logs too, not only TTYs
 
     entry = lookup(name)
-    expected = _expected_sha256(entry)
+    expected = expected_sha256(entry)
     path = Path(
         hf_hub_download(
             repo_id=entry.repo_id,
@@ -81,7 +83,7 @@ def download(name: str) -> Downloaded:
     if expected is not None and actual != expected:
         path.unlink(missing_ok=True)
         raise ChecksumError(
-            f"{entry.filename}: SHA-256 {actual}, the hub announced {expected}; "
+            f"{entry.filename}: SHA-256 {actual}, expected {expected}; "
             "the file was deleted, download it again"
         )
     _stamp(path).write_text(actual + "\n")

@@ -25,6 +25,7 @@ from neira_jupyter.engine.models import CATALOG
 
 REPO = Path(__file__).resolve().parents[3]
 ENTRY = CATALOG["phi-3-mini-4k"]
+PINNED = CATALOG["bge-m3"]  # pinned to a commit and a SHA-256 that BLOB does not have
 BLOB = os.urandom(24 * 2**20)  # more than two of huggingface_hub's 10 MB write chunks
 SHA = hashlib.sha256(BLOB).hexdigest()
 
@@ -45,7 +46,11 @@ def handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _known(self) -> bool:
-            if self.path.split("?")[0] == f"/{ENTRY.repo_id}/resolve/main/{ENTRY.filename}":
+            served = {
+                f"/{entry.repo_id}/resolve/{entry.revision}/{entry.filename}"
+                for entry in (ENTRY, PINNED)
+            }
+            if self.path.split("?")[0] in served:
                 return True
             self.send_response(404)
             self.send_header("X-Error-Code", "EntryNotFound")
@@ -131,11 +136,14 @@ def test_download_verify_remove(hub: Hub, tmp_path: Path) -> None:
     assert listed.returncode == 0, listed.stderr
     assert "phi-3-mini-4k" in listed.stdout and "not downloaded" in listed.stdout
     assert "2.23 GiB" in listed.stdout and "4 GiB" in listed.stdout
+    assert "all-minilm-l6-v2-demo" in listed.stdout  # the demo embedding model is listed
+    assert "bge-m3" in listed.stdout and "set as: embedding_model_path" in listed.stdout
 
     done = cli(hub, tmp_path, "download", ENTRY.name)
     assert done.returncode == 0, done.stderr
     assert target(tmp_path).read_bytes() == BLOB
     assert f"sha256 {SHA}" in done.stdout
+    assert f"c.NeiraApp.primary_path = '{target(tmp_path)}'" in done.stdout
     assert "it/s]" in done.stderr or "B/s]" in done.stderr  # huggingface_hub's progress bar
     assert "downloaded" in cli(hub, tmp_path, "list").stdout
 
@@ -196,3 +204,14 @@ def test_other_commands_go_to_the_server_app() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "--NeiraApp.primary_path" in result.stdout
+
+
+def test_a_pinned_checksum_wins_over_what_the_hub_announces(hub: Hub, tmp_path: Path) -> None:
+    """The hub announces BLOB's SHA-256 for bge-m3 at its pinned commit, and BLOB is what
+    it serves; the catalog pins another SHA-256, so the file is refused and deleted."""
+    assert PINNED.sha256 is not None and PINNED.sha256 != SHA
+    done = cli(hub, tmp_path, "download", PINNED.name)
+    assert done.returncode == 1
+    assert f"SHA-256 {SHA}, expected {PINNED.sha256}" in done.stderr
+    assert not (tmp_path / "cache" / PINNED.name / PINNED.filename).exists()
+    assert hub.ranges  # it was downloaded, then refused
