@@ -296,6 +296,9 @@ def main() -> None:
     parser.add_argument("--quality-lines", type=int, default=10)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--slots", type=int, default=0, help="llm_slots (0: the default)")
+    parser.add_argument(
+        "--prompt-cache", type=int, default=None, help="llm_prompt_cache_tokens (default: its own)"
+    )
     args = parser.parse_args()
 
     port = free_port()
@@ -307,13 +310,16 @@ def main() -> None:
             "speech_device": "cpu",
             "llm_slots": args.slots,
         }
+        if args.prompt_cache is not None:
+            neira["llm_prompt_cache_tokens"] = args.prompt_cache
         app, thread = start_server(port, Path(root), neira)
         try:
             complete(port, {"prefix": "import os\n", "max_tokens": 4}, Tally())  # warm up
             slots = json.loads(status_json(port))["models"][0]["batch"]["slots"]
+            cache = neira.get("llm_prompt_cache_tokens", "default")
             print(
-                f"typing replay: demo Qwen2.5-Coder 0.5B, {slots} slots, {args.seconds:.0f} s per "
-                f"run, debounce {args.debounce_ms:.0f} ms"
+                f"typing replay: demo Qwen2.5-Coder 0.5B, {slots} slots, prompt cache {cache} "
+                f"tokens, {args.seconds:.0f} s per run, debounce {args.debounce_ms:.0f} ms"
             )
             print(
                 "| typers | notebooks read (s) | completions | cancelled by typing | "

@@ -22,6 +22,7 @@ from traitlets import Bool, Float, Int, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
 from .engine.embedding import EmbeddingSpec
+from .engine.llm.llama import LLMSpec
 from .engine.routing.backend import RouterConfig
 from .engine.routing.pressure import MEMORY_INTERVAL_S, PressureThresholds
 from .engine.schedule import QUEUE_CAPACITY, RETRY_AFTER_S
@@ -126,6 +127,14 @@ class NeiraApp(Configurable):
         config=True,
         help="Generations a local LLM decodes at once, in one batch (1: one at a time; "
         "0: chosen for the hardware: 8 with a GPU, 4 on 2 or more CPU cores, else 1).",
+    )
+    llm_prompt_cache_tokens = Int(
+        LLMSpec.prompt_cache_tokens,
+        config=True,
+        help="KV-cache cells (tokens) of each local LLM for prompts kept after their slot "
+        "moved on, so that with more users than llm_slots each one's next completion or "
+        "turn still reuses their cached prompt (0: off; costs this many tokens of KV cache, "
+        "about 12 KiB each for the demo model, 128 KiB for Mistral 7B).",
     )
     speech_model_path = Unicode(
         "",
@@ -412,6 +421,7 @@ class NeiraApp(Configurable):
         "socket_ping_interval",
         "socket_idle_timeout",
         "llm_slots",
+        "llm_prompt_cache_tokens",
         "remote_overflow_queue",
         "speech_remote_overflow_queue",
         "speech_batch",

@@ -1,6 +1,6 @@
 /* Generated from neira_jupyter/protocol/schema.json by json-schema-to-typescript
  * (`npm run build:protocol` in labextension/). Do not edit.
- * schema sha256: ec77ef82bd249dae4b78e6fc9ed97dd1addc1373829e8f5444c31f72e8e393af */
+ * schema sha256: 80d0d57c870ac468112d2183a3998bd738b6e1ee2cd7fb887a0dffc98b00e9ed */
 
 /**
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -97,6 +97,14 @@ export interface BatchInfo {
    * Prompt tokens found in the KV cache since loading (not evaluated again).
    */
   prompt_tokens_reused: number | null;
+  /**
+   * Prompts parked after their slot moved on (llm_prompt_cache_tokens).
+   */
+  cached_prompts: number | null;
+  /**
+   * The cells those prompts hold.
+   */
+  cached_prompt_tokens: number | null;
 }
 /**
  * ``WS api/generate/ws``: cancel the running generation.

@@ -45,7 +45,7 @@ def memory_check(
     if not spec.path.is_file():
         return Check(check_id, title, "fail", f"model file not found: {spec.path}",
                      fix=_fix_path(role), details={"path": str(spec.path)})  # fmt: skip
-    estimate = estimate_model_memory(spec.path, spec.n_ctx * spec.slots)
+    estimate = estimate_model_memory(spec.path, spec.kv_cells)
     on_gpu = spec.n_gpu_layers != 0 and gpu_build and bool(gpus)
     free = sum(r.free_bytes for r in gpus) if on_gpu else host.free_bytes
     where = "the GPU" if on_gpu else "host RAM"

@@ -167,6 +167,7 @@ def build_engine_config(values: Mapping[str, Any]) -> EngineConfig:
             chat_format=fmt,
             n_threads=int(o.get("n_threads")) or None,
             slots=slots,
+            prompt_cache_tokens=int(o.get("llm_prompt_cache_tokens")),
         )
 
     primary: LLMSpec | None = None

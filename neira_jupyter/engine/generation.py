@@ -127,7 +127,7 @@ class GenerationService:
     @staticmethod
     def _estimate(model: LlamaModel) -> MemoryEstimate | None:
         try:
-            return estimate_model_memory(model.spec.path, model.spec.n_ctx * model.spec.slots)
+            return estimate_model_memory(model.spec.path, model.spec.kv_cells)
         except OSError:
             return None  # a missing file: loading it will say so
 

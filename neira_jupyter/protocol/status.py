@@ -35,6 +35,10 @@ class BatchInfo(WireModel):
         None,
         description="Prompt tokens found in the KV cache since loading (not evaluated again).",
     )
+    cached_prompts: int | None = Field(
+        None, description="Prompts parked after their slot moved on (llm_prompt_cache_tokens)."
+    )
+    cached_prompt_tokens: int | None = Field(None, description="The cells those prompts hold.")
 
 
 class ModelInfo(WireModel):

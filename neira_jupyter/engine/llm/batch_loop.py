@@ -34,6 +34,9 @@ eight corrections that arrive together read the correction prompt's worked
 examples once, not eight times. The same system prompt, few-shot examples
 or chat history is therefore not evaluated again. Each slot's cells stay
 within its ``n_ctx``, so the kept tokens always fit in the shared cache.
+A free slot's cells that a new prompt would cut are parked first
+(``prompt_cache.PromptCache``, within its own token budget), so with more
+users than slots each still finds their own prompt.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from typing import Any
 
 from ..types import EngineError, FinishReason, TokenLogprob
 from .grammar import GrammarRefused
+from .prompt_cache import PromptCache
 from .sampling import make_sampler
 from .sequence import Finished, SeqRequest, Slot, common_prefix
 
@@ -69,6 +73,7 @@ class BatchLoop:
         slot_ctx: int,
         prefill_chunk: tuple[int, int],
         ban_tokens: Sequence[int] = (),
+        cache_tokens: int = 0,
     ) -> None:
         import llama_cpp
 
@@ -88,6 +93,7 @@ class BatchLoop:
         self._free = list(range(slots))
         self._kept: dict[int, list[int]] = {seq: [] for seq in range(slots)}  # free slots' cells
         self._running: dict[int, Slot] = {}
+        self._cache = PromptCache(llama_cpp, self._memory, slots, cache_tokens)
         self._rate: deque[tuple[float, int]] = deque()
         self._reused = 0  # prompt tokens found in the cache since loading
         self._closed = False
@@ -132,6 +138,8 @@ class BatchLoop:
             "kv_use": round(kv_used / capacity, 4) if capacity else 0.0,
             "tokens_per_second_1m": round(recent / RATE_WINDOW_S, 2),
             "prompt_tokens_reused": self._reused,
+            "cached_prompts": len(self._cache.parked),
+            "cached_prompt_tokens": self._cache.tokens,
         }
 
     def close(self) -> None:
@@ -214,23 +222,35 @@ class BatchLoop:
             # another sequence holds more of this prompt: share its cells (the
             # unified cache tags them with both sequence ids; nothing is copied)
             n = min(shared, len(tokens) - 1)
+            self._park(best, kept, keep=source)
+            self._cache.touch(source)
             self._ll.llama_memory_seq_rm(self._memory, best, -1, -1)
             self._ll.llama_memory_seq_cp(self._memory, source, best, 0, n)
             kept = tokens[:n]
-        elif n <= 0 or not self._ll.llama_memory_seq_rm(self._memory, best, n, -1):
-            self._ll.llama_memory_seq_rm(self._memory, best, -1, -1)
-            n = 0
+        else:
+            if n < len(kept):
+                self._park(best, kept)
+            if n <= 0 or not self._ll.llama_memory_seq_rm(self._memory, best, n, -1):
+                self._ll.llama_memory_seq_rm(self._memory, best, -1, -1)
+                n = 0
         self._reused += n
         return best, kept[:n]
 
+    def _park(self, seq_id: int, kept: list[int], keep: int | None = None) -> None:
+        """Park a free slot's cells before they are cut, unless another sequence holds
+        them; the parked prompt ``keep`` stays (the new prompt shares its cells next)."""
+        if kept and self._longest_prefix_elsewhere(kept, seq_id)[1] < len(kept):
+            self._cache.park(seq_id, kept, keep)
+
     def _longest_prefix_elsewhere(self, tokens: list[int], exclude: int) -> tuple[int, int]:
-        """The sequence other than ``exclude`` (running, or a free slot's kept cells)
-        whose decoded cells share the longest prefix with ``tokens``, and its length.
+        """The sequence other than ``exclude`` (running, a free slot's kept cells, or a
+        parked prompt) whose decoded cells share the longest prefix with ``tokens``, and its length.
 
         Between steps every running slot's ``kv`` is decoded, so its cells exist.
         """
         cells = {seq: kv for seq, kv in self._kept.items() if seq != exclude}
         cells.update({seq: slot.kv for seq, slot in self._running.items()})
+        cells.update(self._cache.parked)
         best, best_n = exclude, 0
         for seq_id, kv in cells.items():
             n = common_prefix(kv, tokens)

@@ -40,6 +40,7 @@ from .batch_loop import BatchLoop
 from .chat_prompt import ChatFormatter, ChatPrompt, formatting_llama_class
 from .generation import BatchGeneration, Done
 from .infill import InfillFormatter
+from .prompt_cache import cache_ids
 from .runtime import banned_tokens, default_threads, llama_supports_gpu
 
 __all__ = ["PREFILL_CHUNK", "LLMSpec", "LlamaModel"]
@@ -47,6 +48,7 @@ __all__ = ["PREFILL_CHUNK", "LLMSpec", "LlamaModel"]
 PREFILL_CHUNK = 128  # prompt tokens decoded per step next to the running sequences
 PREFILL_ALONE = 512  # ... and when no sequence is generating (as Llama's n_batch)
 _FORMAT_CTX = 64  # the formatting Llama's own context: never decodes, kept small
+PROMPT_CACHE_TOKENS = 4096  # parked prompts' cells (about two notebooks' context each)
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,8 @@ class LLMSpec:
     an effect when llama-cpp-python was built with CUDA (or another GPU backend).
     ``chat_format`` of ``None`` uses the chat template in the GGUF metadata.
     ``slots``: how many sequences are decoded at once, each with its own
-    context of ``n_ctx`` tokens.
+    context of ``n_ctx`` tokens. ``prompt_cache_tokens``: cells for prompts
+    parked beyond the slots' (``prompt_cache.PromptCache``; 0: none).
     """
 
     name: str
@@ -67,6 +70,12 @@ class LLMSpec:
     chat_format: str | None = None
     n_threads: int | None = None
     slots: int = 1
+    prompt_cache_tokens: int = PROMPT_CACHE_TOKENS
+
+    @property
+    def kv_cells(self) -> int:
+        """The KV cache's size in tokens: every slot's context and the parked prompts'."""
+        return self.n_ctx * self.slots + self.prompt_cache_tokens
 
 
 @dataclass
@@ -124,10 +133,10 @@ class LlamaModel(ResidentModel):
         self._formatter = ChatFormatter(self.name, llama, spec.n_ctx)
         self._infill = InfillFormatter(self._formatter)
         params = ll.llama_context_default_params()
-        params.n_ctx = spec.n_ctx * spec.slots
+        params.n_ctx = spec.kv_cells
         alone = max(PREFILL_ALONE, self.prefill_chunk)
         params.n_batch = params.n_ubatch = max(alone, self.prefill_chunk + spec.slots)
-        params.n_seq_max = spec.slots
+        params.n_seq_max = spec.slots + cache_ids(spec.prompt_cache_tokens)
         params.n_threads = params.n_threads_batch = threads
         params.no_perf = True
         params.flash_attn_type = ll.LLAMA_FLASH_ATTN_TYPE_DISABLED  # as Llama()
@@ -144,6 +153,7 @@ class LlamaModel(ResidentModel):
             spec.n_ctx,
             (self.prefill_chunk, alone),
             ban,
+            spec.prompt_cache_tokens,
         )
 
     def _release(self) -> None:
