@@ -12,13 +12,16 @@ at a human pace (70-130 ms a key, a pause of 0.5-1.2 s at the end of a line
 or cell, and after three words in ten one of 0.3-0.8 s); when typing pauses for the debounce, it
 asks ``POST api/complete`` for the gap at the cursor (the cell's prefix and
 suffix, the notebook's earlier code cells as context, its own
-``stream_key``), in the background, and types on: its next completion
-cancels the one before it, as in the lab extension. Reported per number of
+``stream_key``), in the background, and types on: its next keystroke
+closes the completion in flight (the server cancels it), as the lab
+extension does, and its next completion would cancel it too. Reported per number of
 concurrent typers: how long reading every typer's notebook took first (one
 completion each, all at once, before typing starts: opening the notebooks,
-not measured as typing), completions asked, how many were cancelled by the next
+not measured as typing), completions asked, how many showed a suggestion
+before the next keystroke, how many were cancelled by the next
 keystroke, time from the trigger (the request sent) to the first suggested
-token (p50, p95, of those that got one), and the share of prompt tokens
+token (p50, p95, of those that got one before the next key: a slow one is
+cancelled unseen, so compare the count too), and the share of prompt tokens
 found in the cache (``prompt_tokens_reused`` / ``prompt_tokens`` over the
 finished ones).
 
@@ -35,9 +38,11 @@ Numbers depend on what else runs on the machine: say so when it is shared.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import random
+import socket
 import sys
 import tempfile
 import threading
@@ -97,16 +102,33 @@ def example_notebooks() -> list[Notebook]:
     return books
 
 
-def complete(port: int, body: dict[str, Any], tally: Tally) -> None:
+@dataclass
+class InFlight:
+    """A typer's completion being read; ``abort`` closes it (the next keystroke)."""
+
+    conn: http.client.HTTPConnection
+    aborted: threading.Event = field(default_factory=threading.Event)
+
+    def abort(self) -> None:
+        self.aborted.set()
+        sock = self.conn.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def complete(
+    port: int, body: dict[str, Any], tally: Tally, flight: InFlight | None = None
+) -> None:
     """One streamed ``POST api/complete``: note its first token, reuse and end."""
     headers = {"Authorization": f"token {TOKEN}", "Content-Type": "application/json"}
     sent = time.perf_counter()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    flight = flight or InFlight(http.client.HTTPConnection("127.0.0.1", port, timeout=600))
     first: float | None = None
     done: dict[str, Any] | None = None
     try:
-        conn.request("POST", "/neira/api/complete", json.dumps(body), headers)
-        response = conn.getresponse()
+        flight.conn.request("POST", "/neira/api/complete", json.dumps(body), headers)
+        response = flight.conn.getresponse()
         if response.status != 200:
             with tally.lock:
                 tally.refused.append(f"{response.status}: {response.read()[:200]!r}")
@@ -117,13 +139,17 @@ def complete(port: int, body: dict[str, Any], tally: Tally) -> None:
                 first = time.perf_counter()
             elif event["type"] == "done":
                 done = event
+    except (OSError, http.client.HTTPException, ValueError):
+        if not flight.aborted.is_set():
+            raise
     finally:
-        conn.close()
+        flight.conn.close()
     with tally.lock:
         tally.asked += 1
         if first is not None:
             tally.first_token_s.append(first - sent)
         if done is None:
+            tally.cancelled += flight.aborted.is_set()
             return
         if done["finish_reason"] == "cancelled":
             tally.cancelled += 1
@@ -140,6 +166,7 @@ def typer(
     book = books[index % len(books)]
     key = f"typer-{index}"
     pending: list[threading.Thread] = []
+    flight: InFlight | None = None
     cell_index = index % len(book.cells)
     while time.perf_counter() < until:
         cell = book.cells[cell_index]
@@ -147,6 +174,9 @@ def typer(
         for i, ch in enumerate(cell):
             if time.perf_counter() >= until:
                 break
+            if flight is not None:  # this keystroke makes the suggestion in flight stale
+                flight.abort()
+                flight = None
             pause = rng.uniform(0.07, 0.13)
             if ch == "\n" or i == len(cell) - 1:
                 pause = rng.uniform(0.5, 1.2)
@@ -162,7 +192,8 @@ def typer(
                     "max_lines": 4,
                     "stream_key": key,
                 }
-                thread = threading.Thread(target=complete, args=(port, body, tally))
+                flight = InFlight(http.client.HTTPConnection("127.0.0.1", port, timeout=600))
+                thread = threading.Thread(target=complete, args=(port, body, tally, flight))
                 thread.start()
                 pending.append(thread)
                 time.sleep(pause - debounce)
@@ -322,17 +353,19 @@ def main() -> None:
                 f"tokens, {args.seconds:.0f} s per run, debounce {args.debounce_ms:.0f} ms"
             )
             print(
-                "| typers | notebooks read (s) | completions | cancelled by typing | "
-                "first token p50 | p95 | prompt tokens reused |"
+                "| typers | notebooks read (s) | completions | suggested before the next key | "
+                "cancelled by typing | first token p50 | p95 | prompt tokens reused |"
             )
-            print("| --- | --- | --- | --- | --- | --- | --- |")
+            print("| --- | --- | --- | --- | --- | --- | --- | --- |")
             for typers in args.typers:
                 tally, warm = replay(port, typers, args.seconds, args.debounce_ms / 1000)
-                share = tally.reused / tally.prompt_tokens if tally.prompt_tokens else 0.0
+                share = (
+                    f"{tally.reused / tally.prompt_tokens:.0%}" if tally.prompt_tokens else "n/a"
+                )
                 print(
-                    f"| {typers} | {warm:.1f} | {tally.asked} | {tally.cancelled} | "
-                    f"{pct(tally.first_token_s, 0.5) * 1000:.0f} ms | "
-                    f"{pct(tally.first_token_s, 0.95) * 1000:.0f} ms | {share:.0%} |",
+                    f"| {typers} | {warm:.1f} | {tally.asked} | {len(tally.first_token_s)} | "
+                    f"{tally.cancelled} | {pct(tally.first_token_s, 0.5) * 1000:.0f} ms | "
+                    f"{pct(tally.first_token_s, 0.95) * 1000:.0f} ms | {share} |",
                     flush=True,
                 )
                 for refusal in sorted(set(tally.refused)):

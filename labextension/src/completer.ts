@@ -6,10 +6,13 @@
  * debounce, then asks `POST neira/api/complete` for the gap at the cursor
  * (the code before and after it, and a notebook's other cells as context)
  * and returns as soon as the first token arrives; `stream` hands the
- * completer the rest as it is decoded (`isIncomplete` until the end). Every
- * request names its editor (`stream_key`), so the server cancels that
- * editor's previous completion when typing on asks for a new one; a fetch
- * that a newer keystroke superseded during its debounce asks nothing.
+ * completer the rest as it is decoded (`isIncomplete` until the end). The
+ * next keystroke aborts the completion in flight at once (closing its
+ * request cancels it on the server, so stale suggestions never keep the
+ * shared model busy); every request also names its editor (`stream_key`),
+ * so the server cancels that editor's previous completion when a new one
+ * arrives. A fetch that a newer keystroke superseded during its debounce
+ * asks nothing.
  * Tab (the completer's accept command) takes the suggestion.
  */
 import { URLExt } from '@jupyterlab/coreutils';
@@ -47,6 +50,8 @@ const MAX_CONTEXT_CHARS = 6000;
 class PendingCompletion {
   text = '';
   done = false;
+  /** Aborts the request: typing went on. */
+  readonly controller = new AbortController();
   private wake: (() => void) | null = null;
 
   push(piece: string): void {
@@ -57,6 +62,12 @@ class PendingCompletion {
   end(): void {
     this.done = true;
     this.notify();
+  }
+
+  /** Typing went on: stop reading and close the request (the server cancels it). */
+  cancel(): void {
+    this.controller.abort();
+    this.end();
   }
 
   /** Resolves at the next change (a token or the end). */
@@ -94,10 +105,10 @@ export class NeiraInlineProvider implements IInlineCompletionProvider {
     const none: IInlineCompletionList = { items: [] };
     if (!this.settings.enabled) return none;
     const mine = ++this.serial;
+    for (const old of this.pending.values()) old.cancel(); // this keystroke makes it stale
+    this.pending.clear();
     await new Promise(resolve => setTimeout(resolve, this.settings.debounceMs));
     if (mine !== this.serial) return none; // typing went on: a newer fetch asks instead
-    for (const old of this.pending.values()) old.end();
-    this.pending.clear();
     const prefix = request.text.slice(0, request.offset);
     const suffix = request.text.slice(request.offset);
     if (!prefix.trim()) return none;
@@ -152,7 +163,7 @@ export class NeiraInlineProvider implements IInlineCompletionProvider {
     try {
       const response = await ServerConnection.makeRequest(
         url,
-        { method: 'POST', body: JSON.stringify(body) },
+        { method: 'POST', body: JSON.stringify(body), signal: completion.controller.signal },
         settings
       );
       if (!response.ok || !response.body) return;
@@ -177,7 +188,9 @@ export class NeiraInlineProvider implements IInlineCompletionProvider {
         }
       }
     } catch (error) {
-      console.debug('neira: completion failed', error);
+      if (!completion.controller.signal.aborted) {
+        console.debug('neira: completion failed', error);
+      }
     } finally {
       completion.end();
     }

@@ -1,11 +1,13 @@
-// Types into a notebook cell in headless Chromium until neira's inline completion shows, then
-// accepts it with Tab.
+// Types into a notebook cell (or a file editor) in headless Chromium until neira's inline
+// completion shows, then accepts it with Tab.
 //
 //   node complete.mjs '<json options>'
 //
-// options: { theme: "light" | "dark", url, page, token, artifacts, chromium }
-// Prints one JSON line: the ghost text shown, the cell's source after Tab, the extension's
-// entry; screenshots: {artifacts}/lab-complete-{theme}-{suggested,accepted}.png.
+// options: { theme: "light" | "dark", url, page, token, artifacts, chromium, name,
+//            editor: "cell" (the notebook's second cell) | "file" (a file editor),
+//            keyDelay: ms between the keys of `return ` (60: faster than the debounce) }
+// Prints one JSON line: the ghost text shown, the source after Tab, the extension's entry,
+// the completion requests sent; screenshots: {artifacts}/{name}-{suggested,accepted}.png.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,7 +16,16 @@ import { WAIT, extensionEntry, setTheme } from './page.mjs';
 
 const options = JSON.parse(process.argv[2]);
 fs.mkdirSync(options.artifacts, { recursive: true });
-const shot = name => path.join(options.artifacts, `lab-complete-${options.theme}-${name}.png`);
+const prefix = options.name || `lab-complete-${options.theme}`;
+const shot = name => path.join(options.artifacts, `${prefix}-${name}.png`);
+const inFile = options.editor === 'file';
+const keyDelay = options.keyDelay || 60;
+// the code being typed in: the notebook's second cell, or the file editor's text
+const sourceOf = inFile => {
+  const widget = window.jupyterapp.shell.currentWidget;
+  const model = inFile ? widget.content.model : widget.content.widgets[1].model;
+  return model.sharedModel.getSource();
+};
 
 const browser = await chromium.launch({
   executablePath: options.chromium || '/usr/bin/chromium',
@@ -35,19 +46,19 @@ try {
   await page.waitForFunction(() => window.jupyterapp && window.jupyterapp.shell, null, {
     timeout: WAIT
   });
-  await page.waitForSelector('.jp-Notebook .jp-Cell .cm-content', { timeout: WAIT });
+  const editors = inFile ? '.jp-FileEditor .cm-content' : '.jp-Notebook .jp-Cell .cm-content';
+  await page.waitForSelector(editors, { timeout: WAIT });
   out.extensionEntry = await extensionEntry(page);
   await setTheme(page, options.theme);
-  // the second cell is empty: type a function into it at a human pace
-  const editor = page.locator('.jp-Notebook .jp-Cell').nth(1).locator('.cm-content');
+  // the second cell (or the file) is empty: type a function into it at a human pace
+  const editor = inFile
+    ? page.locator(editors).first()
+    : page.locator('.jp-Notebook .jp-Cell').nth(1).locator('.cm-content');
   await editor.click();
   await page.keyboard.type('def add(a, b):', { delay: 60 });
   await page.keyboard.press('Enter');
-  const indented = await page.evaluate(() => {
-    const notebook = window.jupyterapp.shell.currentWidget.content;
-    return notebook.widgets[1].model.sharedModel.getSource().endsWith('    ');
-  });
-  await page.keyboard.type(indented ? 'return ' : '    return ', { delay: 60 });
+  const indented = (await page.evaluate(sourceOf, inFile)).endsWith('    ');
+  await page.keyboard.type(indented ? 'return ' : '    return ', { delay: keyDelay });
   const ghost = page.locator('.jp-GhostText');
   await ghost.first().waitFor({ state: 'visible', timeout: WAIT });
   await page.waitForFunction(
@@ -77,10 +88,7 @@ try {
   await page.waitForFunction(() => !document.querySelector('.jp-GhostText'), null, {
     timeout: WAIT
   });
-  out.source = await page.evaluate(() => {
-    const notebook = window.jupyterapp.shell.currentWidget.content;
-    return notebook.widgets[1].model.sharedModel.getSource();
-  });
+  out.source = await page.evaluate(sourceOf, inFile);
   await page.screenshot({ path: shot('accepted') });
 } catch (err) {
   out.failure = String(err && err.stack ? err.stack : err).slice(0, 2000);

@@ -300,3 +300,18 @@ def kernel_value(server: Server, notebook_path: str, expression: str) -> Any:
     finally:
         client.stop_channels()
     return json.loads("".join(outputs))
+
+
+def type_and_accept(server: Server, page: str, theme: str, **extra: Any) -> dict[str, Any]:
+    """Run ``complete.mjs`` on ``page``: type ``def add(a, b): return``, take the suggestion
+    with Tab (``extra``: its other options, e.g. ``editor="file"``, ``keyDelay``)."""
+    options = {
+        "theme": theme,
+        "url": server.url,
+        "page": server.page_path(page),
+        "token": server.token,
+        "artifacts": str(ARTIFACTS),
+        "chromium": CHROMIUM,
+        **extra,
+    }
+    return run_page_script("complete.mjs", options)

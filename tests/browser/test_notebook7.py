@@ -26,6 +26,7 @@ from tests.browser.support import (
     kernel_value,
     notebook,
     padded_clip,
+    type_and_accept,
 )
 from tests.browser.themes import assert_focus_ring, assert_status_item, assert_surface
 from tests.support.helpers import words
@@ -84,3 +85,12 @@ def test_dictate_and_status_panel_in_notebook7(nb7: Server, tmp_path: Path, them
     assert status["route"]["model"] in seen["panelText"], seen
     for shot in ("speaking", "recording", "inserted", "status-panel"):
         assert (ARTIFACTS / f"notebook-dictate-{theme}-{shot}.png").is_file()
+
+
+def test_inline_completion_in_notebook7(nb7: Server) -> None:
+    """Notebook 7 runs the same inline completer: the demo model's suggestion, Tab takes it."""
+    name = "nb7-complete.ipynb"
+    (nb7.root / name).write_text(notebook(code_cell("c1", "import numpy as np"), code_cell("c2")))
+    seen = type_and_accept(nb7, name, "light", name="notebook-complete-light")
+    assert seen["ghost"].strip() == "a + b", seen
+    assert seen["source"] == "def add(a, b):\n    return a + b", seen
