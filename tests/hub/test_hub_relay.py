@@ -234,3 +234,45 @@ def test_embeddings_through_the_relay_count_in_the_users_quota(hub: LiveHub) -> 
     assert [len(d.embedding) for d in answer.data] == [384, 384]
     assert answer.usage.prompt_tokens > 0
     assert tokens_today() - before >= answer.usage.prompt_tokens
+
+
+def test_completions_of_two_users_share_the_engine_and_each_pays_their_own(
+    hub: LiveHub,
+) -> None:
+    """alice (through her relay) and bob (at the service) ask ``api/complete`` at once,
+    each with the same editor key: the shared engine serves both, neither cancels the
+    other's, and each one's tokens count in their own quota only."""
+    admin = {"Authorization": f"token {TESTER_TOKEN}"}
+
+    def tokens_today() -> dict[str, int]:
+        users = httpx.get(hub.service + "usage", headers=admin).json()["users"]
+        return {user: users.get(user, {}).get("tokens_today", 0) for user in ("alice", "bob")}
+
+    body = {
+        "prefix": "def add(a, b):\n    return ",
+        "context": ["import numpy as np"],
+        "max_tokens": 8,
+        "stream": False,
+        "stream_key": "lab-notebook-1",
+    }
+
+    async def both() -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(timeout=120) as client:
+            relayed = hub.user_api("alice") + "complete"
+            answers = await asyncio.gather(
+                client.post(relayed, json=body, headers=hub.auth("alice")),
+                client.post(hub.service + "complete", json=body, headers=hub.auth("bob")),
+            )
+        assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+        return [a.json() for a in answers]
+
+    before = tokens_today()
+    alice, bob = asyncio.run(both())
+    after = tokens_today()
+    for answer in (alice, bob):
+        assert answer["finish_reason"] != "cancelled", answer  # same key, different users
+        assert answer["text"].strip().startswith("a + b"), answer
+    for user, answer in (("alice", alice), ("bob", bob)):
+        usage = answer["usage"]
+        charged = after[user] - before[user]
+        assert usage["completion_tokens"] <= charged <= usage["total_tokens"], (user, answer)
