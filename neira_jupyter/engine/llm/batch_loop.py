@@ -52,7 +52,7 @@ from typing import Any
 from ..types import EngineError, FinishReason, TokenLogprob
 from .grammar import GrammarRefused
 from .prompt_cache import PromptCache
-from .sampling import make_sampler
+from .sampling import make_sampler, score_token
 from .sequence import Finished, SeqRequest, Slot, common_prefix
 
 log = logging.getLogger("neira_jupyter")
@@ -348,21 +348,8 @@ class BatchLoop:
 
     def _score(self, output: int, token: int, top: int) -> TokenLogprob:
         """``token``'s log probability in this step's logits row, and the ``top`` likeliest."""
-        import numpy as np
-
         row = self._ll.llama_get_logits_ith(self._ctx, output)
-        logits = np.ctypeslib.as_array(row, shape=(self._n_vocab,)).astype(np.float64)
-        peak = logits.max()
-        logprobs = logits - (peak + np.log(np.exp(logits - peak).sum()))
-
-        def entry(t: int) -> tuple[str, float, tuple[int, ...]]:
-            data = self._bytes(t)
-            return data.decode("utf-8", "replace"), float(logprobs[t]), tuple(data)
-
-        best = np.argpartition(-logprobs, top)[:top] if top else np.array([], dtype=int)
-        ranked = sorted(best.tolist(), key=lambda t: -logprobs[t])
-        text, logprob, data = entry(token)
-        return TokenLogprob(text, logprob, data, tuple(entry(t) for t in ranked))
+        return score_token(row, self._n_vocab, token, top, self._bytes)
 
     def _finish(self, slot: Slot, finish: FinishReason, error: BaseException | None = None) -> None:
         tail = slot.text.flush()

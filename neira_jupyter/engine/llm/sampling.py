@@ -9,19 +9,21 @@ only lets through tokens the grammar allows (structured output).
 ``TextStream`` turns token bytes into text the way a stream must: whole
 UTF-8 characters, and nothing that might be the start of a stop string
 until it is clear that it is not, and, with a ``StopRule`` (``code_stops.CodeStop``),
-only the part of the text that rule lets through.
+only the part of the text that rule lets through. ``score_token`` reads a
+sampled token's log probability and the likeliest alternatives (``logprobs``).
 """
 
 from __future__ import annotations
 
 import codecs
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from ..types import TokenLogprob
 from .code_stops import Scan
 from .grammar import GrammarRefused
 
-__all__ = ["StopRule", "TextStream", "make_sampler"]
+__all__ = ["StopRule", "TextStream", "make_sampler", "score_token"]
 
 PENALTY_LAST_N = 64  # llama_cpp.Llama's default last_n_tokens_size
 
@@ -171,3 +173,24 @@ class TextStream:
         out = self._text[begin:end]
         self._sent = max(begin, end)
         return out
+
+
+def score_token(
+    row: Any, n_vocab: int, token: int, top: int, piece: Callable[[int], bytes]
+) -> TokenLogprob:
+    """``token``'s log probability in one logits ``row`` (llama.cpp's, ``n_vocab`` floats)
+    and the ``top`` likeliest tokens with theirs; ``piece`` gives a token's bytes."""
+    import numpy as np
+
+    logits = np.ctypeslib.as_array(row, shape=(n_vocab,)).astype(np.float64)
+    peak = logits.max()
+    logprobs = logits - (peak + np.log(np.exp(logits - peak).sum()))
+
+    def entry(t: int) -> tuple[str, float, tuple[int, ...]]:
+        data = piece(t)
+        return data.decode("utf-8", "replace"), float(logprobs[t]), tuple(data)
+
+    best = np.argpartition(-logprobs, top)[:top] if top else np.array([], dtype=int)
+    ranked = sorted(best.tolist(), key=lambda t: -logprobs[t])
+    text, logprob, data = entry(token)
+    return TokenLogprob(text, logprob, data, tuple(entry(t) for t in ranked))
