@@ -1,6 +1,6 @@
 /* Generated from neira_jupyter/protocol/schema.json by json-schema-to-typescript
  * (`npm run build:protocol` in labextension/). Do not edit.
- * schema sha256: ec77ef82bd249dae4b78e6fc9ed97dd1addc1373829e8f5444c31f72e8e393af */
+ * schema sha256: 63f25ebe5f5278395712e258ad6082134347ce05a116ac387f8b4a1da51db8c2 */
 
 /**
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -21,7 +21,7 @@ export type StreamControl = StreamStart | StreamStop | StreamCancel;
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
  * via the `definition` "StreamMessage".
  */
-export type StreamMessage = StartedMessage | PartialMessage | FinalMessage | ErrorEvent;
+export type StreamMessage = StartedMessage | PartialMessage | CorrectedMessage | FinalMessage | ErrorEvent;
 
 /**
  * Every message of the neira-jupyter API (docs/api.md).
@@ -265,6 +265,49 @@ export interface CorrectResult {
  */
 export interface CorrectTimings {
   total_ms: number | null;
+}
+/**
+ * Committed segments ``[first, end)`` corrected while the stream goes on.
+ *
+ * ``text`` is what to show for them: the accepted correction, or their raw
+ * words when the guard rejected it (``degraded``, ``reason``); a rejected
+ * answer is never sent. ``covered_words`` counts the stream's raw words
+ * corrected so far: the first ``covered_words`` words of a partial's
+ * ``confirmed`` are shown corrected by the ``corrected`` messages so far.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "CorrectedMessage".
+ */
+export interface CorrectedMessage {
+  type: "corrected";
+  /**
+   * The first committed segment corrected here (0-based).
+   */
+  first: number;
+  /**
+   * One past the last committed segment corrected here.
+   */
+  end: number;
+  /**
+   * The segments' words as heard.
+   */
+  raw: string;
+  /**
+   * The segments' corrected text.
+   */
+  text: string;
+  /**
+   * True when the guard kept the raw words.
+   */
+  degraded: boolean;
+  /**
+   * Why it is degraded.
+   */
+  reason: string | null;
+  /**
+   * Raw words of the stream corrected so far.
+   */
+  covered_words: number;
 }
 /**
  * The last event of a stream; ``text`` is the whole answer.

@@ -44,6 +44,7 @@ from .openai_embeddings import EmbeddingList, EmbeddingRequest
 from .openai_response_objects import ResponseDeleted, ResponseObject, ResponseStreamEvent
 from .openai_responses import ResponseRequest
 from .speech import (
+    CorrectedMessage,
     CorrectRequest,
     CorrectResult,
     FinalMessage,
@@ -82,6 +83,7 @@ MESSAGES: tuple[type[BaseModel], ...] = (
     StreamCancel,
     StartedMessage,
     PartialMessage,
+    CorrectedMessage,
     FinalMessage,
 )
 """Every message of the API, in the order the schema lists them."""
