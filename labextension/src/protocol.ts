@@ -1,7 +1,12 @@
 /* Generated from neira_jupyter/protocol/schema.json by json-schema-to-typescript
  * (`npm run build:protocol` in labextension/). Do not edit.
- * schema sha256: 63f25ebe5f5278395712e258ad6082134347ce05a116ac387f8b4a1da51db8c2 */
+ * schema sha256: 9be32d6a1e6fd4539655d6c379e0e86d08c6c6e36322232d4b1c7092739102fb */
 
+/**
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "CorrectEvent".
+ */
+export type CorrectEvent = CorrectedMessage | CorrectDoneEvent | ErrorEvent;
 /**
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
  * via the `definition` "GenerateClientMessage".
@@ -225,22 +230,12 @@ export interface CompleteRequest {
   request_id?: string | null;
 }
 /**
- * The body of ``POST api/correct``.
+ * The last event of a streamed correction: the whole text's result.
  *
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
- * via the `definition` "CorrectRequest".
+ * via the `definition` "CorrectDoneEvent".
  */
-export interface CorrectRequest {
-  text: string;
-  language?: "auto" | "ru" | "en";
-}
-/**
- * The answer of ``POST api/correct`` (and the ``correction`` of a transcript).
- *
- * This interface was referenced by `NeiraProtocol`'s JSON-Schema
- * via the `definition` "CorrectResult".
- */
-export interface CorrectResult {
+export interface CorrectDoneEvent {
   raw: string;
   corrected: string;
   /**
@@ -256,6 +251,7 @@ export interface CorrectResult {
   route: string | null;
   changes: Change[];
   timings: CorrectTimings;
+  type: "done";
 }
 /**
  * Milliseconds.
@@ -308,6 +304,61 @@ export interface CorrectedMessage {
    * Raw words of the stream corrected so far.
    */
   covered_words: number;
+}
+/**
+ * An error reported in-band on a stream or socket, after the answer began.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "ErrorEvent".
+ */
+export interface ErrorEvent {
+  type: "error";
+  /**
+   * The HTTP status the error would have had.
+   */
+  status: number;
+  message: string;
+  /**
+   * Seconds to wait, with status 429.
+   */
+  retry_after: number | null;
+}
+/**
+ * The body of ``POST api/correct``.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "CorrectRequest".
+ */
+export interface CorrectRequest {
+  text: string;
+  language?: "auto" | "ru" | "en";
+  /**
+   * Correct sentence by sentence and stream each one's correction (NDJSON, or SSE with Accept: text/event-stream), then a done event.
+   */
+  stream?: boolean;
+}
+/**
+ * The answer of ``POST api/correct`` (and the ``correction`` of a transcript).
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "CorrectResult".
+ */
+export interface CorrectResult {
+  raw: string;
+  corrected: string;
+  /**
+   * True when the text came back uncorrected.
+   */
+  degraded: boolean;
+  /**
+   * Why it is degraded.
+   */
+  reason: string | null;
+  language: string;
+  model: string | null;
+  route: string | null;
+  changes: Change[];
+  timings: CorrectTimings;
 }
 /**
  * The last event of a stream; ``text`` is the whole answer.
@@ -376,24 +427,6 @@ export interface ErrorBody {
    * Only when the server runs with debug tracebacks on.
    */
   traceback?: string | null;
-}
-/**
- * An error reported in-band on a stream or socket, after the answer began.
- *
- * This interface was referenced by `NeiraProtocol`'s JSON-Schema
- * via the `definition` "ErrorEvent".
- */
-export interface ErrorEvent {
-  type: "error";
-  /**
-   * The HTTP status the error would have had.
-   */
-  status: number;
-  message: string;
-  /**
-   * Seconds to wait, with status 429.
-   */
-  retry_after: number | null;
 }
 /**
  * The result after ``stop``.

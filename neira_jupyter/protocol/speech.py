@@ -82,6 +82,11 @@ class CorrectRequest(RequestModel):
 
     text: Text
     language: LanguageOption = "auto"
+    stream: bool = Field(
+        False,
+        description="Correct sentence by sentence and stream each one's correction "
+        "(NDJSON, or SSE with Accept: text/event-stream), then a done event.",
+    )
 
 
 class Segment(WireModel):
@@ -212,3 +217,19 @@ StreamMessage = Annotated[
     Field(discriminator="type"),
 ]
 """What the server sends on ``WS api/transcribe/stream``."""
+
+
+# -- POST api/correct with stream: true -------------------------------------------------
+
+
+class CorrectDoneEvent(CorrectResult):
+    """The last event of a streamed correction: the whole text's result."""
+
+    type: Literal["done"] = "done"
+
+
+CorrectEvent = Annotated[
+    CorrectedMessage | CorrectDoneEvent | ErrorEvent, Field(discriminator="type")
+]
+"""What a streamed ``POST api/correct`` sends: a ``corrected`` event per piece (``first``
+and ``end`` count pieces, not segments), then ``done``."""

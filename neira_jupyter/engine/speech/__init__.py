@@ -21,7 +21,13 @@ from .agreement import LocalAgreement, align_end, fold
 from .audio import SAMPLE_RATE, decode_audio, pcm16le_to_float
 from .dispatch import Priority, SpeechDispatcher
 from .language import LanguageTracker
-from .live_correct import CorrectedSegments, LiveCorrector, join_corrections
+from .live_correct import (
+    CorrectedSegments,
+    LiveCorrector,
+    correct_in_pieces,
+    join_corrections,
+    sentence_pieces,
+)
 from .remote import RemoteSpeechError, RemoteSpeechSpec, RemoteTranscriber
 from .stream_types import LiveCalls, Partial, StreamLimitReached, StreamOptions, StreamResult
 from .streaming import StreamingRecognizer
@@ -54,8 +60,10 @@ __all__ = [
     "WhisperTranscriber",
     "Window",
     "align_end",
+    "correct_in_pieces",
     "decode_audio",
     "fold",
     "join_corrections",
     "pcm16le_to_float",
+    "sentence_pieces",
 ]

@@ -15,6 +15,11 @@ words (``Correction.degraded``), so nothing shown ever holds a rejected answer.
 redone) and the rest, and ``join_corrections`` makes the stream's one
 ``Correction`` of them: the final text is the corrected segments, in order.
 
+``correct_in_pieces`` does the same for a whole text (``POST api/correct``
+with ``stream``): its sentences (``sentence_pieces``) corrected in order,
+each with the previous one's correction as context, each given out as soon
+as it is done.
+
 This module imports nothing from Jupyter.
 """
 
@@ -22,13 +27,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from ..correct import Correction
 from ..types import Latency
 
-__all__ = ["CorrectedListener", "CorrectedSegments", "LiveCorrector", "join_corrections"]
+__all__ = [
+    "CorrectedListener",
+    "CorrectedSegments",
+    "LiveCorrector",
+    "correct_in_pieces",
+    "join_corrections",
+    "sentence_pieces",
+]
+
+MIN_PIECE_WORDS = 6
+"""A sentence shorter than this is corrected together with the next one."""
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n\s*")
 
 CorrectCall = Callable[[str, str, Correction | None, Latency], Awaitable[Correction]]
 
@@ -143,3 +161,42 @@ def join_corrections(raw: str, parts: list[CorrectedSegments]) -> Correction:
         timings={"total_ms": sum(c.timings.get("total_ms", 0.0) for c in corrections)},
         reason_code=codes[0] if codes else None,
     )
+
+
+def sentence_pieces(text: str) -> list[tuple[str, str]]:
+    """``text`` cut after each sentence and line: (piece, the whitespace after it) in order.
+
+    A piece has at least ``MIN_PIECE_WORDS`` words (short sentences join the
+    next), except the last; joining each piece and its whitespace gives ``text``
+    back without its leading and trailing whitespace.
+    """
+    pieces: list[tuple[str, str]] = []
+    start, pending = 0, ""
+    stripped = text.strip()
+    for match in _SENTENCE_END.finditer(stripped):
+        piece = pending + stripped[start : match.start()]
+        start = match.end()
+        if len(piece.split()) < MIN_PIECE_WORDS:
+            pending = piece + match.group()
+            continue
+        pieces.append((piece, match.group()))
+        pending = ""
+    last = pending + stripped[start:]
+    if last.strip():
+        pieces.append((last, ""))
+    elif pieces:
+        pieces[-1] = (pieces[-1][0], "")
+    return pieces
+
+
+async def correct_in_pieces(
+    correct: CorrectCall, pieces: list[str], language: str, latency: Latency
+) -> AsyncIterator[CorrectedSegments]:
+    """Correct ``pieces`` in order, each with the previous correction as context."""
+    previous: Correction | None = None
+    covered = 0
+    for index, piece in enumerate(pieces):
+        correction = await correct(piece, language, previous, latency)
+        covered += len(piece.split())
+        previous = correction
+        yield CorrectedSegments(index, index + 1, correction, covered)
