@@ -3,17 +3,20 @@
 The recognizer hands each committed segment's words to ``add``. One task per
 stream corrects them in order through the engine's ``correct`` (the batch
 loop's ``Latency.SEGMENT`` class: below a stopped stream's final, above
-ordinary generations), each with the previous accepted correction as
-context. Segments committed while a correction runs wait and are corrected
-together next, so a loaded engine gives fewer, longer corrections instead
-of a growing backlog. Every correction goes through the corrector's guard
-and word-by-word merge on its own: a rejected one comes back as the raw
-words (``Correction.degraded``), so nothing shown ever holds a rejected answer.
+ordinary generations), each with the previous correction as context.
+Segments committed while a correction runs wait and are corrected together
+next (up to ``MAX_JOINED_WORDS`` words at once), so a loaded engine gives
+fewer, longer corrections instead of a queue of short ones. Every
+correction goes through the corrector's guard and word-by-word merge on its
+own: a rejected one comes back as the raw words (``Correction.degraded``),
+so nothing shown ever holds a rejected answer.
 
 ``hurry`` (at ``stop``) puts the corrections still to come in the
-``Latency.URGENT`` class; ``finish`` awaits the running one (it is not
-redone) and the rest, and ``join_corrections`` makes the stream's one
-``Correction`` of them: the final text is the corrected segments, in order.
+``Latency.URGENT`` class and starts them side by side (the batch loop
+decodes them together; each has the last correction done as context);
+``finish`` awaits the running one (it is not redone) and the rest, and
+``join_corrections`` makes the stream's one ``Correction`` of them: the
+final text is the corrected segments, in order.
 
 ``correct_in_pieces`` does the same for a whole text (``POST api/correct``
 with ``stream``): its sentences (``sentence_pieces``) corrected in order,
@@ -43,6 +46,10 @@ __all__ = [
     "sentence_pieces",
 ]
 
+MAX_JOINED_WORDS = 30
+"""The most words of waiting segments corrected in one go (a longer correction risks the
+correction timeout on a loaded machine: 8 joined segments timed out on 2 busy cores)."""
+
 MIN_PIECE_WORDS = 6
 """A sentence shorter than this is corrected together with the next one."""
 
@@ -70,7 +77,8 @@ CorrectedListener = Callable[[CorrectedSegments], None]
 
 
 class LiveCorrector:
-    """Corrects one stream's committed segments in order, one correction at a time."""
+    """Corrects one stream's committed segments in order: one correction at a time while
+    the stream runs, the rest side by side once it stopped."""
 
     def __init__(self, correct: CorrectCall, on_corrected: CorrectedListener | None = None) -> None:
         self._correct = correct
@@ -114,20 +122,40 @@ class LiveCorrector:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    def _take(self) -> list[tuple[int, str, str]]:
+        """The next waiting segments to correct together (``MAX_JOINED_WORDS`` at most)."""
+        taken, words = 0, 0
+        while taken < len(self._waiting):
+            words += len(self._waiting[taken][1].split())
+            if taken and words > MAX_JOINED_WORDS:
+                break
+            taken += 1
+        batch, self._waiting = self._waiting[:taken], self._waiting[taken:]
+        return batch
+
     async def _run(self) -> None:
         try:
             while self._waiting:
-                batch, self._waiting = self._waiting, []
-                raw = " ".join(words for _, words, _ in batch)
+                batches = [self._take()]
+                while self._latency is Latency.URGENT and self._waiting:
+                    batches.append(self._take())  # stopped: the rest side by side
                 previous = self.done[-1].correction if self.done else None
-                correction = await self._correct(raw, batch[-1][2], previous, self._latency)
-                self._covered += len(raw.split())
-                corrected = CorrectedSegments(
-                    batch[0][0], batch[-1][0] + 1, correction, self._covered
+                latency = self._latency
+                raws = [" ".join(words for _, words, _ in batch) for batch in batches]
+                corrections = await asyncio.gather(
+                    *(
+                        self._correct(raw, batch[-1][2], previous, latency)
+                        for raw, batch in zip(raws, batches, strict=True)
+                    )
                 )
-                self.done.append(corrected)
-                if self.on_corrected is not None:
-                    self.on_corrected(corrected)
+                for raw, batch, correction in zip(raws, batches, corrections, strict=True):
+                    self._covered += len(raw.split())
+                    corrected = CorrectedSegments(
+                        batch[0][0], batch[-1][0] + 1, correction, self._covered
+                    )
+                    self.done.append(corrected)
+                    if self.on_corrected is not None:
+                        self.on_corrected(corrected)
         finally:
             if self._task is asyncio.current_task():
                 self._task = None

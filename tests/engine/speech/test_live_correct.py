@@ -74,6 +74,32 @@ async def test_segments_are_corrected_in_order_with_the_previous_as_context() ->
     assert joined.model == "llm" and joined.timings == {"total_ms": 3.0}
 
 
+async def test_a_long_backlog_is_corrected_in_pieces_side_by_side_after_stop() -> None:
+    correct = Corrections()
+    correct.release.clear()
+    corrector = LiveCorrector(correct)
+    sentence = " ".join(["word"] * 12)
+    corrector.add(0, "first", "en")
+    await asyncio.sleep(0.01)  # "first" runs; five sentences of 12 words wait behind it
+    for segment in range(1, 6):
+        corrector.add(segment, sentence, "en")
+    corrector.hurry()
+    await asyncio.sleep(0.01)
+    assert len(correct.calls) == 1  # nothing else starts before the running one is done
+    correct.release.set()
+    parts = await corrector.finish()
+    # at most 30 words each (two sentences), all started together, urgent, after "first"
+    assert [(p.first, p.end) for p in parts] == [(0, 1), (1, 3), (3, 5), (5, 6)]
+    assert correct.calls[0] == ("first", None, Latency.SEGMENT)
+    two = f"{sentence} {sentence}"
+    assert correct.calls[1:] == [
+        (two, "FIRST", Latency.URGENT),
+        (two, "FIRST", Latency.URGENT),
+        (sentence, "FIRST", Latency.URGENT),
+    ]
+    assert parts[-1].covered_words == 1 + 5 * 12
+
+
 async def test_cancel_drops_the_waiting_segments_and_the_running_correction() -> None:
     correct = Corrections()
     correct.release.clear()
