@@ -162,6 +162,7 @@ class LiveSession:
             language=control.language,
             correct=control.correct,
             max_seconds=self.limits.max_audio_seconds,
+            correct_live=self.engine.config.live_correction,
         )
         self._recognizer = StreamingRecognizer(
             self.engine.live_calls(self.user),

@@ -148,6 +148,27 @@ async def test_segments_are_corrected_while_the_user_speaks(
     assert not final["correction"]["degraded"], final["correction"]
 
 
+@pytest.mark.parametrize("neira_config", [{"live_correction": False}])
+async def test_with_live_correction_off_segments_are_corrected_at_stop(
+    jp_fetch: Fetch, jp_ws_fetch: Any, jp_serverapp: Any, audio_dir: Path
+) -> None:
+    await wait_ready(jp_fetch)
+    engine = engine_of(jp_serverapp)
+    sentences = SENTENCES["en"][:2]
+    talk = Talk(await jp_ws_fetch("neira", "api", "transcribe", "stream"))
+    pcm = pcm_of([speak(s, "en", audio_dir) for s in sentences])
+    await talk.send({"type": "start", "language": "en", "correct": True}, pcm)
+    await talk.wait(lambda m: m["type"] == "partial" and m["segment"] == 2)  # both committed
+    assert not await llm_jobs(engine)  # nothing corrected while the stream runs
+    stop_at = len(talk.messages)
+    await talk.send({"type": "stop"})
+    final = await talk.wait(is_("final"))
+    talk.close()
+    corrected = check_corrections(talk, final)
+    assert all(talk.messages.index(m) >= stop_at for m in corrected)
+    assert [(m["first"], m["end"]) for m in corrected] == [(0, 2)]  # 30 words or fewer: one
+
+
 async def test_a_rejected_segment_correction_is_never_shown(
     jp_fetch: Fetch, jp_ws_fetch: Any, jp_serverapp: Any, audio_dir: Path
 ) -> None:

@@ -23,6 +23,9 @@ with ``stream``): its sentences (``sentence_pieces``) corrected in order,
 each with the previous one's correction as context, each given out as soon
 as it is done.
 
+Made with ``live=False`` (``NeiraApp.live_correction`` off), the corrector
+only collects the segments until ``hurry``, and corrects them all then.
+
 This module imports nothing from Jupyter.
 """
 
@@ -80,9 +83,15 @@ class LiveCorrector:
     """Corrects one stream's committed segments in order: one correction at a time while
     the stream runs, the rest side by side once it stopped."""
 
-    def __init__(self, correct: CorrectCall, on_corrected: CorrectedListener | None = None) -> None:
+    def __init__(
+        self,
+        correct: CorrectCall,
+        on_corrected: CorrectedListener | None = None,
+        live: bool = True,
+    ) -> None:
         self._correct = correct
         self.on_corrected = on_corrected
+        self._live = live  # False: segments wait for ``hurry``
         self._waiting: list[tuple[int, str, str]] = []  # (segment, raw words, language)
         self._task: asyncio.Task[None] | None = None
         self._latency = Latency.SEGMENT
@@ -99,12 +108,17 @@ class LiveCorrector:
         if not words.strip():
             return
         self._waiting.append((segment, words, language))
-        if self._task is None:
+        self._start()
+
+    def _start(self) -> None:
+        urgent = self._latency is Latency.URGENT
+        if self._task is None and self._waiting and (self._live or urgent):
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     def hurry(self) -> None:
         """The stream stopped: the corrections still to start go in the urgent class."""
         self._latency = Latency.URGENT
+        self._start()
 
     async def finish(self) -> list[CorrectedSegments]:
         """Await the running correction and the waiting ones; every segment's, in order."""

@@ -67,6 +67,8 @@ class StreamOptions:
     ``vad_threshold``: the Silero speech probability at which a frame counts as speech.
     ``language_confidence``: with language ``"auto"``, the detection probability
     at which the stream trusts a detected language (``LanguageTracker``).
+    ``correct_live``: with ``correct``, segments are corrected while the stream
+    goes on; off, all of them after ``finish`` (``live_correct.LiveCorrector``).
     """
 
     language: str = "auto"
@@ -77,6 +79,7 @@ class StreamOptions:
     max_seconds: float = 600.0
     vad_threshold: float = 0.5
     language_confidence: float = 0.8
+    correct_live: bool = True
 
     def __post_init__(self) -> None:
         for name in ("step_s", "silence_s", "max_segment_s", "max_seconds"):

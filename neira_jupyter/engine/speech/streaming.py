@@ -98,7 +98,7 @@ class StreamingRecognizer:
         self.calls = calls
         self.options = options or StreamOptions()
         self.on_partial = on_partial
-        self.corrector = LiveCorrector(calls.correct, on_corrected)
+        self.corrector = LiveCorrector(calls.correct, on_corrected, self.options.correct_live)
         self.key = uuid.uuid4().hex  # this stream's place in the speech dispatcher
         self.error: EngineError | None = None
         self._language = LanguageTracker(self.options.language, self.options.language_confidence)
