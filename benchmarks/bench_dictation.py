@@ -13,13 +13,22 @@ For every client it records:
   (from the start of speech, between partials, up to the end of speech);
 * final: from ``stop`` to the ``final`` message (with correction, as
   Dictate and the recorder ask for it);
-* WER: words-only word error rate of the final raw transcript.
+* corrected before stop: the ``corrected`` messages (segments corrected
+  while the client still spoke) that arrived before ``stop``;
+* WER: words-only word error rate of the final raw transcript and of its
+  corrected text (raw -> corrected).
+
+``--length`` picks the dictations: ``short`` (the two sentences above) and
+``30``/``120`` (long dictations: sentences of the evaluation set with 1 s
+pauses until that many seconds of audio), ``--lang`` English (espeak-ng)
+and/or Russian (festival).
 
 With ``--baseline REV`` the same loads run first against a server built
 from git revision REV (a temporary ``git worktree``), so both tables come
 from one run on the same machine. Usage::
 
     python benchmarks/bench_dictation.py --clients 1 4 8 16 --baseline b1799d2
+    python benchmarks/bench_dictation.py --clients 1 8 --length short 30 --lang en ru
 """
 
 from __future__ import annotations
@@ -52,7 +61,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.audio_fixtures import speak  # noqa: E402
-from tests.support.correction_eval import load_set, words_only  # noqa: E402
+from tests.support.correction_eval import clip_path, load_set, words_only  # noqa: E402
 
 FRAME = 1600  # samples: 100 ms at 16 kHz
 
@@ -65,6 +74,7 @@ class Clip:
     pcm: np.ndarray
     speech_start: int  # frame index
     speech_end: int
+    language: str = "en"
 
 
 @dataclass
@@ -75,6 +85,8 @@ class ClientRun:
     stall_s: float
     final_s: float
     wer: float
+    wer_corrected: float
+    corrected_before_stop: int
     partials: int
     transcribe_s: float  # of ``final_s``: the last segment's decode (server's own timing)
     correct_s: float  # of ``final_s``: the correction
@@ -97,6 +109,26 @@ def speech_bounds(samples: np.ndarray) -> tuple[int, int]:
     return int(loud[0]), int(loud[-1])
 
 
+def long_clips(directory: Path, count: int, seconds: float, lang: str) -> list[Clip]:
+    """``count`` dictations of ``seconds`` s or more: evaluation sentences, 1 s pauses."""
+    sentences = load_set()[lang]
+    clips = []
+    for index in range(count):
+        parts = [np.zeros(8000, np.int16)]
+        said: list[str] = []
+        for sentence in itertools.islice(itertools.cycle(sentences), index, None):
+            with wave.open(str(clip_path(lang, sentence, directory))) as source:
+                parts.append(np.frombuffer(source.readframes(source.getnframes()), "<i2"))
+            parts.append(np.zeros(16000, np.int16))
+            said.append(sentence)
+            if sum(p.size for p in parts) >= seconds * 16000:
+                break
+        pcm = np.concatenate(parts)
+        start, end = speech_bounds(pcm)
+        clips.append(Clip(" ".join(said), pcm, start, end, lang))
+    return clips
+
+
 def make_clips(directory: Path, count: int) -> list[Clip]:
     """``count`` clips of two English sentences each, 0.5 s of silence before, 1 s after."""
     sentences = load_set()["en"]
@@ -116,6 +148,7 @@ async def dictate(url: str, token: str, clip: Clip) -> ClientRun:
     """Stream one clip at real-time pace, stop, and time what comes back."""
     ws = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {token}"}))
     partials: list[float] = []
+    corrected: list[float] = []
     final: dict[str, object] = {}
     final_at = 0.0
 
@@ -128,6 +161,8 @@ async def dictate(url: str, token: str, clip: Clip) -> ClientRun:
             message = json.loads(raw)
             if message["type"] == "partial" and message["confirmed"] + message["tentative"]:
                 partials.append(time.perf_counter())
+            elif message["type"] == "corrected":
+                corrected.append(time.perf_counter())
             elif message["type"] == "error":
                 raise RuntimeError(f"the stream failed: {message}")
             elif message["type"] == "final":
@@ -135,7 +170,8 @@ async def dictate(url: str, token: str, clip: Clip) -> ClientRun:
                 final_at = time.perf_counter()
                 return
 
-    await ws.write_message(json.dumps({"type": "start", "language": "en", "correct": True}))
+    start_message = {"type": "start", "language": clip.language, "correct": True}
+    await ws.write_message(json.dumps(start_message))
     reader = asyncio.ensure_future(read())
     sent: dict[int, float] = {}
     start = time.perf_counter()
@@ -153,6 +189,7 @@ async def dictate(url: str, token: str, clip: Clip) -> ClientRun:
     stall = max(b - a for a, b in itertools.pairwise(marks))
     first = (partials[0] - spoke) if partials else float("nan")
     error = float(jiwer.wer(words_only(clip.reference), words_only(str(final["raw"]))))
+    fixed = float(jiwer.wer(words_only(clip.reference), words_only(str(final["text"]))))
     timings = final["timings"]
     assert isinstance(timings, dict)
     correction = final.get("correction") or {}
@@ -167,6 +204,8 @@ async def dictate(url: str, token: str, clip: Clip) -> ClientRun:
         stall,
         final_at - stopped,
         error,
+        fixed,
+        sum(1 for t in corrected if t <= stopped),
         len(partials),
         timings.get("finish_transcribe_ms", 0.0) / 1000,
         timings.get("correct_ms", 0.0) / 1000,
@@ -230,7 +269,7 @@ def server(source: Path, workdir: Path, options: list[str]) -> Iterator[tuple[st
         process.wait(30)
 
 
-async def load(url: str, clips: list[Clip]) -> list[ClientRun]:
+async def load(url: tuple[str, str], clips: list[Clip]) -> list[ClientRun]:
     base, token = url
     ws_url = base.replace("http", "ws", 1) + "neira/api/transcribe/stream"
     return list(await asyncio.gather(*(dictate(ws_url, token, clip) for clip in clips)))
@@ -243,17 +282,25 @@ def p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+Dictations = dict[str, list[Clip]]
+"""Each kind of dictation (``short``, ``30 s en`` ...) and its clips, one per client."""
+
+
 def measure(
-    source: Path, workdir: Path, clips: list[Clip], loads: list[int], options: list[str]
-) -> list[LoadRun]:
-    results = []
+    source: Path, workdir: Path, dictations: Dictations, loads: list[int], options: list[str]
+) -> dict[str, list[LoadRun]]:
+    results: dict[str, list[LoadRun]] = {}
     with server(source, workdir, options) as url:
-        asyncio.run(load(url, clips[:1]))  # warm-up: the first decode and correction
-        for clients in loads:
-            run = LoadRun(clients, asyncio.run(load(url, clips[:clients])))
-            speech = status(*url).get("speech")
-            run.status = speech if isinstance(speech, dict) else {}
-            results.append(run)
+        for name, clips in dictations.items():
+            # warm-up (the language's first decodes and correction): 6 s of the first clip
+            first = clips[0]
+            warm = Clip(first.reference, first.pcm[: 6 * 16000], 0, 0, first.language)
+            asyncio.run(load(url, [warm]))
+            for clients in loads:
+                run = LoadRun(clients, asyncio.run(load(url, clips[:clients])))
+                speech = status(*url).get("speech")
+                run.status = speech if isinstance(speech, dict) else {}
+                results.setdefault(name, []).append(run)
     return results
 
 
@@ -262,9 +309,10 @@ def table(title: str, results: list[LoadRun]) -> None:
     print(f"\n{title}")
     print(
         "| clients | first partial p50 / p95 | stall p95 (max) | final after stop p50 / p95 "
-        "(max) | final vs 1 client | of which decode / correction p50 | WER mean |"
+        "(max) | final vs 1 client | of which decode / correction p50 "
+        "| corrected before stop (mean) | WER raw -> corrected |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         first = [c.first_partial_s for c in r.runs]
         stall = [c.stall_s for c in r.runs]
@@ -276,7 +324,9 @@ def table(title: str, results: list[LoadRun]) -> None:
             f"| {statistics.median(final) / one:.1f}x "
             f"| {p([c.transcribe_s for c in r.runs], 0.5):.2f} / "
             f"{p([c.correct_s for c in r.runs], 0.5):.2f} s "
-            f"| {statistics.mean(c.wer for c in r.runs):.3f} |"
+            f"| {statistics.mean(c.corrected_before_stop for c in r.runs):.1f} "
+            f"| {statistics.mean(c.wer for c in r.runs):.3f} -> "
+            f"{statistics.mean(c.wer_corrected for c in r.runs):.3f} |"
         )
     for r in results:
         who = collections.Counter(c.corrected_by for c in r.runs)
@@ -291,6 +341,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 8, 16])
     parser.add_argument("--baseline", metavar="REV", help="also measure git revision REV first")
     parser.add_argument(
+        "--length", nargs="+", default=["short"], metavar="LENGTH",
+        help="short (two sentences), or seconds of a long dictation (e.g. 30 120)",
+    )  # fmt: skip
+    parser.add_argument("--lang", nargs="+", default=["en"], choices=["en", "ru"])
+    parser.add_argument(
         "--server-arg", action="append", default=[], metavar="OPTION",
         help="a server option for every server measured, e.g. --server-arg=--NeiraApp.llm_slots=8",
     )  # fmt: skip
@@ -300,12 +355,20 @@ def main() -> None:
         loads.insert(0, 1)  # the ratios are against one client
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        clips = make_clips(workdir, max(loads))
-        seconds = [(c.speech_end - c.speech_start + 1) / 10 for c in clips]
-        print(
-            f"{len(clips)} clips of {min(seconds):.1f}-{max(seconds):.1f} s of speech, "
-            f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}"
-        )
+        dictations: Dictations = {}
+        for length in args.length:
+            for lang in args.lang:
+                if length == "short":
+                    if lang == "en":
+                        dictations["short en"] = make_clips(workdir, max(loads))
+                    continue
+                dictations[f"{length} s {lang}"] = long_clips(
+                    workdir, max(loads), float(length), lang
+                )
+        for name, clips in dictations.items():
+            seconds = [c.pcm.size / 16000 for c in clips]
+            print(f"{name}: {len(clips)} clips of {min(seconds):.1f}-{max(seconds):.1f} s")
+        print(f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}")
         if args.baseline:
             tree = workdir / "baseline"
             subprocess.run(
@@ -314,14 +377,17 @@ def main() -> None:
                 capture_output=True,
             )
             try:
-                runs = measure(tree, workdir, clips, loads, args.server_arg)
-                table(f"baseline {args.baseline}", runs)
+                for name, runs in measure(
+                    tree, workdir, dictations, loads, args.server_arg
+                ).items():
+                    table(f"{name}, baseline {args.baseline}", runs)
             finally:
                 subprocess.run(
                     ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
                     check=False,
                 )
-        table("this tree", measure(ROOT, workdir, clips, loads, args.server_arg))
+        for name, runs in measure(ROOT, workdir, dictations, loads, args.server_arg).items():
+            table(f"{name}, this tree", runs)
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 

@@ -251,6 +251,12 @@ class NeiraApp(Configurable):
     correction_timeout = Float(
         30.0, config=True, help="Seconds the LLM may take to correct a transcript."
     )
+    live_correction = Bool(
+        True,
+        config=True,
+        help="Correct a live dictation's segments while the user speaks (off: all at stop; "
+        "on 2 CPU cores with many people dictating at once, off keeps Whisper up with them).",
+    )
     max_body_bytes = Int(
         1024 * 1024, config=True, help="Largest JSON request body, in bytes (else 413)."
     )

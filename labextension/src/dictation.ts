@@ -5,7 +5,8 @@
  * streaming to `neira/api/transcribe/stream`) and inserts the final
  * (corrected) text into the cell that was active when it started.
  * `DictationIndicator` is the floating panel shown meanwhile: state, elapsed
- * time, a level meter and the partial transcript, in the theme's colours.
+ * time, a level meter and the live transcript (the segments the server has
+ * corrected so far, then the words still being heard), in the theme's colours.
  * Transcript text is set with `textContent` only.
  */
 import type { NotebookPanel } from '@jupyterlab/notebook';
@@ -14,6 +15,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { appendDictated, insertedText, partialText } from './dictationText';
 import type { FinalMessage } from './protocol';
 import { elapsedClock, h, levelMeter } from './recorder/elements';
+import { LiveParts, LiveText } from './recorder/liveText';
 import { Recording } from './recorder/recording';
 import type { Language } from './recorder/transcription';
 
@@ -70,9 +72,24 @@ export class DictationIndicator {
     }
   }
 
-  /** A partial transcript: shown while recording, ignored once the recording has stopped. */
-  partial(text: string): void {
-    if (this.node.dataset.state === 'recording') this.text.textContent = text;
+  /**
+   * The live transcript: shown while recording, ignored once the recording has
+   * stopped; the corrected segments in their own span (`neira-dictation-corrected`).
+   */
+  live(parts: LiveParts): void {
+    if (this.node.dataset.state !== 'recording') return;
+    const rest = partialText({ ...parts, corrected: '' });
+    if (!parts.corrected) {
+      this.text.textContent = rest;
+      return;
+    }
+    const corrected = h('span', 'neira-dictation-corrected', parts.corrected);
+    const heard = h(
+      'span',
+      'neira-dictation-heard',
+      parts.confirmed || parts.tentative ? rest : ''
+    );
+    this.text.replaceChildren(corrected, ' ', heard);
   }
 
   /** The microphone level of the latest chunk (RMS). */
@@ -102,13 +119,16 @@ export class Dictation {
     this.state = 'recording';
     this.onChange();
     this.indicator.show('recording', 'Listening… press Dictate again to stop.');
+    const live = new LiveText();
     this.recording = new Recording({
       wsUrl: settings.wsUrl,
       token: settings.token,
       language,
       correct,
-      onPartial: message => this.indicator.partial(partialText(message)),
+      onPartial: message => this.indicator.live(live.heard(message)),
+      onCorrected: message => this.indicator.live(live.corrected(message)),
       onFinal: message => this.insert(panel, cellIndex, message),
+      onNotice: message => this.finishing(message),
       onError: message => void this.fail(message),
       onLevel: rms => this.indicator.level(rms)
     });
@@ -120,10 +140,15 @@ export class Dictation {
   }
 
   async stop(): Promise<void> {
+    this.finishing('Transcribing…');
+    await this.recording?.stop();
+  }
+
+  /** The recording ended (stopped, or at the server's limit, said in `text`); the final follows. */
+  private finishing(text: string): void {
     this.state = 'finishing';
     this.onChange();
-    this.indicator.show('finishing', 'Transcribing…');
-    await this.recording?.stop();
+    this.indicator.show('finishing', text);
   }
 
   private async fail(message: string): Promise<void> {

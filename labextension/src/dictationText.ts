@@ -4,12 +4,12 @@
  * once it is inserted. Pure (no DOM, no JupyterLab imports): `./dictation`
  * uses these, and the unit tests (labextension/test/) check them.
  */
-import type { FinalMessage, PartialMessage } from './protocol';
+import type { FinalMessage } from './protocol';
+import { LiveParts, liveLine } from './recorder/liveText';
 
-/** The indicator's text for a partial transcript: confirmed words, then the tentative tail. */
-export function partialText(message: PartialMessage): string {
-  const tentative = message.tentative ? ` ${message.tentative}` : '';
-  return `${message.confirmed}${tentative}` || 'Listening…';
+/** The indicator's text while speaking: corrected text, confirmed words, the tentative tail. */
+export function partialText(parts: LiveParts): string {
+  return liveLine(parts) || 'Listening…';
 }
 
 /** `source` with `text` appended, a space between them unless `source` is empty or ends in one. */

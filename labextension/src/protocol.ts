@@ -1,7 +1,12 @@
 /* Generated from neira_jupyter/protocol/schema.json by json-schema-to-typescript
  * (`npm run build:protocol` in labextension/). Do not edit.
- * schema sha256: 80d0d57c870ac468112d2183a3998bd738b6e1ee2cd7fb887a0dffc98b00e9ed */
+ * schema sha256: 2a004645377d4df7c4b5bfce29ebd91256c219eeb7e2864c0349bf7a826150ea */
 
+/**
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "CorrectEvent".
+ */
+export type CorrectEvent = CorrectedMessage | CorrectDoneEvent | ErrorEvent;
 /**
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
  * via the `definition` "GenerateClientMessage".
@@ -21,7 +26,7 @@ export type StreamControl = StreamStart | StreamStop | StreamCancel;
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
  * via the `definition` "StreamMessage".
  */
-export type StreamMessage = StartedMessage | PartialMessage | FinalMessage | ErrorEvent;
+export type StreamMessage = StartedMessage | PartialMessage | CorrectedMessage | FinalMessage | ErrorEvent;
 
 /**
  * Every message of the neira-jupyter API (docs/api.md).
@@ -233,6 +238,100 @@ export interface CompleteRequest {
   request_id?: string | null;
 }
 /**
+ * The last event of a streamed correction: the whole text's result.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "CorrectDoneEvent".
+ */
+export interface CorrectDoneEvent {
+  raw: string;
+  corrected: string;
+  /**
+   * True when the text came back uncorrected.
+   */
+  degraded: boolean;
+  /**
+   * Why it is degraded.
+   */
+  reason: string | null;
+  language: string;
+  model: string | null;
+  route: string | null;
+  changes: Change[];
+  timings: CorrectTimings;
+  type: "done";
+}
+/**
+ * Milliseconds.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "CorrectTimings".
+ */
+export interface CorrectTimings {
+  total_ms: number | null;
+}
+/**
+ * Committed segments ``[first, end)`` corrected while the stream goes on.
+ *
+ * ``text`` is what to show for them: the accepted correction, or their raw
+ * words when the guard rejected it (``degraded``, ``reason``); a rejected
+ * answer is never sent. ``covered_words`` counts the stream's raw words
+ * corrected so far: the first ``covered_words`` words of a partial's
+ * ``confirmed`` are shown corrected by the ``corrected`` messages so far.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "CorrectedMessage".
+ */
+export interface CorrectedMessage {
+  type: "corrected";
+  /**
+   * The first committed segment corrected here (0-based).
+   */
+  first: number;
+  /**
+   * One past the last committed segment corrected here.
+   */
+  end: number;
+  /**
+   * The segments' words as heard.
+   */
+  raw: string;
+  /**
+   * The segments' corrected text.
+   */
+  text: string;
+  /**
+   * True when the guard kept the raw words.
+   */
+  degraded: boolean;
+  /**
+   * Why it is degraded.
+   */
+  reason: string | null;
+  /**
+   * Raw words of the stream corrected so far.
+   */
+  covered_words: number;
+}
+/**
+ * An error reported in-band on a stream or socket, after the answer began.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "ErrorEvent".
+ */
+export interface ErrorEvent {
+  type: "error";
+  /**
+   * The HTTP status the error would have had.
+   */
+  status: number;
+  message: string;
+  /**
+   * Seconds to wait, with status 429.
+   */
+  retry_after: number | null;
+}
+/**
  * The body of ``POST api/correct``.
  *
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -241,6 +340,10 @@ export interface CompleteRequest {
 export interface CorrectRequest {
   text: string;
   language?: "auto" | "ru" | "en";
+  /**
+   * Correct sentence by sentence and stream each one's correction (NDJSON, or SSE with Accept: text/event-stream), then a done event.
+   */
+  stream?: boolean;
 }
 /**
  * The answer of ``POST api/correct`` (and the ``correction`` of a transcript).
@@ -264,15 +367,6 @@ export interface CorrectResult {
   route: string | null;
   changes: Change[];
   timings: CorrectTimings;
-}
-/**
- * Milliseconds.
- *
- * This interface was referenced by `NeiraProtocol`'s JSON-Schema
- * via the `definition` "CorrectTimings".
- */
-export interface CorrectTimings {
-  total_ms: number | null;
 }
 /**
  * The last event of a stream; ``text`` is the whole answer.
@@ -341,24 +435,6 @@ export interface ErrorBody {
    * Only when the server runs with debug tracebacks on.
    */
   traceback?: string | null;
-}
-/**
- * An error reported in-band on a stream or socket, after the answer began.
- *
- * This interface was referenced by `NeiraProtocol`'s JSON-Schema
- * via the `definition` "ErrorEvent".
- */
-export interface ErrorEvent {
-  type: "error";
-  /**
-   * The HTTP status the error would have had.
-   */
-  status: number;
-  message: string;
-  /**
-   * Seconds to wait, with status 429.
-   */
-  retry_after: number | null;
 }
 /**
  * The result after ``stop``.

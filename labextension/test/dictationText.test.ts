@@ -1,10 +1,11 @@
 /** What dictation writes into the indicator and the cell, and the recorder's clock text. */
 import { appendDictated, insertedText, partialText } from '../src/dictationText';
-import type { FinalMessage, PartialMessage } from '../src/protocol';
+import type { FinalMessage } from '../src/protocol';
 import { formatTime } from '../src/recorder/elements';
+import type { LiveParts } from '../src/recorder/liveText';
 
-function partial(confirmed: string, tentative: string): PartialMessage {
-  return { type: 'partial', confirmed, tentative, segment: 0, audio_s: 1 };
+function partial(confirmed: string, tentative: string, corrected = ''): LiveParts {
+  return { corrected, confirmed, tentative };
 }
 
 function final(text: string, correction: FinalMessage['correction']): FinalMessage {
@@ -21,9 +22,10 @@ function final(text: string, correction: FinalMessage['correction']): FinalMessa
 }
 
 describe('partialText', () => {
-  it('joins the confirmed words and the tentative tail', () => {
+  it('joins the corrected text, the confirmed words and the tentative tail', () => {
     expect(partialText(partial('hello', 'wor'))).toBe('hello wor');
     expect(partialText(partial('hello', ''))).toBe('hello');
+    expect(partialText(partial('', 'an', 'Hi there.'))).toBe('Hi there. an');
   });
 
   it('says it is listening before any word', () => {

@@ -94,6 +94,7 @@ class EngineConfig:
     jobs_per_user: int
     retry_after: int
     correction_timeout_s: float
+    live_correction: bool  # live streams' segments corrected while the user speaks
     router: RouterConfig  # the seed's [fallback_rules] and the router's own knobs
     memory_source: str
     memory_interval_s: float
@@ -253,6 +254,7 @@ def build_engine_config(values: Mapping[str, Any]) -> EngineConfig:
         jobs_per_user=int(o.get("max_jobs_per_user")),
         retry_after=int(o.get("retry_after")),
         correction_timeout_s=float(o.get("correction_timeout")),
+        live_correction=bool(o.get("live_correction")),
         router=RouterConfig(
             max_local_attempts=int(o.get("max_local_attempts")),
             local_timeout_ms=int(o.get("local_timeout_ms")),

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from rapidfuzz.distance import Levenshtein
 
 from .correct_merge import MergePolicy, finish_sentence, merge_correction, wordfreq_lexicon
-from .types import ChatMessage, GenerationOptions, GenerationResult
+from .types import ChatMessage, GenerationOptions, GenerationResult, Latency
 
 Generate = Callable[[list[ChatMessage], GenerationOptions], Awaitable[GenerationResult]]
 
@@ -267,17 +267,32 @@ class TranscriptCorrector:
         # with the lexicon guarding real words, a looser spelling match is safe
         self.policy = policy or MergePolicy(min_similarity=0.5)
 
-    def request(self, text: str, language: str) -> tuple[list[ChatMessage], GenerationOptions]:
-        """The messages and options for correcting ``text`` (already resolved to "ru"/"en")."""
+    def request(
+        self,
+        text: str,
+        language: str,
+        previous: Correction | None = None,
+        latency: Latency = Latency.NORMAL,
+    ) -> tuple[list[ChatMessage], GenerationOptions]:
+        """The messages and options for correcting ``text`` (already resolved to "ru"/"en").
+
+        ``previous``: the text just before ``text`` (a live stream's previous
+        segment), corrected and accepted; it follows the worked examples as
+        one more turn, so the model sees the sentence ``text`` goes on from.
+        """
         words = len(text.split())
         options = GenerationOptions(
             max_tokens=min(4 * words + 16, self.max_tokens_cap),
             temperature=0.0,
             top_p=1.0,
             stop=STOP_SEQUENCES,
+            latency=latency,
         )
+        turns = list(EXAMPLES[language])
+        if previous is not None and not previous.degraded and previous.raw.strip():
+            turns.append((previous.raw.strip(), previous.corrected))
         messages: list[ChatMessage] = []
-        for example, answer in EXAMPLES[language]:
+        for example, answer in turns:
             messages.append(ChatMessage("user", build_prompt(example, language)))
             messages.append(ChatMessage("assistant", answer))
         messages.append(ChatMessage("user", build_prompt(text, language)))
@@ -289,8 +304,13 @@ class TranscriptCorrector:
         language: str,
         generate: Generate | None,
         timeout_s: float,
+        previous: Correction | None = None,
+        latency: Latency = Latency.NORMAL,
     ) -> Correction:
-        """Correct ``text``; never raises for a model failure, it degrades instead."""
+        """Correct ``text``; never raises for a model failure, it degrades instead.
+
+        ``previous`` and ``latency``: as for ``request``.
+        """
         started = time.perf_counter()
         lang = await asyncio.to_thread(prompt_language, language, text)
         stripped = text.strip()
@@ -301,7 +321,7 @@ class TranscriptCorrector:
         if stripped and generate is None:
             rejection = DegradedReason.NO_MODEL, "no language model is loaded"
         elif stripped and generate is not None:
-            messages, options = self.request(stripped, lang)
+            messages, options = self.request(stripped, lang, previous, latency)
             try:
                 result = await asyncio.wait_for(generate(messages, options), timeout_s)
             except TimeoutError:

@@ -252,8 +252,8 @@ class GenerationService:
 
         claim = self.router.acquire(backend)
         try:
-            urgent = options.infill is not None  # completions: their own latency class
-            job = self.scheduler.submit(user, llm.name, work, job_id=request_id, urgent=urgent)
+            latency = options.latency_class
+            job = self.scheduler.submit(user, llm.name, work, job_id=request_id, latency=latency)
         except BaseException:
             self.router.release(backend)
             raise

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future
 from typing import Any
 
-from .types import CancelToken
+from .types import CancelToken, Latency
 
 __all__ = ["Emit", "Job", "JobCancelled", "Work", "settle"]
 
@@ -62,7 +62,7 @@ class Job:
         self.created = time.perf_counter()
         self.started: float | None = None
         self.finished = False
-        self.urgent = False  # a code completion: served ahead of the other jobs
+        self.latency = Latency.NORMAL  # lower classes are served first (a completion: URGENT)
         self._loop = loop
         self._events: asyncio.Queue[Any] = asyncio.Queue()
         self._settled = asyncio.Event()

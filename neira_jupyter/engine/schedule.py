@@ -3,8 +3,9 @@
 Every model has a lane: a ``FairQueue`` and the worker thread(s) that take
 jobs from it. Jobs are kept per user and the lane takes one job from each
 waiting user in turn, so one user's burst cannot starve the others. Code
-completions are a latency class of their own (``urgent``): they wait in
-their own rotation, served before the other jobs.
+completions and stopped dictations' corrections (``Latency.URGENT``), then live
+dictations' segment corrections (``Latency.SEGMENT``), are latency classes of
+their own: each class waits in its own rotation, served before the next class.
 Admission is bounded over all lanes: when ``capacity`` jobs are already
 waiting, ``submit`` raises ``QueueFull`` (the server answers 429 with
 ``Retry-After``) instead of letting the wait grow without end, and one user
@@ -40,7 +41,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from .jobs import Job, JobCancelled, Work
-from .types import DuplicateRequest, QueueFull, ShuttingDown
+from .types import DuplicateRequest, Latency, QueueFull, ShuttingDown
 
 log = logging.getLogger("neira_jupyter")
 
@@ -66,12 +67,14 @@ INTERNAL_USER = "neira-internal"
 
 
 class FairQueue:
-    """Jobs grouped by user and served round-robin, urgent jobs (completions) first.
+    """Jobs grouped by user and served round-robin, the lowest ``Latency`` class first.
     Thread-safe."""
 
     def __init__(self) -> None:
-        # two rotations: urgent jobs, then the rest; each user -> their jobs in order
-        self._rotations: tuple[OrderedDict[str, deque[Job]], ...] = (OrderedDict(), OrderedDict())
+        # a rotation per latency class, most urgent first; each user -> their jobs in order
+        self._rotations: tuple[OrderedDict[str, deque[Job]], ...] = tuple(
+            OrderedDict() for _ in Latency
+        )
         self._cond = threading.Condition()
         self._closed = False
 
@@ -80,7 +83,7 @@ class FairQueue:
             return sum(len(q) for r in self._rotations for q in r.values())
 
     def _rotation(self, job: Job) -> OrderedDict[str, deque[Job]]:
-        return self._rotations[0 if job.urgent else 1]
+        return self._rotations[job.latency]
 
     def put(self, job: Job) -> None:
         with self._cond:
@@ -245,10 +248,10 @@ class Scheduler:
         lane: str,
         work: Work,
         job_id: str | None = None,
-        urgent: bool = False,
+        latency: Latency = Latency.NORMAL,
     ) -> Job:
-        """Queue ``work`` on ``lane``'s worker for ``user``; an ``urgent`` job (a code
-        completion) waits ahead of the others. Raises ``QueueFull``."""
+        """Queue ``work`` on ``lane``'s worker for ``user``, in its ``latency`` class
+        (a lower class waits ahead of the others). Raises ``QueueFull``."""
         loop = asyncio.get_running_loop()
         with self._lock:
             if self._stopping:
@@ -271,7 +274,7 @@ class Scheduler:
             if job_id is not None and (user, job_id) in self._jobs:
                 raise DuplicateRequest(f"you already have a request with request_id {job_id!r}")
             job = Job(user, lane, work, loop, job_id, on_settled=self._forget)
-            job.urgent = urgent
+            job.latency = latency
             self._jobs[(user, job.id)] = job
         worker.queue.put(job)
         return job

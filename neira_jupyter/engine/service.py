@@ -60,7 +60,7 @@ from .speech import (
     Window,
 )
 from .transcription import SPEECH_LANE, TranscriptionService
-from .types import ChatMessage, GenerationOptions, GenerationResult, NoModelAvailable
+from .types import ChatMessage, GenerationOptions, GenerationResult, Latency, NoModelAvailable
 
 log = logging.getLogger("neira_jupyter")
 
@@ -237,8 +237,19 @@ class NeiraEngine:
         """Live partials wait (briefly) while a stopped stream's final and correction run."""
         return self.transcription.hold_partials()
 
-    async def correct(self, user: str, text: str, language: str = "auto") -> Correction:
+    async def correct(
+        self,
+        user: str,
+        text: str,
+        language: str = "auto",
+        previous: Correction | None = None,
+        latency: Latency = Latency.NORMAL,
+    ) -> Correction:
         """Correct a transcript with the LLM; degrades to the raw text, never loses it.
+
+        ``previous``: the correction of the text just before (a live stream's
+        previous segment), given to the model as context; ``latency``: the
+        class its generation waits in (``Latency``).
 
         Routed once: the correction's own generation asks the router. When no
         backend could take it (``router.available()``, which changes nothing) or
@@ -260,7 +271,12 @@ class NeiraEngine:
 
             generate = generate_via_engine
         correction = await self.corrector.correct(
-            text, language, generate, timeout_s=self.config.correction_timeout_s
+            text,
+            language,
+            generate,
+            timeout_s=self.config.correction_timeout_s,
+            previous=previous,
+            latency=latency,
         )
         if unroutable is not None or refused:
             correction.reason = unroutable if unroutable is not None else str(refused[0])

@@ -22,6 +22,19 @@ class ModelState(enum.StrEnum):
     FAILED = "failed"
 
 
+class Latency(enum.IntEnum):
+    """A job's latency class; the queue and the batch loop serve a lower value first.
+
+    ``URGENT``: someone waits for it now (a code completion, a stopped
+    dictation's last correction). ``SEGMENT``: a live dictation's committed
+    segment, corrected while the user goes on speaking. ``NORMAL``: the rest.
+    """
+
+    URGENT = 0
+    SEGMENT = 1
+    NORMAL = 2
+
+
 @dataclass(frozen=True)
 class ToolCall:
     """A call of one offered function: its id, name and arguments (a JSON object's text)."""
@@ -127,9 +140,10 @@ class GenerationOptions:
     each token's log probability and this many likeliest alternatives. ``n``:
     how many answers (choices) to sample for the one prompt. ``tools``: the
     functions the model may call (None: none offered). ``infill``: fill this gap
-    instead of answering the messages (fill-in-the-middle). The defaults of ``max_tokens``,
-    ``temperature`` and ``top_p`` are the engine's own (``NeiraApp.default_*`` take theirs
-    from here).
+    instead of answering the messages (fill-in-the-middle; always ``Latency.URGENT``).
+    ``latency``: the generation's latency class in the queue and the batch. The
+    defaults of ``max_tokens``, ``temperature`` and ``top_p`` are the engine's own
+    (``NeiraApp.default_*`` take theirs from here).
     """
 
     max_tokens: int = 256
@@ -145,6 +159,12 @@ class GenerationOptions:
     n: int = 1
     tools: ToolChoice | None = None
     infill: Infill | None = None
+    latency: Latency = Latency.NORMAL
+
+    @property
+    def latency_class(self) -> Latency:
+        """The class the generation waits in: a completion's is always ``URGENT``."""
+        return Latency.URGENT if self.infill is not None else self.latency
 
 
 @dataclass(frozen=True)

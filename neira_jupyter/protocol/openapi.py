@@ -44,6 +44,9 @@ from .openai_embeddings import EmbeddingList, EmbeddingRequest
 from .openai_response_objects import ResponseDeleted, ResponseObject, ResponseStreamEvent
 from .openai_responses import ResponseRequest
 from .speech import (
+    CorrectDoneEvent,
+    CorrectedMessage,
+    CorrectEvent,
     CorrectRequest,
     CorrectResult,
     FinalMessage,
@@ -77,11 +80,13 @@ MESSAGES: tuple[type[BaseModel], ...] = (
     TranscribeResult,
     CorrectRequest,
     CorrectResult,
+    CorrectDoneEvent,
     StreamStart,
     StreamStop,
     StreamCancel,
     StartedMessage,
     PartialMessage,
+    CorrectedMessage,
     FinalMessage,
 )
 """Every message of the API, in the order the schema lists them."""
@@ -91,6 +96,7 @@ UNIONS: dict[str, tuple[Any, JsonSchemaMode]] = {
     "GenerateClientMessage": (GenerateClientMessage, "validation"),
     "StreamControl": (StreamControl, "validation"),
     "StreamMessage": (StreamMessage, "serialization"),
+    "CorrectEvent": (CorrectEvent, "serialization"),
 }
 """Tagged unions (by ``type``) of what a stream or socket carries: a client's messages are
 described as the server validates them, the server's as it sends them."""
@@ -133,8 +139,9 @@ ROUTES: tuple[Route, ...] = (
     Route("get", "transcribe/stream",
           "WebSocket: live 16 kHz s16le PCM in, partial and final transcripts out.",
           status=101, socket=("StreamControl", "StreamMessage"), errors=(400, 403, 429)),
-    Route("post", "correct", "Correct a transcript.", request=CorrectRequest,
-          response=CorrectResult, errors=(400, 403, 413, 429, 503)),
+    Route("post", "correct", "Correct a transcript: one document, or a stream of events.",
+          request=CorrectRequest, response=CorrectResult, stream="CorrectEvent",
+          errors=(400, 403, 413, 429, 503)),
     Route("get", "openapi.json", "This description.", errors=(403,)),
 )  # fmt: skip
 

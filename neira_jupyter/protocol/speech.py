@@ -82,6 +82,11 @@ class CorrectRequest(RequestModel):
 
     text: Text
     language: LanguageOption = "auto"
+    stream: bool = Field(
+        False,
+        description="Correct sentence by sentence and stream each one's correction "
+        "(NDJSON, or SSE with Accept: text/event-stream), then a done event.",
+    )
 
 
 class Segment(WireModel):
@@ -166,6 +171,26 @@ class PartialMessage(WireModel):
     audio_s: float
 
 
+class CorrectedMessage(WireModel):
+    """Committed segments ``[first, end)`` corrected while the stream goes on.
+
+    ``text`` is what to show for them: the accepted correction, or their raw
+    words when the guard rejected it (``degraded``, ``reason``); a rejected
+    answer is never sent. ``covered_words`` counts the stream's raw words
+    corrected so far: the first ``covered_words`` words of a partial's
+    ``confirmed`` are shown corrected by the ``corrected`` messages so far.
+    """
+
+    type: Literal["corrected"] = "corrected"
+    first: int = Field(description="The first committed segment corrected here (0-based).")
+    end: int = Field(description="One past the last committed segment corrected here.")
+    raw: str = Field(description="The segments' words as heard.")
+    text: str = Field(description="The segments' corrected text.")
+    degraded: bool = Field(description="True when the guard kept the raw words.")
+    reason: str | None = Field(None, description="Why it is degraded.")
+    covered_words: int = Field(description="Raw words of the stream corrected so far.")
+
+
 class FinalTimings(WireModel):
     """Milliseconds after ``stop``."""
 
@@ -188,6 +213,23 @@ class FinalMessage(WireModel):
 
 
 StreamMessage = Annotated[
-    StartedMessage | PartialMessage | FinalMessage | ErrorEvent, Field(discriminator="type")
+    StartedMessage | PartialMessage | CorrectedMessage | FinalMessage | ErrorEvent,
+    Field(discriminator="type"),
 ]
 """What the server sends on ``WS api/transcribe/stream``."""
+
+
+# -- POST api/correct with stream: true -------------------------------------------------
+
+
+class CorrectDoneEvent(CorrectResult):
+    """The last event of a streamed correction: the whole text's result."""
+
+    type: Literal["done"] = "done"
+
+
+CorrectEvent = Annotated[
+    CorrectedMessage | CorrectDoneEvent | ErrorEvent, Field(discriminator="type")
+]
+"""What a streamed ``POST api/correct`` sends: a ``corrected`` event per piece (``first``
+and ``end`` count pieces, not segments), then ``done``."""

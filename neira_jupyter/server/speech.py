@@ -21,10 +21,11 @@ from tornado import httputil, web
 
 from ..engine.types import BadRequest, EngineError
 from ..protocol import CorrectRequest, TranscribeOptions
-from ..serving.speech import correct_text, hear
+from ..serving.speech import check_text, correct_events, correct_text, hear
 from ..serving.speech_session import LiveSession
 from ..serving.wire import correct_result, transcribe_result
 from .base import BoundedBodyMixin, NeiraWebSocketHandler, parse_body
+from .event_stream import NDJSON, SSE, accepts_sse, write_events
 
 
 def media_type(handler: web.RequestHandler) -> str:
@@ -84,7 +85,8 @@ class TranscribeHandler(BoundedBodyMixin):
 
 @web.stream_request_body
 class CorrectHandler(BoundedBodyMixin):
-    """``POST api/correct``: text in, corrected text out (degraded flag and reason)."""
+    """``POST api/correct``: text in, corrected text out (degraded flag and reason); with
+    ``stream``, each sentence's correction as an event, then ``done``."""
 
     @web.authenticated
     @authorized("execute")
@@ -94,6 +96,12 @@ class CorrectHandler(BoundedBodyMixin):
     async def _correct(self) -> None:
         try:
             request = await self.parse_json_body(CorrectRequest)
+            if request.stream:
+                check_text(request, self.limits)
+                media = SSE if accepts_sse(self) else NDJSON
+                events = correct_events(self.engine, self.username, request)
+                await write_events(self, events, media)
+                return
             correction = await correct_text(self.engine, self.username, request, self.limits)
         except EngineError as exc:
             self.send_engine_error(exc)

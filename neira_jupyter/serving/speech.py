@@ -3,26 +3,37 @@
 ``hear`` decodes an upload (a container format, or raw 16 kHz s16le PCM)
 off the event loop, transcribes it on the speech lane and, when asked,
 corrects it with the LLM; ``correct_text`` checks ``CorrectRequest`` against
-the server's limits and corrects. ``transcription`` is OpenAI's answer for
-``v1/audio/transcriptions``; neira's (``transcribe_result``) is in ``wire``.
-The live stream (``engine.transcription.speech.StreamingRecognizer``) is driven by its
-socket handler, message by message.
+the server's limits and corrects, ``correct_events`` does it sentence by
+sentence for a streamed answer (``corrected`` events, then ``done``).
+``transcription`` is OpenAI's answer for ``v1/audio/transcriptions``;
+neira's (``transcribe_result``) is in ``wire``. The live stream is
+``speech_session.LiveSession``'s.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
+from collections.abc import AsyncGenerator
 from typing import NamedTuple
 
-from ..engine.correct import Correction
+from ..engine.correct import Correction, word_diff
 from ..engine.service import NeiraEngine
-from ..engine.speech import Transcript, decode_audio, pcm16le_to_float
-from ..engine.types import BadRequest
-from ..protocol import CorrectRequest, TranscribeOptions
+from ..engine.speech import (
+    CorrectedSegments,
+    Transcript,
+    correct_in_pieces,
+    decode_audio,
+    join_corrections,
+    pcm16le_to_float,
+    sentence_pieces,
+)
+from ..engine.types import BadRequest, Latency
+from ..protocol import CorrectDoneEvent, CorrectRequest, TranscribeOptions, WireModel
 from ..protocol.openai_answers import Transcription, TranscriptionSegment, TranscriptionWord
 from .limits import RequestLimits
-from .wire import correct_result
+from .wire import correct_result, corrected_message
 
 
 class Heard(NamedTuple):
@@ -60,16 +71,44 @@ async def hear(
     return Heard(transcript, correction, decode_ms, (time.perf_counter() - started) * 1000)
 
 
-async def correct_text(
-    engine: NeiraEngine, user: str, request: CorrectRequest, limits: RequestLimits
-) -> Correction:
-    """Correct ``request.text`` (within ``max_prompt_chars``); degraded, never lost."""
+def check_text(request: CorrectRequest, limits: RequestLimits) -> None:
+    """Refuse a text longer than ``max_prompt_chars``."""
     limit = limits.max_prompt_chars
     if len(request.text) > limit:
         raise BadRequest(
             f"field 'text' is {len(request.text)} characters long; the limit is {limit}"
         )
+
+
+async def correct_text(
+    engine: NeiraEngine, user: str, request: CorrectRequest, limits: RequestLimits
+) -> Correction:
+    """Correct ``request.text`` (within ``max_prompt_chars``); degraded, never lost."""
+    check_text(request, limits)
     return await engine.correct(user, request.text, request.language)
+
+
+async def correct_events(
+    engine: NeiraEngine, user: str, request: CorrectRequest
+) -> AsyncGenerator[WireModel, None]:
+    """``request.text`` corrected piece by piece (``sentence_pieces``, each with the previous
+    piece's correction as context): a ``corrected`` event per piece, then ``done`` with the
+    pieces' corrections joined by the text's own whitespace. Check the text first
+    (``check_text``)."""
+    pieces = await asyncio.to_thread(sentence_pieces, request.text)
+    correct = functools.partial(engine.correct, user)
+    parts: list[CorrectedSegments] = []
+    events = correct_in_pieces(correct, [p for p, _ in pieces], request.language, Latency.NORMAL)
+    async for part in events:
+        parts.append(part)
+        yield corrected_message(part)
+    joined = join_corrections(request.text, parts)
+    joined.corrected = "".join(
+        part.correction.corrected + space
+        for part, (_, space) in zip(parts, pieces, strict=True)
+    )
+    joined.changes = await asyncio.to_thread(word_diff, request.text, joined.corrected)
+    yield CorrectDoneEvent.model_validate(correct_result(joined).model_dump())
 
 
 def transcription(heard: Heard, verbose: bool, words: bool = False) -> Transcription:

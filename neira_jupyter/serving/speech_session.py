@@ -7,7 +7,10 @@ The session holds the protocol's states (docs/api.md, "Live transcription"):
 
 * idle -- ``start`` opens a ``StreamingRecognizer`` and answers ``started``;
 * running -- audio frames (raw 16 kHz mono s16le PCM) feed it, ``partial``s
-  go out as it hears; ``stop`` starts the final, ``cancel`` drops it;
+  go out as it hears and ``corrected`` as each committed segment's correction
+  is accepted; ``stop`` starts the final, ``cancel`` drops it; audio past the
+  length limit is an error, and the stream finishes with what was heard
+  (its further frames, and a ``stop``, are ignored until the next ``start``);
 * finishing -- the final (or an error) goes out, and the session is idle
   again: the same connection may ``start`` another stream.
 
@@ -22,7 +25,14 @@ import asyncio
 from collections.abc import Callable
 
 from ..engine.service import NeiraEngine
-from ..engine.speech import SAMPLE_RATE, Partial, StreamingRecognizer, StreamOptions
+from ..engine.speech import (
+    SAMPLE_RATE,
+    CorrectedSegments,
+    Partial,
+    StreamingRecognizer,
+    StreamLimitReached,
+    StreamOptions,
+)
 from ..engine.speech import pcm16le_to_float as pcm_samples
 from ..engine.types import BadRequest, EngineError
 from ..protocol import (
@@ -37,7 +47,7 @@ from ..protocol import (
     parse_tagged,
 )
 from .limits import RequestLimits
-from .wire import final_message, partial_message
+from .wire import corrected_message, final_message, partial_message
 
 CONTROLS: dict[str, type[StreamStart | StreamStop | StreamCancel]] = {
     "start": StreamStart,
@@ -81,6 +91,7 @@ class LiveSession:
         self._send_error = send_error
         self._recognizer: StreamingRecognizer | None = None
         self._finishing: asyncio.Task[None] | None = None
+        self._limited = False  # the last stream reached its limit: its frames are ignored
         self._cancelling: set[asyncio.Task[None]] = set()  # referenced until done
 
     @property
@@ -95,14 +106,18 @@ class LiveSession:
             self._start(control)
         elif isinstance(control, StreamStop):
             if self._recognizer is None or self._finishing is not None:
+                if self._limited:  # it is finishing already: the final follows
+                    return
                 raise BadRequest("there is no running stream to stop")
-            self._finishing = asyncio.ensure_future(self._finish(self._recognizer))
+            self._stop(self._recognizer)
         else:
             self.close()
 
     def audio(self, data: bytes) -> None:
         """Handle one binary frame: PCM for the running stream."""
         recognizer = self._recognizer
+        if self._limited:  # frames sent before the client heard of the limit
+            return
         if recognizer is None or self._finishing is not None:
             raise BadRequest('send {"type": "start"} before audio frames')
         if len(data) > MAX_FRAME_BYTES:
@@ -114,7 +129,11 @@ class LiveSession:
         samples = pcm_samples(data, max_seconds=self.limits.max_audio_seconds)
         try:
             recognizer.feed(samples)
-        except EngineError:  # past the stream's length limit: the stream ends here
+        except StreamLimitReached:  # what was heard is finished: the final follows the error
+            self._limited = True
+            self._stop(recognizer)
+            raise
+        except EngineError:
             self.close()
             raise
 
@@ -122,24 +141,34 @@ class LiveSession:
         """Cancel the running stream, if any, without a result."""
         recognizer, self._recognizer = self._recognizer, None
         finishing, self._finishing = self._finishing, None
+        self._limited = False
         if finishing is not None:
             finishing.cancel()
         if recognizer is not None:
+            recognizer.corrector.on_corrected = None  # nothing more of it goes out
             task = asyncio.ensure_future(recognizer.cancel())
             self._cancelling.add(task)
             task.add_done_callback(self._cancelling.discard)
 
+    def _stop(self, recognizer: StreamingRecognizer) -> None:
+        self._finishing = asyncio.ensure_future(self._finish(recognizer))
+
     def _start(self, control: StreamStart) -> None:
         if self._recognizer is not None:
             raise StreamConflict("a stream is already running on this socket; stop it first")
+        self._limited = False
         model = self.engine.live_model()  # NoModelAvailable (503) when no model may serve
         options = StreamOptions(
             language=control.language,
             correct=control.correct,
             max_seconds=self.limits.max_audio_seconds,
+            correct_live=self.engine.config.live_correction,
         )
         self._recognizer = StreamingRecognizer(
-            self.engine.live_calls(self.user), options, on_partial=self._on_partial
+            self.engine.live_calls(self.user),
+            options,
+            on_partial=self._on_partial,
+            on_corrected=self._on_corrected,
         )
         self._send(
             StartedMessage(
@@ -152,6 +181,9 @@ class LiveSession:
 
     def _on_partial(self, partial: Partial) -> None:
         self._send(partial_message(partial))
+
+    def _on_corrected(self, corrected: CorrectedSegments) -> None:
+        self._send(corrected_message(corrected))
 
     async def _finish(self, recognizer: StreamingRecognizer) -> None:
         try:

@@ -11,10 +11,11 @@ from typing import Any
 
 from ..engine.correct import Correction
 from ..engine.generation import GenerationStart
-from ..engine.speech import Partial, StreamResult, Transcript
+from ..engine.speech import CorrectedSegments, Partial, StreamResult, Transcript
 from ..engine.types import GenerationResult
 from ..protocol import (
     Change,
+    CorrectedMessage,
     CorrectResult,
     CorrectTimings,
     DoneEvent,
@@ -131,6 +132,19 @@ def partial_message(partial: Partial) -> PartialMessage:
         tentative=partial.tentative,
         segment=partial.segment,
         audio_s=round(partial.audio_s, 3),
+    )
+
+
+def corrected_message(part: CorrectedSegments) -> CorrectedMessage:
+    correction = part.correction
+    return CorrectedMessage(
+        first=part.first,
+        end=part.end,
+        raw=correction.raw,
+        text=correction.corrected,
+        degraded=correction.degraded,
+        reason=correction.reason,
+        covered_words=part.covered_words,
     )
 
 

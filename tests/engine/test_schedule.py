@@ -12,7 +12,13 @@ import pytest
 
 from neira_jupyter.engine.jobs import settle
 from neira_jupyter.engine.schedule import FairQueue, Job, JobCancelled, Scheduler
-from neira_jupyter.engine.types import CancelToken, DuplicateRequest, QueueFull, ShuttingDown
+from neira_jupyter.engine.types import (
+    CancelToken,
+    DuplicateRequest,
+    Latency,
+    QueueFull,
+    ShuttingDown,
+)
 
 
 def make_job(user: str, loop: asyncio.AbstractEventLoop) -> Job:
@@ -32,23 +38,38 @@ async def test_fair_queue_serves_users_round_robin() -> None:
     assert order == ["alice", "bob", "carol", "alice", "bob", "alice", "alice"]
 
 
-async def test_completions_are_served_before_other_jobs_and_fairly_among_users() -> None:
+async def test_latency_classes_are_served_in_order_and_fairly_among_users() -> None:
     loop = asyncio.get_running_loop()
     queue = FairQueue()
-    for user, urgent in [("alice", False), ("alice", True), ("bob", False), ("bob", True)]:
+    urgent, segment, normal = Latency.URGENT, Latency.SEGMENT, Latency.NORMAL
+    for user, latency in [
+        ("alice", normal),
+        ("alice", segment),
+        ("alice", urgent),
+        ("bob", normal),
+        ("bob", urgent),
+        ("bob", segment),
+    ]:
         job = make_job(user, loop)
-        job.urgent = urgent
+        job.latency = latency
         queue.put(job)
     dropped = make_job("alice", loop)
-    dropped.urgent = True
+    dropped.latency = urgent
     queue.put(dropped)
     assert queue.remove(dropped)  # a cancelled completion leaves its rotation
     order = []
     while len(queue):
         taken = queue.get()
         assert taken is not None
-        order.append((taken.user, taken.urgent))
-    assert order == [("alice", True), ("bob", True), ("alice", False), ("bob", False)]
+        order.append((taken.user, taken.latency))
+    assert order == [
+        ("alice", urgent),
+        ("bob", urgent),
+        ("alice", segment),
+        ("bob", segment),
+        ("alice", normal),
+        ("bob", normal),
+    ]
 
 
 def gate_work(gate: threading.Event, log: list[str], name: str) -> Any:

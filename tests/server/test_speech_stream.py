@@ -93,10 +93,12 @@ async def test_stream_longer_than_the_limit_is_refused(jp_fetch: Fetch, jp_ws_fe
     ws = await jp_ws_fetch("neira", "api", "transcribe", "stream")
     await ws.write_message(json.dumps({"type": "start"}))
     assert json.loads(await ws.read_message())["max_seconds"] == 1.0
-    for _ in range(11):  # 1.1 s of audio
+    for _ in range(12):  # 1.2 s of audio: the frames past the limit are ignored
         await ws.write_message(bytes(FRAME_BYTES), binary=True)
     reply = json.loads(await ws.read_message())
-    assert reply["type"] == "error" and "limit" in reply["message"]
+    assert reply["type"] == "error" and reply["status"] == 413 and "limit" in reply["message"]
+    final = json.loads(await ws.read_message())  # the second of audio heard is finished
+    assert final["type"] == "final" and final["duration"] == pytest.approx(1.0, abs=0.05)
     ws.close()
 
 

@@ -95,6 +95,35 @@ async def test_correct_returns_raw_and_corrected(jp_fetch: Fetch) -> None:
     assert words(document["corrected"]).split() == raw.split()
 
 
+@pytest.mark.parametrize("sse", [False, True])
+async def test_correct_streams_each_sentence_then_done(jp_fetch: Fetch, sse: bool) -> None:
+    await wait_ready(jp_fetch)
+    raw = (
+        "i think we should meet at the station tomorrow morning\n"
+        "can you send me the file before lunch please. "
+        "the meeting has been moved to the small room"
+    )
+    body = {"text": raw, "language": "en", "stream": True}
+    headers = {"Accept": "text/event-stream"} if sse else {}
+    response = await post_json(jp_fetch, "correct", body, headers=headers, request_timeout=300)
+    media = "text/event-stream" if sse else "application/x-ndjson"
+    assert response.headers["Content-Type"].startswith(media)
+    text = response.body.decode()
+    lines = [line.removeprefix("data: ") for line in text.split("\n\n" if sse else "\n") if line]
+    events = [json.loads(line) for line in lines]
+    *pieces, done = events
+    assert [e["type"] for e in pieces] == ["corrected"] * 3 and done["type"] == "done", events
+    assert [(e["first"], e["end"]) for e in pieces] == [(0, 1), (1, 2), (2, 3)]
+    assert " ".join(e["raw"] for e in pieces) == " ".join(raw.split())
+    assert pieces[-1]["covered_words"] == len(raw.split())
+    # the pieces' corrections, joined by the text's own line break and space
+    first, second, third = (e["text"] for e in pieces)
+    assert done["corrected"] == f"{first}\n{second} {third}"
+    assert done["raw"] == raw and done["model"] == DEMO_LLM_NAME
+    assert done["degraded"] is any(e["degraded"] for e in pieces)
+    assert words(done["corrected"]).split() == words(raw).split()
+
+
 @pytest.mark.parametrize("neira_config", [{"llm_enabled": False}])
 async def test_correct_without_llm_is_degraded(jp_fetch: Fetch) -> None:
     raw = "привет как дела"

@@ -23,7 +23,15 @@ export class Recording {
   private ended = false;
 
   constructor(private readonly options: RecordingOptions) {
-    this.transcription = openTranscription(options);
+    this.transcription = openTranscription({
+      ...options,
+      onNotice: message => {
+        // the server ended the stream (its length limit): the microphone is no longer heard
+        this.ended = true;
+        void this.releaseMicrophone();
+        options.onNotice?.(message);
+      }
+    });
   }
 
   /**

@@ -3,10 +3,14 @@
  *
  * It speaks the protocol's messages (`../protocol`, generated from
  * neira_jupyter/protocol): `StreamStart` when the socket opens, binary PCM
- * frames, `StreamStop`; back come `StartedMessage`, `PartialMessage`s, then
- * one `FinalMessage` or an `ErrorEvent`.
+ * frames, `StreamStop`; back come `StartedMessage`, `PartialMessage`s and
+ * `CorrectedMessage`s (segments corrected while the user speaks), then one
+ * `FinalMessage` or an `ErrorEvent`. An error with status 413 is the
+ * stream's length limit: the server keeps what it heard and its final
+ * follows, so it goes to `onNotice`, not `onError`.
  */
 import type {
+  CorrectedMessage,
   FinalMessage,
   PartialMessage,
   StreamMessage,
@@ -16,6 +20,9 @@ import type {
 
 /** The streaming endpoint, relative to the server's base URL. */
 export const STREAM_PATH = 'neira/api/transcribe/stream';
+
+/** The status of the error that says the stream reached its length limit (a final follows). */
+export const LIMIT_STATUS = 413;
 
 /** A speech language the server accepts. */
 export type Language = NonNullable<StreamStart['language']>;
@@ -28,7 +35,11 @@ export interface TranscriptionOptions {
   language?: Language;
   correct?: boolean;
   onPartial?: (message: PartialMessage) => void;
+  /** A segment's correction, sent while the stream goes on. */
+  onCorrected?: (message: CorrectedMessage) => void;
   onFinal?: (message: FinalMessage) => void;
+  /** The server ended the stream by itself (its length limit); the final follows. */
+  onNotice?: (message: string) => void;
   /** Called once, with a sentence for the user, when the stream fails. */
   onError?: (message: string) => void;
 }
@@ -67,7 +78,9 @@ export function openTranscription({
   language = 'auto',
   correct = true,
   onPartial,
+  onCorrected,
   onFinal,
+  onNotice,
   onError
 }: TranscriptionOptions): Transcription {
   const socket = new WebSocket(streamUrl(wsUrl, path, token));
@@ -95,6 +108,10 @@ export function openTranscription({
     const message = parseMessage(event.data);
     if (message?.type === 'partial') {
       onPartial?.(message);
+    } else if (message?.type === 'corrected') {
+      onCorrected?.(message);
+    } else if (message?.type === 'error' && message.status === LIMIT_STATUS) {
+      onNotice?.(message.message);
     } else if (message?.type === 'final') {
       done = true;
       onFinal?.(message);

@@ -3,9 +3,9 @@
  * language, correct), the message line, the live partial transcript and the
  * result panel (`./final`). It only draws; `./widget` decides what happens.
  */
-import type { PartialMessage } from '../protocol';
 import { elapsedClock, h, levelMeter } from './elements';
 import { FinalView } from './final';
+import type { LiveParts } from './liveText';
 import type { RecorderStatus } from './model';
 import { buttonLook } from './states';
 import type { Language } from './transcription';
@@ -27,6 +27,7 @@ export class RecorderView {
   readonly final = new FinalView();
   private readonly message = h('div', 'neira-rec-message');
   private readonly partial = h('div', 'neira-partial');
+  private readonly corrected = h('span', 'neira-partial-corrected');
   private readonly confirmed = h('span', 'neira-partial-confirmed');
   private readonly tentative = h('span', 'neira-partial-tentative');
 
@@ -49,7 +50,7 @@ export class RecorderView {
     const bar = h('div', 'neira-rec-bar');
     bar.append(this.button, this.meter.node, this.clock.node, this.language, correctLabel);
     this.message.setAttribute('role', 'alert');
-    this.partial.append(this.confirmed, ' ', this.tentative);
+    this.partial.append(this.corrected, ' ', this.confirmed, ' ', this.tentative);
     this.partial.setAttribute('aria-live', 'polite');
     el.append(bar, this.message, this.partial, this.final.node);
     el.dataset.state = 'idle';
@@ -74,16 +75,17 @@ export class RecorderView {
     this.message.classList.toggle('neira-visible', Boolean(text));
   }
 
-  /** Shows a partial transcript: the confirmed words, then the tentative tail. */
-  showPartial(message: PartialMessage): void {
-    this.confirmed.textContent = message.confirmed;
-    this.tentative.textContent = message.tentative;
+  /** Shows the live transcript: corrected segments, confirmed words, then the tentative tail. */
+  showPartial(parts: LiveParts): void {
+    this.corrected.textContent = parts.corrected;
+    this.confirmed.textContent = parts.confirmed;
+    this.tentative.textContent = parts.tentative;
     this.partial.classList.add('neira-visible');
   }
 
   /** Clears and hides the partial transcript. */
   clearPartial(): void {
-    this.confirmed.textContent = this.tentative.textContent = '';
+    this.corrected.textContent = this.confirmed.textContent = this.tentative.textContent = '';
     this.partial.classList.remove('neira-visible');
   }
 }

@@ -5,8 +5,8 @@
  *
  * Audio path: microphone -> AudioWorklet (16 kHz mono s16le, 100 ms frames,
  * `./capture`) -> WebSocket `neira/api/transcribe/stream` on the Jupyter
- * server that serves this page (`./transcription`) -> partial / final
- * messages. Only the final result goes to the kernel (the `result` and
+ * server that serves this page (`./transcription`) -> partial, corrected
+ * (segments corrected while the user speaks, `./liveText`) and final messages. Only the final result goes to the kernel (the `result` and
  * `value` traits); see widget.py for why the audio does not go through the
  * kernel.
  */
@@ -15,6 +15,7 @@ import type { Render } from '@anywidget/types';
 import type { FinalMessage } from '../protocol';
 import { copyText } from './clipboard';
 import { pageConnection } from './connection';
+import { LiveText } from './liveText';
 import { INSERT_CELL_EVENT, InsertCellDetail, RecorderState, RecorderStatus } from './model';
 import { Recording } from './recording';
 import { clickAction } from './states';
@@ -86,14 +87,23 @@ const render: Render<RecorderState> = ({ model, el }) => {
     showError('');
     view.clearPartial();
     setState('connecting');
+    const live = new LiveText();
     const current = new Recording({
       wsUrl: connection.wsUrl,
       token: connection.token,
       path: model.get('stream_path'),
       language: model.get('language'),
       correct: model.get('correct'),
-      onPartial: message => view.showPartial(message),
+      onPartial: message => view.showPartial(live.heard(message)),
+      onCorrected: message => view.showPartial(live.corrected(message)),
       onFinal: finish,
+      onNotice: text => {
+        // the stream reached the server's limit: what was heard is being finished
+        showError(text);
+        view.clock.stop();
+        view.meter.reset();
+        setState('finishing');
+      },
       onError: text => void fail(text),
       onLevel: rms => view.meter.set(rms)
     });

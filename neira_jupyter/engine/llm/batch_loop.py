@@ -19,9 +19,9 @@ cancelled or abandoned sequence frees its slot for the next request at the
 next step. Each request's ``Finished`` says when its prompt's evaluation
 began and ended, so the first-token budget can leave that time out.
 
-Completions (``SeqRequest.urgent``) are a latency class of their own: they
-wait ahead of the other requests for a slot, and their prompts take a step's
-prefill budget first.
+Latency classes (``SeqRequest.latency``: completions and stopped dictations'
+corrections, then live segment corrections, then the rest) wait for a slot
+in class order, and a lower class's prompts take a step's prefill budget first.
 
 Prompt prefixes are reused, as ``llama_cpp.Llama`` reuses its last prompt: a
 free slot keeps the tokens its last sequence left in the KV cache, a new
@@ -103,15 +103,12 @@ class BatchLoop:
 
     # -- any thread ------------------------------------------------------------
     def submit(self, req: SeqRequest) -> None:
-        """Queue a request for the next free slot (an urgent one behind the urgent only)."""
+        """Queue a request for the next free slot, behind those of its class or a lower one."""
         with self._cond:
             if self._closed:
                 raise EngineError("the model is unloading; try again")
-            if req.urgent:
-                ahead = sum(1 for r in self._waiting if r.urgent)
-                self._waiting.insert(ahead, req)
-            else:
-                self._waiting.append(req)
+            ahead = sum(1 for r in self._waiting if r.latency <= req.latency)
+            self._waiting.insert(ahead, req)
             self._cond.notify()
 
     def stats(self) -> dict[str, Any]:
@@ -285,8 +282,8 @@ class BatchLoop:
                 slot.output = self._add(slot, slot.last_token, True)
         shared, alone = self.prefill_chunk
         budget = shared if self._batch.n_tokens else alone
-        # completions (urgent) read their prompts first
-        for slot in sorted(self._running.values(), key=lambda s: not s.req.urgent):
+        # lower latency classes (completions first) read their prompts first
+        for slot in sorted(self._running.values(), key=lambda s: s.req.latency):
             if budget <= 0:
                 break
             if slot.prefilled:

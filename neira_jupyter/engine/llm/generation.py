@@ -100,7 +100,7 @@ class BatchGeneration:
                 grammar=prompt.grammar,
                 logprobs=options.logprobs,
                 rule=prompt.rule,
-                urgent=options.infill is not None,
+                latency=options.latency_class,
             )
             for index in range(options.n)
         ]

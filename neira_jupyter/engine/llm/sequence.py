@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..types import CancelToken, FinishReason, TokenLogprob
+from ..types import CancelToken, FinishReason, Latency, TokenLogprob
 from .sampling import StopRule, TextStream
 
 __all__ = ["Finished", "SeqRequest", "Slot", "common_prefix"]
@@ -42,8 +42,9 @@ class SeqRequest:
     ``grammar`` (GBNF) constrains what the sequence may say. With ``logprobs``
     (how many alternatives), ``scored`` gets each token's ``TokenLogprob``
     before its text is sent. ``rule`` ends the text where code ends
-    (``code_stops.CodeStop``); an ``urgent`` request (a completion) is admitted
-    and its prompt read before the others waiting.
+    (``code_stops.CodeStop``); a request of a lower ``latency`` class (a
+    completion, then a dictation's segment correction) is admitted and its
+    prompt read before the others waiting.
     """
 
     tokens: list[int]
@@ -56,7 +57,7 @@ class SeqRequest:
     logprobs: int | None = None
     scored: list[TokenLogprob] = field(default_factory=list)
     rule: StopRule | None = None
-    urgent: bool = False
+    latency: Latency = Latency.NORMAL
     abandoned: bool = False  # the reader went away
 
     @property

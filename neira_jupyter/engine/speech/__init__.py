@@ -8,7 +8,9 @@ frame), ``segment`` (the current segment's frames and where to cut it),
 (short-window decodes of live audio), ``dispatch`` (``SpeechDispatcher``:
 which stream's decode runs next, finals first), ``stream_types`` (a live
 stream's options, partials, result, and what it needs of the engine) and
-``streaming`` (``StreamingRecognizer``: live PCM in, partials and a final out). Beside
+``live_correct`` (``LiveCorrector``: a stream's committed segments corrected as
+they come) and ``streaming`` (``StreamingRecognizer``: live PCM in, partials
+and a final out). Beside
 them, ``remote`` (``RemoteTranscriber``: whole-file transcription by an
 OpenAI-compatible server, for scale-out).
 """
@@ -19,8 +21,15 @@ from .agreement import LocalAgreement, align_end, fold
 from .audio import SAMPLE_RATE, decode_audio, pcm16le_to_float
 from .dispatch import Priority, SpeechDispatcher
 from .language import LanguageTracker
+from .live_correct import (
+    CorrectedSegments,
+    LiveCorrector,
+    correct_in_pieces,
+    join_corrections,
+    sentence_pieces,
+)
 from .remote import RemoteSpeechError, RemoteSpeechSpec, RemoteTranscriber
-from .stream_types import LiveCalls, Partial, StreamOptions, StreamResult
+from .stream_types import LiveCalls, Partial, StreamLimitReached, StreamOptions, StreamResult
 from .streaming import StreamingRecognizer
 from .vad import FRAME, SpeechDetector
 from .whisper import Segment, SpeechSpec, Transcript, WhisperTranscriber
@@ -29,8 +38,10 @@ from .window import Window
 __all__ = [
     "FRAME",
     "SAMPLE_RATE",
+    "CorrectedSegments",
     "LanguageTracker",
     "LiveCalls",
+    "LiveCorrector",
     "LocalAgreement",
     "Partial",
     "Priority",
@@ -41,6 +52,7 @@ __all__ = [
     "SpeechDetector",
     "SpeechDispatcher",
     "SpeechSpec",
+    "StreamLimitReached",
     "StreamOptions",
     "StreamResult",
     "StreamingRecognizer",
@@ -48,7 +60,10 @@ __all__ = [
     "WhisperTranscriber",
     "Window",
     "align_end",
+    "correct_in_pieces",
     "decode_audio",
     "fold",
+    "join_corrections",
     "pcm16le_to_float",
+    "sentence_pieces",
 ]

@@ -16,11 +16,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..correct import Correction
+from ..types import BadRequest, Latency
 from .dispatch import Priority
 from .whisper import Transcript
 from .window import Window
 
-__all__ = ["Listener", "LiveCalls", "Partial", "StreamOptions", "StreamResult"]
+__all__ = [
+    "Listener",
+    "LiveCalls",
+    "Partial",
+    "StreamLimitReached",
+    "StreamOptions",
+    "StreamResult",
+]
 
 
 @dataclass(frozen=True)
@@ -30,14 +38,22 @@ class LiveCalls:
     ``decode(key, priority, source)`` decodes a window in the speech lane's
     turn (None: nothing new, or dropped); ``drop(key)`` drops the stream's
     waiting partial; ``hold_partials()`` holds every stream's partials while
-    it is entered; ``correct(text, language)`` corrects the transcript.
+    it is entered; ``correct(text, language, previous, latency)`` corrects
+    a stretch of the transcript, with the correction of the stretch before it
+    as context, in the generation's ``Latency`` class.
     ``NeiraEngine.live_calls(user)`` builds them.
     """
 
     decode: Callable[[str, Priority, Callable[[], Window | None]], Awaitable[Transcript | None]]
     drop: Callable[[str], None]
     hold_partials: Callable[[], contextlib.AbstractContextManager[None]]
-    correct: Callable[[str, str], Awaitable[Correction]]
+    correct: Callable[[str, str, Correction | None, Latency], Awaitable[Correction]]
+
+
+class StreamLimitReached(BadRequest):
+    """The stream reached ``StreamOptions.max_seconds``: the audio up to it was kept."""
+
+    status = 413
 
 
 @dataclass(frozen=True)
@@ -47,10 +63,12 @@ class StreamOptions:
     ``step_s``: new audio that triggers another partial decode.
     ``silence_s``: silence after speech that closes a segment.
     ``max_segment_s``: longest segment before a forced cut.
-    ``max_seconds``: longest stream; more audio is a ``BadRequest``.
+    ``max_seconds``: longest stream; audio past it is refused (``StreamLimitReached``).
     ``vad_threshold``: the Silero speech probability at which a frame counts as speech.
     ``language_confidence``: with language ``"auto"``, the detection probability
     at which the stream trusts a detected language (``LanguageTracker``).
+    ``correct_live``: with ``correct``, segments are corrected while the stream
+    goes on; off, all of them after ``finish`` (``live_correct.LiveCorrector``).
     """
 
     language: str = "auto"
@@ -61,6 +79,7 @@ class StreamOptions:
     max_seconds: float = 600.0
     vad_threshold: float = 0.5
     language_confidence: float = 0.8
+    correct_live: bool = True
 
     def __post_init__(self) -> None:
         for name in ("step_s", "silence_s", "max_segment_s", "max_seconds"):

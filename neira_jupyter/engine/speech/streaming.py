@@ -39,10 +39,14 @@ backlog. The decodes run in a short window (``window``), without Whisper's
 temperature fallback, and with language ``"auto"`` they use a language once
 ``language.LanguageTracker`` trusts a detection instead of detecting again.
 
-``finish()`` closes the last segment and returns the ``StreamResult``; with
-``correct`` set, the raw transcript then goes through the engine's ``correct``
-(which degrades to the raw text instead of failing); partials of other
-streams wait meanwhile (``hold_partials``). The recognizer is given those
+With ``correct`` set, each committed segment is corrected while the stream
+goes on (``live_correct.LiveCorrector``, the engine's ``correct`` in the
+batch loop's segment class, which degrades to the raw words instead of
+failing), and ``on_corrected`` hears each accepted correction.
+``finish()`` closes the last segment, awaits the running segment correction
+and corrects only what is left (the tail) in the urgent class, and returns
+the ``StreamResult``: its text is the corrected segments in order. Partials
+of other streams wait meanwhile (``hold_partials``). The recognizer is given those
 calls, bound to its user (``stream_types.LiveCalls``); it never sees the engine.
 
 This module imports nothing from Jupyter.
@@ -64,8 +68,16 @@ from .agreement import LocalAgreement
 from .audio import SAMPLE_RATE
 from .dispatch import Priority
 from .language import LanguageTracker
+from .live_correct import CorrectedListener, LiveCorrector, join_corrections
 from .segment import SegmentBuffer
-from .stream_types import Listener, LiveCalls, Partial, StreamOptions, StreamResult
+from .stream_types import (
+    Listener,
+    LiveCalls,
+    Partial,
+    StreamLimitReached,
+    StreamOptions,
+    StreamResult,
+)
 from .vad import FRAME, SpeechDetector
 from .whisper import Transcript
 from .window import MAX_WINDOW_S, Window
@@ -81,10 +93,12 @@ class StreamingRecognizer:
         calls: LiveCalls,
         options: StreamOptions | None = None,
         on_partial: Listener | None = None,
+        on_corrected: CorrectedListener | None = None,
     ) -> None:
         self.calls = calls
         self.options = options or StreamOptions()
         self.on_partial = on_partial
+        self.corrector = LiveCorrector(calls.correct, on_corrected, self.options.correct_live)
         self.key = uuid.uuid4().hex  # this stream's place in the speech dispatcher
         self.error: EngineError | None = None
         self._language = LanguageTracker(self.options.language, self.options.language_confidence)
@@ -114,17 +128,27 @@ class StreamingRecognizer:
         return (self._total_frames * FRAME + self._pending.size) / SAMPLE_RATE
 
     def feed(self, samples: np.ndarray) -> None:
-        """Append float32 16 kHz mono samples. Raises ``BadRequest`` past ``max_seconds``."""
+        """Append float32 16 kHz mono samples.
+
+        Past ``max_seconds`` the samples that fit are kept and the rest raises
+        ``StreamLimitReached``: what was heard can still be finished.
+        """
         if self._finishing:
             raise BadRequest("the stream is finishing; start a new one to send more audio")
         if self.error is not None:
             raise self.error
         chunk = np.asarray(samples, dtype=np.float32).reshape(-1)
-        if self.duration + chunk.size / SAMPLE_RATE > self.options.max_seconds:
-            raise BadRequest(
-                f"the stream is longer than the limit of {self.options.max_seconds:g} s; "
-                "stop and start a new one"
+        room = max(0, round((self.options.max_seconds - self.duration) * SAMPLE_RATE))
+        if chunk.size > room:
+            self._append(chunk[:room])
+            raise StreamLimitReached(
+                f"the stream reached its limit of {self.options.max_seconds:g} s; "
+                "what was heard until then is kept and its final follows; "
+                "start a new stream to go on"
             )
+        self._append(chunk)
+
+    def _append(self, chunk: np.ndarray) -> None:
         pending = np.concatenate([self._pending, chunk]) if self._pending.size else chunk
         whole = pending.size // FRAME * FRAME
         self._pending = pending[whole:].copy()
@@ -155,6 +179,7 @@ class StreamingRecognizer:
             self._add_frames(np.concatenate([self._pending, pad]))
             self._pending = np.zeros(0, np.float32)
         stop_at = time.perf_counter()
+        self.corrector.hurry()  # the tail and what still waits: corrected in the urgent class
         self.calls.drop(self.key)  # a waiting partial: the final covers its audio
         with self.calls.hold_partials():
             return await self._final(stop_at)
@@ -163,6 +188,7 @@ class StreamingRecognizer:
         self._wake.set()
         await self._worker
         if self.error is not None:
+            await self.corrector.cancel()
             raise self.error
         raw = " ".join(self._committed)
         transcribed_at = time.perf_counter()
@@ -176,7 +202,7 @@ class StreamingRecognizer:
             timings={"finish_transcribe_ms": (transcribed_at - stop_at) * 1000},
         )
         if self.options.correct and raw:
-            correction = await self.calls.correct(raw, language)
+            correction = join_corrections(raw, await self.corrector.finish())
             result.correction = correction
             result.text = correction.corrected
             result.timings["correct_ms"] = (time.perf_counter() - transcribed_at) * 1000
@@ -189,6 +215,7 @@ class StreamingRecognizer:
         self._worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._worker
+        await self.corrector.cancel()
 
     # -- the decode loop -----------------------------------------------------------
     async def _run(self) -> None:
@@ -263,6 +290,9 @@ class StreamingRecognizer:
         words = self._agreement.close(transcript.text.split() if transcript else [])
         if words:
             self._committed.extend(words)
+            if self.options.correct:
+                language = self.language or "auto"
+                self.corrector.add(len(self._segments), " ".join(words), language)
             self._segments.append(
                 {
                     "start": round(start * FRAME / SAMPLE_RATE, 3),
