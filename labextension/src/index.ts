@@ -17,6 +17,9 @@
  *   provider for JupyterLab's inline completer, streamed, on by default;
  *   settings in `schema/completer.json`.
  *
+ * - Neira's chat persona's view of the notebook (`./chatContext`): the
+ *   active notebook's cells, selection and last error, posted to the server.
+ *
  * The audio capture and the streaming socket are the Recorder widget's own
  * modules (`./recorder`, which esbuild bundles into the widget's ESM,
  * neira_jupyter/kernel/recorder.js), imported here so both share one
@@ -29,6 +32,7 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
+import { ChatContext } from './chatContext';
 import { DEFAULT_COMPLETER_SETTINGS, ICompleterSettings, NeiraInlineProvider } from './completer';
 import { Dictation, DictationIndicator, Language } from './dictation';
 import { INSERT_CELL_EVENT } from './recorder/model';
@@ -153,4 +157,14 @@ const completerPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [plugin, completerPlugin];
+const chatPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'neira-jupyter:chat',
+  description: "What Neira's chat persona sees: the active notebook's snapshot (docs/chat.md).",
+  autoStart: true,
+  requires: [INotebookTracker],
+  activate: (app: JupyterFrontEnd, tracker: INotebookTracker) => {
+    new ChatContext(tracker);
+  }
+};
+
+export default [plugin, completerPlugin, chatPlugin];

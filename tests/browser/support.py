@@ -166,14 +166,10 @@ def jupyter_server(app: App, base: Path) -> Iterator[Server]:
     # searched before the environment's share/jupyter/labextensions; for both apps, because
     # `jupyter notebook` serves lab extensions' files through JupyterLab's /lab/extensions/
     extensions = {"extra_labextensions_path": [str(labext)]}
+    # this checkout's own server config (what installing it writes), with its chat settings
+    own = json.loads((ROOT / "jupyter-config" / "server-config" / "neira_jupyter.json").read_text())
     (config / "jupyter_server_config.json").write_text(
-        json.dumps(
-            {
-                "ServerApp": {"jpserver_extensions": {"neira_jupyter": True}},
-                "LabApp": extensions,
-                "JupyterNotebookApp": extensions,
-            }
-        )
+        json.dumps({**own, "LabApp": extensions, "JupyterNotebookApp": extensions})
     )
     # no "Would you like to get notified about Jupyter news?" toast over the screenshots
     (config / "labconfig").mkdir()

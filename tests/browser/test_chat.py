@@ -1,0 +1,73 @@
+"""Neira in Jupyter's chat in a real JupyterLab: a notebook defines ``df``; asked in the chat
+"what columns does df have?", Neira streams an answer from the demo model that names both
+columns; the chat's stop button ends a long answer and the engine counts it cancelled; in the
+light and the dark theme.
+
+A real ``jupyter lab`` with this checkout's extensions (jupyterlab-chat and the persona
+manager come with the package); ``chat.mjs`` drives headless Chromium; screenshots go to
+``test-artifacts/lab-chat-{light,dark}-{answered,stopped}.png``.
+"""
+
+from __future__ import annotations
+
+import urllib.request
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.browser.support import (
+    ARTIFACTS,
+    CHROMIUM,
+    THEMES,
+    Server,
+    code_cell,
+    notebook,
+    run_page_script,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+
+QUESTION = "what columns does df have?"
+LONG = "Write a long story about a cat who learns Python, in many paragraphs."
+
+
+def cancelled_generations(server: Server) -> float:
+    """``neira_generations_total{finish_reason="cancelled"}`` of the server, all models."""
+    request = urllib.request.Request(
+        server.url + "metrics", headers={"Authorization": f"token {server.token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read().decode()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "neira_generations_total"
+        and sample.labels.get("finish_reason") == "cancelled"
+    )
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_chat_answers_about_df_and_stop_cancels(lab: Server, theme: str) -> None:
+    name = f"chat-{theme}.ipynb"
+    source = ("import pandas as pd", 'df = pd.DataFrame({"alpha": [1, 2, 3], "beta": [4, 5, 6]})')
+    (lab.root / name).write_text(notebook(code_cell("c1", *source)))
+    options = {
+        "theme": theme,
+        "url": lab.url,
+        "page": lab.page_path(name),
+        "token": lab.token,
+        "artifacts": str(ARTIFACTS),
+        "chromium": CHROMIUM,
+        "question": QUESTION,
+        "long": LONG,
+    }
+    cancelled = cancelled_generations(lab)
+    seen = run_page_script("chat.mjs", options)
+    answer, _, used = seen["answer"].rpartition("used:")
+    assert "alpha" in answer and "beta" in answer, seen
+    assert "df" in used, seen  # it says it read the kernel's df
+    assert len(seen["lengths"]) >= 3, seen  # the answer grew while it streamed
+    assert seen["snapshots"] >= 1, seen
+    assert "(stopped)" in seen["stopped"], seen
+    assert cancelled_generations(lab) == cancelled + 1
