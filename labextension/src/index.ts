@@ -18,7 +18,8 @@
  *   settings in `schema/completer.json`.
  *
  * - Neira's chat persona's view of the notebook (`./chatContext`): the
- *   active notebook's cells, selection and last error, posted to the server.
+ *   active notebook's cells, selection and last error, posted to the server;
+ *   an "Explain / fix" button under error outputs asks Neira (`./explainError`).
  *
  * The audio capture and the streaming socket are the Recorder widget's own
  * modules (`./recorder`, which esbuild bundles into the widget's ESM,
@@ -33,6 +34,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
 import { ChatContext } from './chatContext';
+import { addErrorActions } from './explainError';
 import { DEFAULT_COMPLETER_SETTINGS, ICompleterSettings, NeiraInlineProvider } from './completer';
 import { Dictation, DictationIndicator, Language } from './dictation';
 import { INSERT_CELL_EVENT } from './recorder/model';
@@ -163,7 +165,7 @@ const chatPlugin: JupyterFrontEndPlugin<void> = {
   autoStart: true,
   requires: [INotebookTracker],
   activate: (app: JupyterFrontEnd, tracker: INotebookTracker) => {
-    new ChatContext(tracker);
+    addErrorActions(app, tracker, new ChatContext(tracker));
   }
 };
 

@@ -3,10 +3,12 @@
 //
 //   node chat.mjs '<json options>'
 //
-// options: { theme: "light" | "dark", url, page, token, artifacts, chromium, question, long }
+// options: { theme: "light" | "dark", url, page, token, artifacts, chromium, question, long,
+//   failing }
 // Prints one JSON line: the answer's text, the lengths it had while it streamed, the stopped
 // answer's text, the extension's entry; screenshots:
-// {artifacts}/lab-chat-{theme}-{answered,stopped}.png.
+// {artifacts}/lab-chat-{theme}-{answered,stopped,explained}.png. Then a failing cell's
+// "Explain / fix" button asks about its error; the answer's code is inserted below the cell.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -77,7 +79,9 @@ try {
   const ranAll = () => {
     const panel = window.jupyterapp.shell.currentWidget;
     const idle = panel?.sessionContext?.session?.kernel?.status === 'idle';
-    return idle && panel.content.widgets.every(c => c.model.type !== 'code' || c.model.executionCount);
+    return (
+      idle && panel.content.widgets.every(c => c.model.type !== 'code' || c.model.executionCount)
+    );
   };
   await page.waitForFunction(
     () => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle',
@@ -108,12 +112,63 @@ try {
   await follow(before + 1, text => text.length > 30);
   // the persona manager's stop control (jupyter-chat's own stop button is a placeholder)
   await page
-    .locator('[aria-label="Stop generating"]:not([disabled]), [title="Stop generating"]:not([disabled])')
+    .locator(
+      '[aria-label="Stop generating"]:not([disabled]), [title="Stop generating"]:not([disabled])'
+    )
     .first()
     .click();
   const stopped = await follow(before + 1, text => /used:/.test(text));
   out.stopped = stopped.text;
   await page.screenshot({ path: shot('stopped') });
+
+  // a cell that raises gets "Explain / fix"; the answer's code can be inserted below it
+  await page.evaluate(async code => {
+    const app = window.jupyterapp;
+    const notebook = app.shell.currentWidget.content;
+    notebook.activeCellIndex = notebook.widgets.length - 1;
+    await app.commands.execute('notebook:insert-cell-below');
+    notebook.activeCell.model.sharedModel.setSource(code);
+    await app.commands.execute('notebook:run-cell');
+  }, options.failing);
+  const explain = page.locator('.neira-explain-error');
+  await explain.waitFor({ timeout: WAIT });
+  out.cellsBefore = await page.evaluate(
+    () => window.jupyterapp.shell.currentWidget.content.widgets.length
+  );
+  await explain.click();
+  // the question is sent in the `neira` chat, which opens in the side panel
+  await page.waitForFunction(
+    () =>
+      /Explain the error in cell/.test(
+        [...document.querySelectorAll('.jp-chat-rendered-message')].pop()?.innerText || ''
+      ),
+    null,
+    { timeout: WAIT }
+  );
+  const fixed = await follow((await lastMessage()).count, text => /used:/.test(text));
+  out.fixed = fixed.text;
+  out.fixedCode = await page.evaluate(() => {
+    const all = document.querySelectorAll('.jp-chat-rendered-message');
+    return [...all[all.length - 1].querySelectorAll('pre')].map(p => p.innerText).join('\n');
+  });
+  out.question = await page.evaluate(() => {
+    const all = document.querySelectorAll('.jp-chat-rendered-message');
+    return all.length > 1 ? all[all.length - 2].innerText : '';
+  });
+  await page.screenshot({ path: shot('explained') });
+  const insert = page.locator('[aria-label^="Insert below active cell"]').last();
+  if (out.fixedCode) {
+    await insert.click();
+    await page.waitForFunction(
+      n => window.jupyterapp.shell.currentWidget.content.widgets.length > n,
+      out.cellsBefore,
+      { timeout: WAIT }
+    );
+    out.inserted = await page.evaluate(() => {
+      const notebook = window.jupyterapp.shell.currentWidget.content;
+      return notebook.activeCell.model.sharedModel.getSource();
+    });
+  }
 } catch (err) {
   out.failure = String(err && err.stack ? err.stack : err).slice(0, 2000);
   if (page) await page.screenshot({ path: shot('failure') }).catch(() => {});

@@ -1,11 +1,12 @@
 """Neira in Jupyter's chat in a real JupyterLab: a notebook defines ``df``; asked in the chat
 "what columns does df have?", Neira streams an answer from the demo model that names both
-columns; the chat's stop button ends a long answer and the engine counts it cancelled; in the
+columns; the chat's stop button ends a long answer and the engine counts it cancelled; a cell
+that raises gets "Explain / fix", whose answer has code the chat inserts below the cell; in the
 light and the dark theme.
 
 A real ``jupyter lab`` with this checkout's extensions (jupyterlab-chat and the persona
 manager come with the package); ``chat.mjs`` drives headless Chromium; screenshots go to
-``test-artifacts/lab-chat-{light,dark}-{answered,stopped}.png``.
+``test-artifacts/lab-chat-{light,dark}-{answered,stopped,explained}.png``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tests.browser.support import (
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
 QUESTION = "what columns does df have?"
+FAILING = 'df["gamma"].sum()'
 LONG = "Write a long story about a cat who learns Python, in many paragraphs."
 
 
@@ -61,6 +63,7 @@ def test_chat_answers_about_df_and_stop_cancels(lab: Server, theme: str) -> None
         "chromium": CHROMIUM,
         "question": QUESTION,
         "long": LONG,
+        "failing": FAILING,
     }
     cancelled = cancelled_generations(lab)
     seen = run_page_script("chat.mjs", options)
@@ -71,3 +74,10 @@ def test_chat_answers_about_df_and_stop_cancels(lab: Server, theme: str) -> None
     assert seen["snapshots"] >= 1, seen
     assert "(stopped)" in seen["stopped"], seen
     assert cancelled_generations(lab) == cancelled + 1
+    # "Explain / fix" under the KeyError asks about it; the answer has code that is inserted
+    assert "KeyError" in seen["question"] and "cell 2" in seen["question"], seen
+    assert "the last error" in seen["fixed"].rpartition("used:")[2], seen
+    assert seen["fixedCode"].strip(), seen
+    assert seen["inserted"].strip() == seen["fixedCode"].strip().splitlines()[0].strip() or (
+        seen["inserted"].strip() in seen["fixedCode"]
+    ), seen
