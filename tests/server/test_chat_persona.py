@@ -7,7 +7,8 @@ into one message (its body grows while it is generated), uses the notebook
 snapshot the browser would post and the kernel's variables, says what it
 used, and answers in the question's language. The chat's stop control
 (``POST api/ai/personas/cancel``) cancels the generation in the engine
-(``neira_generations_total{finish_reason="cancelled"}``).
+(``neira_generations_total{finish_reason="cancelled"}``). The relay path (a Hub user's
+server) streams, passes a refusal on, and cancels the service's job when stopped.
 """
 
 from __future__ import annotations
@@ -23,11 +24,20 @@ from jupyterlab_chat.models import Message, NewMessage
 from jupyterlab_chat.ychat import YChat
 from tornado.httpclient import HTTPClientError
 
+from neira_jupyter.chat.backend import ChatBackend
+from neira_jupyter.protocol import ErrorEvent, GenerateRequest
+from neira_jupyter.server.relay import RELAY_KEY, Relay
 from tests.conftest import Fetch, wait_ready
 from tests.server.test_metrics import moved, scrape
+from tests.support.helpers import wait_for
 
 NEIRA_ID = "jupyter-ai-personas::neira_jupyter::NeiraPersona"
 DF_CODE = 'import pandas as pd\ndf = pd.DataFrame({"alpha": [1, 2, 3], "beta": [0.5, 1.5, 2.5]})'
+
+
+@pytest.fixture
+def neira_config() -> dict[str, Any]:
+    return {"max_tokens_limit": 1024}
 
 
 @pytest.fixture
@@ -166,3 +176,33 @@ async def test_the_snapshot_route_is_guarded(jp_fetch: Fetch, jp_serverapp: Any)
     assert refused.value.code == 403
     response = await jp_fetch("neira", "chat", "context", method="DELETE")
     assert response.code == 204
+
+
+async def test_the_relay_path_streams_refuses_and_cancels(
+    jp_fetch: Fetch, jp_serverapp: Any, jp_http_port: int, jp_base_url: str
+) -> None:
+    """What the persona does on a Hub user's server (no engine, a ``Relay``), against this
+    server's real ``neira/api/generate`` standing in for the shared service."""
+    await wait_ready(jp_fetch)
+    relay = Relay(
+        f"http://localhost:{jp_http_port}{jp_base_url}", jp_serverapp.identity_provider.token
+    )
+    backend = ChatBackend({RELAY_KEY: relay})
+    try:
+        refused = [e async for e in backend.generate("alice", GenerateRequest(
+            prompt="hi", max_tokens=2048)).events()]  # fmt: skip
+        assert isinstance(refused[-1], ErrorEvent) and refused[-1].status == 400, refused
+        before, _ = await scrape(jp_fetch)
+        long = GenerateRequest(prompt="Count from 1 to 300, one number a line.", max_tokens=600)
+        generation = backend.generate("alice", long)
+        kinds: list[str] = []
+        async for event in generation.events():
+            kinds.append(event.type)  # type: ignore[attr-defined]
+            if kinds.count("token") == 5:
+                generation.cancel()
+        assert kinds[0] == "start" and kinds.count("token") >= 5 and "done" not in kinds
+        await wait_for(jp_fetch, lambda status: status["queue"]["running"] == 0)
+        after, _ = await scrape(jp_fetch)
+        assert moved(before, after, "neira_generations_total", finish_reason="cancelled") == 1
+    finally:
+        await relay.close()
