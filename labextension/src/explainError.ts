@@ -5,7 +5,8 @@
  * The command `neira:explain-error` makes the cell active, posts the
  * notebook's snapshot (so the question comes with the cell and its
  * traceback), then opens the `neira` chat in the side panel with the question
- * already sent (jupyterlab-chat's `openWithMessage`). The answer's code
+ * in its input (jupyterlab-chat's `openWithMessage`) and sends it once the
+ * persona picker has chosen a persona. The answer's code
  * blocks carry the chat's own "insert below / replace the active cell"
  * buttons.
  */
@@ -30,6 +31,23 @@ function cellError(panel: NotebookPanel, index: number): IOutputJSON | null {
   if (!cell || cell.type !== 'code') return null;
   const outputs = (cell as unknown as { outputs: { toJSON(): IOutputJSON[] } }).outputs.toJSON();
   return outputs.find(o => o.output_type === 'error') ?? null;
+}
+
+/** Press the chat's send button once a persona is chosen (or after 10 s, whatever the picker). */
+async function sendWhenReady(root: HTMLElement): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const send = root.querySelector<HTMLButtonElement>(
+      '.jp-chat-input-container .jp-chat-send-button'
+    );
+    const persona = root.querySelector('.jp-jai-personaControls-persona')?.textContent?.trim();
+    if (send && !send.disabled && (persona || Date.now() > deadline)) {
+      send.click();
+      return;
+    }
+    if (Date.now() > deadline + 5_000) return;
+    await new Promise(resolve => window.setTimeout(resolve, 100));
+  }
 }
 
 /** Keep one "Explain / fix" button under every cell of `panel` whose outputs hold an error. */
@@ -81,12 +99,14 @@ export function addErrorActions(
       panel.content.activeCellIndex = index;
       await context.post();
       const what = `${error.ename ?? 'Error'}: ${error.evalue ?? ''}`.slice(0, 300);
-      await app.commands.execute(OPEN_WITH_MESSAGE, {
+      // not autoSend: a message sent before the persona picker has chosen Neira reaches no one
+      const widget = (await app.commands.execute(OPEN_WITH_MESSAGE, {
         name: CHAT_NAME,
         inSidePanel: true,
         input: `Explain the error in cell ${index + 1} (${what}) and show the fixed code.`,
-        autoSend: true
-      });
+        autoSend: false
+      })) as { node?: HTMLElement } | null;
+      await sendWhenReady(widget?.node ?? document.body);
     }
   });
   const watched = new WeakSet<NotebookPanel>();

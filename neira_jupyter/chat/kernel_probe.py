@@ -8,8 +8,9 @@ whose type it does not know exactly (a user's ``__repr__`` may be huge or
 never return): builtin scalars and strings are shown, containers by length
 and their first items (recursively, known types only), NumPy arrays and
 pandas objects by shape, dtypes, columns and a few rows of known values;
-anything else by its type's name. A wall-clock alarm (main thread only)
-bounds the whole walk, and the output is capped.
+anything else by its type's name. A wall-clock alarm (main thread only, and
+not when the user's code has an alarm pending) bounds the whole walk, and
+the output is capped.
 """
 
 from __future__ import annotations
@@ -108,7 +109,9 @@ def describe(ns: dict[str, Any], hidden: Any, budget_s: float = 1.0, max_chars: 
     found: list[dict[str, str]] = []
     cut = False
     used = 0
+    # the alarm only in the main thread, and never over a timer the user's code has set
     main = threading.current_thread() is threading.main_thread()
+    main = main and signal.getitimer(signal.ITIMER_REAL)[0] == 0
 
     def expire(signum: int, frame: Any) -> None:
         raise _OutOfTime()

@@ -74,7 +74,6 @@ RECORDER_CELL = code_cell(
 )
 
 
-
 def missing_setup() -> str | None:
     """Why the browser tests cannot run here, or None."""
     if shutil.which("node") is None:
@@ -103,13 +102,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def padded_clip(directory: Path) -> tuple[Path, float]:
-    """The sentence with 0.5 s of silence before and 1.5 s after; returns (wav, speech end s)."""
-    source = speak(SENTENCE, "en", directory)
+def padded_clip(directory: Path, source: Path | None = None) -> tuple[Path, float]:
+    """The sentence (or the clip ``source``) with 0.5 s of silence before and 1.5 s after;
+    returns (wav, speech end s)."""
+    source = source or speak(SENTENCE, "en", directory)
     with wave.open(str(source)) as clip:
         frames = clip.readframes(clip.getnframes())
         rate = clip.getframerate()
-    target = directory / "browser-microphone.wav"
+    target = directory / f"browser-microphone-{source.stem}.wav"
     with wave.open(str(target), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)

@@ -2,7 +2,8 @@
 "what columns does df have?", Neira streams an answer from the demo model that names both
 columns; the chat's stop button ends a long answer and the engine counts it cancelled; a cell
 that raises gets "Explain / fix", whose answer has code the chat inserts below the cell; in the
-light and the dark theme.
+light and the dark theme. The chat input's microphone fills the input with the corrected
+text of an English and a Russian clip.
 
 A real ``jupyter lab`` with this checkout's extensions (jupyterlab-chat and the persona
 manager come with the package); ``chat.mjs`` drives headless Chromium; screenshots go to
@@ -12,7 +13,9 @@ manager come with the package); ``chat.mjs`` drives headless Chromium; screensho
 from __future__ import annotations
 
 import urllib.request
+from pathlib import Path
 
+import jiwer
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -23,8 +26,12 @@ from tests.browser.support import (
     Server,
     code_cell,
     notebook,
+    padded_clip,
     run_page_script,
 )
+from tests.support.audio_fixtures import SENTENCES
+from tests.support.correction_eval import clip_path
+from tests.support.helpers import words
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
@@ -81,3 +88,33 @@ def test_chat_answers_about_df_and_stop_cancels(lab: Server, theme: str) -> None
     assert seen["inserted"].strip() == seen["fixedCode"].strip().splitlines()[0].strip() or (
         seen["inserted"].strip() in seen["fixedCode"]
     ), seen
+
+
+@pytest.mark.parametrize(("lang", "theme"), [("en", "light"), ("ru", "dark")])
+def test_the_chat_microphone_fills_the_input(
+    lab: Server, tmp_path: Path, lang: str, theme: str
+) -> None:
+    """The fake microphone plays an English (espeak-ng) or Russian (festival) clip; partials
+    show in the chat input while it plays, and the corrected text is left there to send."""
+    sentence = SENTENCES[lang][1]
+    wav, speech_end = padded_clip(tmp_path, clip_path(lang, sentence, tmp_path))
+    name = f"mic-{lang}.ipynb"
+    (lab.root / name).write_text(notebook(code_cell("c1", "x = 1")))
+    options = {
+        "theme": theme,
+        "url": lab.url,
+        "page": lab.page_path(name),
+        "token": lab.token,
+        "artifacts": str(ARTIFACTS),
+        "chromium": CHROMIUM,
+        "wav": str(wav),
+        "clipSeconds": speech_end + 1.0,
+        "tag": lang,
+    }
+    seen = run_page_script("chat_mic.mjs", options)
+    assert seen["labelIdle"] == "Dictate into the chat", seen
+    assert seen["labelRecording"] == "Stop dictating", seen
+    assert seen["partials"], seen  # text appeared while the clip played
+    said, heard = (words(text).replace("ё", "е") for text in (sentence, seen["text"]))
+    assert jiwer.wer(said, heard) < 0.5, seen  # festival's Russian is hard for Whisper base
+    assert seen["sendEnabled"] is not False, seen
