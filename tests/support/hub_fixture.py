@@ -60,7 +60,8 @@ c.Authenticator.allowed_users = set({users!r})
 c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = "{root}/home/{{username}}"
 c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
-c.Spawner.args = ["--allow-root"]
+# short chat answers: the service allows 256 tokens a request (SERVICE_OPTIONS)
+c.Spawner.args = ["--allow-root", "--NeiraPersona.answer_tokens=48"]
 c.Spawner.start_timeout = 180
 c.Spawner.http_timeout = 180
 c.Spawner.environment = {{
