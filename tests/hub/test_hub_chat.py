@@ -59,21 +59,18 @@ async def tokens_today(client: httpx.AsyncClient, hub: LiveHub) -> dict[str, int
 
 async def test_two_users_chat_at_once_each_on_their_own_quota(hub: LiveHub) -> None:
     hub.start_server("bob")
-    try:
-        async with httpx.AsyncClient(timeout=60) as client:
-            before = await tokens_today(client, hub)
-            answers = await asyncio.gather(
-                ask(hub, "alice", "What is a Python list? One sentence."),
-                ask(hub, "bob", "What is a Python dict? One sentence."),
-            )
-            after = await tokens_today(client, hub)
-        for answer in answers:
-            assert "could not answer" not in answer, answer
-            assert answer.split("\n\n---\n")[0].strip(), answer
-        assert after["alice"] > before["alice"] and after["bob"] > before["bob"], (before, after)
-        # each chat lives in its owner's server: bob's token does not open alice's
-        with pytest.raises(HTTPClientError) as refused:
-            await websocket_connect(chat_socket(hub, "alice", as_user="bob"))
-        assert refused.value.code in {403, 404}
-    finally:
-        hub.hub_api("DELETE", "users/bob/server")  # the other tests expect alice alone
+    async with httpx.AsyncClient(timeout=60) as client:
+        before = await tokens_today(client, hub)
+        answers = await asyncio.gather(
+            ask(hub, "alice", "What is a Python list? One sentence."),
+            ask(hub, "bob", "What is a Python dict? One sentence."),
+        )
+        after = await tokens_today(client, hub)
+    for answer in answers:
+        assert "could not answer" not in answer, answer
+        assert answer.split("\n\n---\n")[0].strip(), answer
+    assert after["alice"] > before["alice"] and after["bob"] > before["bob"], (before, after)
+    # each chat lives in its owner's server: bob's token does not open alice's
+    with pytest.raises(HTTPClientError) as refused:
+        await websocket_connect(chat_socket(hub, "alice", as_user="bob"))
+    assert refused.value.code in {403, 404}
