@@ -17,6 +17,11 @@
  *   provider for JupyterLab's inline completer, streamed, on by default;
  *   settings in `schema/completer.json`.
  *
+ * - Neira's chat persona's view of the notebook (`./chatContext`): the
+ *   active notebook's cells, selection and last error, posted to the server;
+ *   an "Explain / fix" button under error outputs asks Neira (`./explainError`);
+ *   a microphone button in the chat input dictates into it (`./chatMicrophone`).
+ *
  * The audio capture and the streaming socket are the Recorder widget's own
  * modules (`./recorder`, which esbuild bundles into the widget's ESM,
  * neira_jupyter/kernel/recorder.js), imported here so both share one
@@ -29,6 +34,9 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
+import { ChatContext } from './chatContext';
+import { addChatMicrophones, IMicrophoneSettings } from './chatMicrophone';
+import { addErrorActions } from './explainError';
 import { DEFAULT_COMPLETER_SETTINGS, ICompleterSettings, NeiraInlineProvider } from './completer';
 import { Dictation, DictationIndicator, Language } from './dictation';
 import { INSERT_CELL_EVENT } from './recorder/model';
@@ -153,4 +161,33 @@ const completerPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [plugin, completerPlugin];
+const chatPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'neira-jupyter:chat',
+  description: "What Neira's chat persona sees: the active notebook's snapshot (docs/chat.md).",
+  autoStart: true,
+  requires: [INotebookTracker],
+  optional: [ISettingRegistry],
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    settingRegistry: ISettingRegistry | null
+  ) => {
+    addErrorActions(app, tracker, new ChatContext(tracker));
+    // the chat's microphone uses the Dictate command's language and correction settings
+    const microphone: IMicrophoneSettings = { language: 'auto', correct: true };
+    addChatMicrophones(() => microphone);
+    settingRegistry
+      ?.load(PLUGIN_ID)
+      .then(settings => {
+        const apply = (): void => {
+          microphone.language = settings.get('language').composite as Language;
+          microphone.correct = settings.get('correct').composite as boolean;
+        };
+        apply();
+        settings.changed.connect(apply);
+      })
+      .catch(error => console.warn('neira: cannot load settings', error));
+  }
+};
+
+export default [plugin, completerPlugin, chatPlugin];

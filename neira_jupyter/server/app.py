@@ -16,6 +16,7 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 
 from ..options import NeiraApp
+from .chat_context import chat_handlers
 from .relay import relay_handlers
 from .routes import handlers
 from .settings import HandlerState, start_handler_state
@@ -42,9 +43,10 @@ class NeiraExtension(ExtensionApp):
         self.settings.update(self.state.settings())
 
     def initialize_handlers(self) -> None:
-        """The neira API, or its relay to a shared service."""
+        """The neira API, or its relay to a shared service; the chat's context either way."""
         relaying = self.state is not None and self.state.relay is not None
         self.handlers.extend(relay_handlers() if relaying else handlers())
+        self.handlers.extend(chat_handlers())
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         if self.state is not None:

@@ -33,9 +33,11 @@ from ..engine.config import (
 )
 from ..engine.service import NeiraEngine
 from ..options import NeiraApp
+from ..serving.chat_context import SnapshotStore
 from ..serving.complete import Superseding
 from ..serving.response_store import ResponseStore
 from .base import ENGINE_KEY, ISOLATE_KEY, LIMITS_KEY, METRICS_KEY, RequestLimits
+from .chat_context import SNAPSHOTS_KEY
 from .complete import SUPERSEDING_KEY
 from .metrics import COLLECTOR, NeiraMetrics
 from .openai_responses import RESPONSES_KEY
@@ -112,6 +114,7 @@ class HandlerState:
     relay: Relay | None = None
     metrics: NeiraMetrics | None = None
     responses: ResponseStore = field(init=False)
+    snapshots: SnapshotStore = field(default_factory=SnapshotStore)
 
     def __post_init__(self) -> None:
         self.responses = ResponseStore(self.options.responses_per_user, self.options.responses_ttl)
@@ -126,6 +129,7 @@ class HandlerState:
             LIMITS_KEY: request_limits(self.options),
             RESPONSES_KEY: self.responses,
             SUPERSEDING_KEY: Superseding(),
+            SNAPSHOTS_KEY: self.snapshots,
         }
 
     def start(self) -> None:

@@ -74,7 +74,6 @@ RECORDER_CELL = code_cell(
 )
 
 
-
 def missing_setup() -> str | None:
     """Why the browser tests cannot run here, or None."""
     if shutil.which("node") is None:
@@ -103,13 +102,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def padded_clip(directory: Path) -> tuple[Path, float]:
-    """The sentence with 0.5 s of silence before and 1.5 s after; returns (wav, speech end s)."""
-    source = speak(SENTENCE, "en", directory)
+def padded_clip(directory: Path, source: Path | None = None) -> tuple[Path, float]:
+    """The sentence (or the clip ``source``) with 0.5 s of silence before and 1.5 s after;
+    returns (wav, speech end s)."""
+    source = source or speak(SENTENCE, "en", directory)
     with wave.open(str(source)) as clip:
         frames = clip.readframes(clip.getnframes())
         rate = clip.getframerate()
-    target = directory / "browser-microphone.wav"
+    target = directory / f"browser-microphone-{source.stem}.wav"
     with wave.open(str(target), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
@@ -166,14 +166,10 @@ def jupyter_server(app: App, base: Path) -> Iterator[Server]:
     # searched before the environment's share/jupyter/labextensions; for both apps, because
     # `jupyter notebook` serves lab extensions' files through JupyterLab's /lab/extensions/
     extensions = {"extra_labextensions_path": [str(labext)]}
+    # this checkout's own server config (what installing it writes), with its chat settings
+    own = json.loads((ROOT / "jupyter-config" / "server-config" / "neira_jupyter.json").read_text())
     (config / "jupyter_server_config.json").write_text(
-        json.dumps(
-            {
-                "ServerApp": {"jpserver_extensions": {"neira_jupyter": True}},
-                "LabApp": extensions,
-                "JupyterNotebookApp": extensions,
-            }
-        )
+        json.dumps({**own, "LabApp": extensions, "JupyterNotebookApp": extensions})
     )
     # no "Would you like to get notified about Jupyter news?" toast over the screenshots
     (config / "labconfig").mkdir()

@@ -60,7 +60,8 @@ c.Authenticator.allowed_users = set({users!r})
 c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = "{root}/home/{{username}}"
 c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
-c.Spawner.args = ["--allow-root"]
+# short chat answers: the service allows 256 tokens a request (SERVICE_OPTIONS)
+c.Spawner.args = ["--allow-root", "--NeiraPersona.answer_tokens=48"]
 c.Spawner.start_timeout = 180
 c.Spawner.http_timeout = 180
 c.Spawner.environment = {{
@@ -211,9 +212,10 @@ class LiveHub:
 
     def server_pid(self, user: str) -> int:
         """The pid of ``user``'s single-user server (from its jpserver-<pid>.json)."""
-        files = list((self.root / "runtime").glob("jpserver-*.json"))  # alice runs alone
-        assert len(files) == 1, files
-        return int(json.loads(files[0].read_text())["pid"])
+        found = [json.loads(f.read_text()) for f in (self.root / "runtime").glob("jpserver-*.json")]
+        mine = [info for info in found if info.get("base_url") == f"/user/{user}/"]
+        assert len(mine) == 1, found
+        return int(mine[0]["pid"])
 
     def log_tail(self, chars: int = 4000) -> str:
         path = self.root / "hub.log"
