@@ -14,6 +14,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import { appendDictated, partialText } from './dictationText';
+import { LiveText } from './recorder/liveText';
 import { Recording } from './recorder/recording';
 import type { Language } from './recorder/transcription';
 
@@ -81,13 +82,17 @@ class ChatMicrophone {
     const { language, correct } = this.settings();
     this.before = this.input?.value ?? '';
     this.label(true);
+    const live = new LiveText();
     const recording = new Recording({
       wsUrl: server.wsUrl,
       token: server.token,
       language,
       correct,
       onPartial: message => {
-        if (this.recording === recording) this.show(partialText(message));
+        if (this.recording === recording) this.show(partialText(live.heard(message)));
+      },
+      onCorrected: message => {
+        if (this.recording === recording) this.show(partialText(live.corrected(message)));
       },
       onFinal: message => {
         this.show(message.text);
