@@ -60,7 +60,14 @@ from .speech import (
     Window,
 )
 from .transcription import SPEECH_LANE, TranscriptionService
-from .types import ChatMessage, GenerationOptions, GenerationResult, Latency, NoModelAvailable
+from .types import (
+    ChatMessage,
+    GenerationOptions,
+    GenerationResult,
+    Latency,
+    NoModelAvailable,
+    Usage,
+)
 
 log = logging.getLogger("neira_jupyter")
 
@@ -129,22 +136,32 @@ class NeiraEngine:
         """Stream a generation: one ``GenerationStart``, ``TokenChunk``s, one result.
 
         Leaving the iteration early (``aclose``) cancels the job on the server.
-        The tokens it streamed are counted however the stream ends (``usage_observers``).
+        The tokens it streamed are counted however the stream ends (``usage_observers``),
+        and a generation its reader left is reported ``cancelled`` (``observer``).
         """
         self.admission.admit(user, "generate")
         streamed = 0
         counted: int | None = None
+        start: GenerationStart | None = None
         stream = self.generation.stream(user, messages, options, model, request_id)
         try:
             async for event in stream:
                 if isinstance(event, TokenChunk):
                     streamed += 1
+                elif isinstance(event, GenerationStart):
+                    start = event
                 elif isinstance(event, GenerationResult):
                     counted = event.usage.completion_tokens
                     notify(self.observer.generation, user, event)
                 yield event
         finally:
             await stream.aclose()
+            if counted is None and start is not None:  # the reader left: the job is cancelled
+                left = GenerationResult(
+                    "", start.model, "cancelled", Usage(completion_tokens=streamed),
+                    route=start.route, route_reason=start.route_reason,
+                )  # fmt: skip
+                notify(self.observer.generation, user, left)
             tokens = counted if counted is not None else streamed
             for observer in self.usage_observers:
                 notify(observer.add_tokens, user, tokens)

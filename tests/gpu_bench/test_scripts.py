@@ -16,9 +16,10 @@ from packaging.utils import canonicalize_name
 GPU = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu"
 REPO = GPU.parents[1]
 # not carried: Whisper's stack (no Whisper model fits in 64 MiB), the kernel side (no kernel
-# runs), model downloads (no network) and the transcript-correction lexicon
+# runs), model downloads (no network), the transcript-correction lexicon and Jupyter's chat
+# (no chat runs; the server imports neither package, the persona loads through its entry point)
 NOT_CARRIED = {"faster-whisper", "av", "huggingface-hub", "wordfreq", "ipython", "anywidget",
-               "ipywidgets"}  # fmt: skip
+               "ipywidgets", "jupyterlab-chat", "jupyter-ai-persona-manager"}  # fmt: skip
 
 
 @pytest.mark.parametrize("script", ["run.sh", "make_bundle.sh"])

@@ -202,7 +202,18 @@ async def test_the_relay_path_streams_refuses_and_cancels(
                 generation.cancel()
         assert kinds[0] == "start" and kinds.count("token") >= 5 and "done" not in kinds
         await wait_for(jp_fetch, lambda status: status["queue"]["running"] == 0)
-        after, _ = await scrape(jp_fetch)
-        assert moved(before, after, "neira_generations_total", finish_reason="cancelled") == 1
+        # the server learns of the close at its next write; the job then ends cancelled
+        assert await cancelled_since(jp_fetch, before) == 1
     finally:
         await relay.close()
+
+
+async def cancelled_since(jp_fetch: Fetch, before: Any, timeout: float = 60.0) -> float:
+    """Generations ended ``cancelled`` since the scrape ``before``: waits until one has."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        after, _ = await scrape(jp_fetch)
+        count = moved(before, after, "neira_generations_total", finish_reason="cancelled")
+        if count or asyncio.get_running_loop().time() > deadline:
+            return count
+        await asyncio.sleep(0.2)
