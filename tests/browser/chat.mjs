@@ -9,11 +9,10 @@
 // answer's text, the extension's entry; screenshots:
 // {artifacts}/lab-chat-{theme}-{answered,stopped,explained}.png. Then a failing cell's
 // "Explain / fix" button asks about its error; the answer's code is inserted below the cell.
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { extensionEntry, setTheme } from './page.mjs';
+import { extensionEntry, setTheme, runInPage } from './page.mjs';
 
 const WAIT = 100_000; // each step; the whole script must end before the test's 280 s
 
@@ -21,11 +20,6 @@ const options = JSON.parse(process.argv[2]);
 fs.mkdirSync(options.artifacts, { recursive: true });
 const shot = name => path.join(options.artifacts, `lab-chat-${options.theme}-${name}.png`);
 
-const browser = await chromium.launch({
-  executablePath: options.chromium || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run']
-});
 const out = { theme: options.theme, console: [], snapshots: 0 };
 let page;
 
@@ -61,118 +55,119 @@ async function follow(before, done) {
   }
 }
 
-try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
-  page = await context.newPage();
-  page.on('pageerror', err => out.console.push(`pageerror: ${err.message}`.slice(0, 300)));
-  page.on('request', req => {
-    if (req.url().includes('neira/chat/context')) out.snapshots += 1;
-  });
-  await page.goto(`${options.url}${options.page}&token=${options.token}`);
-  await page.waitForFunction(() => window.jupyterapp && window.jupyterapp.shell, null, {
-    timeout: WAIT
-  });
-  await page.waitForSelector('.jp-Notebook .jp-Cell .cm-content', { timeout: WAIT });
-  out.extensionEntry = await extensionEntry(page);
-  await setTheme(page, options.theme);
-  // run the notebook's cell (it defines df) and wait for its execution count
-  const ranAll = () => {
-    const panel = window.jupyterapp.shell.currentWidget;
-    const idle = panel?.sessionContext?.session?.kernel?.status === 'idle';
-    return (
-      idle && panel.content.widgets.every(c => c.model.type !== 'code' || c.model.executionCount)
-    );
-  };
-  await page.waitForFunction(
-    () => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle',
-    null,
-    { timeout: WAIT }
-  );
-  await page.evaluate(() => window.jupyterapp.commands.execute('notebook:run-all-cells'));
-  await page.waitForFunction(ranAll, null, { timeout: WAIT });
-  await page.evaluate(
-    name =>
-      window.jupyterapp.commands.execute('jupyterlab-chat:createAndOpen', {
-        name,
-        inSidePanel: true
-      }),
-    `neira-${options.theme}`
-  );
-  await page.waitForSelector('.jp-chat-input-container textarea', { timeout: WAIT });
-
-  let before = (await lastMessage()).count;
-  await ask(options.question);
-  const answered = await follow(before + 1, text => /used:/.test(text));
-  out.answer = answered.text;
-  out.lengths = answered.lengths;
-  await page.screenshot({ path: shot('answered') });
-
-  before = (await lastMessage()).count;
-  await ask(options.long);
-  await follow(before + 1, text => text.length > 30);
-  // the persona manager's stop control (jupyter-chat's own stop button is a placeholder)
-  await page
-    .locator(
-      '[aria-label="Stop generating"]:not([disabled]), [title="Stop generating"]:not([disabled])'
-    )
-    .first()
-    .click();
-  const stopped = await follow(before + 1, text => /used:/.test(text));
-  out.stopped = stopped.text;
-  await page.screenshot({ path: shot('stopped') });
-
-  // a cell that raises gets "Explain / fix"; the answer's code can be inserted below it
-  await page.evaluate(async code => {
-    const app = window.jupyterapp;
-    const notebook = app.shell.currentWidget.content;
-    notebook.activeCellIndex = notebook.widgets.length - 1;
-    await app.commands.execute('notebook:insert-cell-below');
-    notebook.activeCell.model.sharedModel.setSource(code);
-    await app.commands.execute('notebook:run-cell');
-  }, options.failing);
-  const explain = page.locator('.neira-explain-error');
-  await explain.waitFor({ timeout: WAIT });
-  out.cellsBefore = await page.evaluate(
-    () => window.jupyterapp.shell.currentWidget.content.widgets.length
-  );
-  await explain.click();
-  // the question is sent in the `neira` chat, which opens in the side panel
-  await page.waitForFunction(
-    () =>
-      /Explain the error in cell/.test(
-        [...document.querySelectorAll('.jp-chat-rendered-message')].pop()?.innerText || ''
-      ),
-    null,
-    { timeout: WAIT }
-  );
-  const fixed = await follow((await lastMessage()).count, text => /used:/.test(text));
-  out.fixed = fixed.text;
-  out.fixedCode = await page.evaluate(() => {
-    const all = document.querySelectorAll('.jp-chat-rendered-message');
-    return [...all[all.length - 1].querySelectorAll('pre')].map(p => p.innerText).join('\n');
-  });
-  out.question = await page.evaluate(() => {
-    const all = document.querySelectorAll('.jp-chat-rendered-message');
-    return all.length > 1 ? all[all.length - 2].innerText : '';
-  });
-  await page.screenshot({ path: shot('explained') });
-  const insert = page.locator('[aria-label^="Insert below active cell"]').last();
-  if (out.fixedCode) {
-    await insert.click();
+await runInPage(
+  {
+    chromium: options.chromium,
+    viewport: { width: 1280, height: 760 },
+    out,
+    failureShot: shot('failure')
+  },
+  async opened => {
+    page = opened;
+    page.on('request', req => {
+      if (req.url().includes('neira/chat/context')) out.snapshots += 1;
+    });
+    await page.goto(`${options.url}${options.page}&token=${options.token}`);
+    await page.waitForFunction(() => window.jupyterapp && window.jupyterapp.shell, null, {
+      timeout: WAIT
+    });
+    await page.waitForSelector('.jp-Notebook .jp-Cell .cm-content', { timeout: WAIT });
+    out.extensionEntry = await extensionEntry(page);
+    await setTheme(page, options.theme);
+    // run the notebook's cell (it defines df) and wait for its execution count
+    const ranAll = () => {
+      const panel = window.jupyterapp.shell.currentWidget;
+      const idle = panel?.sessionContext?.session?.kernel?.status === 'idle';
+      return (
+        idle && panel.content.widgets.every(c => c.model.type !== 'code' || c.model.executionCount)
+      );
+    };
     await page.waitForFunction(
-      n => window.jupyterapp.shell.currentWidget.content.widgets.length > n,
-      out.cellsBefore,
+      () =>
+        window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle',
+      null,
       { timeout: WAIT }
     );
-    out.inserted = await page.evaluate(() => {
-      const notebook = window.jupyterapp.shell.currentWidget.content;
-      return notebook.activeCell.model.sharedModel.getSource();
+    await page.evaluate(() => window.jupyterapp.commands.execute('notebook:run-all-cells'));
+    await page.waitForFunction(ranAll, null, { timeout: WAIT });
+    await page.evaluate(
+      name =>
+        window.jupyterapp.commands.execute('jupyterlab-chat:createAndOpen', {
+          name,
+          inSidePanel: true
+        }),
+      `neira-${options.theme}`
+    );
+    await page.waitForSelector('.jp-chat-input-container textarea', { timeout: WAIT });
+
+    let before = (await lastMessage()).count;
+    await ask(options.question);
+    const answered = await follow(before + 1, text => /used:/.test(text));
+    out.answer = answered.text;
+    out.lengths = answered.lengths;
+    await page.screenshot({ path: shot('answered') });
+
+    before = (await lastMessage()).count;
+    await ask(options.long);
+    await follow(before + 1, text => text.length > 30);
+    // the persona manager's stop control (jupyter-chat's own stop button is a placeholder)
+    await page
+      .locator(
+        '[aria-label="Stop generating"]:not([disabled]), [title="Stop generating"]:not([disabled])'
+      )
+      .first()
+      .click();
+    const stopped = await follow(before + 1, text => /used:/.test(text));
+    out.stopped = stopped.text;
+    await page.screenshot({ path: shot('stopped') });
+
+    // a cell that raises gets "Explain / fix"; the answer's code can be inserted below it
+    await page.evaluate(async code => {
+      const app = window.jupyterapp;
+      const notebook = app.shell.currentWidget.content;
+      notebook.activeCellIndex = notebook.widgets.length - 1;
+      await app.commands.execute('notebook:insert-cell-below');
+      notebook.activeCell.model.sharedModel.setSource(code);
+      await app.commands.execute('notebook:run-cell');
+    }, options.failing);
+    const explain = page.locator('.neira-explain-error');
+    await explain.waitFor({ timeout: WAIT });
+    out.cellsBefore = await page.evaluate(
+      () => window.jupyterapp.shell.currentWidget.content.widgets.length
+    );
+    await explain.click();
+    // the question is sent in the `neira` chat, which opens in the side panel
+    await page.waitForFunction(
+      () =>
+        /Explain the error in cell/.test(
+          [...document.querySelectorAll('.jp-chat-rendered-message')].pop()?.innerText || ''
+        ),
+      null,
+      { timeout: WAIT }
+    );
+    const fixed = await follow((await lastMessage()).count, text => /used:/.test(text));
+    out.fixed = fixed.text;
+    out.fixedCode = await page.evaluate(() => {
+      const all = document.querySelectorAll('.jp-chat-rendered-message');
+      return [...all[all.length - 1].querySelectorAll('pre')].map(p => p.innerText).join('\n');
     });
+    out.question = await page.evaluate(() => {
+      const all = document.querySelectorAll('.jp-chat-rendered-message');
+      return all.length > 1 ? all[all.length - 2].innerText : '';
+    });
+    await page.screenshot({ path: shot('explained') });
+    const insert = page.locator('[aria-label^="Insert below active cell"]').last();
+    if (out.fixedCode) {
+      await insert.click();
+      await page.waitForFunction(
+        n => window.jupyterapp.shell.currentWidget.content.widgets.length > n,
+        out.cellsBefore,
+        { timeout: WAIT }
+      );
+      out.inserted = await page.evaluate(() => {
+        const notebook = window.jupyterapp.shell.currentWidget.content;
+        return notebook.activeCell.model.sharedModel.getSource();
+      });
+    }
   }
-} catch (err) {
-  out.failure = String(err && err.stack ? err.stack : err).slice(0, 2000);
-  if (page) await page.screenshot({ path: shot('failure') }).catch(() => {});
-} finally {
-  await browser.close();
-}
-process.stdout.write(JSON.stringify(out) + '\n');
+);

@@ -8,11 +8,10 @@
 //            keyDelay: ms between the keys of `return ` (60: faster than the debounce) }
 // Prints one JSON line: the ghost text shown, the source after Tab, the extension's entry,
 // the completion requests sent; screenshots: {artifacts}/{name}-{suggested,accepted}.png.
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { WAIT, extensionEntry, setTheme } from './page.mjs';
+import { WAIT, extensionEntry, setTheme, runInPage } from './page.mjs';
 
 const options = JSON.parse(process.argv[2]);
 fs.mkdirSync(options.artifacts, { recursive: true });
@@ -27,73 +26,71 @@ const sourceOf = inFile => {
   return model.sharedModel.getSource();
 };
 
-const browser = await chromium.launch({
-  executablePath: options.chromium || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run']
-});
 const out = { theme: options.theme, console: [] };
 let page;
-try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 700 } });
-  page = await context.newPage();
-  page.on('pageerror', err => out.console.push(`pageerror: ${err.message}`.slice(0, 300)));
-  page.on('console', msg => out.console.push(`${msg.type()}: ${msg.text()}`.slice(0, 300)));
-  page.on('request', req => {
-    if (req.url().includes('neira/api/complete')) out.requests = (out.requests || 0) + 1;
-  });
-  await page.goto(`${options.url}${options.page}&token=${options.token}`);
-  await page.waitForFunction(() => window.jupyterapp && window.jupyterapp.shell, null, {
-    timeout: WAIT
-  });
-  const editors = inFile ? '.jp-FileEditor .cm-content' : '.jp-Notebook .jp-Cell .cm-content';
-  await page.waitForSelector(editors, { timeout: WAIT });
-  out.extensionEntry = await extensionEntry(page);
-  await setTheme(page, options.theme);
-  // the second cell (or the file) is empty: type a function into it at a human pace
-  const editor = inFile
-    ? page.locator(editors).first()
-    : page.locator('.jp-Notebook .jp-Cell').nth(1).locator('.cm-content');
-  await editor.click();
-  await page.keyboard.type('def add(a, b):', { delay: 60 });
-  await page.keyboard.press('Enter');
-  const indented = (await page.evaluate(sourceOf, inFile)).endsWith('    ');
-  await page.keyboard.type(indented ? 'return ' : '    return ', { delay: keyDelay });
-  const ghost = page.locator('.jp-GhostText');
-  await ghost.first().waitFor({ state: 'visible', timeout: WAIT });
-  await page.waitForFunction(
-    () => (document.querySelector('.jp-GhostText')?.textContent || '').trim().length > 0,
-    null,
-    { timeout: WAIT }
-  );
-  // the stream has ended: no streaming indicator, and the text stays the same for a second
-  await page.waitForFunction(
-    () => {
-      const ghost = document.querySelector('.jp-GhostText');
-      const text = ghost?.textContent || '';
-      const now = Date.now();
-      if (ghost?.querySelector('.jp-GhostText-streamingIndicator') || text !== window.neiraGhost) {
-        window.neiraGhost = text;
-        window.neiraGhostSince = now;
-        return false;
-      }
-      return now - window.neiraGhostSince > 1000;
-    },
-    null,
-    { timeout: WAIT, polling: 100 }
-  );
-  out.ghost = await ghost.first().textContent();
-  await page.screenshot({ path: shot('suggested') });
-  await page.keyboard.press('Tab');
-  await page.waitForFunction(() => !document.querySelector('.jp-GhostText'), null, {
-    timeout: WAIT
-  });
-  out.source = await page.evaluate(sourceOf, inFile);
-  await page.screenshot({ path: shot('accepted') });
-} catch (err) {
-  out.failure = String(err && err.stack ? err.stack : err).slice(0, 2000);
-  if (page) await page.screenshot({ path: shot('failure') }).catch(() => {});
-} finally {
-  await browser.close();
-}
-process.stdout.write(JSON.stringify(out) + '\n');
+await runInPage(
+  {
+    chromium: options.chromium,
+    viewport: { width: 1280, height: 700 },
+    out,
+    failureShot: shot('failure'),
+    logConsole: true
+  },
+  async opened => {
+    page = opened;
+    page.on('request', req => {
+      if (req.url().includes('neira/api/complete')) out.requests = (out.requests || 0) + 1;
+    });
+    await page.goto(`${options.url}${options.page}&token=${options.token}`);
+    await page.waitForFunction(() => window.jupyterapp && window.jupyterapp.shell, null, {
+      timeout: WAIT
+    });
+    const editors = inFile ? '.jp-FileEditor .cm-content' : '.jp-Notebook .jp-Cell .cm-content';
+    await page.waitForSelector(editors, { timeout: WAIT });
+    out.extensionEntry = await extensionEntry(page);
+    await setTheme(page, options.theme);
+    // the second cell (or the file) is empty: type a function into it at a human pace
+    const editor = inFile
+      ? page.locator(editors).first()
+      : page.locator('.jp-Notebook .jp-Cell').nth(1).locator('.cm-content');
+    await editor.click();
+    await page.keyboard.type('def add(a, b):', { delay: 60 });
+    await page.keyboard.press('Enter');
+    const indented = (await page.evaluate(sourceOf, inFile)).endsWith('    ');
+    await page.keyboard.type(indented ? 'return ' : '    return ', { delay: keyDelay });
+    const ghost = page.locator('.jp-GhostText');
+    await ghost.first().waitFor({ state: 'visible', timeout: WAIT });
+    await page.waitForFunction(
+      () => (document.querySelector('.jp-GhostText')?.textContent || '').trim().length > 0,
+      null,
+      { timeout: WAIT }
+    );
+    // the stream has ended: no streaming indicator, and the text stays the same for a second
+    await page.waitForFunction(
+      () => {
+        const ghost = document.querySelector('.jp-GhostText');
+        const text = ghost?.textContent || '';
+        const now = Date.now();
+        if (
+          ghost?.querySelector('.jp-GhostText-streamingIndicator') ||
+          text !== window.neiraGhost
+        ) {
+          window.neiraGhost = text;
+          window.neiraGhostSince = now;
+          return false;
+        }
+        return now - window.neiraGhostSince > 1000;
+      },
+      null,
+      { timeout: WAIT, polling: 100 }
+    );
+    out.ghost = await ghost.first().textContent();
+    await page.screenshot({ path: shot('suggested') });
+    await page.keyboard.press('Tab');
+    await page.waitForFunction(() => !document.querySelector('.jp-GhostText'), null, {
+      timeout: WAIT
+    });
+    out.source = await page.evaluate(sourceOf, inFile);
+    await page.screenshot({ path: shot('accepted') });
+  }
+);

@@ -8,11 +8,10 @@
 // Prints one JSON line: the corrected and the still-heard text shown while recording, and
 // the final text. Screenshot: {artifacts}/lab-live-{scenario}-{theme}-corrected.png, taken
 // while the recording runs and corrected text is shown.
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { WAIT, extensionEntry, setTheme, waitForClockPast } from './page.mjs';
+import { WAIT, extensionEntry, setTheme, waitForClockPast, runInPage } from './page.mjs';
 
 const options = JSON.parse(process.argv[2]);
 const widget = options.scenario === 'widget';
@@ -34,78 +33,69 @@ const sel = widget
     };
 
 fs.mkdirSync(options.artifacts, { recursive: true });
-const shot = name => path.join(options.artifacts, `lab-live-${options.scenario}-${options.theme}-${name}.png`);
+const shot = name =>
+  path.join(options.artifacts, `lab-live-${options.scenario}-${options.theme}-${name}.png`);
 
-const browser = await chromium.launch({
-  executablePath: options.chromium || '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--use-fake-ui-for-media-stream',
-    '--use-fake-device-for-media-stream',
-    `--use-file-for-fake-audio-capture=${options.wav}%noloop`,
-    '--autoplay-policy=no-user-gesture-required'
-  ]
-});
 const out = { scenario: options.scenario, theme: options.theme, console: [] };
 let page;
-try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  page = await context.newPage();
-  page.on('pageerror', err => out.console.push(`pageerror: ${err.message}`.slice(0, 300)));
-  await page.goto(`${options.url}${options.page}&token=${options.token}`);
-  await page.waitForFunction(() => window.jupyterapp && window.jupyterapp.shell, null, { timeout: WAIT });
-  await page.waitForSelector('.jp-Notebook', { timeout: WAIT });
-  await page.waitForFunction(
-    () => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle',
-    null,
-    { timeout: WAIT }
-  );
-  out.extensionEntry = await extensionEntry(page);
-  await setTheme(page, options.theme);
-  if (widget) {
-    await page.evaluate(() => window.jupyterapp.commands.execute('notebook:run-all-cells'));
-  } else {
-    await page.evaluate(() => {
-      window.jupyterapp.shell.currentWidget.content.activeCellIndex = 0;
+await runInPage(
+  {
+    chromium: options.chromium,
+    viewport: { width: 1280, height: 900 },
+    out,
+    failureShot: shot('failure'),
+    wav: options.wav
+  },
+  async opened => {
+    page = opened;
+    await page.goto(`${options.url}${options.page}&token=${options.token}`);
+    await page.waitForFunction(() => window.jupyterapp && window.jupyterapp.shell, null, {
+      timeout: WAIT
     });
+    await page.waitForSelector('.jp-Notebook', { timeout: WAIT });
+    await page.waitForFunction(
+      () =>
+        window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle',
+      null,
+      { timeout: WAIT }
+    );
+    out.extensionEntry = await extensionEntry(page);
+    await setTheme(page, options.theme);
+    if (widget) {
+      await page.evaluate(() => window.jupyterapp.commands.execute('notebook:run-all-cells'));
+    } else {
+      await page.evaluate(() => {
+        window.jupyterapp.shell.currentWidget.content.activeCellIndex = 0;
+      });
+    }
+    const start = page.locator(sel.start);
+    await start.waitFor({ timeout: WAIT });
+    await start.click();
+    await page.mouse.move(640, 880);
+    await page.waitForSelector(`${sel.root}[data-state="recording"]`, { timeout: WAIT });
+    // the first sentence's correction arrives while the next one is still spoken
+    await page.waitForFunction(
+      selector => (document.querySelector(selector)?.textContent || '').trim().length > 0,
+      sel.corrected,
+      { timeout: WAIT }
+    );
+    out.stateAtCorrected = await page.locator(sel.root).getAttribute('data-state');
+    out.correctedWhileRecording = (await page.locator(sel.corrected).textContent()).trim();
+    out.shownWhileRecording = (await page.locator(sel.heard).textContent()).trim();
+    await page.locator(sel.root).scrollIntoViewIfNeeded();
+    await page.screenshot({ path: shot('corrected') });
+    await waitForClockPast(page, sel.clock, options.clipSeconds + 0.5);
+    out.correctedAtStop = (await page.locator(sel.corrected).textContent()).trim();
+    await start.click(); // the same button stops
+    await page.waitForSelector(`${sel.root}[data-state="done"], ${sel.root}[data-state="error"]`, {
+      timeout: WAIT
+    });
+    out.state = await page.locator(sel.root).getAttribute('data-state');
+    out.finalText = widget
+      ? await page.locator(sel.final).textContent()
+      : await page.evaluate(() =>
+          window.jupyterapp.shell.currentWidget.content.widgets[0].model.sharedModel.getSource()
+        );
+    await page.screenshot({ path: shot('final') });
   }
-  const start = page.locator(sel.start);
-  await start.waitFor({ timeout: WAIT });
-  await start.click();
-  await page.mouse.move(640, 880);
-  await page.waitForSelector(`${sel.root}[data-state="recording"]`, { timeout: WAIT });
-  // the first sentence's correction arrives while the next one is still spoken
-  await page.waitForFunction(
-    selector => (document.querySelector(selector)?.textContent || '').trim().length > 0,
-    sel.corrected,
-    { timeout: WAIT }
-  );
-  out.stateAtCorrected = await page.locator(sel.root).getAttribute('data-state');
-  out.correctedWhileRecording = (await page.locator(sel.corrected).textContent()).trim();
-  out.shownWhileRecording = (await page.locator(sel.heard).textContent()).trim();
-  await page.locator(sel.root).scrollIntoViewIfNeeded();
-  await page.screenshot({ path: shot('corrected') });
-  await waitForClockPast(page, sel.clock, options.clipSeconds + 0.5);
-  out.correctedAtStop = (await page.locator(sel.corrected).textContent()).trim();
-  await start.click(); // the same button stops
-  await page.waitForSelector(`${sel.root}[data-state="done"], ${sel.root}[data-state="error"]`, {
-    timeout: WAIT
-  });
-  out.state = await page.locator(sel.root).getAttribute('data-state');
-  out.finalText = widget
-    ? await page.locator(sel.final).textContent()
-    : await page.evaluate(() =>
-        window.jupyterapp.shell.currentWidget.content.widgets[0].model.sharedModel.getSource()
-      );
-  await page.screenshot({ path: shot('final') });
-} catch (err) {
-  out.failure = String(err && err.stack ? err.stack : err).slice(0, 2000);
-  if (page) await page.screenshot({ path: shot('failure') }).catch(() => {});
-} finally {
-  await browser.close();
-}
-process.stdout.write(JSON.stringify(out) + '\n');
+);

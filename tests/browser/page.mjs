@@ -1,5 +1,7 @@
-// Page-side helpers for drive.mjs: theme switching, computed-style reports, keyboard focus,
+// Page-side helpers for the browser scripts (runInPage: one page, one JSON line): theme switching, computed-style reports, keyboard focus,
 // the status panel. Every function takes a playwright `page`.
+
+import { chromium } from 'playwright-core';
 
 export const WAIT = 180_000;
 
@@ -7,7 +9,10 @@ const THEMES = { light: 'JupyterLab Light', dark: 'JupyterLab Dark' };
 
 /** Switch the app's theme with JupyterLab's own command and wait until it is applied. */
 export async function setTheme(page, theme) {
-  await page.evaluate(name => window.jupyterapp.commands.execute('apputils:change-theme', { theme: name }), THEMES[theme]);
+  await page.evaluate(
+    name => window.jupyterapp.commands.execute('apputils:change-theme', { theme: name }),
+    THEMES[theme]
+  );
   await page.waitForFunction(
     ({ name, light }) =>
       document.body.dataset.jpThemeName === name && document.body.dataset.jpThemeLight === light,
@@ -20,7 +25,9 @@ export async function setTheme(page, theme) {
       const probe = document.createElement('div');
       probe.style.color = 'var(--jp-layout-color1)';
       document.body.append(probe);
-      const [r, g, b] = getComputedStyle(probe).color.match(/[\d.]+/g).map(Number);
+      const [r, g, b] = getComputedStyle(probe)
+        .color.match(/[\d.]+/g)
+        .map(Number);
       probe.remove();
       return light === (r + g + b) / 3 > 128;
     },
@@ -42,7 +49,13 @@ export async function styleReport(page, selectors) {
       return getComputedStyle(probe).color;
     };
     const vars = {};
-    for (const name of ['layout-color1', 'ui-font-color1', 'brand-color1', 'error-color1', 'warn-color1']) {
+    for (const name of [
+      'layout-color1',
+      'ui-font-color1',
+      'brand-color1',
+      'error-color1',
+      'warn-color1'
+    ]) {
       vars[name] = resolve(`--jp-${name}`);
     }
     probe.remove();
@@ -154,4 +167,49 @@ export async function waitForClockPast(page, selector, seconds) {
     { selector, seconds },
     { timeout: WAIT }
   );
+}
+
+/**
+ * Run `body(page)` in a fresh headless Chromium page, then print `out` as one JSON line (what
+ * the Python test reads). `chromium`: the browser's path; `wav`: a clip the fake microphone
+ * plays once (the microphone is then allowed); `logConsole`: also keep the page's console
+ * lines. Page errors (and console lines) go to `out.console`; an error thrown by `body` goes
+ * to `out.failure`, with a screenshot at `failureShot`.
+ */
+export async function runInPage(
+  { chromium: executablePath, wav, viewport, out, failureShot, logConsole = false },
+  body
+) {
+  const args = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run'];
+  if (wav) {
+    args.push(
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${wav}%noloop`,
+      '--autoplay-policy=no-user-gesture-required'
+    );
+  }
+  const browser = await chromium.launch({
+    executablePath: executablePath || '/usr/bin/chromium',
+    headless: true,
+    args
+  });
+  out.console = out.console || [];
+  let page;
+  try {
+    const context = await browser.newContext({ viewport });
+    if (wav) await context.grantPermissions(['microphone']);
+    page = await context.newPage();
+    page.on('pageerror', err => out.console.push(`pageerror: ${err.message}`.slice(0, 300)));
+    if (logConsole) {
+      page.on('console', msg => out.console.push(`${msg.type()}: ${msg.text()}`.slice(0, 300)));
+    }
+    await body(page);
+  } catch (err) {
+    out.failure = String(err && err.stack ? err.stack : err).slice(0, 2000);
+    if (page) await page.screenshot({ path: failureShot }).catch(() => {});
+  } finally {
+    await browser.close();
+  }
+  process.stdout.write(JSON.stringify(out) + '\n');
 }
