@@ -221,10 +221,13 @@ def test_stop_string_and_seeded_sampling_are_per_request(batched: LlamaModel) ->
     assert "def" not in first[0].text
     # A seed reproduces a sampled text for the same batch company; with other
     # sequences beside it the unified cache's kernels may round logits a little
-    # differently, so only greedy text is promised to match across batches.
-    alone = [run(batched, ask(PROMPTS[1]), seeded)[1] for _ in range(2)]
-    assert alone[0].text == alone[1].text
-    assert counts(alone[0]) == counts(alone[1])
+    # differently, so only greedy text is promised to match across batches. The same
+    # holds for how much of the prompt came from the cache (a long tail read in one batch
+    # rounds differently from a last token read alone): the second and third runs both
+    # find all but the prompt's last token cached, so they read alike.
+    alone = [run(batched, ask(PROMPTS[1]), seeded)[1] for _ in range(3)]
+    assert alone[1].text == alone[2].text
+    assert counts(alone[1]) == counts(alone[2])
     assert 0 < first[1].usage.completion_tokens <= 8
 
 
