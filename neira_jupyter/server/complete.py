@@ -41,10 +41,8 @@ class CompleteHandler(BoundedBodyMixin):
             )
         except EngineError as exc:
             self.send_engine_error(exc)
-        self.cancel_on_close(generation.request_id)
         try:
             await reply_generation(self, generation, request.stream)
         finally:
-            await generation.aclose()  # cancels the job if the client went away
             if request.stream_key is not None:
                 self.superseding.end(user, request.stream_key, generation.request_id)

@@ -50,27 +50,28 @@ class GenerateHandler(BoundedBodyMixin):
             generation = await open_generation(self.engine, self.username, request, self.limits)
         except EngineError as exc:
             self.send_engine_error(exc)
-        self.cancel_on_close(generation.request_id)
-        try:
-            await reply_generation(self, generation, request.stream)
-        finally:
-            await generation.aclose()  # cancels the job if the client went away
+        await reply_generation(self, generation, request.stream)
 
 
 async def reply_generation(
     handler: BoundedBodyMixin, generation: StartedGeneration, stream: bool
 ) -> None:
     """Answer with a started generation: its events as NDJSON or SSE when ``stream``, else
-    its result as one JSON document (an engine error is the handler's error answer)."""
-    if stream:
-        media = SSE if accepts_sse(handler) else NDJSON
-        await write_events(handler, neira_events(generation), media)
-        return
+    its result as one JSON document (an engine error is the handler's error answer).
+    Closing the connection, or leaving early, cancels the job."""
+    handler.cancel_on_close(generation.request_id)
     try:
-        result = await generation.result()
-    except EngineError as exc:
-        handler.send_engine_error(exc)
-    await handler.reply_built(lambda: generate_result(result, generation.request_id))
+        if stream:
+            media = SSE if accepts_sse(handler) else NDJSON
+            await write_events(handler, neira_events(generation), media)
+            return
+        try:
+            result = await generation.result()
+        except EngineError as exc:
+            handler.send_engine_error(exc)
+        await handler.reply_built(lambda: generate_result(result, generation.request_id))
+    finally:
+        await generation.aclose()  # cancels the job if the client went away
 
 
 class CancelHandler(NeiraAPIHandler):
