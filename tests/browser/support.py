@@ -238,19 +238,25 @@ def drive(
 ) -> dict[str, Any]:
     """Run ``drive.mjs``'s ``scenario`` in headless Chromium; returns what the page showed."""
     ARTIFACTS.mkdir(exist_ok=True)
-    options = {
-        "app": server.app,
-        "scenario": scenario,
+    options = page_options(
+        server, notebook_path, theme, app=server.app, scenario=scenario, wav=str(wav),
+        clipSeconds=clip_seconds,
+    )  # fmt: skip
+    return run_page_script("drive.mjs", options)
+
+
+def page_options(server: Server, page: str, theme: str, **extra: Any) -> dict[str, Any]:
+    """What every page script is given (the server, the page to open at ``page``, the
+    theme, where screenshots go, the browser), plus the script's own ``extra``."""
+    return {
         "theme": theme,
         "url": server.url,
-        "page": server.page_path(notebook_path),
+        "page": server.page_path(page),
         "token": server.token,
-        "wav": str(wav),
-        "clipSeconds": clip_seconds,
         "artifacts": str(ARTIFACTS),
         "chromium": CHROMIUM,
+        **extra,
     }
-    return run_page_script("drive.mjs", options)
 
 
 def run_page_script(script: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -301,13 +307,4 @@ def kernel_value(server: Server, notebook_path: str, expression: str) -> Any:
 def type_and_accept(server: Server, page: str, theme: str, **extra: Any) -> dict[str, Any]:
     """Run ``complete.mjs`` on ``page``: type ``def add(a, b): return``, take the suggestion
     with Tab (``extra``: its other options, e.g. ``editor="file"``, ``keyDelay``)."""
-    options = {
-        "theme": theme,
-        "url": server.url,
-        "page": server.page_path(page),
-        "token": server.token,
-        "artifacts": str(ARTIFACTS),
-        "chromium": CHROMIUM,
-        **extra,
-    }
-    return run_page_script("complete.mjs", options)
+    return run_page_script("complete.mjs", page_options(server, page, theme, **extra))

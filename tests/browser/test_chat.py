@@ -20,13 +20,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.browser.support import (
-    ARTIFACTS,
-    CHROMIUM,
     THEMES,
     Server,
     code_cell,
     notebook,
     padded_clip,
+    page_options,
     run_page_script,
 )
 from tests.support.audio_fixtures import SENTENCES
@@ -61,17 +60,7 @@ def test_chat_answers_about_df_and_stop_cancels(lab: Server, theme: str) -> None
     name = f"chat-{theme}.ipynb"
     source = ("import pandas as pd", 'df = pd.DataFrame({"alpha": [1, 2, 3], "beta": [4, 5, 6]})')
     (lab.root / name).write_text(notebook(code_cell("c1", *source)))
-    options = {
-        "theme": theme,
-        "url": lab.url,
-        "page": lab.page_path(name),
-        "token": lab.token,
-        "artifacts": str(ARTIFACTS),
-        "chromium": CHROMIUM,
-        "question": QUESTION,
-        "long": LONG,
-        "failing": FAILING,
-    }
+    options = page_options(lab, name, theme, question=QUESTION, long=LONG, failing=FAILING)
     cancelled = cancelled_generations(lab)
     seen = run_page_script("chat.mjs", options)
     answer, _, used = seen["answer"].rpartition("used:")
@@ -100,17 +89,7 @@ def test_the_chat_microphone_fills_the_input(
     wav, speech_end = padded_clip(tmp_path, clip_path(lang, sentence, tmp_path))
     name = f"mic-{lang}.ipynb"
     (lab.root / name).write_text(notebook(code_cell("c1", "x = 1")))
-    options = {
-        "theme": theme,
-        "url": lab.url,
-        "page": lab.page_path(name),
-        "token": lab.token,
-        "artifacts": str(ARTIFACTS),
-        "chromium": CHROMIUM,
-        "wav": str(wav),
-        "clipSeconds": speech_end + 1.0,
-        "tag": lang,
-    }
+    options = page_options(lab, name, theme, wav=str(wav), clipSeconds=speech_end + 1.0, tag=lang)
     seen = run_page_script("chat_mic.mjs", options)
     assert seen["labelIdle"] == "Dictate into the chat", seen
     assert seen["labelRecording"] == "Stop dictating", seen

@@ -17,12 +17,12 @@ import pytest
 
 from tests.browser.support import (
     ARTIFACTS,
-    CHROMIUM,
     RECORDER_CELL,
     THEMES,
     Server,
     code_cell,
     notebook,
+    page_options,
     run_page_script,
 )
 from tests.support.audio_fixtures import SENTENCES, speak
@@ -61,17 +61,8 @@ def test_corrected_text_grows_while_speaking(
     name = f"live-{scenario}-{theme}.ipynb"
     cell = RECORDER_CELL if scenario == "widget" else code_cell("target", "")
     (lab.root / name).write_text(notebook(cell))
-    options = {
-        "scenario": scenario,
-        "theme": theme,
-        "url": lab.url,
-        "page": lab.page_path(name),
-        "token": lab.token,
-        "wav": str(wav),
-        "clipSeconds": speech_end,
-        "artifacts": str(ARTIFACTS),
-        "chromium": CHROMIUM,
-    }
+    extra = {"scenario": scenario, "wav": str(wav), "clipSeconds": speech_end}
+    options = page_options(lab, name, theme, **extra)
     seen = run_page_script("live.mjs", options)
     # a corrected sentence was on screen while the recording still ran
     assert seen["stateAtCorrected"] == "recording", seen
