@@ -2,8 +2,8 @@
 
 Starts a real Jupyter server with the neira extension (the default
 configuration: demo models) in its own process, then opens N WebSockets to
-``WS api/transcribe/stream`` at once. Each client streams a different 5-7 s
-English clip (two espeak-ng sentences of the evaluation set) in 100 ms
+``WS api/transcribe/stream`` at once. Each client streams a different 5-9 s
+clip (two sentences of the evaluation set) in 100 ms
 frames **at real-time pace**, as a microphone would, then sends ``stop``.
 For every client it records:
 
@@ -16,12 +16,17 @@ For every client it records:
 * corrected before stop: the ``corrected`` messages (segments corrected
   while the client still spoke) that arrived before ``stop``;
 * WER: words-only word error rate of the final raw transcript and of its
-  corrected text (raw -> corrected).
+  corrected text (raw -> corrected);
+
+and for the whole load, how busy the server kept the machine: its process's
+CPU time (all threads) over the load's wall time and the number of cores.
+Near 100%, the models need more compute than the machine has, and work
+that speech brings in faster than it is done waits for the stop.
 
 ``--length`` picks the dictations: ``short`` (the two sentences above) and
 ``30``/``120`` (long dictations: sentences of the evaluation set with 1 s
 pauses until that many seconds of audio), ``--lang`` English (espeak-ng)
-and/or Russian (festival).
+and/or Russian (festival); every length is measured in every language.
 
 With ``--baseline REV`` the same loads run first against a server built
 from git revision REV (a temporary ``git worktree``), so both tables come
@@ -100,6 +105,7 @@ class LoadRun:
     clients: int
     runs: list[ClientRun] = field(default_factory=list)
     status: dict[str, object] = field(default_factory=dict)
+    busy: float = float("nan")  # the server's CPU time over the load's wall time, per core
 
 
 def speech_bounds(samples: np.ndarray) -> tuple[int, int]:
@@ -117,8 +123,7 @@ def long_clips(directory: Path, count: int, seconds: float, lang: str) -> list[C
         parts = [np.zeros(8000, np.int16)]
         said: list[str] = []
         for sentence in itertools.islice(itertools.cycle(sentences), index, None):
-            with wave.open(str(clip_path(lang, sentence, directory))) as source:
-                parts.append(np.frombuffer(source.readframes(source.getnframes()), "<i2"))
+            parts.append(read_pcm(clip_path(lang, sentence, directory)))
             parts.append(np.zeros(16000, np.int16))
             said.append(sentence)
             if sum(p.size for p in parts) >= seconds * 16000:
@@ -129,19 +134,28 @@ def long_clips(directory: Path, count: int, seconds: float, lang: str) -> list[C
     return clips
 
 
-def make_clips(directory: Path, count: int) -> list[Clip]:
-    """``count`` clips of two English sentences each, 0.5 s of silence before, 1 s after."""
-    sentences = load_set()["en"]
+def make_clips(directory: Path, count: int, lang: str = "en") -> list[Clip]:
+    """``count`` clips of two sentences each (English espeak-ng, Russian festival),
+    0.5 s of silence before, 1 s after: a one-breath dictation."""
+    sentences = load_set()[lang]
     clips = []
     for index in range(count):
-        text = f"{sentences[index % len(sentences)]} {sentences[(index + 1) % len(sentences)]}"
-        wav = speak(text, "en", directory)
-        with wave.open(str(wav)) as source:
-            speech = np.frombuffer(source.readframes(source.getnframes()), "<i2")
-        pcm = np.concatenate([np.zeros(8000, np.int16), speech, np.zeros(16000, np.int16)])
+        said = [sentences[index % len(sentences)], sentences[(index + 1) % len(sentences)]]
+        if lang == "en":  # one espeak-ng utterance, as this benchmark's first tables had
+            parts = [read_pcm(speak(" ".join(said), "en", directory))]
+        else:
+            parts = [read_pcm(clip_path(lang, sentence, directory)) for sentence in said]
+            parts.insert(1, np.zeros(4800, np.int16))  # 0.3 s between the sentences
+        pcm = np.concatenate([np.zeros(8000, np.int16), *parts, np.zeros(16000, np.int16)])
         start, end = speech_bounds(pcm)
-        clips.append(Clip(text, pcm, start, end))
+        clips.append(Clip(" ".join(said), pcm, start, end, lang))
     return clips
+
+
+def read_pcm(wav: Path) -> np.ndarray:
+    """A 16 kHz mono 16-bit WAV's samples."""
+    with wave.open(str(wav)) as source:
+        return np.frombuffer(source.readframes(source.getnframes()), "<i2")
 
 
 async def dictate(url: str, token: str, clip: Clip) -> ClientRun:
@@ -223,8 +237,9 @@ def status(base: str, token: str) -> dict[str, object]:
 
 
 @contextlib.contextmanager
-def server(source: Path, workdir: Path, options: list[str]) -> Iterator[tuple[str, str]]:
-    """A ``jupyter server`` process running the neira code in ``source``; (base URL, token)."""
+def server(source: Path, workdir: Path, options: list[str]) -> Iterator[tuple[str, str, int]]:
+    """A ``jupyter server`` process running the neira code in ``source``; (base URL, token,
+    its process id)."""
     port = 19000 + os.getpid() % 500 + (hash(str(source)) % 400)
     token = uuid.uuid4().hex
     home = workdir / f"jupyter-{port}"
@@ -263,7 +278,7 @@ def server(source: Path, workdir: Path, options: list[str]) -> Iterator[tuple[st
                 tail = log.read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"the server from {source} did not become ready:\n{tail}")
             time.sleep(0.5)
-        yield base, token
+        yield base, token, process.pid
     finally:
         process.terminate()
         process.wait(30)
@@ -273,6 +288,12 @@ async def load(url: tuple[str, str], clips: list[Clip]) -> list[ClientRun]:
     base, token = url
     ws_url = base.replace("http", "ws", 1) + "neira/api/transcribe/stream"
     return list(await asyncio.gather(*(dictate(ws_url, token, clip) for clip in clips)))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process ``pid`` so far, all its threads (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def p(values: list[float], q: float) -> float:
@@ -290,14 +311,18 @@ def measure(
     source: Path, workdir: Path, dictations: Dictations, loads: list[int], options: list[str]
 ) -> dict[str, list[LoadRun]]:
     results: dict[str, list[LoadRun]] = {}
-    with server(source, workdir, options) as url:
+    with server(source, workdir, options) as (base, token, pid):
+        url = base, token
         for name, clips in dictations.items():
             # warm-up (the language's first decodes and correction): 6 s of the first clip
             first = clips[0]
             warm = Clip(first.reference, first.pcm[: 6 * 16000], 0, 0, first.language)
             asyncio.run(load(url, [warm]))
             for clients in loads:
+                cpu, began = cpu_seconds(pid), time.perf_counter()
                 run = LoadRun(clients, asyncio.run(load(url, clips[:clients])))
+                wall = time.perf_counter() - began
+                run.busy = (cpu_seconds(pid) - cpu) / (wall * (os.cpu_count() or 1))
                 speech = status(*url).get("speech")
                 run.status = speech if isinstance(speech, dict) else {}
                 results.setdefault(name, []).append(run)
@@ -310,9 +335,9 @@ def table(title: str, results: list[LoadRun]) -> None:
     print(
         "| clients | first partial p50 / p95 | stall p95 (max) | final after stop p50 / p95 "
         "(max) | final vs 1 client | of which decode / correction p50 "
-        "| corrected before stop (mean) | WER raw -> corrected |"
+        "| corrected before stop (mean) | WER raw -> corrected | server CPU busy |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         first = [c.first_partial_s for c in r.runs]
         stall = [c.stall_s for c in r.runs]
@@ -326,7 +351,7 @@ def table(title: str, results: list[LoadRun]) -> None:
             f"{p([c.correct_s for c in r.runs], 0.5):.2f} s "
             f"| {statistics.mean(c.corrected_before_stop for c in r.runs):.1f} "
             f"| {statistics.mean(c.wer for c in r.runs):.3f} -> "
-            f"{statistics.mean(c.wer_corrected for c in r.runs):.3f} |"
+            f"{statistics.mean(c.wer_corrected for c in r.runs):.3f} | {r.busy:.0%} |"
         )
     for r in results:
         who = collections.Counter(c.corrected_by for c in r.runs)
@@ -359,8 +384,7 @@ def main() -> None:
         for length in args.length:
             for lang in args.lang:
                 if length == "short":
-                    if lang == "en":
-                        dictations["short en"] = make_clips(workdir, max(loads))
+                    dictations[f"short {lang}"] = make_clips(workdir, max(loads), lang)
                     continue
                 dictations[f"{length} s {lang}"] = long_clips(
                     workdir, max(loads), float(length), lang

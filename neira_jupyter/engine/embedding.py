@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .compute_gate import CPU_GATE
 from .lanes import LaneActions
 from .resident import LoadRetry, ResidentModel
 from .schedule import Job, JobCancelled, Scheduler
@@ -163,7 +164,8 @@ class EmbeddingModel(ResidentModel):
         """One pooled vector per text, of unit length (as OpenAI's are)."""
         if not texts:
             return []
-        vectors: list[list[float]] = self._llama.embed(texts, normalize=True, truncate=False)
+        with CPU_GATE.hold("embedding", self.device):
+            vectors: list[list[float]] = self._llama.embed(texts, normalize=True, truncate=False)
         return vectors
 
 
