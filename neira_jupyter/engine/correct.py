@@ -32,7 +32,7 @@ import enum
 import re
 import time
 import unicodedata
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from rapidfuzz.distance import Levenshtein
@@ -253,6 +253,11 @@ class Correction:
     reason_code: DegradedReason | None = None
 
 
+def accepted(correction: Correction) -> bool:
+    """Whether ``correction`` can serve as context: not degraded, and not of blank text."""
+    return not correction.degraded and bool(correction.raw.strip())
+
+
 class TranscriptCorrector:
     """Runs the correction prompt through an awaited ``generate`` and guards the answer."""
 
@@ -271,14 +276,16 @@ class TranscriptCorrector:
         self,
         text: str,
         language: str,
-        previous: Correction | None = None,
+        context: Sequence[Correction] = (),
         latency: Latency = Latency.NORMAL,
     ) -> tuple[list[ChatMessage], GenerationOptions]:
         """The messages and options for correcting ``text`` (already resolved to "ru"/"en").
 
-        ``previous``: the text just before ``text`` (a live stream's previous
-        segment), corrected and accepted; it follows the worked examples as
-        one more turn, so the model sees the sentence ``text`` goes on from.
+        ``context``: corrections of the text just before ``text`` (a live
+        stream's earlier segments), in order; the accepted ones follow the
+        worked examples as more turns, so the model sees what ``text`` goes
+        on from. A context that only ever grows at its end keeps each prompt
+        a continuation of the one before, which the model's cache holds.
         """
         words = len(text.split())
         options = GenerationOptions(
@@ -289,8 +296,7 @@ class TranscriptCorrector:
             latency=latency,
         )
         turns = list(EXAMPLES[language])
-        if previous is not None and not previous.degraded and previous.raw.strip():
-            turns.append((previous.raw.strip(), previous.corrected))
+        turns += [(c.raw.strip(), c.corrected) for c in context if accepted(c)]
         messages: list[ChatMessage] = []
         for example, answer in turns:
             messages.append(ChatMessage("user", build_prompt(example, language)))
@@ -304,12 +310,12 @@ class TranscriptCorrector:
         language: str,
         generate: Generate | None,
         timeout_s: float,
-        previous: Correction | None = None,
+        context: Sequence[Correction] = (),
         latency: Latency = Latency.NORMAL,
     ) -> Correction:
         """Correct ``text``; never raises for a model failure, it degrades instead.
 
-        ``previous`` and ``latency``: as for ``request``.
+        ``context`` and ``latency``: as for ``request``.
         """
         started = time.perf_counter()
         lang = await asyncio.to_thread(prompt_language, language, text)
@@ -321,7 +327,7 @@ class TranscriptCorrector:
         if stripped and generate is None:
             rejection = DegradedReason.NO_MODEL, "no language model is loaded"
         elif stripped and generate is not None:
-            messages, options = self.request(stripped, lang, previous, latency)
+            messages, options = self.request(stripped, lang, context, latency)
             try:
                 result = await asyncio.wait_for(generate(messages, options), timeout_s)
             except TimeoutError:

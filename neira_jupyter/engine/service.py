@@ -261,14 +261,15 @@ class NeiraEngine:
         user: str,
         text: str,
         language: str = "auto",
-        previous: Correction | None = None,
+        context: Sequence[Correction] = (),
         latency: Latency = Latency.NORMAL,
     ) -> Correction:
         """Correct a transcript with the LLM; degrades to the raw text, never loses it.
 
-        ``previous``: the correction of the text just before (a live stream's
-        previous segment), given to the model as context; ``latency``: the
-        class its generation waits in (``Latency``).
+        ``context``: corrections of the text just before (a live stream's
+        earlier segments), given to the model as context
+        (``TranscriptCorrector.request``); ``latency``: the class its
+        generation waits in (``Latency``).
 
         Routed once: the correction's own generation asks the router. When no
         backend could take it (``router.available()``, which changes nothing) or
@@ -294,7 +295,7 @@ class NeiraEngine:
             language,
             generate,
             timeout_s=self.config.correction_timeout_s,
-            previous=previous,
+            context=context,
             latency=latency,
         )
         if unroutable is not None or refused:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -137,7 +138,7 @@ def test_calls_off_the_cpu_nested_calls_and_a_disabled_gate_pass_through() -> No
 
 
 @pytest.mark.model
-def test_the_models_on_the_cpu_take_the_gate(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_models_on_the_cpu_take_the_gate(tmp_path: Path) -> None:
     """The batch loop's steps, Whisper's windows and whole files hold the process's gate."""
     import numpy as np
 

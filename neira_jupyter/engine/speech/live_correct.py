@@ -3,7 +3,11 @@
 The recognizer hands each committed segment's words to ``add``. One task per
 stream corrects them in order through the engine's ``correct`` (the batch
 loop's ``Latency.SEGMENT`` class: below a stopped stream's final, above
-ordinary generations), each with the previous correction as context.
+ordinary generations), each with the stream's earlier corrections as context
+(``CorrectionContext``: it grows by one turn per correction, so each prompt
+continues the one before and only the new segment is read, the rest coming
+from the model's cache; past ``MAX_CONTEXT_WORDS`` it starts again from the
+last correction).
 Segments committed while a correction runs wait and are corrected together
 next (up to ``MAX_JOINED_WORDS`` words at once), so a loaded engine gives
 fewer, longer corrections instead of a queue of short ones. Every
@@ -13,15 +17,14 @@ so nothing shown ever holds a rejected answer.
 
 ``hurry`` (at ``stop``) puts the corrections still to come in the
 ``Latency.URGENT`` class and starts them side by side (the batch loop
-decodes them together; each has the last correction done as context);
+decodes them together; all have the same context, read once);
 ``finish`` awaits the running one (it is not redone) and the rest, and
 ``join_corrections`` makes the stream's one ``Correction`` of them: the
 final text is the corrected segments, in order.
 
 ``correct_in_pieces`` does the same for a whole text (``POST api/correct``
 with ``stream``): its sentences (``sentence_pieces``) corrected in order,
-each with the previous one's correction as context, each given out as soon
-as it is done.
+with the same growing context, each given out as soon as it is done.
 
 Made with ``live=False`` (``NeiraApp.live_correction`` off), the corrector
 only collects the segments until ``hurry``, and corrects them all then.
@@ -34,15 +37,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 
-from ..correct import Correction
+from ..correct import Correction, accepted
 from ..types import Latency
 
 __all__ = [
     "CorrectedListener",
     "CorrectedSegments",
+    "CorrectionContext",
     "LiveCorrector",
     "correct_in_pieces",
     "join_corrections",
@@ -53,12 +57,34 @@ MAX_JOINED_WORDS = 30
 """The most words of waiting segments corrected in one go (a longer correction risks the
 correction timeout on a loaded machine: 8 joined segments timed out on 2 busy cores)."""
 
+MAX_CONTEXT_WORDS = 60
+"""The most raw words of earlier corrections a prompt carries as context. Growing turn by
+turn, each prompt starts with the one before (read from the cache, not again); past this,
+the context starts again from the last correction, and that prompt is read whole once."""
+
 MIN_PIECE_WORDS = 6
 """A sentence shorter than this is corrected together with the next one."""
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n\s*")
 
-CorrectCall = Callable[[str, str, Correction | None, Latency], Awaitable[Correction]]
+CorrectCall = Callable[[str, str, Sequence[Correction], Latency], Awaitable[Correction]]
+
+
+@dataclass
+class CorrectionContext:
+    """The earlier corrections a stream's next correction is given: accepted ones, in order,
+    at most ``MAX_CONTEXT_WORDS`` raw words (then it starts again from the newest)."""
+
+    turns: list[Correction] = field(default_factory=list)
+
+    def add(self, correction: Correction) -> None:
+        """Append ``correction`` when it can serve as context (a rejected one cannot)."""
+        if not accepted(correction):
+            return
+        words = sum(len(c.raw.split()) for c in [*self.turns, correction])
+        if words > MAX_CONTEXT_WORDS:
+            self.turns = []
+        self.turns.append(correction)
 
 
 @dataclass(frozen=True)
@@ -96,6 +122,7 @@ class LiveCorrector:
         self._task: asyncio.Task[None] | None = None
         self._latency = Latency.SEGMENT
         self._covered = 0
+        self._context = CorrectionContext()
         self.done: list[CorrectedSegments] = []
 
     @property
@@ -153,16 +180,17 @@ class LiveCorrector:
                 batches = [self._take()]
                 while self._latency is Latency.URGENT and self._waiting:
                     batches.append(self._take())  # stopped: the rest side by side
-                previous = self.done[-1].correction if self.done else None
+                context = list(self._context.turns)
                 latency = self._latency
                 raws = [" ".join(words for _, words, _ in batch) for batch in batches]
                 corrections = await asyncio.gather(
                     *(
-                        self._correct(raw, batch[-1][2], previous, latency)
+                        self._correct(raw, batch[-1][2], context, latency)
                         for raw, batch in zip(raws, batches, strict=True)
                     )
                 )
                 for raw, batch, correction in zip(raws, batches, corrections, strict=True):
+                    self._context.add(correction)
                     self._covered += len(raw.split())
                     corrected = CorrectedSegments(
                         batch[0][0], batch[-1][0] + 1, correction, self._covered
@@ -234,11 +262,11 @@ def sentence_pieces(text: str) -> list[tuple[str, str]]:
 async def correct_in_pieces(
     correct: CorrectCall, pieces: list[str], language: str, latency: Latency
 ) -> AsyncIterator[CorrectedSegments]:
-    """Correct ``pieces`` in order, each with the previous correction as context."""
-    previous: Correction | None = None
+    """Correct ``pieces`` in order, each with the earlier ones' corrections as context."""
+    context = CorrectionContext()
     covered = 0
     for index, piece in enumerate(pieces):
-        correction = await correct(piece, language, previous, latency)
+        correction = await correct(piece, language, list(context.turns), latency)
         covered += len(piece.split())
-        previous = correction
+        context.add(correction)
         yield CorrectedSegments(index, index + 1, correction, covered)

@@ -11,7 +11,7 @@ This module imports nothing from Jupyter.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,16 +38,16 @@ class LiveCalls:
     ``decode(key, priority, source)`` decodes a window in the speech lane's
     turn (None: nothing new, or dropped); ``drop(key)`` drops the stream's
     waiting partial; ``hold_partials()`` holds every stream's partials while
-    it is entered; ``correct(text, language, previous, latency)`` corrects
-    a stretch of the transcript, with the correction of the stretch before it
-    as context, in the generation's ``Latency`` class.
+    it is entered; ``correct(text, language, context, latency)`` corrects
+    a stretch of the transcript, with the corrections of the stretches before
+    it as context, in the generation's ``Latency`` class.
     ``NeiraEngine.live_calls(user)`` builds them.
     """
 
     decode: Callable[[str, Priority, Callable[[], Window | None]], Awaitable[Transcript | None]]
     drop: Callable[[str], None]
     hold_partials: Callable[[], contextlib.AbstractContextManager[None]]
-    correct: Callable[[str, str, Correction | None, Latency], Awaitable[Correction]]
+    correct: Callable[[str, str, Sequence[Correction], Latency], Awaitable[Correction]]
 
 
 class StreamLimitReached(BadRequest):

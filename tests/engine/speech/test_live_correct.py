@@ -9,6 +9,7 @@ path is tested end to end in ``tests/server/test_speech_stream_correct.py``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from neira_jupyter.engine.correct import Correction
 from neira_jupyter.engine.speech import (
@@ -24,14 +25,14 @@ class Corrections:
     """An awaited ``correct`` that waits for ``release`` and records its calls."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, str | None, Latency]] = []  # text, previous, class
+        self.calls: list[tuple[str, tuple[str, ...], Latency]] = []  # text, context, class
         self.release = asyncio.Event()
         self.release.set()
 
     async def __call__(
-        self, text: str, language: str, previous: Correction | None, latency: Latency
+        self, text: str, language: str, context: Sequence[Correction], latency: Latency
     ) -> Correction:
-        self.calls.append((text, previous.corrected if previous else None, latency))
+        self.calls.append((text, tuple(c.corrected for c in context), latency))
         await self.release.wait()
         rejected = "reject" in text
         return Correction(
@@ -45,7 +46,7 @@ class Corrections:
         )
 
 
-async def test_segments_are_corrected_in_order_with_the_previous_as_context() -> None:
+async def test_segments_are_corrected_in_order_with_the_earlier_ones_as_context() -> None:
     correct = Corrections()
     heard: list[CorrectedSegments] = []
     corrector = LiveCorrector(correct, heard.append)
@@ -62,9 +63,9 @@ async def test_segments_are_corrected_in_order_with_the_previous_as_context() ->
     parts = await corrector.finish()
     assert not corrector.running
     assert correct.calls == [
-        ("one two", None, Latency.SEGMENT),
-        ("three", "ONE TWO", Latency.SEGMENT),
-        ("four reject five", "THREE", Latency.URGENT),  # waited together: one correction
+        ("one two", (), Latency.SEGMENT),
+        ("three", ("ONE TWO",), Latency.SEGMENT),  # the context grows by a turn
+        ("four reject five", ("ONE TWO", "THREE"), Latency.URGENT),  # waited together: one
     ]
     assert parts == heard
     assert [(p.first, p.end, p.covered_words) for p in parts] == [(0, 1, 2), (1, 2, 3), (2, 4, 6)]
@@ -90,14 +91,33 @@ async def test_a_long_backlog_is_corrected_in_pieces_side_by_side_after_stop() -
     parts = await corrector.finish()
     # at most 30 words each (two sentences), all started together, urgent, after "first"
     assert [(p.first, p.end) for p in parts] == [(0, 1), (1, 3), (3, 5), (5, 6)]
-    assert correct.calls[0] == ("first", None, Latency.SEGMENT)
+    assert correct.calls[0] == ("first", (), Latency.SEGMENT)
     two = f"{sentence} {sentence}"
-    assert correct.calls[1:] == [
-        (two, "FIRST", Latency.URGENT),
-        (two, "FIRST", Latency.URGENT),
-        (sentence, "FIRST", Latency.URGENT),
+    assert correct.calls[1:] == [  # side by side, with the same context
+        (two, ("FIRST",), Latency.URGENT),
+        (two, ("FIRST",), Latency.URGENT),
+        (sentence, ("FIRST",), Latency.URGENT),
     ]
     assert parts[-1].covered_words == 1 + 5 * 12
+
+
+async def test_the_context_skips_rejected_corrections_and_starts_again_when_full() -> None:
+    correct = Corrections()
+    corrector = LiveCorrector(correct)
+    words = [" ".join([f"w{n}"] * 25) for n in range(4)]  # 25 words each
+    for segment, text in enumerate([words[0], "reject this", *words[1:]]):
+        corrector.add(segment, text, "en")
+        await asyncio.sleep(0.01)  # each one done before the next comes
+    await corrector.finish()
+    contexts = [context for _, context, _ in correct.calls]
+    first, second, third = (w.upper() for w in words[:3])
+    assert contexts == [
+        (),
+        (first,),
+        (first,),  # the rejected correction is no context
+        (first, second),  # 50 words
+        (third,),  # 75 would pass MAX_CONTEXT_WORDS (60): it starts again from the newest
+    ]
 
 
 async def test_cancel_drops_the_waiting_segments_and_the_running_correction() -> None:
