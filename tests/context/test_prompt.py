@@ -97,4 +97,4 @@ def test_ask_fits_the_window_with_the_conversation_and_states_what_it_used() -> 
     )
     assert wide.footer == "\n\n---\n*used: 6 cells, the selection, the last error, df*"
     numbered = SNAPSHOT.model_copy(update={"first": 40})
-    assert "The last error, in cell 42:" in ask("?", numbered, None).request.system  # type: ignore[operator]
+    assert "The last error, in cell 42:" in (ask("?", numbered, None).request.system or "")
