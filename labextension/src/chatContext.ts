@@ -72,7 +72,7 @@ function outputText(output: IOutput): string {
   }
 }
 
-/** The snapshot of one notebook panel, as `NotebookSnapshot` (neira_jupyter/serving/chat_context.py). */
+/** The snapshot of one notebook panel, as `NotebookSnapshot` (neira_jupyter/context/snapshot.py). */
 export function snapshotOf(panel: NotebookPanel): INotebookSnapshot {
   const notebook = panel.content;
   const cells: ICellSnapshot[] = [];

@@ -8,7 +8,7 @@
  * in its input (jupyterlab-chat's `openWithMessage`) and sends it once the
  * persona picker has chosen a persona. The answer's code
  * blocks carry the chat's own "insert below / replace the active cell"
- * buttons.
+ * buttons. `%neira fix` in a cell asks the same question with the same prompt.
  */
 import type { JupyterFrontEnd } from '@jupyterlab/application';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
@@ -98,6 +98,8 @@ export function addErrorActions(
       if (!error) return;
       panel.content.activeCellIndex = index;
       await context.post();
+      // the question `%neira fix` asks too (neira_jupyter/context/prompt.py's FIX_QUESTION;
+      // tests/context/test_prompt.py checks that the two read the same)
       const what = `${error.ename ?? 'Error'}: ${error.evalue ?? ''}`.slice(0, 300);
       // not autoSend: a message sent before the persona picker has chosen Neira reaches no one
       const widget = (await app.commands.execute(OPEN_WITH_MESSAGE, {

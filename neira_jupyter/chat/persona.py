@@ -5,7 +5,8 @@ any chat beside jupyter-ai 3's Jupyternaut, and works without the rest of
 jupyter-ai. For each message it reads the user's notebook snapshot (posted
 by the lab extension, ``serving.chat_context``), asks the notebook's kernel
 for its variables (``chat.variables``: silent, bounded), lays the context
-out within the model's context size (``chat.prompt``), and streams the
+out within the model's context size (``context.prompt``, which ``%neira
+fix`` shares), and streams the
 answer from this server's engine or the Hub service's relay
 (``chat.backend``: the same fair queue, quotas and cancellation as
 ``api/generate``). The chat's stop control (``cancel_response``) cancels the
@@ -27,24 +28,15 @@ from jupyter_ai_persona_manager import BasePersona, PersonaDefaults
 from jupyterlab_chat.models import Message
 from traitlets import Bool, Float, Int
 
-from ..protocol import ChatMessage, DoneEvent, ErrorEvent, GenerateRequest, TokenEvent
+from ..context.prompt import ANSWER_TOKENS, FOOTER_MARK, WINDOW_TOKENS, Ask, Sources, ask
+from ..context.snapshot import NotebookSnapshot
+from ..context.variables import KernelVariables
+from ..protocol import ChatMessage, DoneEvent, ErrorEvent, TokenEvent
 from ..server.chat_context import SNAPSHOTS_KEY
 from .backend import ChatBackend, ChatGeneration
-from .prompt import (
-    FOOTER_MARK,
-    Sources,
-    build_context,
-    language,
-    system_prompt,
-    used_line,
-)
-from .variables import KernelVariables, kernel_variables
+from .variables import kernel_variables
 
 AVATAR = str(Path(__file__).with_name("neira.svg"))
-CHARS_PER_TOKEN = 3
-"""A conservative average for code and prose in Russian and English (Qwen/Mistral tokenizers)."""
-PROMPT_RESERVE_TOKENS = 350
-"""The system prompt's own words, the question and the chat template."""
 HISTORY_MESSAGES = 4
 HISTORY_CHARS = 600
 MENTION = re.compile(r"@\S+\s*")
@@ -62,7 +54,7 @@ class NeiraPersona(BasePersona):
     context_tokens = Int(
         0, config=True, help="The context window to fill; 0: the local model's (2048 if relayed)."
     )
-    answer_tokens = Int(512, config=True, help="The longest answer, in tokens.")
+    answer_tokens = Int(ANSWER_TOKENS, config=True, help="The longest answer, in tokens.")
     variables_timeout = Float(3.0, config=True, help="Seconds to wait for the kernel's variables.")
 
     _generation: ChatGeneration | None = None
@@ -111,25 +103,34 @@ class NeiraPersona(BasePersona):
             variables = await kernel_variables(
                 server.kernel_manager, snapshot.kernel_id, self.variables_timeout
             )
-        history = self._history(message)
-        window = self.context_tokens or backend.context_tokens or 2048
-        budget = (window - self.answer_tokens - PROMPT_RESERVE_TOKENS) * CHARS_PER_TOKEN
-        budget -= len(question) + sum(len(m.content) for m in history)
-        if backend.limits is not None:
-            budget = min(budget, backend.limits.max_prompt_chars - len(question) - 4000)
-        context = build_context(snapshot, variables, max(budget, 0), self.sources)
-        lang = language(question)
-        request = GenerateRequest(
-            system=system_prompt(context, lang, snapshot.path if snapshot else ""),
-            messages=[*history, ChatMessage(role="user", content=question)],
-            max_tokens=self.answer_tokens,
-        )
-        generation = backend.generate(user, request)
+        asked = self.prompt(question, snapshot, variables, backend, self._history(message))
+        generation = backend.generate(user, asked.request)
         self._generation = generation
         try:
-            await self.stream_message(self._answer(generation, used_line(context, variables, lang)))
+            await self.stream_message(self._answer(generation, asked.footer))
         finally:
             self._generation = None
+
+    def prompt(
+        self,
+        question: str,
+        snapshot: NotebookSnapshot | None,
+        variables: KernelVariables | None,
+        backend: ChatBackend,
+        history: list[ChatMessage],
+    ) -> Ask:
+        """The request for ``question`` (the prompt ``%neira fix`` builds too) and its footer."""
+        limits = backend.limits
+        return ask(
+            question,
+            snapshot,
+            variables,
+            window_tokens=self.context_tokens or backend.context_tokens or WINDOW_TOKENS,
+            answer_tokens=self.answer_tokens,
+            sources=self.sources,
+            history=history,
+            max_prompt_chars=limits.max_prompt_chars if limits is not None else None,
+        )
 
     async def _answer(self, generation: ChatGeneration, footer: str) -> AsyncIterator[str]:
         """The answer's text as it streams, then how it ended and what it used."""

@@ -1,6 +1,6 @@
 """The kernel's variables for the chat: one silent, bounded look into the user's kernel.
 
-``kernel_variables`` sends ``kernel_probe.py``'s source to the notebook's
+``kernel_variables`` sends ``context/kernel_probe.py``'s source to the notebook's
 kernel as a *user expression* of an empty, silent execution
 (``silent=True``, ``store_history=False``): the kernel's execution count,
 ``In``, ``Out`` and ``_`` do not change, nothing is printed, and the
@@ -15,24 +15,15 @@ from __future__ import annotations
 
 import ast
 import asyncio
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jupyter_client.asynchronous import AsyncKernelClient
 
-PROBE_SOURCE = Path(__file__).with_name("kernel_probe.py").read_text(encoding="utf-8")
+from ..context import kernel_probe
+from ..context.variables import KernelVariables, variables_from_probe
 
-
-@dataclass
-class KernelVariables:
-    """What the probe found (``names``/``lines``) or why there is nothing (``note``)."""
-
-    lines: list[str] = field(default_factory=list)
-    names: list[str] = field(default_factory=list)
-    note: str = ""
-    cut: bool = False
+PROBE_SOURCE = Path(kernel_probe.__file__).read_text(encoding="utf-8")
 
 
 def probe_expression(budget_s: float, max_chars: int) -> str:
@@ -53,23 +44,17 @@ def parse_reply(reply: dict[str, Any]) -> KernelVariables:
         return KernelVariables(note=f"the kernel could not list its variables ({name})")
     try:
         text = ast.literal_eval(result["data"]["text/plain"])
-        found = json.loads(text)
     except (KeyError, ValueError, SyntaxError, TypeError):
         return KernelVariables(note="the kernel's answer was not understood")
-    out = KernelVariables(cut=bool(found.get("cut")))
-    for item in found.get("variables", []):
-        name, kind, summary = (str(item.get(k, "")) for k in ("name", "type", "summary"))
-        out.names.append(name)
-        out.lines.append(f"{name}: {kind}, {summary}" if summary else f"{name}: {kind}")
-    return out
+    return variables_from_probe(str(text))
 
 
 async def kernel_variables(
     kernel_manager: Any,
     kernel_id: str,
     timeout_s: float = 3.0,
-    budget_s: float = 1.0,
-    max_chars: int = 6000,
+    budget_s: float = kernel_probe.BUDGET_S,
+    max_chars: int = kernel_probe.MAX_CHARS,
 ) -> KernelVariables:
     """Ask the running kernel ``kernel_id`` (of this server) to describe its variables."""
     try:

@@ -43,15 +43,18 @@ def run_answer(
     stream: bool = True,
     prompt: str = "",
     cancel_timeout: float = 5.0,
+    footer: str = "",
 ) -> NeiraResult | None:
     """Send ``request``, show the answer in ``view``, return it (None after an error).
+
+    ``footer`` (Markdown) is shown below the finished answer, not kept in its text.
 
     Raises ``GenerationStopped`` after an interrupt, once the server has been told.
     """
     try:
         if not stream:
             done = client.generate_text(request)
-            view.finish(done.text, fmt)
+            view.finish(done.text, fmt, footer=footer)
             return _result(done, prompt)
         events = client.generate(request)
     except NeiraError as exc:
@@ -81,7 +84,7 @@ def run_answer(
             result = _result(stopped, prompt, stopped.text or text)
         else:
             result = _partial(request, start, text, prompt, "cancelled")
-        view.finish(result.text, fmt, note=STOPPED_NOTE)
+        view.finish(result.text, fmt, note=STOPPED_NOTE, footer=footer)
         raise GenerationStopped(
             "the generation was cancelled on the server; the partial answer is kept above.",
             result,
@@ -95,11 +98,11 @@ def run_answer(
     finally:
         events.close()
     if done_event is None:
-        view.finish(text, fmt, note="[the server closed the stream early]")
+        view.finish(text, fmt, note="[the server closed the stream early]", footer=footer)
         return _partial(request, start, text, prompt, "error")
     final = done_event.text or text
     note = STOPPED_NOTE if done_event.finish_reason == "cancelled" else None
-    view.finish(final, fmt, note=note)
+    view.finish(final, fmt, note=note, footer=footer)
     return _result(done_event, prompt, final)
 
 

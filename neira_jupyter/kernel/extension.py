@@ -34,7 +34,8 @@ def load_ipython_extension(ipython: Any) -> None:
         magics = NeiraMagics(shell=ipython, config=config)
     ipython.register_magics(magics)
     ipython.events.register("post_run_cell", magics.record_error)
-    ipython.user_ns.setdefault("Err", magics.errors)
+    if "Err" not in ipython.user_ns:  # hidden like In and Out (%who, Neira's variables)
+        ipython.user_ns["Err"] = ipython.user_ns_hidden["Err"] = magics.errors
     _LOADED[id(ipython)] = magics
 
 
@@ -53,3 +54,5 @@ def unload_ipython_extension(ipython: Any) -> None:
         ipython.configurables.remove(magics)
     if ipython.user_ns.get("Err") is magics.errors:
         del ipython.user_ns["Err"]
+    if ipython.user_ns_hidden.get("Err") is magics.errors:
+        del ipython.user_ns_hidden["Err"]

@@ -32,8 +32,12 @@ The stop button cancels the generation on the server and keeps the partial answe
 corrected text and a word diff of what the correction changed (`--raw`: no correction).
 Without PATH: the recording widget.
 
-`%neira status` (models, route, memory, queue) · `%neira models` · `%neira reset` ·
-`%neira fix [N]` (explain and fix the last error, or cell N's) · `%neira help`
+`%neira fix [N]` — explain and fix the last error (or cell N's), asked as the chat's
+Explain / fix asks: the cell, its traceback, your variables and the nearby cells go along,
+the answer ends with what it used, and its last code block becomes a new cell below
+(`%config NeiraMagics.fix_next_cell = False` turns that off).
+
+`%neira status` (models, route, memory, queue) · `%neira models` · `%neira reset` · `%neira help`
 
 Settings: `%config NeiraMagics` lists them, e.g. `%config NeiraMagics.default_max_tokens = 256`.
 The server is found automatically in a kernel started by Jupyter; elsewhere set

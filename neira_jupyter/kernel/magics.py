@@ -39,12 +39,12 @@ from .arguments import (
     ranged,
 )
 from .client import ChatMessage, GenerateRequest, NeiraClient, NeiraError
+from .fix import fix_request, window_of
 from .help import HELP
 from .prompt import (
     ChatHistory,
     ErrorRecord,
     InterpolationError,
-    fix_prompt,
     interpolate,
     record_from_exception,
 )
@@ -53,6 +53,7 @@ from .render import (
     PlainStreamView,
     RichStreamView,
     StreamView,
+    code_blocks,
     models_bundle,
     status_bundle,
 )
@@ -201,6 +202,7 @@ class NeiraMagics(Magics, MagicSettings):
         stream: bool = True,
         out: str | None = None,
         prompt: str = "",
+        footer: str = "",
     ) -> NeiraResult | None:
         """Send ``request``, show the answer as it streams, return it (None after an error).
 
@@ -226,6 +228,7 @@ class NeiraMagics(Magics, MagicSettings):
                 stream=stream,
                 prompt=prompt,
                 cancel_timeout=self.cancel_timeout,
+                footer=footer,
             )
         except GenerationStopped as stop:
             if stop.result is not None:
@@ -268,6 +271,8 @@ class NeiraMagics(Magics, MagicSettings):
             )
 
     def _fix(self, rest: list[str]) -> None:
+        """Ask about the last error (or cell N's) as the chat's Explain / fix does; the
+        answer's last code block becomes the next cell (``fix_next_cell``)."""
         if rest and not rest[0].isdigit():
             raise UsageError("%neira fix takes an optional cell number: %neira fix 3")
         if rest:
@@ -280,13 +285,21 @@ class NeiraMagics(Magics, MagicSettings):
             return
         else:
             error = self.last_error
-        request = GenerateRequest(
-            model=self.default_model,
-            prompt=fix_prompt(error, self.code_language),
-            max_tokens=self.default_max_tokens,
-            temperature=self.default_temperature,
+        try:
+            window = window_of(self.client().status_document())
+        except NeiraError as exc:
+            report(exc)
+            return
+        request, asked = fix_request(
+            self.shell, error, window_tokens=window, answer_tokens=self.default_max_tokens
         )
-        self.ask(request, fmt="markdown", prompt=request.prompt or "")
+        request.model = self.default_model
+        request.temperature = self.default_temperature
+        question = request.messages[-1].content if request.messages else ""
+        result = self.ask(request, fmt="markdown", prompt=question, footer=asked.footer)
+        blocks = code_blocks(result.text) if result is not None else []
+        if blocks and self.fix_next_cell and self.shell is not None:
+            self.shell.set_next_input(blocks[-1], replace=False)
 
     # ----------------------------------------------------------------- %transcribe
 

@@ -25,7 +25,6 @@ __all__ = [
     "ChatHistory",
     "ErrorRecord",
     "InterpolationError",
-    "fix_prompt",
     "interpolate",
     "record_from_exception",
 ]
@@ -127,17 +126,6 @@ def record_from_exception(
 def _is_machinery(filename: str) -> bool:
     normalized = filename.replace("\\", "/")
     return "/IPython/core/" in normalized or "/ipykernel/" in normalized
-
-
-def fix_prompt(error: ErrorRecord, language: str = "python") -> str:
-    """The prompt of ``%neira fix``: the code, its traceback, and what we want back."""
-    return (
-        f"This {language} code, run in a Jupyter notebook cell, raised an error.\n\n"
-        f"Code:\n```{language}\n{error.code.rstrip()}\n```\n\n"
-        f"Error:\n```\n{error.traceback.rstrip()}\n```\n\n"
-        "Explain in a few sentences what went wrong, then give the corrected code "
-        f"in one ```{language} block."
-    )
 
 
 # --------------------------------------------------------------------------- chat

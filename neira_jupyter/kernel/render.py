@@ -35,6 +35,7 @@ __all__ = [
     "RichStreamView",
     "StreamView",
     "answer_bundle",
+    "code_blocks",
     "diff_text",
     "extract_code",
     "models_bundle",
@@ -57,6 +58,11 @@ def text_bundle(text: str) -> Bundle:
 
 def markdown_bundle(markdown: str, plain: str | None = None) -> Bundle:
     return {"text/markdown": markdown, "text/plain": markdown if plain is None else plain}
+
+
+def code_blocks(text: str) -> list[str]:
+    """The fenced code blocks of ``text``, in order."""
+    return [match.group(2).strip("\n") for match in _FENCE.finditer(text)]
 
 
 def extract_code(text: str) -> str:
@@ -82,14 +88,16 @@ def answer_bundle(
     language: str = "python",
     note: str | None = None,
     streaming: bool = False,
+    footer: str = "",
 ) -> Bundle:
-    """The MIME bundle of an answer in ``fmt``; ``note`` (e.g. ``[stopped]``) goes below it.
+    """The MIME bundle of an answer in ``fmt``; ``note`` (e.g. ``[stopped]``) goes below it,
+    then ``footer`` (our own Markdown, e.g. what context the answer used).
 
     While streaming, formats that cannot render half an answer (json, html,
     math) are shown as plain text with a cursor.
     """
-    suffix_md = f"\n\n*{note}*" if note else ""
-    suffix_txt = f"\n{note}" if note else ""
+    suffix_md = (f"\n\n*{note}*" if note else "") + footer
+    suffix_txt = (f"\n{note}" if note else "") + footer
     if streaming:
         if fmt in ("markdown", "code"):
             as_code = fmt == "code"
@@ -136,7 +144,7 @@ class StreamView(Protocol):
 
     def update(self, text: str) -> None: ...
 
-    def finish(self, text: str, fmt: str, note: str | None = None) -> None: ...
+    def finish(self, text: str, fmt: str, note: str | None = None, footer: str = "") -> None: ...
 
 
 class RichStreamView:
@@ -166,8 +174,8 @@ class RichStreamView:
         self._shown = text
         self._show(answer_bundle(text, self.fmt, language=self.language, streaming=True))
 
-    def finish(self, text: str, fmt: str, note: str | None = None) -> None:
-        self._show(answer_bundle(text, fmt, language=self.language, note=note))
+    def finish(self, text: str, fmt: str, note: str | None = None, footer: str = "") -> None:
+        self._show(answer_bundle(text, fmt, language=self.language, note=note, footer=footer))
 
 
 class PlainStreamView:
@@ -184,10 +192,10 @@ class PlainStreamView:
         sys.stdout.flush()
         self._written = text
 
-    def finish(self, text: str, fmt: str, note: str | None = None) -> None:
+    def finish(self, text: str, fmt: str, note: str | None = None, footer: str = "") -> None:
         if text != self._written:
             self.update(text)
-        end = f"\n{note}\n" if note else "\n"
+        end = (f"\n{note}" if note else "") + footer + "\n"
         sys.stdout.write(end)
         sys.stdout.flush()
 

@@ -58,6 +58,9 @@ class MagicSettings(Configurable):
     record_errors = Bool(True, help="Record cell errors as Err[n] for prompts and %neira fix.").tag(
         config=True
     )
+    fix_next_cell = Bool(
+        True, help="%neira fix puts the last code block of its answer into a new cell below."
+    ).tag(config=True)
 
     @validate("default_max_tokens")
     def _check_max_tokens(self, proposal: dict[str, Any]) -> int | None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..context.snapshot import NotebookSnapshot
 from ..engine.types import EngineError
-from ..serving.chat_context import NotebookSnapshot, SnapshotStore
+from ..serving.chat_context import SnapshotStore
 from .base import BoundedBodyMixin
 
 SNAPSHOTS_KEY = "neira_chat_snapshots"

@@ -4,11 +4,12 @@
 //   node chat.mjs '<json options>'
 //
 // options: { theme: "light" | "dark", url, page, token, artifacts, chromium, question, long,
-//   failing }
+//   failing, app: "lab" | "notebook" (default lab), answerOnly }
 // Prints one JSON line: the answer's text, the lengths it had while it streamed, the stopped
-// answer's text, the extension's entry; screenshots:
-// {artifacts}/lab-chat-{theme}-{answered,stopped,explained}.png. Then a failing cell's
+// answer's text, the extension's entry, the chat panel's box; screenshots:
+// {artifacts}/{app}-chat-{theme}-{answered,stopped,explained}.png. Then a failing cell's
 // "Explain / fix" button asks about its error; the answer's code is inserted below the cell.
+// With answerOnly the script ends after the first answer (Notebook 7's run).
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -18,7 +19,8 @@ const WAIT = 100_000; // each step; the whole script must end before the test's 
 
 const options = JSON.parse(process.argv[2]);
 fs.mkdirSync(options.artifacts, { recursive: true });
-const shot = name => path.join(options.artifacts, `lab-chat-${options.theme}-${name}.png`);
+const app = options.app || 'lab';
+const shot = name => path.join(options.artifacts, `${app}-chat-${options.theme}-${name}.png`);
 
 const out = { theme: options.theme, console: [], snapshots: 0 };
 let page;
@@ -28,6 +30,35 @@ const lastMessage = () =>
   page.evaluate(() => {
     const all = document.querySelectorAll('.jp-chat-rendered-message');
     return { count: all.length, text: all.length ? all[all.length - 1].innerText : '' };
+  });
+
+/**
+ * The chat side panel's width, the persona picker's name, and whether the picker is whole
+ * (its name not ellipsised, its arrow not clipped) beside the input's buttons.
+ */
+const chatPanel = () =>
+  page.evaluate(() => {
+    const panel = document.getElementById('JupyterlabChat:sidepanel');
+    const box = panel?.getBoundingClientRect();
+    const name = document.querySelector('.jp-jai-personaControls-persona');
+    const button = document.querySelector('.jp-jai-personaControls-persona-btn');
+    const toolbar = button?.closest('.jp-chat-input-toolbar');
+    const edges = node => node.getBoundingClientRect();
+    const inside = (node, outer) =>
+      edges(node).left >= edges(outer).left - 0.5 && edges(node).right <= edges(outer).right + 0.5;
+    const buttons = toolbar ? [...toolbar.children] : [];
+    return {
+      visible: Boolean(box && box.width > 0 && box.height > 0),
+      width: box ? Math.round(box.width) : 0,
+      persona: name?.textContent?.trim() || '',
+      personaWhole: Boolean(
+        name &&
+        name.scrollWidth <= name.clientWidth &&
+        inside(button, button.parentElement) &&
+        buttons.every(child => inside(child, toolbar))
+      ),
+      microphone: Boolean(toolbar?.querySelector('.neira-chat-mic'))
+    };
   });
 
 /** Send `text` from the chat input with Enter. */
@@ -99,13 +130,14 @@ await runInPage(
       `neira-${options.theme}`
     );
     await page.waitForSelector('.jp-chat-input-container textarea', { timeout: WAIT });
-
     let before = (await lastMessage()).count;
     await ask(options.question);
     const answered = await follow(before + 1, text => /used:/.test(text));
     out.answer = answered.text;
     out.lengths = answered.lengths;
+    out.panel = await chatPanel();
     await page.screenshot({ path: shot('answered') });
+    if (options.answerOnly) return;
 
     before = (await lastMessage()).count;
     await ask(options.long);

@@ -68,6 +68,8 @@ def test_chat_answers_about_df_and_stop_cancels(lab: Server, theme: str) -> None
     assert "df" in used, seen  # it says it read the kernel's df
     assert len(seen["lengths"]) >= 3, seen  # the answer grew while it streamed
     assert seen["snapshots"] >= 1, seen
+    # the default side-panel width shows the persona picker whole beside the microphone
+    assert seen["panel"]["microphone"] and seen["panel"]["personaWhole"], seen
     assert "(stopped)" in seen["stopped"], seen
     assert cancelled_generations(lab) == cancelled + 1
     # "Explain / fix" under the KeyError asks about it; the answer has code that is inserted

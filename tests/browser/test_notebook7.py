@@ -5,7 +5,8 @@ checkout's lab extension) with the demo models; headless Chromium with the
 fake microphone, as in test_browser.py. Notebook 7 has no status bar, so the
 extension puts the status item in the top bar beside the notebook's title.
 Every flow runs in the light and the dark theme; screenshots go to
-``test-artifacts/notebook-{widget,dictate}-{light,dark}-*.png``.
+``test-artifacts/notebook-{widget,dictate,chat}-{light,dark}-*.png``. Jupyter's chat opens in
+Notebook 7's left side panel (jupyterlab-chat supports its shell), and Neira answers there.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from tests.browser.support import (
     kernel_value,
     notebook,
     padded_clip,
+    page_options,
+    run_page_script,
     type_and_accept,
 )
 from tests.browser.themes import assert_focus_ring, assert_status_item, assert_surface
@@ -94,3 +97,23 @@ def test_inline_completion_in_notebook7(nb7: Server) -> None:
     seen = type_and_accept(nb7, name, "light", name="notebook-complete-light")
     assert seen["ghost"].strip() == "a + b", seen
     assert seen["source"] == "def add(a, b):\n    return a + b", seen
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_chat_answers_about_df_in_notebook7(nb7: Server, theme: str) -> None:
+    """Jupyter's chat in Notebook 7's side panel: Neira answers "what columns does df have?"
+    from the demo model, naming both columns and saying it read df."""
+    name = f"nb7-chat-{theme}.ipynb"
+    source = ("import pandas as pd", 'df = pd.DataFrame({"alpha": [1, 2, 3], "beta": [4, 5, 6]})')
+    (nb7.root / name).write_text(notebook(code_cell("c1", *source)))
+    options = page_options(nb7, name, theme, app="notebook", answerOnly=True,
+                           question="what columns does df have?")  # fmt: skip
+    seen = run_page_script("chat.mjs", options)
+    answer, _, used = seen["answer"].rpartition("used:")
+    assert "alpha" in answer and "beta" in answer, seen
+    assert "df" in used, seen
+    assert len(seen["lengths"]) >= 3, seen  # it streamed
+    panel = seen["panel"]
+    assert panel["visible"] and panel["persona"] == "Neira" and panel["microphone"], seen
+    assert panel["personaWhole"], seen  # the picker's name and arrow beside the microphone
+    assert (ARTIFACTS / f"notebook-chat-{theme}-answered.png").is_file()

@@ -208,6 +208,37 @@ async def _transcribe(kernel: ServerKernel, audio_dir: Path) -> None:
     assert "Raw" in plain_raw and "Corrected" not in plain_raw
 
 
+async def test_neira_fix_answers_from_the_error_and_the_variables(
+    kernel_env: None, jp_fetch: Fetch, jp_ws_fetch: Any
+) -> None:
+    """``%neira fix`` asks the chat's question with the chat's context: the demo model's answer
+    is about the error, its footer names the error and ``df``, and its code is offered as the
+    next cell; ``Out`` and ``_`` are as they were."""
+    async with neira_kernel(jp_fetch, jp_ws_fetch) as kernel:
+        setup = await kernel.execute(
+            "%config NeiraMagics.stream_interval = 0.0\n"
+            "%config NeiraMagics.default_temperature = 0.0\n"
+            "import pandas as pd\n"
+            'df = pd.DataFrame({"alpha": [1, 2, 3], "beta": [0.5, 1.5, 2.5]})'
+        )
+        assert setup.ok, setup.describe()
+        assert not (await kernel.execute('df["gamma"]')).ok
+        before = (await kernel.execute("print(sorted(Out), repr(_))")).stdout
+        fix = await kernel.execute("%neira fix")
+        assert fix.ok, fix.describe()
+        assert len(fix.of_type("update_display_data")) >= 2  # it streamed
+        body, footer = fix.displays()[-1]["data"]["text/markdown"].split("\n\n---\n")
+        assert re.fullmatch(r"\*used: \d+ cells, the last error, df\*", footer), footer
+        assert "gamma" in body or "KeyError" in body, body
+        blocks = re.findall(r"```(?:python)?\n(.*?)\n```", body, flags=re.S)
+        assert blocks, body  # the question asks for the fixed code
+        payloads = fix.reply.get("payload", [])
+        assert [(p["source"], p["text"], p["replace"]) for p in payloads] == [
+            ("set_next_input", blocks[-1], False)
+        ]
+        assert (await kernel.execute("print(sorted(Out), repr(_))")).stdout == before
+
+
 async def test_quickstart_notebook_runs_in_a_server_kernel(
     kernel_env: None, jp_fetch: Fetch, jp_ws_fetch: Any
 ) -> None:

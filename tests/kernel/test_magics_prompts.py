@@ -2,8 +2,9 @@
 
 ``{name}``, ``{In[n]}``, ``{Out[n]}`` and ``{Err[n]}`` in a cell are filled
 in from the kernel (``{{`` escapes, unknown names are usage errors), the
-last error is recorded for ``%neira fix``, and ``--chat`` sends the
-notebook's recent exchanges until ``%neira reset``. What reaches the server
+last error is recorded for ``%neira fix`` (asked as the chat asks:
+``test_fix.py``), and ``--chat`` sends the notebook's recent exchanges until
+``%neira reset``. What reaches the server
 is read back from the stub of ``tests/support/stub_api.py``.
 """
 
@@ -77,8 +78,12 @@ def test_errors_are_recorded_for_fix(
     assert "interactiveshell.py" not in magics.last_error.traceback
     result, _ = run(shell, "%neira fix")
     assert result.success
-    prompt = state.bodies("generate")[-1]["prompt"]
-    assert "return v['missing']" in prompt and "KeyError: 'missing'" in prompt
+    body = state.bodies("generate")[-1]
+    question = body["messages"][-1]["content"]
+    assert question == (
+        f"Explain the error in cell {count} (KeyError: 'missing') and show the fixed code."
+    )
+    assert "return v['missing']" in body["system"] and "KeyError: 'missing'" in body["system"]
     _, captured = run(shell, f"%neira fix {count + 50}")
     assert f"cell {count + 50} raised no recorded error" in captured.stderr
 

@@ -15,21 +15,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 from typing import Any
 
 import pytest
+from IPython.core.interactiveshell import InteractiveShell
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyterlab_chat.models import Message, NewMessage
 from jupyterlab_chat.ychat import YChat
 from tornado.httpclient import HTTPClientError
 
 from neira_jupyter.chat.backend import ChatBackend
+from neira_jupyter.kernel.fix import error_snapshot, fix_request, own_variables
 from neira_jupyter.protocol import ErrorEvent, GenerateRequest
 from neira_jupyter.server.relay import RELAY_KEY, Relay
 from tests.conftest import Fetch, wait_ready
 from tests.server.test_metrics import moved, scrape
 from tests.support.helpers import wait_for
+from tests.support.ipython_shell import magics_of
 
 NEIRA_ID = "jupyter-ai-personas::neira_jupyter::NeiraPersona"
 DF_CODE = 'import pandas as pd\ndf = pd.DataFrame({"alpha": [1, 2, 3], "beta": [0.5, 1.5, 2.5]})'
@@ -176,6 +180,33 @@ async def test_the_snapshot_route_is_guarded(jp_fetch: Fetch, jp_serverapp: Any)
     assert refused.value.code == 403
     response = await jp_fetch("neira", "chat", "context", method="DELETE")
     assert response.code == 204
+
+
+async def test_the_persona_asks_as_neira_fix_does(jp_serverapp: Any) -> None:
+    """For the snapshot and variables ``%neira fix`` reads from a kernel (a real IPython
+    shell) and its question, the persona builds the very request the magic sends."""
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "neira_jupyter")
+    try:
+        for code in (DF_CODE, "df.shape", 'df["gamma"]'):
+            shell.run_cell(code, store_history=True)
+        error = magics_of(shell).last_error
+        assert error is not None
+        shell.execution_count += 1  # as while the %neira fix cell runs
+        chat = Chat(jp_serverapp)
+        backend = ChatBackend(jp_serverapp.web_app.settings)
+        window, answer = backend.context_tokens or 2048, chat.persona.answer_tokens
+        magic, asked = fix_request(shell, error, window_tokens=window, answer_tokens=answer)
+        snapshot = error_snapshot(shell, error, os.environ.get("JPY_SESSION_NAME", ""))
+        question = (magic.messages or [])[-1].content
+        persona = chat.persona.prompt(question, snapshot, own_variables(shell), backend, [])
+    finally:
+        shell.execution_count -= 1
+        shell.run_line_magic("unload_ext", "neira_jupyter")
+    assert question.startswith("Explain the error in cell ")
+    assert persona.request.system == magic.system and persona.footer == asked.footer
+    assert persona.request.messages == magic.messages and persona.request.max_tokens == answer
+    assert "the last error" in asked.footer and "df" in asked.footer
 
 
 async def test_the_relay_path_streams_refuses_and_cancels(

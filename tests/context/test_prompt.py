@@ -1,18 +1,28 @@
-"""The chat's prompt (``chat.prompt``): the context's order and budget, the switches, the
+"""Neira's prompt (``context.prompt``): the context's order and budget, the switches, the
 language, and the line that says what an answer used."""
 
 from __future__ import annotations
 
-from neira_jupyter.chat.prompt import (
+import re
+from pathlib import Path
+
+from neira_jupyter.context.prompt import (
+    ANSWER_TOKENS,
+    FIX_QUESTION,
     Sources,
+    ask,
     build_context,
+    fix_question,
     language,
     nearest_first,
     system_prompt,
     used_line,
 )
-from neira_jupyter.chat.variables import KernelVariables
-from neira_jupyter.serving.chat_context import NotebookSnapshot
+from neira_jupyter.context.snapshot import NotebookSnapshot
+from neira_jupyter.context.variables import KernelVariables
+from neira_jupyter.protocol import ChatMessage
+
+REPO = Path(__file__).resolve().parents[2]
 
 SNAPSHOT = NotebookSnapshot.model_validate({
     "path": "work.ipynb", "active": 2, "selection": "df.alpha",
@@ -63,3 +73,28 @@ def test_language_and_what_was_used() -> None:
     busy = KernelVariables(note="the kernel is busy; variables were not read")
     line = used_line(build_context(None, busy, 1000, Sources()), busy, "en")
     assert line.endswith("*used: nothing (the kernel is busy; variables were not read)*")
+
+
+def test_explain_fix_in_the_lab_asks_the_fix_question() -> None:
+    """The lab's Explain / fix button and ``%neira fix`` ask in the same words."""
+    source = (REPO / "labextension" / "src" / "explainError.ts").read_text(encoding="utf-8")
+    (template,) = re.findall(r"input: `([^`]*)`", source)
+    assert template.replace("${index + 1}", "{cell}").replace("${what}", "{error}") == FIX_QUESTION
+    assert "`${error.ename ?? 'Error'}: ${error.evalue ?? ''}`.slice(0, 300)" in source
+    long = fix_question(3, "", "x" * 400)
+    assert long.startswith("Explain the error in cell 3 (Error: xxx") and "x" * 299 not in long
+
+
+def test_ask_fits_the_window_with_the_conversation_and_states_what_it_used() -> None:
+    history = [ChatMessage(role="user", content="earlier " * 100)]
+    wide = ask("What is wrong?", SNAPSHOT, VARIABLES, window_tokens=8192)
+    narrow = ask("What is wrong?", SNAPSHOT, VARIABLES, window_tokens=1200, history=history)
+    assert wide.context.used == ["6 cells", "the selection", "the last error", "df"]
+    assert len(narrow.context.text) <= (1200 - ANSWER_TOKENS - 350) * 3 - 800 - 14
+    assert narrow.request.messages == [*history, ChatMessage(role="user", content="What is wrong?")]
+    assert narrow.request.max_tokens == ANSWER_TOKENS and "The notebook is work.ipynb" in (
+        narrow.request.system or ""
+    )
+    assert wide.footer == "\n\n---\n*used: 6 cells, the selection, the last error, df*"
+    numbered = SNAPSHOT.model_copy(update={"first": 40})
+    assert "The last error, in cell 42:" in (ask("?", numbered, None).request.system or "")

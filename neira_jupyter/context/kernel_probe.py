@@ -1,16 +1,17 @@
 """Runs inside the user's kernel: describe its variables without side effects.
 
-This file's source is sent to the kernel as a silent execution (see
-``chat.variables``); it imports nothing of neira, so any Python kernel runs
-it. ``describe(ns, hidden)`` returns JSON: for each variable its name, type
-and a short summary. It never calls ``repr``/``str``/``len`` of an object
-whose type it does not know exactly (a user's ``__repr__`` may be huge or
-never return): builtin scalars and strings are shown, containers by length
-and their first items (recursively, known types only), NumPy arrays and
-pandas objects by shape, dtypes, columns and a few rows of known values;
-anything else by its type's name. A wall-clock alarm (main thread only, and
-not when the user's code has an alarm pending) bounds the whole walk, and
-the output is capped.
+The chat sends this file's source to the kernel as a silent execution (see
+``chat.variables``); ``%neira fix`` imports it in its own kernel
+(``kernel.fix``). It imports nothing of neira, so any Python kernel runs it.
+``describe(ns, hidden)`` returns JSON: for each variable its name, type and
+a short summary. It never calls ``repr``/``str``/``len`` of an object whose
+type it does not know exactly (a user's ``__repr__`` may be huge or never
+return): builtin scalars and strings are shown, containers by length and
+their first items (recursively, known types only), NumPy arrays and pandas
+objects by shape, dtypes, columns and a few rows of known values; anything
+else by its type's name. A wall-clock alarm (main thread only, and not when
+the user's code has an alarm pending) bounds the whole walk, and the output
+is capped.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ SCALARS = (int, float, bool, complex, type(None))
 CONTAINERS = (list, tuple, set, frozenset, dict)
 SKIP_TYPES = ("module", "function", "builtin_function_or_method", "type", "method")
 SKIP_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython", "open"})
+BUDGET_S = 1.0
+"""Seconds the whole walk may take before it stops itself."""
+MAX_CHARS = 6000
+"""The most characters of summaries."""
 
 
 class _OutOfTime(Exception):
@@ -103,8 +108,8 @@ def summary(value: Any) -> str:
     return short(value, 0, 80)
 
 
-def describe(ns: dict[str, Any], hidden: Any, budget_s: float = 1.0, max_chars: int = 6000,
-             max_vars: int = 40) -> str:  # fmt: skip
+def describe(ns: dict[str, Any], hidden: Any, budget_s: float = BUDGET_S,
+             max_chars: int = MAX_CHARS, max_vars: int = 40) -> str:  # fmt: skip
     """The variables of ``ns`` (newest first) as JSON: ``{"variables": [...], "cut": bool}``."""
     found: list[dict[str, str]] = []
     cut = False

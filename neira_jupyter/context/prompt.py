@@ -1,26 +1,43 @@
-"""The chat's prompt: the project's system prompt, the context within a budget, the language.
+"""Neira's prompt: the project's system prompt, the context within a budget, the language.
 
-``build_context`` lays out what the persona may show the model, most useful
-first, until the character budget is spent: the selection, the last error
-with its traceback, the active cell, the kernel's variables, then the other
-cells nearest the active one first (outputs trimmed). It returns the text
-and what it used, which the answer states at its end ("used: 6 cells, df,
-the last error"). ``system_prompt`` says who Neira is, what context it is
-given and in which language to answer (the question's: Russian or English).
+One prompt for the chat persona and for ``%neira fix``: ``ask`` turns a
+question, a notebook snapshot and the kernel's variables into the request
+(system prompt, conversation, answer length) and the answer's footer, with
+the budget taken from the model's context window. ``build_context`` lays out
+what the model is shown of the notebook, most useful first, until the
+character budget is spent: the selection, the last error with its traceback,
+the active cell, the kernel's variables, then the other cells nearest the
+active one first (outputs trimmed). It returns the text and what it used,
+which the answer states at its end ("used: 6 cells, df, the last error").
+``system_prompt`` says who Neira is, what context it is given and in which
+language to answer (the question's: Russian or English).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..serving.chat_context import NotebookSnapshot
+from ..protocol import ChatMessage, GenerateRequest
+from .snapshot import NotebookSnapshot
 from .variables import KernelVariables
 
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 LATIN = re.compile(r"[A-Za-z]")
 FOOTER_MARK = "\n\n---\n"
 """What separates an answer from its "used: ..." line (stripped from the chat history)."""
+CHARS_PER_TOKEN = 3
+"""A conservative average for code and prose in Russian and English (Qwen/Mistral tokenizers)."""
+PROMPT_RESERVE_TOKENS = 350
+"""The system prompt's own words, the question and the chat template."""
+ANSWER_TOKENS = 512
+"""The longest answer, in tokens, unless the persona or the magic is told otherwise."""
+WINDOW_TOKENS = 2048
+"""The context window assumed when the model's is not known."""
+FIX_QUESTION = "Explain the error in cell {cell} ({error}) and show the fixed code."
+"""The question of Explain / fix and ``%neira fix`` (labextension/src/explainError.ts asks the
+same; tests/context/test_prompt.py holds them together)."""
 
 
 @dataclass(frozen=True)
@@ -69,10 +86,15 @@ def fence(text: str, kind: str = "") -> str:
     return f"```{kind}\n{text.rstrip()}\n```"
 
 
+def fix_question(cell: int, ename: str, evalue: str) -> str:
+    """The question that asks about the error of cell ``cell`` (as the user numbers it)."""
+    return FIX_QUESTION.format(cell=cell, error=f"{ename or 'Error'}: {evalue}"[:300])
+
+
 def cell_text(snapshot: NotebookSnapshot, index: int, out_chars: int = 600) -> str:
     cell = snapshot.cells[index]
     kind = "python" if cell.kind == "code" else ""
-    text = f"[cell {index + 1}]\n{fence(cell.source, kind)}"
+    text = f"[cell {snapshot.number(index)}]\n{fence(cell.source, kind)}"
     if cell.outputs.strip():
         output = cell.outputs.strip()
         if len(output) > out_chars:
@@ -102,8 +124,8 @@ def build_context(
     error = snapshot.error
     if sources.error and error is not None:
         body = f"{error.ename}: {error.evalue}\n{error.traceback[-1500:]}".strip()
-        context.add(f"The last error, in cell {error.cell + 1}:\n{fence(body)}", "the last error",
-                    0.5)  # fmt: skip
+        where = f"The last error, in cell {snapshot.number(error.cell)}:"
+        context.add(f"{where}\n{fence(body)}", "the last error", 0.5)
     cells_used = 0
     active = min(snapshot.active, len(snapshot.cells) - 1)
     if (
@@ -157,3 +179,49 @@ def used_line(context: Context, variables: KernelVariables | None, lang: str) ->
     used = ", ".join(context.used) if context.used else ("ничего" if lang == "ru" else "nothing")
     note = f" ({variables.note})" if variables is not None and variables.note else ""
     return f"{FOOTER_MARK}*{label}: {used}{note}*"
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One question ready to send: the request, and the footer its answer ends with."""
+
+    request: GenerateRequest
+    footer: str
+    context: Context
+
+
+def context_budget(
+    window_tokens: int, answer_tokens: int, asked_chars: int, max_prompt_chars: int | None = None
+) -> int:
+    """The characters of context that fit: the window less the answer, the prompt's own words
+    and what is asked (question and conversation), and within the server's prompt limit."""
+    budget = (window_tokens - answer_tokens - PROMPT_RESERVE_TOKENS) * CHARS_PER_TOKEN
+    budget -= asked_chars
+    if max_prompt_chars is not None:
+        budget = min(budget, max_prompt_chars - asked_chars - 4000)
+    return max(budget, 0)
+
+
+def ask(
+    question: str,
+    snapshot: NotebookSnapshot | None,
+    variables: KernelVariables | None,
+    *,
+    window_tokens: int = WINDOW_TOKENS,
+    answer_tokens: int = ANSWER_TOKENS,
+    sources: Sources | None = None,
+    history: Sequence[ChatMessage] = (),
+    max_prompt_chars: int | None = None,
+) -> Ask:
+    """The request that asks ``question`` about ``snapshot`` and ``variables``: the system
+    prompt with the context that fits, the conversation so far, then the question."""
+    asked = len(question) + sum(len(m.content) for m in history)
+    budget = context_budget(window_tokens, answer_tokens, asked, max_prompt_chars)
+    context = build_context(snapshot, variables, budget, sources or Sources())
+    lang = language(question)
+    request = GenerateRequest(
+        system=system_prompt(context, lang, snapshot.path if snapshot else ""),
+        messages=[*history, ChatMessage(role="user", content=question)],
+        max_tokens=answer_tokens,
+    )
+    return Ask(request, used_line(context, variables, lang), context)
