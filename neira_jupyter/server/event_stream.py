@@ -25,6 +25,11 @@ def accepts_sse(handler: web.RequestHandler) -> bool:
     return SSE in handler.request.headers.get("Accept", "")
 
 
+def event_media(handler: web.RequestHandler) -> str:
+    """The framing a neira stream answers in: SSE when the client accepts it, else NDJSON."""
+    return SSE if accepts_sse(handler) else NDJSON
+
+
 async def write_events(
     handler: web.RequestHandler,
     documents: AsyncGenerator[WireModel, None],
