@@ -1,6 +1,7 @@
 """How answers and transcripts are rendered: ``%transcribe``'s diff and the answer formats.
 
-``%transcribe`` shows the raw and the corrected transcript with a word diff
+``%transcribe`` shows the raw transcript, the correction as it streams, then
+the raw and the corrected transcript with a word diff
 (escaped HTML, ``[-old-] {+new+}`` as text) and keeps a
 ``TranscriptResult``; ``word_diff`` takes the server's changes or computes
 them; ``answer_bundle`` renders markdown, JSON, math, code and HTML answers.
@@ -60,9 +61,18 @@ def test_transcribe_shows_raw_corrected_and_diff(
     magics.output_mode = "auto"
     assert result.success, captured.stderr
     _, path, headers, body = state.requests[-1]
-    assert path.endswith("transcribe?language=en&correct=true") and body == b"RIFF....WAVE"
+    assert path.endswith("transcribe?language=en&correct=true&stream=true")
+    assert body == b"RIFF....WAVE"
     assert headers["Content-Type"] == "audio/wav"
-    bundle = captured.outputs[-1].data
+    *progress, final = captured.outputs
+    # the raw transcript at once, then the correction as it streams, escaped like the rest
+    assert [o.data["text/plain"].endswith("▌") for o in progress] == [True, True]
+    assert "Corrected (so far):\n  Hello <b>world</b>, how are you? ▌" in progress[1].data[
+        "text/plain"
+    ]
+    assert "&lt;b&gt;world&lt;/b&gt;" in progress[1].data["text/html"]
+    assert "<b>world</b>" not in progress[1].data["text/html"]
+    bundle = final.data
     html_out = bundle["text/html"]
     assert "&lt;b&gt;world&lt;/b&gt;" in html_out and "<b>world</b>" not in html_out
     assert "<del" in html_out and "<ins" in html_out
