@@ -19,7 +19,7 @@ import nbformat
 
 from neira_jupyter.engine.models import DEMO_LLM_NAME
 from tests.conftest import Fetch, get_status
-from tests.support.audio_fixtures import speak
+from tests.support.audio_fixtures import SENTENCES, speak
 from tests.support.kernels import USER_FACING_ERRORS, Execution, ServerKernel, neira_kernel
 from tests.support.prompts import COUNTING
 
@@ -189,9 +189,18 @@ async def test_transcribe_shows_raw_corrected_and_diff(
 
 
 async def _transcribe(kernel: ServerKernel, audio_dir: Path) -> None:
-    wav = speak("The quick brown fox jumps over the lazy dog.", "en", audio_dir)
+    speech = "The quick brown fox jumps over the lazy dog. " + SENTENCES["en"][1]
+    wav = speak(speech, "en", audio_dir)
     run = await kernel.execute(f"%transcribe {wav} --lang en --out heard")
     assert run.ok, run.describe()
+    displays = run.of_type("display_data", "update_display_data")
+    assert [m["msg_type"] for m in displays[:2]] == ["display_data", "update_display_data"]
+    assert len({m["content"]["transient"]["display_id"] for m in displays}) == 1
+    # the raw transcript at once, then the corrected text growing before the final view
+    progress = [m["content"]["data"]["text/plain"] for m in displays[:-1]]
+    assert all("Corrected (so far):" in p and p.endswith("▌") for p in progress), progress
+    grown = [len(p.rstrip(" ▌").split("Corrected (so far):")[1].strip()) for p in progress]
+    assert grown[0] == 0 and grown == sorted(grown) and grown[-1] > 0, progress
     data = run.displays()[-1]["data"]
     html_out, plain = data["text/html"], data["text/plain"]
     heard_words = set(re.findall(r"[a-z]+", plain.lower()))
