@@ -19,6 +19,7 @@ import nbformat
 
 from neira_jupyter.engine.models import DEMO_LLM_NAME
 from tests.conftest import Fetch, get_status
+from tests.server.test_metrics import moved, scrape
 from tests.support.audio_fixtures import SENTENCES, speak
 from tests.support.kernels import USER_FACING_ERRORS, Execution, ServerKernel, neira_kernel
 from tests.support.prompts import COUNTING
@@ -215,6 +216,39 @@ async def _transcribe(kernel: ServerKernel, audio_dir: Path) -> None:
     raw_only = await kernel.execute(f"%transcribe {wav} --raw")
     plain_raw = raw_only.displays()[-1]["data"]["text/plain"]
     assert "Raw" in plain_raw and "Corrected" not in plain_raw
+
+
+async def test_interrupting_transcribe_cancels_the_correction(
+    kernel_env: None, jp_fetch: Fetch, jp_ws_fetch: Any, audio_dir: Path
+) -> None:
+    async with neira_kernel(jp_fetch, jp_ws_fetch) as kernel:
+        await _interrupt_transcribe(kernel, jp_fetch, audio_dir)
+
+
+async def _interrupt_transcribe(kernel: ServerKernel, jp_fetch: Fetch, audio_dir: Path) -> None:
+    wav = speak(" ".join(SENTENCES["en"][1:4]), "en", audio_dir)
+    before, _ = await scrape(jp_fetch)
+    interrupted: list[bool] = []
+
+    async def interrupt_while_correcting(message: dict[str, Any]) -> None:
+        if message["msg_type"] == "display_data" and not interrupted:
+            await wait_queue(jp_fetch, running=1)  # the first sentence's correction runs
+            interrupted.append(True)
+            await kernel.interrupt()
+
+    run = await kernel.execute(
+        f"%transcribe {wav} --lang en --out heard", on_message=interrupt_while_correcting
+    )
+    assert interrupted
+    assert run.reply["status"] == "error" and run.reply["ename"] == "GenerationStopped"
+    final = run.displays()[-1]["data"]["text/plain"]
+    assert "Not corrected: stopped before the rest was corrected" in final
+    assert final.split("Raw (language en")[1].split("\n")[1].strip()  # what was heard is kept
+    status = await wait_queue(jp_fetch, running=0)
+    assert status["queue"]["running"] == 0 and status["queue"]["depth"] == 0
+    after, _ = await scrape(jp_fetch)
+    assert moved(before, after, "neira_generations_total", finish_reason="cancelled") >= 1
+    assert moved(before, after, "neira_corrections_total") < 3
 
 
 async def test_quickstart_notebook_runs_in_a_server_kernel(
