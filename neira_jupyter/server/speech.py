@@ -27,7 +27,6 @@ from ..serving.speech import (
     correct_events,
     correct_text,
     hear,
-    listen,
     transcribe_events,
 )
 from ..serving.speech_session import LiveSession
@@ -86,8 +85,7 @@ class TranscribeHandler(BoundedBodyMixin):
             audio, fields = await asyncio.to_thread(audio_upload, self, bytes(self._body), "audio")
             options = parse_body(TranscribeOptions, fields)
             pcm = media_type(self) == "audio/l16"
-            listening = listen if options.stream else hear
-            heard = await listening(self.engine, self.username, audio, options, self.limits, pcm)
+            heard = await hear(self.engine, self.username, audio, options, self.limits, pcm)
         except EngineError as exc:
             self.send_engine_error(exc)
         if options.stream:

@@ -1,9 +1,10 @@
 """Serving the speech requests: a whole-file transcription and a transcript correction.
 
-``listen`` decodes an upload (a container format, or raw 16 kHz s16le PCM)
-off the event loop and transcribes it on the speech lane; ``hear`` also
-corrects it with the LLM when asked, ``transcribe_events`` streams it
-(``transcribed``, the transcript corrected sentence by sentence, ``done``).
+``hear`` decodes an upload (a container format, or raw 16 kHz s16le PCM)
+off the event loop, transcribes it on the speech lane and, when asked,
+corrects it with the LLM; with ``stream``, ``transcribe_events`` corrects it
+instead and streams it (``transcribed``, the transcript corrected sentence
+by sentence, ``done``).
 ``correct_text`` checks ``CorrectRequest`` against the server's limits and
 corrects; ``correct_events`` does it sentence by sentence for a streamed
 answer (``corrected`` events, then ``done``), through ``piece_corrections``
@@ -54,27 +55,6 @@ class Heard(NamedTuple):
     total_ms: float
 
 
-async def listen(
-    engine: NeiraEngine,
-    user: str,
-    audio_bytes: bytes,
-    options: TranscribeOptions,
-    limits: RequestLimits,
-    pcm: bool = False,
-    words: bool = False,
-) -> Heard:
-    """Decode and transcribe, not correct; ``pcm``: the bytes are raw s16le PCM (also when
-    ``options.format`` says so); ``words``: time each word."""
-    pcm = pcm or options.format == "pcm_s16le"
-    decode = pcm16le_to_float if pcm else decode_audio
-    started = time.perf_counter()
-    # decoding is CPU work: keep it off the event loop
-    audio = await asyncio.to_thread(decode, audio_bytes, max_seconds=limits.max_audio_seconds)
-    decode_ms = (time.perf_counter() - started) * 1000
-    transcript = await engine.transcribe(user, audio, options.language, options.vad, words=words)
-    return Heard(transcript, None, decode_ms, (time.perf_counter() - started) * 1000)
-
-
 async def hear(
     engine: NeiraEngine,
     user: str,
@@ -84,22 +64,28 @@ async def hear(
     pcm: bool = False,
     words: bool = False,
 ) -> Heard:
-    """``listen``, then (when ``options.correct``) correct the whole transcript at once."""
+    """Decode, transcribe and (with ``options.correct``, unless ``options.stream``: then
+    ``transcribe_events`` corrects) correct; ``pcm``: the bytes are raw s16le PCM (also
+    when ``options.format`` says so); ``words``: time each word."""
+    pcm = pcm or options.format == "pcm_s16le"
+    decode = pcm16le_to_float if pcm else decode_audio
     started = time.perf_counter()
-    heard = await listen(engine, user, audio_bytes, options, limits, pcm, words)
-    if not options.correct:
-        return heard
-    transcript = heard.transcript
-    correction = await engine.correct(
-        user, transcript.text, transcript.language or options.language
-    )
-    return heard._replace(correction=correction, total_ms=(time.perf_counter() - started) * 1000)
+    # decoding is CPU work: keep it off the event loop
+    audio = await asyncio.to_thread(decode, audio_bytes, max_seconds=limits.max_audio_seconds)
+    decode_ms = (time.perf_counter() - started) * 1000
+    transcript = await engine.transcribe(user, audio, options.language, options.vad, words=words)
+    correction = None
+    if options.correct and not options.stream:
+        correction = await engine.correct(
+            user, transcript.text, transcript.language or options.language
+        )
+    return Heard(transcript, correction, decode_ms, (time.perf_counter() - started) * 1000)
 
 
 async def transcribe_events(
     engine: NeiraEngine, user: str, heard: Heard, options: TranscribeOptions
 ) -> AsyncGenerator[WireModel, None]:
-    """A streamed transcription of what ``listen`` heard: ``transcribed``, then (with
+    """A streamed transcription of what ``hear`` heard: ``transcribed``, then (with
     ``options.correct``) the transcript corrected piece by piece as ``correct_events``
     does it, then ``done`` with the whole answer."""
     begun = time.perf_counter()

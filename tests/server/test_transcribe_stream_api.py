@@ -22,7 +22,7 @@ from neira_jupyter.engine.speech import sentence_pieces
 from tests.conftest import Fetch, get_status, wait_ready
 from tests.server.test_metrics import moved, scrape
 from tests.support.audio_fixtures import SENTENCES, speak
-from tests.support.helpers import post_json, wait_for, words
+from tests.support.helpers import post_audio, post_json, wait_for, words
 from tests.support.neira_http import server_url
 
 SPEECH = " ".join(SENTENCES["en"][1:4])  # three sentences of six words or more
@@ -99,16 +99,8 @@ async def test_transcribe_streams_heard_then_each_sentence_then_done(
 async def test_transcribe_streams_as_sse(jp_fetch: Fetch, audio_dir: Path) -> None:
     await wait_ready(jp_fetch)
     wav = speak(SENTENCES["en"][1], "en", audio_dir)
-    response = await jp_fetch(
-        "neira",
-        "api",
-        "transcribe",
-        method="POST",
-        body=wav.read_bytes(),
-        headers={"Content-Type": "audio/wav", "Accept": "text/event-stream"},
-        params={"language": "en", "stream": "true", "correct": "false"},
-        request_timeout=300,
-    )
+    params = {"language": "en", "stream": "true", "correct": "false"}
+    response = await post_audio(jp_fetch, wav, params, {"Accept": "text/event-stream"})
     assert response.headers["Content-Type"].startswith("text/event-stream")
     blocks = [b for b in response.body.decode().split("\n\n") if b]
     assert all(b.startswith("data: ") for b in blocks), blocks
@@ -122,17 +114,7 @@ async def test_streamed_final_equals_the_unstreamed_answer(
 ) -> None:
     await wait_ready(jp_fetch)
     wav = speak(SENTENCES["en"][1], "en", audio_dir)  # one sentence: one piece
-    response = await jp_fetch(
-        "neira",
-        "api",
-        "transcribe",
-        method="POST",
-        body=wav.read_bytes(),
-        headers={"Content-Type": "audio/wav"},
-        params={"language": "en"},
-        request_timeout=300,
-    )
-    unstreamed = json.loads(response.body)
+    unstreamed = json.loads((await post_audio(jp_fetch, wav, {"language": "en"})).body)
     events, _ = await transcribe_stream(jp_fetch, jp_http_port, jp_base_url, token, wav)
     assert [e["type"] for e in events] == ["transcribed", "corrected", "done"], events
     assert unstreamed["correction"]["degraded"] is False, unstreamed
@@ -147,7 +129,8 @@ async def test_leaving_mid_stream_cancels_the_correction(
     wav = speak(SPEECH, "en", audio_dir)
     before, _ = await scrape(jp_fetch)
     async with streamed_transcription(jp_http_port, jp_base_url, token, wav) as response:
-        heard = json.loads(await anext(response.aiter_lines()))
+        lines = response.aiter_lines()  # kept: a lost iterator closes the response
+        heard = json.loads(await anext(lines))
         assert heard["type"] == "transcribed"
         # the first sentence's correction runs; the client leaves
         await wait_for(jp_fetch, lambda s: s["queue"]["running"] == 1)
