@@ -28,9 +28,9 @@ In the prompt, `{name}` is replaced by a variable, `{In[3]}`, `{Out[3]}` and `{E
 by cell 3's input, output and error; `{{` and `}}` are literal braces.
 The stop button cancels the generation on the server and keeps the partial answer.
 
-`%transcribe PATH [--lang ru|en|auto] [--raw] [--out VAR]` — speech to text, with the
-corrected text and a word diff of what the correction changed (`--raw`: no correction).
-Without PATH: the recording widget.
+`%transcribe PATH [--lang ru|en|auto] [--raw] [--out VAR]` — speech to text: the raw text
+at once, the corrected text growing sentence by sentence, then a word diff of what the
+correction changed (`--raw`: no correction). Without PATH: the recording widget.
 
 `%neira status` (models, route, memory, queue) · `%neira models` · `%neira reset` ·
 `%neira fix [N]` (explain and fix the last error, or cell N's) · `%neira help`
