@@ -85,6 +85,30 @@ def test_transcribe_shows_raw_corrected_and_diff(
     assert state.requests[-1][1].endswith("correct=false")
 
 
+def test_transcribe_reports_an_error_in_the_stream_as_one_line(
+    shell: InteractiveShell,
+    monkeypatch: pytest.MonkeyPatch,
+    stub: tuple[str, StubState],
+    tmp_path: Path,
+) -> None:
+    url, state = stub
+    use_stub(monkeypatch, url)
+    raw = "hello there"
+    state.transcript = {
+        "raw": raw, "text": raw, "language": "en", "language_probability": 1.0,
+        "duration": 1.0, "segments": [], "timings": {}, "correction": None,
+    }  # fmt: skip
+    state.transcribe_error = "the model crashed"
+    audio = tmp_path / "clip.wav"
+    audio.write_bytes(b"RIFF....WAVE")
+    result, captured = run(shell, f"%transcribe {audio} --out heard")
+    assert result.success and "heard" not in shell.user_ns
+    # the in-band error event becomes the client's typed error, shown as one line
+    assert captured.stderr.splitlines() == [
+        "neira: No model can answer right now (degraded mode): the model crashed"
+    ]
+
+
 def test_word_diff_shows_the_servers_changes() -> None:
     raw, fixed = "i has a apple", "I have an apple."
     server = engine_word_diff(raw, fixed)  # what the server sends as correction.changes

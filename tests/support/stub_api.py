@@ -49,6 +49,7 @@ class StubState:
     model_state: str = "ready"
     error_after_tokens: int | None = None
     transcript: dict[str, Any] | None = None
+    transcribe_error: str | None = None  # a streamed transcription fails with it once heard
     requests: list[tuple[str, str, dict[str, str], bytes]] = field(default_factory=list)
 
     def bodies(self, path_end: str) -> list[dict[str, Any]]:
@@ -167,7 +168,10 @@ class StubHandler(BaseHTTPRequestHandler):
         elif method == "DELETE" and endpoint.startswith("requests/"):
             self._json(404, ErrorBody(message="no such request"))
         elif method == "POST" and endpoint == "transcribe" and "stream=true" in self.path:
-            self._ndjson(_transcription_events(self.state.transcript or {}))
+            events = _transcription_events(self.state.transcript or {})
+            if self.state.transcribe_error is not None:
+                events[1:] = [ErrorEvent(status=503, message=self.state.transcribe_error)]
+            self._ndjson(events)
         elif method == "POST" and endpoint == "transcribe":
             self._json(200, TranscribeResult.model_validate(self.state.transcript))
         else:
