@@ -1,7 +1,8 @@
 """``write_events``: one streamed HTTP answer of protocol documents, as SSE or NDJSON.
 
-Every streaming route writes through it: ``api/generate`` (NDJSON, or SSE
-when the client accepts ``text/event-stream``) and the OpenAI completions
+Every streaming route writes through it: ``api/generate``, ``api/complete``,
+``api/correct`` and ``api/transcribe`` (NDJSON, or SSE when the client
+accepts ``text/event-stream``: ``event_media``) and the OpenAI completions
 (SSE ending in ``data: [DONE]``). Each document is flushed as it comes; a
 client that leaves ends the writing quietly, and the caller's cleanup
 cancels the work behind the stream.
