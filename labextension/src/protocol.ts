@@ -1,6 +1,6 @@
 /* Generated from neira_jupyter/protocol/schema.json by json-schema-to-typescript
  * (`npm run build:protocol` in labextension/). Do not edit.
- * schema sha256: 2a004645377d4df7c4b5bfce29ebd91256c219eeb7e2864c0349bf7a826150ea */
+ * schema sha256: 7f612e702b293cdcff58568d392281881d00298f603a203641bcfe1fefb489c6 */
 
 /**
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -27,6 +27,11 @@ export type StreamControl = StreamStart | StreamStop | StreamCancel;
  * via the `definition` "StreamMessage".
  */
 export type StreamMessage = StartedMessage | PartialMessage | CorrectedMessage | FinalMessage | ErrorEvent;
+/**
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "TranscribeEvent".
+ */
+export type TranscribeEvent = TranscribedEvent | CorrectedMessage | TranscribeDoneEvent | ErrorEvent;
 
 /**
  * Every message of the neira-jupyter API (docs/api.md).
@@ -1055,6 +1060,84 @@ export interface ToolCall2 {
   function: FunctionCall;
 }
 /**
+ * The last event of a streamed transcription: the whole answer.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "TranscribeDoneEvent".
+ */
+export interface TranscribeDoneEvent {
+  /**
+   * The transcript as heard.
+   */
+  raw: string;
+  language: string;
+  language_probability: number;
+  /**
+   * Seconds of audio.
+   */
+  duration: number;
+  segments: Segment[];
+  timings: TranscribeTimings;
+  cancelled: boolean;
+  /**
+   * The speech model that heard it.
+   */
+  model: string | null;
+  /**
+   * Who served it: local (this server's Whisper) or remote.
+   */
+  route: "local" | "remote";
+  /**
+   * The corrected text (raw when correct=false).
+   */
+  text: string;
+  correction: CorrectResult | null;
+  type: "done";
+}
+/**
+ * Milliseconds.
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "TranscribeTimings".
+ */
+export interface TranscribeTimings {
+  decode_ms: number | null;
+  transcribe_ms: number | null;
+  correct_ms: number | null;
+  total_ms: number | null;
+}
+/**
+ * The first event of a streamed transcription: the transcript as heard (its timings
+ * without the correction's).
+ *
+ * This interface was referenced by `NeiraProtocol`'s JSON-Schema
+ * via the `definition` "TranscribedEvent".
+ */
+export interface TranscribedEvent {
+  /**
+   * The transcript as heard.
+   */
+  raw: string;
+  language: string;
+  language_probability: number;
+  /**
+   * Seconds of audio.
+   */
+  duration: number;
+  segments: Segment[];
+  timings: TranscribeTimings;
+  cancelled: boolean;
+  /**
+   * The speech model that heard it.
+   */
+  model: string | null;
+  /**
+   * Who served it: local (this server's Whisper) or remote.
+   */
+  route: "local" | "remote";
+  type: "transcribed";
+}
+/**
  * The options of ``POST api/transcribe`` (query arguments or multipart fields).
  *
  * This interface was referenced by `NeiraProtocol`'s JSON-Schema
@@ -1074,6 +1157,10 @@ export interface TranscribeOptions {
    * pcm_s16le: the body is raw 16 kHz mono 16-bit PCM.
    */
   format?: "pcm_s16le" | null;
+  /**
+   * Stream events (NDJSON, or SSE with Accept: text/event-stream): the transcript as heard, each sentence's correction, then done.
+   */
+  stream?: boolean;
 }
 /**
  * The answer of ``POST api/transcribe``.
@@ -1086,10 +1173,6 @@ export interface TranscribeResult {
    * The transcript as heard.
    */
   raw: string;
-  /**
-   * The corrected text (raw when correct=false).
-   */
-  text: string;
   language: string;
   language_probability: number;
   /**
@@ -1097,7 +1180,6 @@ export interface TranscribeResult {
    */
   duration: number;
   segments: Segment[];
-  correction: CorrectResult | null;
   timings: TranscribeTimings;
   cancelled: boolean;
   /**
@@ -1108,16 +1190,9 @@ export interface TranscribeResult {
    * Who served it: local (this server's Whisper) or remote.
    */
   route: "local" | "remote";
-}
-/**
- * Milliseconds.
- *
- * This interface was referenced by `NeiraProtocol`'s JSON-Schema
- * via the `definition` "TranscribeTimings".
- */
-export interface TranscribeTimings {
-  decode_ms: number | null;
-  transcribe_ms: number | null;
-  correct_ms: number | null;
-  total_ms: number | null;
+  /**
+   * The corrected text (raw when correct=false).
+   */
+  text: string;
+  correction: CorrectResult | null;
 }

@@ -5,7 +5,8 @@ method sends one request (``kernel.transport``) and parses the answer with
 the protocol models, so a drift between server and client fails here
 rather than in the user's notebook. ``generate`` returns a
 ``GenerationStream`` (``kernel.stream``) of ``StartEvent``, ``TokenEvent``
-and ``DoneEvent``. Failures are the typed errors of ``kernel.errors``.
+and ``DoneEvent``; ``transcribe_stream`` an ``EventStream`` of a streamed
+transcription's events. Failures are the typed errors of ``kernel.errors``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ..protocol import (
     StartEvent,
     StatusDocument,
     TokenEvent,
+    TranscribeDoneEvent,
     TranscribeResult,
     WireModel,
     parse,
@@ -47,7 +49,14 @@ from .errors import (
     ServerNotFound,
     describe_loading,
 )
-from .stream import Event, GenerationStream, parse_event
+from .stream import (
+    TRANSCRIPTION_EVENTS,
+    Event,
+    EventStream,
+    GenerationStream,
+    TranscriptionEvent,
+    parse_event,
+)
 from .transport import Transport
 
 if TYPE_CHECKING:
@@ -123,6 +132,28 @@ def _parse(model: type[WireModel], response: httpx.Response, what: str) -> Any:
         return model.model_validate_json(response.content)
     except ValidationError as exc:
         raise NeiraHTTPError(502, f"the {what} answer does not match the protocol: {exc}") from None
+
+
+def _audio_request(
+    audio: str | os.PathLike[str] | bytes,
+    language: Language,
+    correct: bool,
+    vad: bool,
+    content_type: str | None,
+) -> tuple[bytes, dict[str, str], dict[str, str]]:
+    """The body, headers and query of ``POST api/transcribe`` for ``audio`` (a path or
+    bytes; a path's suffix names its type unless ``content_type`` does)."""
+    if isinstance(audio, bytes):
+        data = audio
+        ctype = content_type or "application/octet-stream"
+    else:
+        path = Path(audio).expanduser()
+        data = path.read_bytes()
+        ctype = content_type or AUDIO_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    query = {"language": language, "correct": "true" if correct else "false"}
+    if vad:
+        query["vad"] = "true"
+    return data, {"Content-Type": ctype}, query
 
 
 class NeiraClient:
@@ -249,21 +280,36 @@ class NeiraClient:
         content_type: str | None = None,
     ) -> dict[str, Any]:
         """``POST api/transcribe`` with the audio as the raw body (a path or bytes)."""
-        if isinstance(audio, bytes):
-            data = audio
-            ctype = content_type or "application/octet-stream"
-        else:
-            path = Path(audio).expanduser()
-            data = path.read_bytes()
-            ctype = content_type or AUDIO_TYPES.get(path.suffix.lower(), "application/octet-stream")
-        query = {"language": language, "correct": "true" if correct else "false"}
-        if vad:
-            query["vad"] = "true"
+        data, headers, query = _audio_request(audio, language, correct, vad, content_type)
         response = self._transport.send(
-            "POST", "transcribe", content=data, headers={"Content-Type": ctype}, params=query
+            "POST", "transcribe", content=data, headers=headers, params=query
         )
         result: TranscribeResult = _parse(TranscribeResult, response, "transcribe")
         return result.to_dict()
+
+    def transcribe_stream(
+        self,
+        audio: str | os.PathLike[str] | bytes,
+        *,
+        language: Language = "auto",
+        vad: bool = False,
+        content_type: str | None = None,
+    ) -> EventStream[TranscriptionEvent]:
+        """``POST api/transcribe`` with ``stream=true`` and the correction: iterate the result
+        for ``TranscribedEvent``, a ``CorrectedMessage`` per sentence, ``TranscribeDoneEvent``;
+        closing it cancels the correction on the server."""
+        data, headers, query = _audio_request(audio, language, True, vad, content_type)
+        response = self._transport.send(
+            "POST",
+            "transcribe",
+            stream=True,
+            content=data,
+            headers={**headers, "Accept": "application/x-ndjson"},
+            params={**query, "stream": "true"},
+        )
+        return EventStream(
+            response, TRANSCRIPTION_EVENTS, TranscribeDoneEvent, "neira-transcription"
+        )
 
     def correct(self, text: str, language: Language = "auto") -> dict[str, Any]:
         """``POST api/correct``: the corrected text and what changed."""

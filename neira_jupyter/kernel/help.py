@@ -28,9 +28,9 @@ In the prompt, `{name}` is replaced by a variable, `{In[3]}`, `{Out[3]}` and `{E
 by cell 3's input, output and error; `{{` and `}}` are literal braces.
 The stop button cancels the generation on the server and keeps the partial answer.
 
-`%transcribe PATH [--lang ru|en|auto] [--raw] [--out VAR]` — speech to text, with the
-corrected text and a word diff of what the correction changed (`--raw`: no correction).
-Without PATH: the recording widget.
+`%transcribe PATH [--lang ru|en|auto] [--raw] [--out VAR]` — speech to text: the raw text
+at once, the corrected text growing sentence by sentence, then a word diff of what the
+correction changed (`--raw`: no correction). Without PATH: the recording widget.
 
 `%neira fix [N]` — explain and fix the last error (or cell N's), asked as the chat's
 Explain / fix asks: the cell, its traceback, your variables and the nearby cells go along,

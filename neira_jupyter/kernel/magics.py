@@ -59,6 +59,7 @@ from .render import (
 )
 from .results import GenerationStopped, NeiraResult, TranscriptResult, transcript_from_answer
 from .settings import MagicSettings
+from .transcript_stream import stream_transcript
 
 __all__ = ["GenerationStopped", "NeiraMagics", "NeiraResult", "TranscriptResult"]
 
@@ -322,14 +323,19 @@ class NeiraMagics(Magics, MagicSettings):
             print(f"neira: no such audio file: {path}", file=sys.stderr)
             return
         try:
-            answer = self.client().transcribe(path, language=args.lang, correct=not args.raw)
+            client = self.client()
+            result: TranscriptResult | None
+            if args.raw:
+                answer = client.transcribe(path, language=args.lang, correct=False)
+                result = transcript_from_answer(answer)
+                display(result._repr_mimebundle_(), raw=True)
+            else:  # the correction streams into the output
+                result = stream_transcript(client, path, args.lang, self._rich())
         except NeiraError as exc:
             report(exc)
             return
-        result = transcript_from_answer(answer)
-        if args.out and self.shell is not None:
+        if result is not None and args.out and self.shell is not None:
             self.shell.user_ns[args.out] = result
-        display(result._repr_mimebundle_(), raw=True)
 
     def _recorder(self, args: argparse.Namespace) -> None:
         from .widget import Recorder, front_end_missing

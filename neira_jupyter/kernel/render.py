@@ -8,7 +8,7 @@ output. An answer is untrusted: Markdown goes through ``safe.inert_markdown``
 ``html.escape``-d text.
 
 Streaming goes through a ``StreamView``: ``RichStreamView`` keeps one display
-(``display(..., display_id=True)``) and updates it in place, throttled;
+(a ``LiveDisplay``: ``display(..., display_id=True)``) and updates it in place, throttled;
 ``PlainStreamView`` writes the new text to stdout as it arrives, which is what
 a terminal wants (re-printing the whole answer on every update would not be).
 """
@@ -31,6 +31,7 @@ from .safe import inert_markdown, sanitize_html
 __all__ = [
     "FORMATS",
     "STOPPED_NOTE",
+    "LiveDisplay",
     "PlainStreamView",
     "RichStreamView",
     "StreamView",
@@ -147,24 +148,31 @@ class StreamView(Protocol):
     def finish(self, text: str, fmt: str, note: str | None = None, footer: str = "") -> None: ...
 
 
-class RichStreamView:
-    """One display output, updated in place at most every ``interval`` seconds."""
+class LiveDisplay:
+    """One display output: shown by the first ``show``, updated in place by the next ones."""
 
-    def __init__(self, fmt: str, interval: float, language: str = "python") -> None:
-        self.fmt = fmt
-        self.interval = interval
-        self.language = language
+    def __init__(self) -> None:
         self.updates = 0
         self._handle: DisplayHandle | None = None
-        self._last = 0.0
-        self._shown = ""
 
-    def _show(self, bundle: Bundle) -> None:
+    def show(self, bundle: Bundle) -> None:
         if self._handle is None:
             self._handle = cast(DisplayHandle, display(bundle, raw=True, display_id=True))
         else:
             self._handle.update(bundle, raw=True)
             self.updates += 1
+
+
+class RichStreamView(LiveDisplay):
+    """One display output, updated in place at most every ``interval`` seconds."""
+
+    def __init__(self, fmt: str, interval: float, language: str = "python") -> None:
+        super().__init__()
+        self.fmt = fmt
+        self.interval = interval
+        self.language = language
+        self._last = 0.0
+        self._shown = ""
 
     def update(self, text: str) -> None:
         now = time.monotonic()
@@ -172,10 +180,10 @@ class RichStreamView:
             return
         self._last = now
         self._shown = text
-        self._show(answer_bundle(text, self.fmt, language=self.language, streaming=True))
+        self.show(answer_bundle(text, self.fmt, language=self.language, streaming=True))
 
     def finish(self, text: str, fmt: str, note: str | None = None, footer: str = "") -> None:
-        self._show(answer_bundle(text, fmt, language=self.language, note=note, footer=footer))
+        self.show(answer_bundle(text, fmt, language=self.language, note=note, footer=footer))
 
 
 class PlainStreamView:
@@ -211,8 +219,10 @@ def transcript_bundle(
     language: str | None,
     duration: float | None,
     degraded_reason: str | None,
+    pending: bool = False,
 ) -> Bundle:
-    """Raw text, corrected text and what changed: HTML plus a plain-text twin."""
+    """Raw text, corrected text and what changed: HTML plus a plain-text twin; ``pending``:
+    the correction is still streaming (``corrected`` so far, with a cursor, no changes)."""
     meta = []
     if language:
         meta.append(f"language {language}")
@@ -221,7 +231,10 @@ def transcript_bundle(
     meta_txt = f" ({', '.join(meta)})" if meta else ""
     lines = [f"Raw{meta_txt}:", f"  {raw}"]
     rows = [("Raw" + meta_txt, html.escape(raw))]
-    if corrected is not None:
+    if corrected is not None and pending:
+        lines += ["Corrected (so far):", f"  {corrected}{_CURSOR}"]
+        rows.append(("Corrected (so far)", html.escape(corrected + _CURSOR)))
+    elif corrected is not None:
         n = count_changes(diff)
         changes = diff_text(diff) if n else "none"
         lines += ["Corrected:", f"  {corrected}", f"Changes ({n}):", f"  {changes}"]

@@ -1,10 +1,12 @@
-"""A streaming generation read by a background thread: events in a queue, hang-up on close.
+"""A streamed answer read by a background thread: events in a queue, hang-up on close.
 
 A reader thread owns the HTTP response and parses each NDJSON (or SSE
 ``data:``) line into a protocol event; the caller's thread only waits on a
 queue. So an interrupt (KeyboardInterrupt from SIGINT) in the caller never
-lands inside the HTTP reader, and after a cancel the same stream can still
-be read to the server's final ``done`` event (``drain``).
+lands inside the HTTP reader. ``EventStream`` reads any of the API's streams
+(a streamed transcription's ``TranscribeEvent``); ``GenerationStream`` is a
+generation's, which after a cancel can still be read to the server's final
+``done`` event (``drain``).
 """
 
 from __future__ import annotations
@@ -15,26 +17,43 @@ import socket
 import threading
 from collections.abc import Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from pydantic import TypeAdapter, ValidationError
 
-from ..protocol import DoneEvent, ErrorEvent, GenerateEvent, StartEvent, TokenEvent
+from ..protocol import (
+    CorrectedMessage,
+    DoneEvent,
+    ErrorEvent,
+    GenerateEvent,
+    StartEvent,
+    TokenEvent,
+    TranscribedEvent,
+    TranscribeDoneEvent,
+    TranscribeEvent,
+)
 from .errors import NeiraError, NeiraHTTPError, degraded, queue_full
 
 if TYPE_CHECKING:
     import httpx
 
 Event = StartEvent | TokenEvent | DoneEvent
-"""What iterating a stream yields; an ``error`` event is raised instead."""
+"""What iterating a generation's stream yields; an ``error`` event is raised instead."""
 
-_EVENT: TypeAdapter[StartEvent | TokenEvent | DoneEvent | ErrorEvent] = TypeAdapter(GenerateEvent)
+TranscriptionEvent = TranscribedEvent | CorrectedMessage | TranscribeDoneEvent
+"""What iterating a streamed transcription yields; an ``error`` event is raised instead."""
+
+E = TypeVar("E")
+
+_EVENT: TypeAdapter[Any] = TypeAdapter(GenerateEvent)
+TRANSCRIPTION_EVENTS: TypeAdapter[Any] = TypeAdapter(TranscribeEvent)
 
 
-def parse_event(line: str | bytes) -> Event:
-    """One line of the stream as a typed event; an ``error`` event raises its error."""
+def parse_event(line: str | bytes, events: TypeAdapter[Any] = _EVENT) -> Any:
+    """One line of a stream as a typed event (of ``events``: a generation's by default);
+    an ``error`` event raises its error."""
     try:
-        event = _EVENT.validate_json(line)
+        event = events.validate_json(line)
     except ValidationError as exc:
         text = line if isinstance(line, str) else line.decode("utf-8", "replace")
         raise NeiraHTTPError(
@@ -54,27 +73,27 @@ def error_from_event(event: ErrorEvent) -> NeiraError:
     return NeiraHTTPError(event.status, event.message)
 
 
-class GenerationStream:
-    """An open streaming generation: iterate for events, ``close()`` to hang up.
+class EventStream(Generic[E]):
+    """An open streamed answer: iterate for its events, ``close()`` to hang up (the server
+    cancels the work of a client that went away).
 
-    Closing the connection also cancels the generation on the server; an
-    explicit ``NeiraClient.cancel(request_id)`` does it without waiting for the
-    server to notice the closed socket.
+    ``events`` types each line; the stream ends after an event of type ``last``.
     """
 
-    def __init__(self, response: httpx.Response, request_id: str) -> None:
+    def __init__(
+        self, response: httpx.Response, events: TypeAdapter[Any], last: type[Any], name: str
+    ) -> None:
         self._response = response
-        self.request_id = request_id
+        self._parse = events
+        self._last = last
         self.closed = False
         self.finished = False
-        self._events: queue.Queue[Event | NeiraError | None] = queue.Queue()
-        self._reader = threading.Thread(
-            target=self._read, name=f"neira-stream-{request_id}", daemon=True
-        )
+        self._events: queue.Queue[E | NeiraError | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, name=name, daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
-        """Reader thread: parse lines until ``done``, an error or the end of the body."""
+        """Reader thread: parse lines until the last event, an error or the end of the body."""
         import httpx
 
         try:
@@ -84,9 +103,9 @@ class GenerationStream:
                     line = line[5:].strip()
                 if not line:
                     continue
-                event = parse_event(line)
+                event = cast(E, parse_event(line, self._parse))
                 self._events.put(event)
-                if isinstance(event, DoneEvent):
+                if isinstance(event, self._last):
                     break
         except NeiraError as exc:
             self._events.put(exc)
@@ -96,7 +115,7 @@ class GenerationStream:
         finally:
             self._events.put(None)
 
-    def next_event(self, timeout: float | None = None) -> Event | None:
+    def next_event(self, timeout: float | None = None) -> E | None:
         """The next event; None at the end of the stream. Raises the stream's error, or
         ``TimeoutError`` when nothing arrives within ``timeout`` seconds."""
         if self.finished:
@@ -113,9 +132,46 @@ class GenerationStream:
             raise item
         return item
 
-    def __iter__(self) -> Iterator[Event]:
+    def __iter__(self) -> Iterator[E]:
         while (event := self.next_event()) is not None:
             yield event
+
+    def close(self) -> None:
+        """Hang up (the server cancels the work of a client that went away)."""
+        if self.closed:
+            return
+        self.closed = True
+        stream = self._response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the reader thread up
+        self._reader.join(timeout=2.0)
+        self._response.close()
+
+    def __enter__(self) -> EventStream[E]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class GenerationStream(EventStream[Event]):
+    """An open streaming generation, up to its ``done`` event.
+
+    Closing the connection also cancels the generation on the server; an
+    explicit ``NeiraClient.cancel(request_id)`` does it without waiting for the
+    server to notice the closed socket.
+    """
+
+    def __init__(self, response: httpx.Response, request_id: str) -> None:
+        self.request_id = request_id
+        super().__init__(response, _EVENT, DoneEvent, f"neira-stream-{request_id}")
 
     def drain(self, timeout: float) -> DoneEvent | None:
         """After a cancel: read what is left, up to the server's final ``done`` event.
@@ -129,27 +185,3 @@ class GenerationStream:
         except (NeiraError, TimeoutError):
             return None
         return None
-
-    def close(self) -> None:
-        """Hang up (the server cancels a generation whose client went away)."""
-        if self.closed:
-            return
-        self.closed = True
-        stream = self._response.extensions.get("network_stream")
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if isinstance(sock, socket.socket):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)  # wakes the reader thread up
-        self._reader.join(timeout=2.0)
-        self._response.close()
-
-    def __enter__(self) -> GenerationStream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

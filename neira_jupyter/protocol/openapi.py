@@ -57,6 +57,9 @@ from .speech import (
     StreamMessage,
     StreamStart,
     StreamStop,
+    TranscribedEvent,
+    TranscribeDoneEvent,
+    TranscribeEvent,
     TranscribeOptions,
     TranscribeResult,
 )
@@ -78,6 +81,8 @@ MESSAGES: tuple[type[BaseModel], ...] = (
     CompleteRequest,
     TranscribeOptions,
     TranscribeResult,
+    TranscribedEvent,
+    TranscribeDoneEvent,
     CorrectRequest,
     CorrectResult,
     CorrectDoneEvent,
@@ -97,6 +102,7 @@ UNIONS: dict[str, tuple[Any, JsonSchemaMode]] = {
     "StreamControl": (StreamControl, "validation"),
     "StreamMessage": (StreamMessage, "serialization"),
     "CorrectEvent": (CorrectEvent, "serialization"),
+    "TranscribeEvent": (TranscribeEvent, "serialization"),
 }
 """Tagged unions (by ``type``) of what a stream or socket carries: a client's messages are
 described as the server validates them, the server's as it sends them."""
@@ -133,8 +139,9 @@ ROUTES: tuple[Route, ...] = (
           errors=(400, 403, 404, 409, 413, 429, 503)),
     Route("delete", "requests/{request_id}", "Cancel a queued or running request of yours.",
           status=204, errors=(403, 404)),
-    Route("post", "transcribe", "Audio in: raw transcript, corrected text, what changed.",
-          query=TranscribeOptions, response=TranscribeResult,
+    Route("post", "transcribe",
+          "Audio in: raw transcript, corrected text, what changed; or a stream of events.",
+          query=TranscribeOptions, response=TranscribeResult, stream="TranscribeEvent",
           errors=(400, 403, 413, 429, 503)),
     Route("get", "transcribe/stream",
           "WebSocket: live 16 kHz s16le PCM in, partial and final transcripts out.",

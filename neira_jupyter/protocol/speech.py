@@ -47,6 +47,11 @@ class TranscribeOptions(WireModel):
     format: Literal["pcm_s16le"] | None = Field(
         None, description="pcm_s16le: the body is raw 16 kHz mono 16-bit PCM."
     )
+    stream: Flag = Field(
+        False,
+        description="Stream events (NDJSON, or SSE with Accept: text/event-stream): the "
+        "transcript as heard, each sentence's correction, then done.",
+    )
 
 
 class Change(WireModel):
@@ -106,22 +111,27 @@ class TranscribeTimings(WireModel):
     total_ms: float | None = None
 
 
-class TranscribeResult(WireModel):
-    """The answer of ``POST api/transcribe``."""
+class HeardTranscript(WireModel):
+    """What ``POST api/transcribe`` heard, before any correction."""
 
     raw: str = Field(description="The transcript as heard.")
-    text: str = Field(description="The corrected text (raw when correct=false).")
     language: str
     language_probability: float
     duration: float = Field(description="Seconds of audio.")
     segments: list[Segment]
-    correction: CorrectResult | None
     timings: TranscribeTimings
     cancelled: bool = False
     model: str | None = Field(None, description="The speech model that heard it.")
     route: SpeechRoute = Field(
         "local", description="Who served it: local (this server's Whisper) or remote."
     )
+
+
+class TranscribeResult(HeardTranscript):
+    """The answer of ``POST api/transcribe``."""
+
+    text: str = Field(description="The corrected text (raw when correct=false).")
+    correction: CorrectResult | None
 
 
 # -- WS api/transcribe/stream ----------------------------------------------------------
@@ -233,3 +243,28 @@ CorrectEvent = Annotated[
 ]
 """What a streamed ``POST api/correct`` sends: a ``corrected`` event per piece (``first``
 and ``end`` count pieces, not segments), then ``done``."""
+
+
+# -- POST api/transcribe with stream=true -----------------------------------------------
+
+
+class TranscribedEvent(HeardTranscript):
+    """The first event of a streamed transcription: the transcript as heard (its timings
+    without the correction's)."""
+
+    type: Literal["transcribed"] = "transcribed"
+
+
+class TranscribeDoneEvent(TranscribeResult):
+    """The last event of a streamed transcription: the whole answer."""
+
+    type: Literal["done"] = "done"
+
+
+TranscribeEvent = Annotated[
+    TranscribedEvent | CorrectedMessage | TranscribeDoneEvent | ErrorEvent,
+    Field(discriminator="type"),
+]
+"""What a streamed ``POST api/transcribe`` sends: ``transcribed``, then with ``correct`` a
+``corrected`` event per sentence of the transcript (as a streamed ``POST api/correct``
+sends them), then ``done``."""

@@ -1,7 +1,8 @@
 """``write_events``: one streamed HTTP answer of protocol documents, as SSE or NDJSON.
 
-Every streaming route writes through it: ``api/generate`` (NDJSON, or SSE
-when the client accepts ``text/event-stream``) and the OpenAI completions
+Every streaming route writes through it: ``api/generate``, ``api/complete``,
+``api/correct`` and ``api/transcribe`` (NDJSON, or SSE when the client
+accepts ``text/event-stream``: ``event_media``) and the OpenAI completions
 (SSE ending in ``data: [DONE]``). Each document is flushed as it comes; a
 client that leaves ends the writing quietly, and the caller's cleanup
 cancels the work behind the stream.
@@ -23,6 +24,11 @@ NDJSON = "application/x-ndjson"
 def accepts_sse(handler: web.RequestHandler) -> bool:
     """Whether the client asked for server-sent events (``Accept: text/event-stream``)."""
     return SSE in handler.request.headers.get("Accept", "")
+
+
+def event_media(handler: web.RequestHandler) -> str:
+    """The framing a neira stream answers in: SSE when the client accepts it, else NDJSON."""
+    return SSE if accepts_sse(handler) else NDJSON
 
 
 async def write_events(

@@ -28,7 +28,7 @@ from ..protocol import (
 from ..serving.generate import StartedGeneration, check_format, neira_events, open_generation
 from ..serving.wire import generate_result
 from .base import BoundedBodyMixin, NeiraAPIHandler, NeiraWebSocketHandler
-from .event_stream import NDJSON, SSE, accepts_sse, write_events
+from .event_stream import event_media, write_events
 
 SOCKET_MESSAGES: dict[str, type[GenerateMessage | CancelMessage]] = {
     "generate": GenerateMessage,
@@ -62,8 +62,7 @@ async def reply_generation(
     handler.cancel_on_close(generation.request_id)
     try:
         if stream:
-            media = SSE if accepts_sse(handler) else NDJSON
-            await write_events(handler, neira_events(generation), media)
+            await write_events(handler, neira_events(generation), event_media(handler))
             return
         try:
             result = await generation.result()

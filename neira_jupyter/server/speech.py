@@ -21,11 +21,18 @@ from tornado import httputil, web
 
 from ..engine.types import BadRequest, EngineError
 from ..protocol import CorrectRequest, TranscribeOptions
-from ..serving.speech import check_text, correct_events, correct_text, hear
+from ..serving.errors import in_band_errors
+from ..serving.speech import (
+    check_text,
+    correct_events,
+    correct_text,
+    hear,
+    transcribe_events,
+)
 from ..serving.speech_session import LiveSession
 from ..serving.wire import correct_result, transcribe_result
 from .base import BoundedBodyMixin, NeiraWebSocketHandler, parse_body
-from .event_stream import NDJSON, SSE, accepts_sse, write_events
+from .event_stream import event_media, write_events
 
 
 def media_type(handler: web.RequestHandler) -> str:
@@ -63,7 +70,8 @@ def audio_upload(
 
 @web.stream_request_body
 class TranscribeHandler(BoundedBodyMixin):
-    """``POST api/transcribe``: audio upload -> raw text, corrected text, segments, timings."""
+    """``POST api/transcribe``: audio upload -> raw text, corrected text, segments, timings;
+    with ``stream``, what was heard, each sentence's correction as an event, then ``done``."""
 
     body_limit_name = "max_audio_bytes"
 
@@ -80,6 +88,10 @@ class TranscribeHandler(BoundedBodyMixin):
             heard = await hear(self.engine, self.username, audio, options, self.limits, pcm)
         except EngineError as exc:
             self.send_engine_error(exc)
+        if options.stream:
+            events = transcribe_events(self.engine, self.username, heard, options)
+            await write_events(self, in_band_errors(events, "correction"), event_media(self))
+            return
         await self.reply_built(lambda: transcribe_result(*heard))
 
 
@@ -98,9 +110,8 @@ class CorrectHandler(BoundedBodyMixin):
             request = await self.parse_json_body(CorrectRequest)
             if request.stream:
                 check_text(request, self.limits)
-                media = SSE if accepts_sse(self) else NDJSON
                 events = correct_events(self.engine, self.username, request)
-                await write_events(self, events, media)
+                await write_events(self, in_band_errors(events, "correction"), event_media(self))
                 return
             correction = await correct_text(self.engine, self.username, request, self.limits)
         except EngineError as exc:

@@ -9,8 +9,11 @@ error ends a stream in-band or becomes an HTTP answer.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncGenerator
+
 from ..engine.types import EngineError, QueueFull
-from ..protocol import ErrorEvent
+from ..protocol import ErrorEvent, WireModel
 from ..protocol.openai import OpenAIError, openai_error
 
 
@@ -32,6 +35,23 @@ def retry_after(exc: EngineError) -> int | None:
 def error_event(exc: EngineError) -> ErrorEvent:
     """The in-band error message for an engine error (streams and sockets)."""
     return ErrorEvent(status=exc.status, message=str(exc), retry_after=retry_after(exc))
+
+
+async def in_band_errors(
+    events: AsyncGenerator[WireModel, None], what: str
+) -> AsyncGenerator[WireModel, None]:
+    """``events``, ended by an ``error`` event when they fail after the answer began: an
+    engine error's own, anything else (logged) with status 500 and "``what`` failed"."""
+    try:
+        async for event in events:
+            yield event
+    except EngineError as exc:
+        yield error_event(exc)
+    except Exception as exc:
+        logging.getLogger("neira_jupyter").exception("neira: %s failed", what)
+        yield ErrorEvent(status=500, message=f"{what} failed: {exc}")
+    finally:
+        await events.aclose()
 
 
 def openai_error_body(exc: EngineError, message: str | None = None) -> OpenAIError:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -36,12 +35,10 @@ from ..engine.types import (
     ToolChoice,
 )
 from ..protocol import ChatMessage as WireMessage
-from ..protocol import ErrorEvent, GenerateRequest, TokenEvent, WireModel
-from .errors import error_event
+from ..protocol import GenerateRequest, TokenEvent, WireModel
+from .errors import in_band_errors
 from .limits import RequestLimits
 from .wire import done_event, start_event
-
-log = logging.getLogger("neira_jupyter")
 
 EngineEvents = AsyncGenerator[Any, None]
 """The engine's generation stream: a ``GenerationStart``, ``TokenChunk``s, one result."""
@@ -194,11 +191,10 @@ async def neira_events(generation: StartedGeneration) -> AsyncGenerator[WireMode
     answer's status is already sent), an unexpected one with status 500.
     """
     yield start_event(generation.start)
-    try:
-        async for event in generation.events:
-            yield wire_event(event, generation.request_id)
-    except EngineError as exc:
-        yield error_event(exc)
-    except Exception as exc:
-        log.exception("neira: generation failed")
-        yield ErrorEvent(status=500, message=f"generation failed: {exc}")
+    async for event in in_band_errors(_wire_events(generation), "generation"):
+        yield event
+
+
+async def _wire_events(generation: StartedGeneration) -> AsyncGenerator[WireModel, None]:
+    async for event in generation.events:
+        yield wire_event(event, generation.request_id)

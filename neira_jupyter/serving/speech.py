@@ -2,9 +2,13 @@
 
 ``hear`` decodes an upload (a container format, or raw 16 kHz s16le PCM)
 off the event loop, transcribes it on the speech lane and, when asked,
-corrects it with the LLM; ``correct_text`` checks ``CorrectRequest`` against
-the server's limits and corrects, ``correct_events`` does it sentence by
-sentence for a streamed answer (``corrected`` events, then ``done``).
+corrects it with the LLM; with ``stream``, ``transcribe_events`` corrects it
+instead and streams it (``transcribed``, the transcript corrected sentence
+by sentence, ``done``).
+``correct_text`` checks ``CorrectRequest`` against the server's limits and
+corrects; ``correct_events`` does it sentence by sentence for a streamed
+answer (``corrected`` events, then ``done``), through ``piece_corrections``
+as ``transcribe_events`` does.
 ``transcription`` is OpenAI's answer for ``v1/audio/transcriptions``;
 neira's (``transcribe_result``) is in ``wire``. The live stream is
 ``speech_session.LiveSession``'s.
@@ -30,10 +34,16 @@ from ..engine.speech import (
     sentence_pieces,
 )
 from ..engine.types import BadRequest, Latency
-from ..protocol import CorrectDoneEvent, CorrectRequest, TranscribeOptions, WireModel
+from ..protocol import (
+    CorrectDoneEvent,
+    CorrectRequest,
+    TranscribeDoneEvent,
+    TranscribeOptions,
+    WireModel,
+)
 from ..protocol.openai_answers import Transcription, TranscriptionSegment, TranscriptionWord
 from .limits import RequestLimits
-from .wire import correct_result, corrected_message
+from .wire import correct_result, corrected_message, transcribe_result, transcribed_event
 
 
 class Heard(NamedTuple):
@@ -54,8 +64,9 @@ async def hear(
     pcm: bool = False,
     words: bool = False,
 ) -> Heard:
-    """Decode, transcribe and (when asked) correct; ``pcm``: the bytes are raw s16le PCM
-    (also when ``options.format`` says so); ``words``: time each word."""
+    """Decode, transcribe and (with ``options.correct``, unless ``options.stream``: then
+    ``transcribe_events`` corrects) correct; ``pcm``: the bytes are raw s16le PCM (also
+    when ``options.format`` says so); ``words``: time each word."""
     pcm = pcm or options.format == "pcm_s16le"
     decode = pcm16le_to_float if pcm else decode_audio
     started = time.perf_counter()
@@ -64,11 +75,35 @@ async def hear(
     decode_ms = (time.perf_counter() - started) * 1000
     transcript = await engine.transcribe(user, audio, options.language, options.vad, words=words)
     correction = None
-    if options.correct:
+    if options.correct and not options.stream:
         correction = await engine.correct(
             user, transcript.text, transcript.language or options.language
         )
     return Heard(transcript, correction, decode_ms, (time.perf_counter() - started) * 1000)
+
+
+async def transcribe_events(
+    engine: NeiraEngine, user: str, heard: Heard, options: TranscribeOptions
+) -> AsyncGenerator[WireModel, None]:
+    """A streamed transcription of what ``hear`` heard: ``transcribed``, then (with
+    ``options.correct``) the transcript corrected piece by piece as ``correct_events``
+    does it, then ``done`` with the whole answer."""
+    begun = time.perf_counter()
+    transcript = heard.transcript
+    yield transcribed_event(transcript, heard.decode_ms, heard.total_ms)
+    correction: Correction | None = None
+    if options.correct:
+        language = transcript.language or options.language
+        async for part in piece_corrections(engine, user, transcript.text, language):
+            if isinstance(part, Correction):
+                correction = part
+            else:
+                yield corrected_message(part)
+    total_ms = heard.total_ms + (time.perf_counter() - begun) * 1000
+    result = await asyncio.to_thread(
+        transcribe_result, transcript, correction, heard.decode_ms, total_ms
+    )
+    yield TranscribeDoneEvent.model_validate(result.model_dump())
 
 
 def check_text(request: CorrectRequest, limits: RequestLimits) -> None:
@@ -88,27 +123,42 @@ async def correct_text(
     return await engine.correct(user, request.text, request.language)
 
 
-async def correct_events(
-    engine: NeiraEngine, user: str, request: CorrectRequest
-) -> AsyncGenerator[WireModel, None]:
-    """``request.text`` corrected piece by piece (``sentence_pieces``, each with the previous
-    piece's correction as context): a ``corrected`` event per piece, then ``done`` with the
-    pieces' corrections joined by the text's own whitespace. Check the text first
-    (``check_text``)."""
-    pieces = await asyncio.to_thread(sentence_pieces, request.text)
+async def piece_corrections(
+    engine: NeiraEngine, user: str, text: str, language: str
+) -> AsyncGenerator[CorrectedSegments | Correction, None]:
+    """``text`` corrected piece by piece (``sentence_pieces``, each with the previous
+    piece's correction as context): each piece's correction as soon as it is done, then
+    the whole text's, the pieces' corrections joined by the text's own whitespace."""
+    pieces = await asyncio.to_thread(sentence_pieces, text)
+    if not pieces:  # no words: the whole (empty) text's correction, as unstreamed
+        yield await engine.correct(user, text, language)
+        return
     correct = functools.partial(engine.correct, user)
     parts: list[CorrectedSegments] = []
-    events = correct_in_pieces(correct, [p for p, _ in pieces], request.language, Latency.NORMAL)
+    events = correct_in_pieces(correct, [p for p, _ in pieces], language, Latency.NORMAL)
     async for part in events:
         parts.append(part)
-        yield corrected_message(part)
-    joined = join_corrections(request.text, parts)
+        yield part
+    joined = join_corrections(text, parts)
     joined.corrected = "".join(
         part.correction.corrected + space
         for part, (_, space) in zip(parts, pieces, strict=True)
     )
-    joined.changes = await asyncio.to_thread(word_diff, request.text, joined.corrected)
-    yield CorrectDoneEvent.model_validate(correct_result(joined).model_dump())
+    joined.changes = await asyncio.to_thread(word_diff, text, joined.corrected)
+    yield joined
+
+
+async def correct_events(
+    engine: NeiraEngine, user: str, request: CorrectRequest
+) -> AsyncGenerator[WireModel, None]:
+    """``request.text`` corrected piece by piece (``piece_corrections``): a ``corrected``
+    event per piece, then ``done`` with the whole text's correction. Check the text first
+    (``check_text``)."""
+    async for part in piece_corrections(engine, user, request.text, request.language):
+        if isinstance(part, Correction):
+            yield CorrectDoneEvent.model_validate(correct_result(part).model_dump())
+        else:
+            yield corrected_message(part)
 
 
 def transcription(heard: Heard, verbose: bool, words: bool = False) -> Transcription:

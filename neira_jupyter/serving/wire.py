@@ -27,6 +27,7 @@ from ..protocol import (
     Segment,
     StartEvent,
     StatusDocument,
+    TranscribedEvent,
     TranscribeResult,
     TranscribeTimings,
     Usage,
@@ -105,25 +106,40 @@ def correct_result(correction: Correction) -> CorrectResult:
 def transcribe_result(
     transcript: Transcript, correction: Correction | None, decode_ms: float, total_ms: float
 ) -> TranscribeResult:
-    transcribe_ms = transcript.timings.get("transcribe_ms")
+    correct_ms = correction.timings.get("total_ms") if correction is not None else None
     return TranscribeResult(
-        raw=transcript.text,
+        **_heard_fields(transcript, decode_ms, total_ms, correct_ms),
         text=correction.corrected if correction is not None else transcript.text,
-        language=transcript.language,
-        language_probability=transcript.language_probability,
-        duration=transcript.duration,
-        segments=[Segment(start=s.start, end=s.end, text=s.text) for s in transcript.segments],
         correction=correct_result(correction) if correction is not None else None,
-        timings=TranscribeTimings(
+    )
+
+
+def transcribed_event(
+    transcript: Transcript, decode_ms: float, total_ms: float
+) -> TranscribedEvent:
+    """The first event of a streamed transcription: what was heard, not yet corrected."""
+    return TranscribedEvent(**_heard_fields(transcript, decode_ms, total_ms, None))
+
+
+def _heard_fields(
+    transcript: Transcript, decode_ms: float, total_ms: float, correct_ms: float | None
+) -> dict[str, Any]:
+    return {
+        "raw": transcript.text,
+        "language": transcript.language,
+        "language_probability": transcript.language_probability,
+        "duration": transcript.duration,
+        "segments": [Segment(start=s.start, end=s.end, text=s.text) for s in transcript.segments],
+        "timings": TranscribeTimings(
             decode_ms=decode_ms,
-            transcribe_ms=transcribe_ms,
-            correct_ms=correction.timings.get("total_ms") if correction is not None else None,
+            transcribe_ms=transcript.timings.get("transcribe_ms"),
+            correct_ms=correct_ms,
             total_ms=total_ms,
         ),
-        cancelled=transcript.cancelled,
-        model=transcript.model or None,
-        route="remote" if transcript.route == "remote" else "local",
-    )
+        "cancelled": transcript.cancelled,
+        "model": transcript.model or None,
+        "route": "remote" if transcript.route == "remote" else "local",
+    }
 
 
 def partial_message(partial: Partial) -> PartialMessage:

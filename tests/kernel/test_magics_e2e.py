@@ -19,7 +19,8 @@ import nbformat
 
 from neira_jupyter.engine.models import DEMO_LLM_NAME
 from tests.conftest import Fetch, get_status
-from tests.support.audio_fixtures import speak
+from tests.server.test_metrics import moved, scrape
+from tests.support.audio_fixtures import SENTENCES, speak
 from tests.support.kernels import USER_FACING_ERRORS, Execution, ServerKernel, neira_kernel
 from tests.support.prompts import COUNTING
 
@@ -189,9 +190,18 @@ async def test_transcribe_shows_raw_corrected_and_diff(
 
 
 async def _transcribe(kernel: ServerKernel, audio_dir: Path) -> None:
-    wav = speak("The quick brown fox jumps over the lazy dog.", "en", audio_dir)
+    speech = "The quick brown fox jumps over the lazy dog. " + SENTENCES["en"][1]
+    wav = speak(speech, "en", audio_dir)
     run = await kernel.execute(f"%transcribe {wav} --lang en --out heard")
     assert run.ok, run.describe()
+    displays = run.of_type("display_data", "update_display_data")
+    assert [m["msg_type"] for m in displays[:2]] == ["display_data", "update_display_data"]
+    assert len({m["content"]["transient"]["display_id"] for m in displays}) == 1
+    # the raw transcript at once, then the corrected text growing before the final view
+    progress = [m["content"]["data"]["text/plain"] for m in displays[:-1]]
+    assert all("Corrected (so far):" in p and p.endswith("▌") for p in progress), progress
+    grown = [len(p.rstrip(" ▌").split("Corrected (so far):")[1].strip()) for p in progress]
+    assert grown[0] == 0 and grown == sorted(grown) and grown[-1] > 0, progress
     data = run.displays()[-1]["data"]
     html_out, plain = data["text/html"], data["text/plain"]
     heard_words = set(re.findall(r"[a-z]+", plain.lower()))
@@ -237,6 +247,39 @@ async def test_neira_fix_answers_from_the_error_and_the_variables(
             ("set_next_input", blocks[-1], False)
         ]
         assert (await kernel.execute("print(sorted(Out), repr(_))")).stdout == before
+
+
+async def test_interrupting_transcribe_cancels_the_correction(
+    kernel_env: None, jp_fetch: Fetch, jp_ws_fetch: Any, audio_dir: Path
+) -> None:
+    async with neira_kernel(jp_fetch, jp_ws_fetch) as kernel:
+        await _interrupt_transcribe(kernel, jp_fetch, audio_dir)
+
+
+async def _interrupt_transcribe(kernel: ServerKernel, jp_fetch: Fetch, audio_dir: Path) -> None:
+    wav = speak(" ".join(SENTENCES["en"][1:4]), "en", audio_dir)
+    before, _ = await scrape(jp_fetch)
+    interrupted: list[bool] = []
+
+    async def interrupt_while_correcting(message: dict[str, Any]) -> None:
+        if message["msg_type"] == "display_data" and not interrupted:
+            await wait_queue(jp_fetch, running=1)  # the first sentence's correction runs
+            interrupted.append(True)
+            await kernel.interrupt()
+
+    run = await kernel.execute(
+        f"%transcribe {wav} --lang en --out heard", on_message=interrupt_while_correcting
+    )
+    assert interrupted
+    assert run.reply["status"] == "error" and run.reply["ename"] == "GenerationStopped"
+    final = run.displays()[-1]["data"]["text/plain"]
+    assert "Not corrected: stopped before the rest was corrected" in final
+    assert final.split("Raw (language en")[1].split("\n")[1].strip()  # what was heard is kept
+    status = await wait_queue(jp_fetch, running=0)
+    assert status["queue"]["running"] == 0 and status["queue"]["depth"] == 0
+    after, _ = await scrape(jp_fetch)
+    assert moved(before, after, "neira_generations_total", finish_reason="cancelled") >= 1
+    assert moved(before, after, "neira_corrections_total") < 3
 
 
 async def test_quickstart_notebook_runs_in_a_server_kernel(

@@ -1,6 +1,7 @@
 """How answers and transcripts are rendered: ``%transcribe``'s diff and the answer formats.
 
-``%transcribe`` shows the raw and the corrected transcript with a word diff
+``%transcribe`` shows the raw transcript, the correction as it streams, then
+the raw and the corrected transcript with a word diff
 (escaped HTML, ``[-old-] {+new+}`` as text) and keeps a
 ``TranscriptResult``; ``word_diff`` takes the server's changes or computes
 them; ``answer_bundle`` renders markdown, JSON, math, code and HTML answers.
@@ -60,9 +61,18 @@ def test_transcribe_shows_raw_corrected_and_diff(
     magics.output_mode = "auto"
     assert result.success, captured.stderr
     _, path, headers, body = state.requests[-1]
-    assert path.endswith("transcribe?language=en&correct=true") and body == b"RIFF....WAVE"
+    assert path.endswith("transcribe?language=en&correct=true&stream=true")
+    assert body == b"RIFF....WAVE"
     assert headers["Content-Type"] == "audio/wav"
-    bundle = captured.outputs[-1].data
+    *progress, final = captured.outputs
+    # the raw transcript at once, then the correction as it streams, escaped like the rest
+    assert [o.data["text/plain"].endswith("▌") for o in progress] == [True, True]
+    assert "Corrected (so far):\n  Hello <b>world</b>, how are you? ▌" in progress[1].data[
+        "text/plain"
+    ]
+    assert "&lt;b&gt;world&lt;/b&gt;" in progress[1].data["text/html"]
+    assert "<b>world</b>" not in progress[1].data["text/html"]
+    bundle = final.data
     html_out = bundle["text/html"]
     assert "&lt;b&gt;world&lt;/b&gt;" in html_out and "<b>world</b>" not in html_out
     assert "<del" in html_out and "<ins" in html_out
@@ -73,6 +83,30 @@ def test_transcribe_shows_raw_corrected_and_diff(
     assert isinstance(heard, TranscriptResult) and heard.text.startswith("Hello")
     run(shell, f"%transcribe {audio} --raw")
     assert state.requests[-1][1].endswith("correct=false")
+
+
+def test_transcribe_reports_an_error_in_the_stream_as_one_line(
+    shell: InteractiveShell,
+    monkeypatch: pytest.MonkeyPatch,
+    stub: tuple[str, StubState],
+    tmp_path: Path,
+) -> None:
+    url, state = stub
+    use_stub(monkeypatch, url)
+    raw = "hello there"
+    state.transcript = {
+        "raw": raw, "text": raw, "language": "en", "language_probability": 1.0,
+        "duration": 1.0, "segments": [], "timings": {}, "correction": None,
+    }  # fmt: skip
+    state.transcribe_error = "the model crashed"
+    audio = tmp_path / "clip.wav"
+    audio.write_bytes(b"RIFF....WAVE")
+    result, captured = run(shell, f"%transcribe {audio} --out heard")
+    assert result.success and "heard" not in shell.user_ns
+    # the in-band error event becomes the client's typed error, shown as one line
+    assert captured.stderr.splitlines() == [
+        "neira: No model can answer right now (degraded mode): the model crashed"
+    ]
 
 
 def test_word_diff_shows_the_servers_changes() -> None:

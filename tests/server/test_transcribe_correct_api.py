@@ -19,7 +19,7 @@ from tornado.httpclient import HTTPClientError
 from neira_jupyter.engine.models import DEMO_LLM_NAME
 from tests.conftest import Fetch, wait_ready
 from tests.support.audio_fixtures import SENTENCES, speak
-from tests.support.helpers import post_json, words
+from tests.support.helpers import post_audio, post_json, words
 from tests.support.neira_http import error_message
 
 SENTENCE = SENTENCES["en"][1]  # tiny.en hears the fox pangram differently run to run
@@ -28,15 +28,7 @@ SENTENCE = SENTENCES["en"][1]  # tiny.en hears the fox pangram differently run t
 async def test_transcribe_espeak_sentence(jp_fetch: Fetch, audio_dir: Path) -> None:
     await wait_ready(jp_fetch)
     wav = speak(SENTENCE, "en", audio_dir)
-    response = await jp_fetch(
-        "neira",
-        "api",
-        "transcribe",
-        method="POST",
-        body=wav.read_bytes(),
-        headers={"Content-Type": "audio/wav"},
-        params={"correct": "false", "language": "en"},
-    )
+    response = await post_audio(jp_fetch, wav, {"correct": "false", "language": "en"})
     document = json.loads(response.body)
     assert jiwer.wer(words(SENTENCE), words(document["raw"])) < 0.3
     assert document["text"] == document["raw"]

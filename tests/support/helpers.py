@@ -1,5 +1,5 @@
-"""Small helpers the tests share: text for word error rates, JSON posts, a clock set by hand,
-a remote server's spec."""
+"""Small helpers the tests share: text for word error rates, JSON and audio posts, a clock
+set by hand, a remote server's spec."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from neira_jupyter.engine.endpoint import RemoteSpec
@@ -22,6 +23,17 @@ def words(text: str) -> str:
 async def post_json(jp_fetch: Fetch, path: str, body: Any, **kwargs: Any) -> Any:
     """``POST neira/api/{path}`` with ``body`` as JSON; ``kwargs`` go to ``jp_fetch``."""
     return await jp_fetch("neira", "api", path, method="POST", body=json.dumps(body), **kwargs)
+
+
+async def post_audio(
+    jp_fetch: Fetch, wav: Path, params: dict[str, str], headers: dict[str, str] | None = None
+) -> Any:
+    """``POST neira/api/transcribe`` with ``wav`` as the body and ``params`` as the query."""
+    return await jp_fetch(
+        "neira", "api", "transcribe", method="POST", body=wav.read_bytes(),
+        headers={"Content-Type": "audio/wav", **(headers or {})}, params=params,
+        request_timeout=300,  # transcription and correction take long on a loaded 2-core machine
+    )  # fmt: skip
 
 
 def remote_spec(base_url: str, model: str, prefix: str = "remote", **fields: Any) -> RemoteSpec:

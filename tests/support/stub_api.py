@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from neira_jupyter.protocol import (
+    CorrectedMessage,
     DoneEvent,
     ErrorBody,
     ErrorEvent,
@@ -28,6 +29,8 @@ from neira_jupyter.protocol import (
     StartEvent,
     StatusDocument,
     TokenEvent,
+    TranscribedEvent,
+    TranscribeDoneEvent,
     TranscribeResult,
     WireModel,
 )
@@ -46,6 +49,7 @@ class StubState:
     model_state: str = "ready"
     error_after_tokens: int | None = None
     transcript: dict[str, Any] | None = None
+    transcribe_error: str | None = None  # a streamed transcription fails with it once heard
     requests: list[tuple[str, str, dict[str, str], bytes]] = field(default_factory=list)
 
     def bodies(self, path_end: str) -> list[dict[str, Any]]:
@@ -104,8 +108,28 @@ def _done(request_id: str, text: str) -> DoneEvent:
     )  # fmt: skip
 
 
+def _transcription_events(transcript: dict[str, Any]) -> list[WireModel]:
+    """A streamed transcription of ``transcript``: heard, its correction as one piece, done."""
+    correction = transcript.get("correction") or {}
+    piece = CorrectedMessage(
+        first=0,
+        end=1,
+        raw=transcript["raw"],
+        text=correction.get("corrected", transcript["raw"]),
+        degraded=correction.get("degraded", False),
+        covered_words=len(transcript["raw"].split()),
+    )
+    heard = {k: v for k, v in transcript.items() if k not in ("text", "correction")}
+    return [
+        TranscribedEvent.model_validate(heard),
+        piece,
+        TranscribeDoneEvent.model_validate(transcript),
+    ]
+
+
 class StubHandler(BaseHTTPRequestHandler):
-    """docs/api.md, just enough of it: status, generate (NDJSON), cancel, transcribe."""
+    """docs/api.md, just enough of it: status, generate (NDJSON), cancel, transcribe (one
+    document, or NDJSON with ``stream=true``)."""
 
     protocol_version = "HTTP/1.1"
     state: StubState
@@ -143,6 +167,11 @@ class StubHandler(BaseHTTPRequestHandler):
             self._generate(GenerateRequest.model_validate_json(body))
         elif method == "DELETE" and endpoint.startswith("requests/"):
             self._json(404, ErrorBody(message="no such request"))
+        elif method == "POST" and endpoint == "transcribe" and "stream=true" in self.path:
+            events = _transcription_events(self.state.transcript or {})
+            if self.state.transcribe_error is not None:
+                events[1:] = [ErrorEvent(status=503, message=self.state.transcribe_error)]
+            self._ndjson(events)
         elif method == "POST" and endpoint == "transcribe":
             self._json(200, TranscribeResult.model_validate(self.state.transcript))
         else:
@@ -170,6 +199,9 @@ class StubHandler(BaseHTTPRequestHandler):
             events.append(TokenEvent(text=token))
         else:
             events.append(done)
+        self._ndjson(events)
+
+    def _ndjson(self, events: list[WireModel]) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/x-ndjson")
         self.send_header("Transfer-Encoding", "chunked")
