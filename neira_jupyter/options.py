@@ -257,13 +257,6 @@ class NeiraApp(Configurable):
         help="Correct a live dictation's segments while the user speaks (off: all at stop; "
         "on 2 CPU cores with many people dictating at once, off keeps Whisper up with them).",
     )
-    compute_gate = Bool(
-        True,
-        config=True,
-        help="On CPU, let the models' calls (an LLM step, a Whisper window, an embedding "
-        "batch) take turns on the cores, fairly in time, instead of running at once on "
-        "twice the threads there are cores (off: they compete, as the runtimes do alone).",
-    )
     max_body_bytes = Int(
         1024 * 1024, config=True, help="Largest JSON request body, in bytes (else 413)."
     )

@@ -95,7 +95,6 @@ class EngineConfig:
     retry_after: int
     correction_timeout_s: float
     live_correction: bool  # live streams' segments corrected while the user speaks
-    compute_gate: bool  # on CPU, model calls take turns on the cores (``compute_gate``)
     router: RouterConfig  # the seed's [fallback_rules] and the router's own knobs
     memory_source: str
     memory_interval_s: float
@@ -256,7 +255,6 @@ def build_engine_config(values: Mapping[str, Any]) -> EngineConfig:
         retry_after=int(o.get("retry_after")),
         correction_timeout_s=float(o.get("correction_timeout")),
         live_correction=bool(o.get("live_correction")),
-        compute_gate=bool(o.get("compute_gate")),
         router=RouterConfig(
             max_local_attempts=int(o.get("max_local_attempts")),
             local_timeout_ms=int(o.get("local_timeout_ms")),

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .compute_gate import CPU_GATE
 from .lanes import LaneActions
 from .resident import LoadRetry, ResidentModel
 from .schedule import Job, JobCancelled, Scheduler
@@ -164,8 +163,7 @@ class EmbeddingModel(ResidentModel):
         """One pooled vector per text, of unit length (as OpenAI's are)."""
         if not texts:
             return []
-        with CPU_GATE.hold("embedding", self.device):
-            vectors: list[list[float]] = self._llama.embed(texts, normalize=True, truncate=False)
+        vectors: list[list[float]] = self._llama.embed(texts, normalize=True, truncate=False)
         return vectors
 
 

@@ -44,7 +44,6 @@ import numpy as np
 
 from .._version import __version__
 from .admission import Admission, AdmitAll
-from .compute_gate import CPU_GATE
 from .config import EngineConfig
 from .correct import Correction, DegradedReason, TranscriptCorrector
 from .embedding import EMBEDDING_LANE, Embedded, EmbeddingInput, EmbeddingService
@@ -80,7 +79,6 @@ class NeiraEngine:
 
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
-        CPU_GATE.enabled = config.compute_gate  # one gate per process: the CPU is the process's
         self.scheduler = Scheduler(
             config.queue_capacity, config.retry_after, per_user=config.jobs_per_user
         )

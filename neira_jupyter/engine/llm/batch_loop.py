@@ -11,9 +11,8 @@ slot is free; every step then builds one ``llama_batch`` with
   generating, so a long new prompt does not freeze everyone's stream, and up
   to ``prefill_chunk[1]`` when none is (bigger batches evaluate faster),
 
-calls ``llama_decode`` once (on a CPU, holding ``compute_gate.CPU_GATE``,
-so that it never competes with Whisper for the cores) and samples the next
-token of every sequence with its own sampler chain. Text goes to each request's ``send`` as it is
+calls ``llama_decode`` once and samples the next token of every sequence with
+its own sampler chain. Text goes to each request's ``send`` as it is
 produced (stop strings held back until they can no longer match, UTF-8
 characters whole), on this thread, with no queue in between. A finished,
 cancelled or abandoned sequence frees its slot for the next request at the
@@ -50,7 +49,6 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-from ..compute_gate import CPU_GATE
 from ..types import EngineError, FinishReason, TokenLogprob
 from .grammar import GrammarRefused
 from .prompt_cache import PromptCache
@@ -76,13 +74,11 @@ class BatchLoop:
         prefill_chunk: tuple[int, int],
         ban_tokens: Sequence[int] = (),
         cache_tokens: int = 0,
-        device: str = "cpu",
     ) -> None:
         import llama_cpp
 
         self._ll = llama_cpp
         self._ctx = ctx
-        self._device = device  # on "cpu", each step holds the compute gate
         self._memory = llama_cpp.llama_get_memory(ctx)
         self._vocab = llama_cpp.llama_model_get_vocab(model)
         self._n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
@@ -303,8 +299,7 @@ class BatchLoop:
                     slot.output = row
             budget -= end - slot.fed
             slot.fed = end
-        with CPU_GATE.hold("llm", self._device):
-            rc = self._ll.llama_decode(self._ctx, self._batch)
+        rc = self._ll.llama_decode(self._ctx, self._batch)
         if rc != 0:
             raise EngineError(f"llama_decode failed with status {rc}")
         now = time.perf_counter()

@@ -154,7 +154,6 @@ class LlamaModel(ResidentModel):
             (self.prefill_chunk, alone),
             ban,
             spec.prompt_cache_tokens,
-            self.device,
         )
 
     def _release(self) -> None:

@@ -34,7 +34,6 @@ from typing import Any, cast
 
 import numpy as np
 
-from ..compute_gate import CPU_GATE
 from ..resident import ResidentModel
 from ..types import BadRequest, CancelToken, EngineError, ModelState
 from .audio import SAMPLE_RATE
@@ -257,11 +256,9 @@ class WhisperTranscriber(ResidentModel):
         options: dict[str, Any] = {} if fallback else {"temperature": 0.0}
         if words:
             options["word_timestamps"] = True
-        device = self.device
-        with CPU_GATE.hold("speech", device):  # language detection encodes the first window
-            pieces, info = model.transcribe(
-                samples, language=code, vad_filter=vad, beam_size=beam_size, **options
-            )
+        pieces, info = model.transcribe(
+            samples, language=code, vad_filter=vad, beam_size=beam_size, **options
+        )
         segments: list[Segment] = []
         timed: list[Word] = []
         cancelled = False
@@ -270,8 +267,7 @@ class WhisperTranscriber(ResidentModel):
                 if cancel is not None and cancel.cancelled:
                     cancelled = True
                     break
-                with CPU_GATE.hold("speech", device):
-                    piece = next(pieces, None)
+                piece = next(pieces, None)
                 if piece is None:
                     break
                 segment = Segment(

@@ -20,9 +20,6 @@ sentences of 2-4 s, demo Whisper base, int8, 2 CPU threads; words-only WER):
 so partials come 5x faster with slightly rougher English, and the decodes
 whose words are committed keep the reference's accuracy at 3x its speed.
 
-On a CPU, the encoder and decoder calls hold ``compute_gate.CPU_GATE`` (the
-feature extraction does not): they never compete with the LLM for the cores.
-
 Several windows can be decoded in one call: their spectrograms are padded
 to the longest and go through the encoder, language detection and the
 decoder together. On CPU this buys nothing (a batch of eight 30 s windows
@@ -46,7 +43,6 @@ from typing import Any
 
 import numpy as np
 
-from ..compute_gate import CPU_GATE
 from .audio import SAMPLE_RATE
 
 __all__ = ["MAX_WINDOW_S", "Window", "WindowText", "decode_windows", "window_frames"]
@@ -115,35 +111,34 @@ def decode_windows(model: Any, windows: list[Window]) -> list[WindowText]:
             raise ValueError("a window holds 1 sample to 30 s of audio")
         features = model.feature_extractor(window.audio)[:, :length]
         mels.append(np.pad(features, ((0, 0), (0, length - features.shape[1]))))
-    with CPU_GATE.hold("speech", str(model.model.device)):
-        encoded = model.encode(np.ascontiguousarray(np.stack(mels)))
-        multilingual = bool(model.model.is_multilingual)
-        detected: list[tuple[str, float]] = [("en", 1.0)] * len(windows)
-        if multilingual and any(w.language is None for w in windows):
-            detected = [
-                (ranked[0][0][2:-2], float(ranked[0][1]))  # "<|ru|>" -> "ru"
-                for ranked in model.model.detect_language(encoded)
-            ]
-        languages = [
-            (w.language, 1.0) if w.language is not None else found
-            for w, found in zip(windows, detected, strict=True)
+    encoded = model.encode(np.ascontiguousarray(np.stack(mels)))
+    multilingual = bool(model.model.is_multilingual)
+    detected: list[tuple[str, float]] = [("en", 1.0)] * len(windows)
+    if multilingual and any(w.language is None for w in windows):
+        detected = [
+            (ranked[0][0][2:-2], float(ranked[0][1]))  # "<|ru|>" -> "ru"
+            for ranked in model.model.detect_language(encoded)
         ]
-        tokenizers = [
-            Tokenizer(model.hf_tokenizer, multilingual, task="transcribe", language=code)
-            for code, _ in languages
-        ]
-        # timestamp mode, as faster-whisper decodes: measured better for Russian than without
-        prompts = [model.get_prompt(t, []) for t in tokenizers]
-        results = model.model.generate(
-            encoded,
-            prompts,
-            beam_size=1,
-            max_length=MAX_TOKENS,
-            return_scores=True,
-            return_no_speech_prob=True,
-            suppress_blank=True,
-            suppress_tokens=get_suppressed_tokens(tokenizers[0], [-1]),
-        )
+    languages = [
+        (w.language, 1.0) if w.language is not None else found
+        for w, found in zip(windows, detected, strict=True)
+    ]
+    tokenizers = [
+        Tokenizer(model.hf_tokenizer, multilingual, task="transcribe", language=code)
+        for code, _ in languages
+    ]
+    # timestamp mode, as faster-whisper decodes: measured better for Russian than without
+    prompts = [model.get_prompt(t, []) for t in tokenizers]
+    results = model.model.generate(
+        encoded,
+        prompts,
+        beam_size=1,
+        max_length=MAX_TOKENS,
+        return_scores=True,
+        return_no_speech_prob=True,
+        suppress_blank=True,
+        suppress_tokens=get_suppressed_tokens(tokenizers[0], [-1]),
+    )
     elapsed = (time.perf_counter() - started) * 1000
     texts = []
     for window, tokenizer, (code, probability), result in zip(
