@@ -30,7 +30,10 @@ and/or Russian (festival); every length is measured in every language.
 
 With ``--baseline REV`` the same loads run first against a server built
 from git revision REV (a temporary ``git worktree``), so both tables come
-from one run on the same machine. Usage::
+from one run on the same machine; ``--baseline-arg`` gives the baseline's
+server options of its own (alone, it makes this tree with those options the
+baseline: ``--baseline-arg=--NeiraApp.live_correction=False`` measures
+correcting each dictation whole at stop). Usage::
 
     python benchmarks/bench_dictation.py --clients 1 4 8 16 --baseline b1799d2
     python benchmarks/bench_dictation.py --clients 1 8 --length short 30 --lang en ru
@@ -374,6 +377,11 @@ def main() -> None:
         "--server-arg", action="append", default=[], metavar="OPTION",
         help="a server option for every server measured, e.g. --server-arg=--NeiraApp.llm_slots=8",
     )  # fmt: skip
+    parser.add_argument(
+        "--baseline-arg", action="append", default=[], metavar="OPTION",
+        help="a server option for the baseline only; without --baseline, this tree with these "
+        "options is the baseline, e.g. --baseline-arg=--NeiraApp.live_correction=False",
+    )  # fmt: skip
     args = parser.parse_args()
     loads = sorted(set(args.clients))
     if loads[0] != 1:
@@ -393,23 +401,22 @@ def main() -> None:
             seconds = [c.pcm.size / 16000 for c in clips]
             print(f"{name}: {len(clips)} clips of {min(seconds):.1f}-{max(seconds):.1f} s")
         print(f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}")
-        if args.baseline:
-            tree = workdir / "baseline"
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.baseline],
-                check=True,
-                capture_output=True,
-            )
+        if args.baseline or args.baseline_arg:
+            tree = workdir / "baseline" if args.baseline else ROOT
+            what = " ".join([args.baseline or "this tree", *args.baseline_arg])
+            if args.baseline:
+                add = ["worktree", "add", "--detach", str(tree), args.baseline]
+                subprocess.run(["git", "-C", str(ROOT), *add], check=True, capture_output=True)
             try:
-                for name, runs in measure(
-                    tree, workdir, dictations, loads, args.server_arg
-                ).items():
-                    table(f"{name}, baseline {args.baseline}", runs)
+                options = args.server_arg + args.baseline_arg
+                for name, runs in measure(tree, workdir, dictations, loads, options).items():
+                    table(f"{name}, baseline {what}", runs)
             finally:
-                subprocess.run(
-                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-                    check=False,
-                )
+                if args.baseline:
+                    subprocess.run(
+                        ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                        check=False,
+                    )
         for name, runs in measure(ROOT, workdir, dictations, loads, args.server_arg).items():
             table(f"{name}, this tree", runs)
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
