@@ -57,7 +57,8 @@ def jp_server_config(neira_config: dict[str, Any]) -> dict[str, Any]:
             "allow_unauthenticated_access": False,
             "terminals_enabled": False,
         },
-        "NeiraApp": neira_config,
+        # greedy answers: what the demo model says is the same every run
+        "NeiraApp": {**neira_config, "default_temperature": 0.0},
         "PersonaManager": {"default_persona_id": NEIRA_ID},
         "NeiraPersona": {"answer_tokens": 96},
     }
