@@ -69,14 +69,13 @@ def stream_transcript(
         report(exc)
         return None
     except KeyboardInterrupt:
-        events.close()  # hanging up cancels the correction on the server
         if heard is not None:
             _final(view, rich, _progress(heard, corrected, "stopped before the rest was corrected"))
         raise GenerationStopped(
             "the correction was cancelled on the server; what was heard is kept above."
         ) from None
     finally:
-        events.close()
+        events.close()  # hanging up (an interrupt included) cancels the correction on the server
     report(NeiraError("the server closed the transcription stream before its result"))
     return None
 
